@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make demo`, after the stack is up: load the demo workloads and run the main
+# job, `kubectl imgtrust audit -A`, through the real kubectl.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+eval "$(hack/local-cluster.sh env)"
+
+go run ./hack/demo
+
+echo
+echo '$ kubectl imgtrust audit -A'
+kubectl imgtrust audit -A || true   # findings are the point of the demo
+
+cat <<MSG
+
+The demo cluster keeps running. Point kubectl at it with:
+  eval "\$(hack/local-cluster.sh env)"
+then try:
+  kubectl imgtrust audit -n shop -o wide
+  kubectl imgtrust --help
+Stop it with: make demo-down
+MSG

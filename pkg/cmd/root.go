@@ -1,0 +1,111 @@
+// Package cmd holds the cobra commands of `kubectl imgtrust`: flags, the
+// Complete/Validate/Run flow, and exit codes. Domain logic lives in the other
+// packages under pkg/.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK       = 0 // clean
+	ExitFindings = 1 // findings at or above --fail-on, or per-item failures
+	ExitError    = 2 // usage or runtime error
+)
+
+// exitError makes a command end with a given code. A nil Err means the
+// command already said everything on its streams.
+type exitError struct {
+	Code int
+	Err  error
+}
+
+func (e *exitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.Err }
+
+// NewCmdRoot returns `kubectl imgtrust` with every subcommand.
+func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	configFlags := genericclioptions.NewConfigFlags(true)
+	configFlags.WrapConfigFn = raiseClientLimits
+
+	root := &cobra.Command{
+		Use:   "kubectl-imgtrust",
+		Short: "Make every container image in the cluster trustworthy: pinned by digest, pullable, covered by pull secrets",
+		Long: `kubectl imgtrust audits the container images a cluster runs.
+
+Tags such as "latest" or "v1.2.3" are mutable: anyone with push rights can move
+them, and nodes may keep running an old image under the same tag. Only a digest
+(name@sha256:...) names exactly one image. imgtrust finds every image reference,
+tells what is mutable or uncovered, and what to do about it.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl imgtrust",
+		},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+
+	configFlags.AddFlags(root.PersistentFlags())
+	addKlogFlags(root.PersistentFlags())
+
+	root.AddCommand(
+		NewCmdVersion(streams),
+	)
+	return root
+}
+
+// Execute runs the root command and turns the result into an exit code. Errors
+// are printed as one line on stderr.
+func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
+	root := NewCmdRoot(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var exit *exitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintf(streams.ErrOut, "error: %s\n", oneLine(exit.Err.Error()))
+		}
+		return exit.Code
+	}
+	fmt.Fprintf(streams.ErrOut, "error: %s\n", oneLine(err.Error()))
+	return ExitError
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// addKlogFlags exposes client-go's logging verbosity as kubectl does (-v).
+func addKlogFlags(flags *pflag.FlagSet) {
+	goFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(goFlags)
+	for _, name := range []string{"v", "vmodule"} {
+		f := pflag.PFlagFromGoFlag(goFlags.Lookup(name))
+		if name == "v" {
+			f.Shorthand = "v"
+		}
+		flags.AddFlag(f)
+	}
+}

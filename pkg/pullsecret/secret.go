@@ -1,0 +1,423 @@
+package pullsecret
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Secret is a parsed pull secret. It never prints its credentials.
+type Secret struct {
+	Namespace string
+	Name      string
+	Type      corev1.SecretType
+	// Entries are the usable entries, sorted by Key.
+	Entries []Entry
+	// Problems describe entries that were dropped or are suspicious, e.g.
+	// `entry "reg.example.com": auth is not valid base64`. Safe to print.
+	Problems []string
+	// FailsPulls is true when the kubelet's decoder rejects this secret, so
+	// that every image pull of a pod referencing it fails.
+	FailsPulls bool
+}
+
+// Entry is one usable registry entry of a pull secret.
+type Entry struct {
+	// Key is the registry key as written in the secret (a password in URL
+	// userinfo, which no registry key should hold, is redacted).
+	Key string
+	// Registry is the key as the kubelet indexes it: host[:port][/path],
+	// without scheme and /v1/ or /v2/ (see the package documentation).
+	Registry string
+	// Username is the username the kubelet sends (from "auth" if present).
+	Username string
+	// ID identifies the credential's content without revealing it.
+	ID string
+
+	auth *authenticator
+}
+
+// InvalidError says why a pull secret is unusable as a whole. Reason never
+// holds a secret value.
+type InvalidError struct {
+	Namespace string
+	Name      string
+	Reason    string
+	// FailsPulls is true when the kubelet's decoder rejects the secret, so
+	// that every image pull of a pod referencing it fails. When false the
+	// kubelet silently ignores the secret.
+	FailsPulls bool
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("pull secret %s/%s is invalid: %s", e.Namespace, e.Name, e.Reason)
+}
+
+// dockerConfigJSON is the top level of a .dockerconfigjson. encoding/json
+// matches these names case-insensitively, as it does for the kubelet.
+type dockerConfigJSON struct {
+	Auths       json.RawMessage `json:"auths"`
+	HTTPHeaders json.RawMessage `json:"HttpHeaders"`
+}
+
+// rawEntry is one entry of "auths". The kubelet decodes username, password,
+// email and auth as strings; any other type rejects the whole secret.
+type rawEntry struct {
+	Username      json.RawMessage `json:"username"`
+	Password      json.RawMessage `json:"password"`
+	Email         json.RawMessage `json:"email"`
+	Auth          json.RawMessage `json:"auth"`
+	IdentityToken json.RawMessage `json:"identitytoken"`
+	RegistryToken json.RawMessage `json:"registrytoken"`
+}
+
+// Parse parses a pull secret. It returns an *InvalidError when the secret
+// is unusable as a whole: a type other than dockerconfigjson/dockercfg (e.g.
+// an Opaque secret named in imagePullSecrets), a missing or empty data key,
+// JSON that does not parse or is not an object, no "auths" object, no
+// entries, or no usable entry. A secret with at least one usable entry is
+// returned, with the dropped entries described in Problems: "auth" that is
+// not base64 or has no ":", a field of the wrong JSON type, no username, a
+// key that is not a URL or names no host.
+func Parse(s *corev1.Secret) (*Secret, error) {
+	if s == nil {
+		return nil, errors.New("parsing pull secret: no secret")
+	}
+	invalid := func(failsPulls bool, format string, args ...any) error {
+		return &InvalidError{Namespace: s.Namespace, Name: s.Name, Reason: fmt.Sprintf(format, args...), FailsPulls: failsPulls}
+	}
+
+	var dataKey string
+	switch s.Type {
+	case corev1.SecretTypeDockerConfigJson:
+		dataKey = corev1.DockerConfigJsonKey
+	case corev1.SecretTypeDockercfg:
+		dataKey = corev1.DockerConfigKey
+	default:
+		reason := fmt.Sprintf("type %q is not %s or %s, so the kubelet ignores it", typeName(s.Type), corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg)
+		if _, ok := s.Data[corev1.DockerConfigJsonKey]; ok {
+			reason += fmt.Sprintf(" (it has a %q key: recreate it with type %s)", corev1.DockerConfigJsonKey, corev1.SecretTypeDockerConfigJson)
+		} else if _, ok := s.Data[corev1.DockerConfigKey]; ok {
+			reason += fmt.Sprintf(" (it has a %q key: recreate it with type %s)", corev1.DockerConfigKey, corev1.SecretTypeDockercfg)
+		}
+		return nil, invalid(false, "%s", reason)
+	}
+
+	data, ok := s.Data[dataKey]
+	if !ok {
+		return nil, invalid(false, "no %q key in data, so the kubelet ignores it", dataKey)
+	}
+	if len(data) == 0 {
+		return nil, invalid(false, "%q is empty, so the kubelet ignores it", dataKey)
+	}
+	if !json.Valid(data) {
+		return nil, invalid(true, "%q is not valid JSON (%s)", dataKey, syntaxError(data))
+	}
+
+	out := &Secret{Namespace: s.Namespace, Name: s.Name, Type: s.Type}
+	auths := json.RawMessage(data)
+	if s.Type == corev1.SecretTypeDockerConfigJson {
+		switch kind := jsonKind(data); kind {
+		case "object":
+		case "null":
+			return nil, invalid(false, "%q is null: it has no \"auths\" object, so the kubelet finds no credentials in it", dataKey)
+		default:
+			return nil, invalid(true, "%q is a JSON %s, not an object", dataKey, kind)
+		}
+		var top dockerConfigJSON
+		if err := json.Unmarshal(data, &top); err != nil {
+			return nil, invalid(true, "%q does not decode (%s)", dataKey, typeError(err))
+		}
+		if len(top.HTTPHeaders) > 0 && jsonKind(top.HTTPHeaders) != "null" {
+			var headers map[string]string
+			if err := json.Unmarshal(top.HTTPHeaders, &headers); err != nil {
+				out.FailsPulls = true
+				out.Problems = append(out.Problems, `"HttpHeaders" is not an object of strings`)
+			}
+		}
+		if len(top.Auths) == 0 || jsonKind(top.Auths) == "null" {
+			return nil, invalid(false, "%q has no \"auths\" object, so the kubelet finds no credentials in it%s", dataKey, missingAuthsHint(data))
+		}
+		if kind := jsonKind(top.Auths); kind != "object" {
+			return nil, invalid(true, "\"auths\" in %q is a JSON %s, not an object", dataKey, kind)
+		}
+		auths = top.Auths
+	} else {
+		switch kind := jsonKind(data); kind {
+		case "object":
+		case "null":
+			return nil, invalid(false, "%q is null: it has no registry entries", dataKey)
+		default:
+			return nil, invalid(true, "%q is a JSON %s, not an object", dataKey, kind)
+		}
+	}
+
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(auths, &raw); err != nil {
+		return nil, invalid(true, "%q does not decode (%s)", dataKey, typeError(err))
+	}
+	if len(raw) == 0 {
+		return nil, invalid(false, "%q has no registry entries", dataKey)
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		if s.Type == corev1.SecretTypeDockercfg && key == "auths" && jsonKind(raw[key]) == "object" {
+			// The kubelet takes "auths" for a registry name and finds no
+			// credential in it.
+			out.Problems = append(out.Problems, fmt.Sprintf(`entry "auths": this looks like a %s body; recreate the secret with type %s`, corev1.DockerConfigJsonKey, corev1.SecretTypeDockerConfigJson))
+			continue
+		}
+		e, problem, fatal := parseEntry(key, raw[key])
+		if fatal {
+			out.FailsPulls = true
+		}
+		if problem != "" {
+			out.Problems = append(out.Problems, problem)
+		}
+		if e != nil {
+			out.Entries = append(out.Entries, *e)
+		}
+	}
+	if len(out.Entries) == 0 {
+		return nil, invalid(out.FailsPulls, "no usable entry: %s", strings.Join(out.Problems, "; "))
+	}
+	return out, nil
+}
+
+// parseEntry returns the entry if usable, a problem if any, and whether the
+// kubelet's decoder would reject the whole secret because of this entry.
+func parseEntry(key string, raw json.RawMessage) (e *Entry, problem string, fatal bool) {
+	shown := displayKey(key)
+	bad := func(fatal bool, format string, args ...any) (*Entry, string, bool) {
+		return nil, fmt.Sprintf("entry %q: ", shown) + fmt.Sprintf(format, args...), fatal
+	}
+
+	var re rawEntry
+	switch kind := jsonKind(raw); kind {
+	case "object":
+		if err := json.Unmarshal(raw, &re); err != nil {
+			return bad(true, "does not decode (%s)", typeError(err))
+		}
+	case "null":
+		// The kubelet decodes null as an empty entry and keeps it.
+		return bad(false, "is null, so it has no auth and no username")
+	default:
+		return bad(true, "is a JSON %s, not an object", kind)
+	}
+
+	fields := []struct {
+		name string
+		raw  json.RawMessage
+		dst  *string
+	}{
+		{"username", re.Username, new(string)},
+		{"password", re.Password, new(string)},
+		{"email", re.Email, new(string)},
+		{"auth", re.Auth, new(string)},
+	}
+	for _, f := range fields {
+		switch kind := jsonKind(f.raw); kind {
+		case "", "null":
+		case "string":
+			if err := json.Unmarshal(f.raw, f.dst); err != nil {
+				return bad(true, "%q does not decode as a string", f.name)
+			}
+		default:
+			return bad(true, "%q is a JSON %s, not a string", f.name, kind)
+		}
+	}
+	username, password, auth := *fields[0].dst, *fields[1].dst, *fields[3].dst
+
+	var disagree bool
+	if auth != "" {
+		decoded, err := decodeAuth(auth)
+		if err != nil {
+			return bad(true, "auth is not valid base64")
+		}
+		user, pass, ok := strings.Cut(string(decoded), ":")
+		if !ok {
+			return bad(true, "auth does not decode to username:password")
+		}
+		disagree = (username != "" || password != "") && (username != user || password != pass)
+		username, password = user, pass
+	}
+
+	if username == "" {
+		switch {
+		case hasString(re.IdentityToken) || hasString(re.RegistryToken):
+			return bad(false, "has no auth and no username; the kubelet ignores identitytoken and registrytoken")
+		case password != "":
+			return bad(false, "has a password but no username")
+		default:
+			return bad(false, "has no auth and no username")
+		}
+	}
+
+	registry, err := normaliseKey(key)
+	if err != nil {
+		return bad(false, "key is not a valid registry URL, so the kubelet ignores it")
+	}
+	if host, _, _ := strings.Cut(registry, "/"); host == "" {
+		return bad(false, "key names no registry host, so it matches no image")
+	}
+
+	cfg := authn.AuthConfig{Username: username, Password: password}
+	e = &Entry{Key: shown, Registry: registry, Username: username, ID: credentialID(cfg), auth: newAuthenticator(cfg)}
+	if disagree {
+		problem = fmt.Sprintf("entry %q: the username/password fields disagree with auth; the kubelet uses auth", shown)
+	}
+	return e, problem, false
+}
+
+// decodeAuth decodes an "auth" value as the kubelet does: padded standard
+// base64 if it ends in "=", unpadded otherwise.
+func decodeAuth(auth string) ([]byte, error) {
+	if strings.HasSuffix(strings.TrimSpace(auth), "=") {
+		return base64.StdEncoding.DecodeString(auth)
+	}
+	return base64.RawStdEncoding.DecodeString(auth)
+}
+
+// normaliseKey turns a registry key into the kubelet's index key.
+func normaliseKey(key string) (string, error) {
+	v := key
+	if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+		v = "https://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return "", errors.New("not a URL")
+	}
+	p := u.Path
+	if strings.HasPrefix(p, "/v2/") || strings.HasPrefix(p, "/v1/") {
+		p = p[3:]
+	}
+	if p == "" || p == "/" {
+		return u.Host, nil
+	}
+	return u.Host + p, nil
+}
+
+// displayKey returns the key as written, with a password in URL userinfo
+// redacted.
+func displayKey(key string) string {
+	if !strings.Contains(key, "@") {
+		return key
+	}
+	v, scheme := key, true
+	if !strings.Contains(v, "://") {
+		v, scheme = "https://"+v, false
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		// Keep the host side of the last "@" only.
+		return "[redacted]@" + key[strings.LastIndex(key, "@")+1:]
+	}
+	if u.User == nil {
+		return key
+	}
+	shown := u.Redacted()
+	if !scheme {
+		shown = strings.TrimPrefix(shown, "https://")
+	}
+	return shown
+}
+
+// jsonKind names the type of a valid JSON value, "" when there is none.
+func jsonKind(raw []byte) string {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+func hasString(raw json.RawMessage) bool {
+	var s string
+	return jsonKind(raw) == "string" && json.Unmarshal(raw, &s) == nil && s != ""
+}
+
+// syntaxError describes where invalid JSON breaks, without quoting it.
+func syntaxError(data []byte) string {
+	var v any
+	var se *json.SyntaxError
+	if err := json.Unmarshal(data, &v); errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	return "syntax error"
+}
+
+// typeError describes a decoding error without the JSON value: an
+// UnmarshalTypeError's Value holds a number's digits.
+func typeError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		kind, _, _ := strings.Cut(te.Value, " ")
+		if te.Field != "" {
+			return fmt.Sprintf("%q is a JSON %s", te.Field, kind)
+		}
+		return fmt.Sprintf("a JSON %s where an object was expected", kind)
+	}
+	return "unexpected JSON"
+}
+
+func typeName(t corev1.SecretType) string {
+	if t == "" {
+		return string(corev1.SecretTypeOpaque)
+	}
+	return string(t)
+}
+
+// missingAuthsHint recognises two common mistakes in a .dockerconfigjson
+// that has no "auths": a legacy .dockercfg map, and a local config that
+// points at credential helpers.
+func missingAuthsHint(data []byte) string {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(data, &top) != nil {
+		return ""
+	}
+	for k := range top {
+		switch strings.ToLower(k) {
+		case "credsstore", "credhelpers":
+			return " (it names credential helpers, which exist only on the machine that wrote it)"
+		}
+	}
+	for _, v := range top {
+		var e map[string]json.RawMessage
+		if json.Unmarshal(v, &e) != nil {
+			continue
+		}
+		for f := range e {
+			switch strings.ToLower(f) {
+			case "auth", "username":
+				return ` (its top level looks like a legacy .dockercfg map: nest it under "auths")`
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,333 @@
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// The HTTP stack, outermost first:
+//
+//	go-containerregistry: auth (basic/bearer) → scheme → user agent → retry
+//	ours:                 attemptTransport (per-attempt timeout, 429 + Retry-After)
+//	                      observer         (stats, token realm capture)
+//	                      hostRouter       (TLS per host, plain-HTTP policy)
+//	                      *http.Transport  (verifying, or skip-verify for Insecure hosts)
+//
+// go-containerregistry's retry layer (configured through remote.WithRetry*)
+// retries 5xx, 408 and transient network errors — including our per-attempt
+// timeouts — with exponential backoff. It does not read Retry-After, so 429
+// is left out of its status codes and handled below it by attemptTransport,
+// which waits as told and re-sends. Each layer thus owns one kind of retry
+// and their attempts do not multiply.
+
+// retryStatusCodes are retried by go-containerregistry's layer: its defaults
+// without 429, which attemptTransport handles.
+var retryStatusCodes = []int{
+	http.StatusRequestTimeout,
+	http.StatusInternalServerError,
+	http.StatusBadGateway,
+	http.StatusServiceUnavailable,
+	http.StatusGatewayTimeout,
+	499, // nginx: client closed request
+	522, // Cloudflare: connection timed out
+}
+
+// retryable is the predicate for go-containerregistry's retry layer.
+func retryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return terr.Temporary()
+	}
+	var attempt *attemptTimeoutError
+	if errors.As(err, &attempt) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
+// attemptTransport bounds each HTTP attempt by a timeout and answers 429 by
+// waiting what Retry-After says (seconds or an HTTP date) and re-sending,
+// up to attempts times in all. A Retry-After longer than maxWait ends the
+// request at once with a retryAfterTooLongError; a 429 without Retry-After
+// waits backoff, doubling.
+type attemptTransport struct {
+	next     http.RoundTripper
+	timeout  time.Duration
+	attempts int
+	maxWait  time.Duration
+	backoff  time.Duration
+	now      func() time.Time
+}
+
+func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := t.once(req)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests || attempt >= t.attempts {
+			return resp, err
+		}
+		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+			return resp, nil // cannot send the body again
+		}
+		wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.now())
+		if !ok {
+			wait = t.backoff << (attempt - 1)
+		}
+		if wait > t.maxWait {
+			drain(resp)
+			return nil, &retryAfterTooLongError{wait: wait, limit: t.maxWait}
+		}
+		drain(resp)
+		if err := sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+		if req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.Clone(req.Context())
+			req.Body = body
+		}
+	}
+}
+
+func (t *attemptTransport) once(req *http.Request) (*http.Response, error) {
+	if t.timeout <= 0 {
+		return t.next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded) && req.Context().Err() == nil
+		cancel()
+		if timedOut {
+			return nil, &attemptTimeoutError{after: t.timeout}
+		}
+		return nil, err
+	}
+	// The body is read after we return: keep the deadline until it is
+	// consumed or closed.
+	resp.Body = &cancelOnDone{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnDone struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnDone) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.cancel()
+	}
+	return n, err
+}
+
+func (b *cancelOnDone) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date
+// (RFC 9110 §10.2.3). A date in the past means no wait.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second) // no overflow; far beyond any cap
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(at.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// counters are the Stats, updated by observer and the resolver.
+type counters struct {
+	requests, heads, gets, lookups, deduped atomic.Int64
+}
+
+// observer counts requests and remembers the token realm each registry
+// announces, so that a refused realm can be named in the error.
+type observer struct {
+	next   http.RoundTripper
+	stats  *counters
+	realms sync.Map // registry host → realm URL without query
+}
+
+var realmRE = regexp.MustCompile(`(?i)\brealm="([^"]*)"`)
+
+func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	o.stats.requests.Add(1)
+	if strings.Contains(req.URL.Path, "/manifests/") {
+		switch req.Method {
+		case http.MethodHead:
+			o.stats.heads.Add(1)
+		case http.MethodGet:
+			o.stats.gets.Add(1)
+		}
+	}
+	resp, err := o.next.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		for _, h := range resp.Header.Values("WWW-Authenticate") {
+			if m := realmRE.FindStringSubmatch(h); m != nil {
+				o.realms.Store(req.URL.Host, stripQuery(m[1]))
+				break
+			}
+		}
+	}
+	return resp, err
+}
+
+func (o *observer) realm(host string) string {
+	if v, ok := o.realms.Load(host); ok {
+		return v.(string)
+	}
+	return ""
+}
+
+// hostRouter sends requests for hosts in Options.Insecure through a
+// transport that skips certificate verification and lets them use plain
+// HTTP; every other host goes through the verifying transport, and plain
+// HTTP to it is refused.
+type hostRouter struct {
+	secure, insecure http.RoundTripper
+	insecureHosts    hostSet
+}
+
+func (t *hostRouter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.insecureHosts.has(req.URL.Host, req.URL.Scheme) {
+		return t.insecure.RoundTrip(req)
+	}
+	if req.URL.Scheme != "https" {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, &plainHTTPError{host: req.URL.Host}
+	}
+	return t.secure.RoundTrip(req)
+}
+
+// hostSet holds Options.Insecure. An entry with a port matches that
+// host:port; an entry without one matches the host on any port.
+type hostSet map[string]bool
+
+func newHostSet(entries []string) (hostSet, error) {
+	s := hostSet{}
+	for _, e := range entries {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e == "" {
+			continue
+		}
+		if strings.Contains(e, "://") || strings.ContainsAny(e, "/?#@ ") {
+			return nil, fmt.Errorf("insecure registry %q: want host or host:port", e)
+		}
+		s[e] = true
+	}
+	return s, nil
+}
+
+func (s hostSet) has(hostport, scheme string) bool {
+	if len(s) == 0 {
+		return false
+	}
+	h := strings.ToLower(hostport)
+	if s[h] {
+		return true
+	}
+	host, port, err := net.SplitHostPort(h)
+	if err != nil {
+		// No port in the URL: the scheme's default port.
+		host, port = h, map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	if s[host] || s["["+host+"]"] {
+		return true
+	}
+	return port != "" && s[net.JoinHostPort(host, port)]
+}
+
+// newBaseTransport builds the bottom of the stack: TLS verification with the
+// system roots (on Linux and other Unixes Go reads SSL_CERT_FILE and
+// SSL_CERT_DIR for them) plus caFile, and skip-verify for insecure hosts.
+// With custom set, it is used for every host and TLS settings are its own.
+func newBaseTransport(custom http.RoundTripper, caFile string, insecure hostSet, perHost int) (http.RoundTripper, error) {
+	if custom != nil {
+		return &hostRouter{secure: custom, insecure: custom, insecureHosts: insecure}, nil
+	}
+	base, ok := remote.DefaultTransport.(*http.Transport)
+	if !ok {
+		base = http.DefaultTransport.(*http.Transport)
+	}
+	secure := base.Clone()
+	secure.MaxConnsPerHost = 0
+	secure.MaxIdleConnsPerHost = max(perHost, 2)
+	secure.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", caFile)
+		}
+		secure.TLSClientConfig.RootCAs = pool
+	}
+	skipVerify := secure.Clone()
+	// Only for the hosts the user listed as insecure (hostRouter).
+	skipVerify.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // opted in per host
+	return &hostRouter{secure: secure, insecure: skipVerify, insecureHosts: insecure}, nil
+}

@@ -1,0 +1,213 @@
+// Package workload finds every container image a set of Kubernetes objects
+// uses: it reads pods and their controllers (live, or from manifest files),
+// rolls pods up to their top owner, and yields one Workload per top object
+// with its containers, the JSON path of each image, and what pods run.
+package workload
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+)
+
+// ContainerType is where a container sits in a pod spec.
+type ContainerType string
+
+const (
+	Container          ContainerType = "container"
+	InitContainer      ContainerType = "initContainer"
+	EphemeralContainer ContainerType = "ephemeralContainer"
+)
+
+// PodSpec is the part of a pod spec the report needs.
+type PodSpec struct {
+	ServiceAccount string
+	PullSecrets    []string
+	Containers     []ContainerSpec
+}
+
+// ContainerSpec is one container's image as written.
+type ContainerSpec struct {
+	Name       string
+	Type       ContainerType
+	Image      string
+	PullPolicy corev1.PullPolicy
+	// Path is the JSON pointer of the image field in its object,
+	// e.g. "/spec/template/spec/containers/0/image".
+	Path string
+}
+
+// Object is the slice of a Kubernetes object the roll-up needs. Whole objects
+// are dropped as soon as this is extracted, so that a cluster-wide audit holds
+// only what it reports.
+type Object struct {
+	APIVersion, Kind string
+	Namespace, Name  string
+	UID              types.UID
+	ResourceVersion  string
+	// Owner is the controlling owner reference, if any.
+	Owner       *metav1.OwnerReference
+	Labels      map[string]string
+	Annotations map[string]string
+	// Spec is the pod spec or pod template; nil for objects without one.
+	Spec *PodSpec
+	// Running lists what a pod's statuses say its containers run, keyed by
+	// container type and name. Empty for everything but pods.
+	Running map[ContainerKey]imageref.RunningImage
+}
+
+// ContainerKey names a container within a pod.
+type ContainerKey struct {
+	Type ContainerType
+	Name string
+}
+
+// Where each kind keeps its pod spec.
+var podSpecPaths = map[string][]string{
+	"Pod":                   {"spec"},
+	"Deployment":            {"spec", "template", "spec"},
+	"StatefulSet":           {"spec", "template", "spec"},
+	"DaemonSet":             {"spec", "template", "spec"},
+	"ReplicaSet":            {"spec", "template", "spec"},
+	"ReplicationController": {"spec", "template", "spec"},
+	"Job":                   {"spec", "template", "spec"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
+}
+
+// Any other kind (a CRD named explicitly) is searched at these paths.
+var genericPodSpecPaths = [][]string{
+	{"spec", "template", "spec"},
+	{"spec", "jobTemplate", "spec", "template", "spec"},
+}
+
+// FromUnstructured extracts an Object from any object holding a pod spec. ok
+// is false when the object holds none (a ConfigMap in a manifest directory,
+// say); an error means it holds one that is malformed.
+func FromUnstructured(u *unstructured.Unstructured) (obj Object, ok bool, err error) {
+	obj = Object{
+		APIVersion:      u.GetAPIVersion(),
+		Kind:            u.GetKind(),
+		Namespace:       u.GetNamespace(),
+		Name:            u.GetName(),
+		UID:             u.GetUID(),
+		ResourceVersion: u.GetResourceVersion(),
+		Owner:           controllerOf(u.GetOwnerReferences()),
+		Labels:          u.GetLabels(),
+		Annotations:     u.GetAnnotations(),
+	}
+	candidates := genericPodSpecPaths
+	if path, known := podSpecPaths[obj.Kind]; known && isCoreOrApps(u.GroupVersionKind().Group) {
+		candidates = [][]string{path}
+	}
+	for _, path := range candidates {
+		raw, found, _ := unstructured.NestedMap(u.Object, path...)
+		if !found {
+			continue
+		}
+		var spec corev1.PodSpec
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &spec); err != nil {
+			return obj, false, fmt.Errorf("%s %s: reading the pod spec at .%s: %w", obj.Kind, obj.Name, strings.Join(path, "."), err)
+		}
+		obj.Spec = slimSpec(&spec, "/"+strings.Join(path, "/"))
+		break
+	}
+	if obj.Kind == "Pod" {
+		var status corev1.PodStatus
+		if raw, found, _ := unstructured.NestedMap(u.Object, "status"); found {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &status); err != nil {
+				return obj, false, fmt.Errorf("Pod %s: reading its status: %w", obj.Name, err)
+			}
+		}
+		obj.Running = runningImages(&status)
+	}
+	return obj, obj.Spec != nil, nil
+}
+
+// The workload kinds live in the core, apps and batch groups; a CRD that
+// happens to be called "Deployment" is searched like any other CRD.
+func isCoreOrApps(group string) bool {
+	return group == "" || group == "apps" || group == "batch" || group == "extensions"
+}
+
+// FromPod extracts an Object from a typed Pod.
+func FromPod(p *corev1.Pod) Object {
+	return Object{
+		APIVersion: "v1", Kind: "Pod",
+		Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
+		Owner:       controllerOf(p.OwnerReferences),
+		Labels:      p.Labels,
+		Annotations: p.Annotations,
+		Spec:        slimSpec(&p.Spec, "/spec"),
+		Running:     runningImages(&p.Status),
+	}
+}
+
+// FromTemplate extracts an Object from a typed controller and its template.
+func FromTemplate(apiVersion, kind string, meta *metav1.ObjectMeta, spec *corev1.PodSpec) Object {
+	return Object{
+		APIVersion: apiVersion, Kind: kind,
+		Namespace: meta.Namespace, Name: meta.Name, UID: meta.UID, ResourceVersion: meta.ResourceVersion,
+		Owner:       controllerOf(meta.OwnerReferences),
+		Labels:      meta.Labels,
+		Annotations: meta.Annotations,
+		Spec:        slimSpec(spec, "/"+strings.Join(podSpecPaths[kind], "/")),
+	}
+}
+
+func controllerOf(refs []metav1.OwnerReference) *metav1.OwnerReference {
+	for i := range refs {
+		if refs[i].Controller != nil && *refs[i].Controller {
+			r := refs[i]
+			return &r
+		}
+	}
+	return nil
+}
+
+func slimSpec(spec *corev1.PodSpec, specPath string) *PodSpec {
+	out := &PodSpec{ServiceAccount: spec.ServiceAccountName}
+	for _, s := range spec.ImagePullSecrets {
+		out.PullSecrets = append(out.PullSecrets, s.Name)
+	}
+	add := func(t ContainerType, field string, i int, name, image string, policy corev1.PullPolicy) {
+		out.Containers = append(out.Containers, ContainerSpec{
+			Name: name, Type: t, Image: image, PullPolicy: policy,
+			Path: fmt.Sprintf("%s/%s/%d/image", specPath, field, i),
+		})
+	}
+	for i, c := range spec.InitContainers {
+		add(InitContainer, "initContainers", i, c.Name, c.Image, c.ImagePullPolicy)
+	}
+	for i, c := range spec.Containers {
+		add(Container, "containers", i, c.Name, c.Image, c.ImagePullPolicy)
+	}
+	for i, c := range spec.EphemeralContainers {
+		add(EphemeralContainer, "ephemeralContainers", i, c.Name, c.Image, c.ImagePullPolicy)
+	}
+	return out
+}
+
+func runningImages(status *corev1.PodStatus) map[ContainerKey]imageref.RunningImage {
+	out := map[ContainerKey]imageref.RunningImage{}
+	add := func(t ContainerType, statuses []corev1.ContainerStatus) {
+		for _, s := range statuses {
+			if img, ok := imageref.ParseImageID(s.ImageID); ok {
+				out[ContainerKey{Type: t, Name: s.Name}] = img
+			}
+		}
+	}
+	add(InitContainer, status.InitContainerStatuses)
+	add(Container, status.ContainerStatuses)
+	add(EphemeralContainer, status.EphemeralContainerStatuses)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+package workload
+
+import (
+	"sort"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+)
+
+// Workload is one top-level object with every image its template and its
+// pods use.
+type Workload struct {
+	Object
+	// Pods is the number of pods rolled up into this workload.
+	Pods int
+	// Containers in spec order (init, regular), then ephemeral containers
+	// found on pods.
+	Containers []Usage
+}
+
+// Usage is one container's image with what the workload's pods run for it.
+type Usage struct {
+	ContainerSpec
+	// Running holds one entry per pod whose status reports an image ID for
+	// this container.
+	Running []imageref.RunningImage
+}
+
+// RollupOptions chooses which objects are reported.
+type RollupOptions struct {
+	// Named, when set, makes exactly these objects the reported ones (objects
+	// the user named as TYPE/NAME); their descendants roll up into them.
+	// Otherwise every object without a listed controller is reported.
+	Named map[types.UID]bool
+	// Selector, when set, keeps a workload only if it or one of its pods
+	// matches.
+	Selector labels.Selector
+}
+
+// maxOwnerDepth bounds the walk up owner references, which could loop in a
+// hand-crafted cluster.
+const maxOwnerDepth = 8
+
+// Rollup reports each image usage once, at its top owner: Pod → ReplicaSet →
+// Deployment, Pod → Job → CronJob, Pod → StatefulSet/DaemonSet/
+// ReplicationController. Workloads are sorted by namespace, kind and name.
+func Rollup(objects []Object, opts RollupOptions) []Workload {
+	byUID := make(map[types.UID]int, len(objects))
+	for i := range objects {
+		if objects[i].UID != "" {
+			byUID[objects[i].UID] = i
+		}
+	}
+	isRoot := func(i int) bool {
+		if opts.Named != nil {
+			return objects[i].UID != "" && opts.Named[objects[i].UID]
+		}
+		owner := objects[i].Owner
+		if owner == nil {
+			return true
+		}
+		_, listed := byUID[owner.UID]
+		return !listed
+	}
+	rootOf := func(i int) (int, bool) {
+		for depth := 0; depth < maxOwnerDepth; depth++ {
+			if isRoot(i) {
+				return i, true
+			}
+			owner := objects[i].Owner
+			if owner == nil {
+				return 0, false
+			}
+			next, ok := byUID[owner.UID]
+			if !ok {
+				return 0, false
+			}
+			i = next
+		}
+		return 0, false
+	}
+
+	type group struct {
+		root     int
+		pods     []int
+		selected bool
+	}
+	groups := map[int]*group{}
+	var order []int
+	for i := range objects {
+		root, ok := rootOf(i)
+		if !ok {
+			continue
+		}
+		g := groups[root]
+		if g == nil {
+			g = &group{root: root}
+			groups[root] = g
+			order = append(order, root)
+		}
+		if objects[i].Kind == "Pod" {
+			g.pods = append(g.pods, i)
+		}
+		if opts.Selector == nil || opts.Selector.Matches(labels.Set(objects[i].Labels)) {
+			g.selected = true
+		}
+	}
+
+	var out []Workload
+	for _, root := range order {
+		g := groups[root]
+		if !g.selected || objects[root].Spec == nil {
+			continue
+		}
+		out = append(out, buildWorkload(objects, g.root, g.pods))
+	}
+	sort.Slice(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		if x.Namespace != y.Namespace {
+			return x.Namespace < y.Namespace
+		}
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		return x.Name < y.Name
+	})
+	return out
+}
+
+func buildWorkload(objects []Object, root int, pods []int) Workload {
+	w := Workload{Object: objects[root], Pods: len(pods)}
+	index := map[ContainerKey]int{}
+	for _, c := range w.Spec.Containers {
+		index[ContainerKey{Type: c.Type, Name: c.Name}] = len(w.Containers)
+		w.Containers = append(w.Containers, Usage{ContainerSpec: c})
+	}
+	for _, p := range pods {
+		pod := &objects[p]
+		// Ephemeral (debug) containers exist only on pods; report them on
+		// the workload too, without a template path to patch.
+		if pod.Spec != nil && p != root {
+			for _, c := range pod.Spec.Containers {
+				key := ContainerKey{Type: c.Type, Name: c.Name}
+				if _, seen := index[key]; !seen && c.Type == EphemeralContainer {
+					c.Path = ""
+					index[key] = len(w.Containers)
+					w.Containers = append(w.Containers, Usage{ContainerSpec: c})
+				}
+			}
+		}
+		for key, img := range pod.Running {
+			if i, ok := index[key]; ok {
+				w.Containers[i].Running = append(w.Containers[i].Running, img)
+			}
+		}
+	}
+	for i := range w.Containers {
+		sort.Slice(w.Containers[i].Running, func(a, b int) bool {
+			return w.Containers[i].Running[a].ImageID < w.Containers[i].Running[b].ImageID
+		})
+	}
+	return w
+}
+
+// Digests returns the distinct digests the pods run for this container, by
+// kind: manifest (repo) digests first, then config digests, each sorted.
+func (u Usage) Digests(kind imageref.DigestKind) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range u.Running {
+		if r.Kind == kind && !seen[r.Digest] {
+			seen[r.Digest] = true
+			out = append(out, r.Digest)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
