@@ -1,6 +1,9 @@
 package cmd
 
-import "k8s.io/client-go/rest"
+import (
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
+)
 
 // raiseClientLimits lifts client-go's default 5 QPS / 10 burst, which would
 // throttle a cluster-wide audit to a crawl; the lists are paginated anyway.
@@ -8,4 +11,12 @@ func raiseClientLimits(c *rest.Config) *rest.Config {
 	c.QPS = 50
 	c.Burst = 100
 	return c
+}
+
+// reason shortens API errors for warnings: RBAC denials become "forbidden by RBAC".
+func reason(err error) string {
+	if apierrors.IsForbidden(err) {
+		return "forbidden by RBAC"
+	}
+	return err.Error()
 }

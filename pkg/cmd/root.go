@@ -68,6 +68,7 @@ tells what is mutable or uncovered, and what to do about it.`,
 	addKlogFlags(root.PersistentFlags())
 
 	root.AddCommand(
+		NewCmdAudit(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return root

@@ -1,0 +1,67 @@
+package audit
+
+import (
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// Item is one image usage of one workload, the unit of the report. Its JSON
+// field names are a contract (AuditReport, apiVersion imgtrust.dev/v1alpha1).
+type Item struct {
+	Namespace     string                 `json:"namespace"`
+	Kind          string                 `json:"kind"`
+	Name          string                 `json:"name"`
+	Container     string                 `json:"container"`
+	ContainerType workload.ContainerType `json:"containerType"`
+	// Image is the reference as written in the spec.
+	Image string `json:"image"`
+	// Reference holds the normalised parts (go-containerregistry's names:
+	// "index.docker.io", "library/nginx"); nil when the image does not parse.
+	Reference *Reference       `json:"reference,omitempty"`
+	Pinning   imageref.Pinning `json:"pinning"`
+	// PullPolicy as written; empty means the API default.
+	PullPolicy string `json:"pullPolicy,omitempty"`
+	Pods       int    `json:"pods"`
+	// RunningDigests are the manifest digests the pods run (from imageIDs).
+	RunningDigests []string `json:"runningDigests"`
+	// RunningImageIDs are bare config digests some runtimes report instead;
+	// they cannot be compared with manifest digests.
+	RunningImageIDs []string `json:"runningImageIDs,omitempty"`
+	// ResolvedDigest is what the tag resolves to now (registry mode only).
+	ResolvedDigest string `json:"resolvedDigest,omitempty"`
+	// CredentialSource says which credential the registry accepted:
+	// "pod-secret NS/NAME", "service-account-secret NS/NAME",
+	// "local-docker-config" or "anonymous".
+	CredentialSource string    `json:"credentialSource,omitempty"`
+	Findings         []Finding `json:"findings"`
+
+	ref       imageref.Reference
+	parsed    bool
+	usage     workload.Usage
+	objectRef string // kind/name as the fix commands write it
+}
+
+// Reference is an image reference's normalised parts.
+type Reference struct {
+	Registry   string `json:"registry"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag,omitempty"`
+	Digest     string `json:"digest,omitempty"`
+}
+
+// MaxSeverity is the worst severity among the item's findings.
+func (it *Item) MaxSeverity() Severity {
+	worst := SeverityNone
+	for _, f := range it.Findings {
+		if f.Severity.Rank() > worst.Rank() {
+			worst = f.Severity
+		}
+	}
+	return worst
+}
+
+// ParsedReference returns the parsed image and whether it parsed.
+func (it *Item) ParsedReference() (imageref.Reference, bool) { return it.ref, it.parsed }
+
+// Usage is the container usage the item was built from.
+func (it *Item) Usage() workload.Usage { return it.usage }

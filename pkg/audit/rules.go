@@ -1,0 +1,187 @@
+package audit
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// Options tune the rules.
+type Options struct {
+	// AllowedRegistries, when non-empty, turns on disallowed-registry.
+	AllowedRegistries []AllowedRegistry
+	// FromFiles says the workloads come from manifests (-f): fixes then
+	// point at the files rather than the live objects.
+	FromFiles bool
+}
+
+// Evaluate builds one item per image usage and applies every rule that needs
+// no registry. Items come in the workloads' order (namespace, kind, name),
+// then container order.
+func Evaluate(workloads []workload.Workload, opts Options) []Item {
+	var items []Item
+	for _, w := range workloads {
+		for _, u := range w.Containers {
+			items = append(items, evaluate(w, u, opts))
+		}
+	}
+	return items
+}
+
+func evaluate(w workload.Workload, u workload.Usage, opts Options) Item {
+	it := Item{
+		Namespace:       w.Namespace,
+		Kind:            w.Kind,
+		Name:            w.Name,
+		Container:       u.Name,
+		ContainerType:   u.Type,
+		Image:           u.Image,
+		PullPolicy:      string(u.PullPolicy),
+		Pods:            w.Pods,
+		RunningDigests:  nonNil(u.Digests(imageref.KindManifest)),
+		RunningImageIDs: u.Digests(imageref.KindConfig),
+		usage:           u,
+		objectRef:       strings.ToLower(w.Kind) + "/" + w.Name,
+	}
+	ref, err := imageref.Parse(u.Image)
+	if err != nil {
+		it.Pinning = imageref.PinInvalid
+		it.add(newFinding(IDInvalidReference,
+			fmt.Sprintf("%q is not a valid image reference: the kubelet fails with InvalidImageName", u.Image),
+			"correct the image field to registry/repository:tag@sha256:digest"))
+		return it
+	}
+	it.ref, it.parsed = ref, true
+	it.Pinning = ref.Pinning()
+	it.Reference = &Reference{Registry: ref.Registry, Repository: ref.Repository, Tag: ref.Tag, Digest: ref.Digest}
+	pin := it.pinCommand()
+
+	switch it.Pinning {
+	case imageref.PinNone:
+		it.add(newFinding(IDImplicitLatest,
+			"no tag and no digest: the runtime pulls whatever \"latest\" points at today",
+			"pin it to a digest: "+pin))
+	case imageref.PinLatest:
+		it.add(newFinding(IDLatestTag,
+			"tag \"latest\" without a digest: it moves with every push",
+			"pin it to a digest: "+pin))
+	case imageref.PinTag:
+		it.add(newFinding(IDMutableTag,
+			fmt.Sprintf("tag %q without a digest: anyone with push rights can move it", ref.Tag),
+			"pin it to a digest: "+pin))
+	}
+	if ref.ImplicitRegistry {
+		it.add(newFinding(IDImplicitRegistry,
+			"no registry written: Docker Hub ("+ref.Registry+") is assumed",
+			"write the registry explicitly: docker.io/"+ref.Repository+tagSuffix(ref)))
+	}
+	if ref.Digest == "" && effectivePullPolicy(u.PullPolicy, ref) == corev1.PullIfNotPresent {
+		it.add(newFinding(IDPullPolicyStaleRisk,
+			"imagePullPolicy IfNotPresent with a tag: nodes that already hold an image under this tag keep running it",
+			"pin it to a digest ("+pin+"), or set imagePullPolicy: Always"))
+	}
+	if len(it.RunningDigests) > 1 {
+		it.add(newFinding(IDMixedRunningDigests,
+			fmt.Sprintf("the pods run %d different images for this container: %s", len(it.RunningDigests), shortDigests(it.RunningDigests)),
+			"pin the digest you trust and roll out: "+pin+" --apply"))
+	}
+	if ref.Digest != "" {
+		var others []string
+		for _, d := range it.RunningDigests {
+			if d != ref.Digest {
+				others = append(others, d)
+			}
+		}
+		if len(others) > 0 {
+			it.add(newFinding(IDRunningDiffersFromSpec,
+				fmt.Sprintf("the spec names %s but pods run %s", short(ref.Digest), shortDigests(others)),
+				"replace the stale pods, e.g. kubectl rollout restart "+it.objectRef+" -n "+it.Namespace))
+		}
+	}
+	if len(opts.AllowedRegistries) > 0 && !allowed(opts.AllowedRegistries, ref) {
+		written := make([]string, len(opts.AllowedRegistries))
+		for i, a := range opts.AllowedRegistries {
+			written[i] = a.Written
+		}
+		it.add(newFinding(IDDisallowedRegistry,
+			fmt.Sprintf("registry %s is not in --allowed-registries (%s)", ref.Name(), strings.Join(written, ", ")),
+			"mirror the image into an allowed registry and reference it there"))
+	}
+	return it
+}
+
+// pinCommand is the command that fixes a tag-only reference.
+func (it *Item) pinCommand() string {
+	if it.Kind == "" || it.Name == "" {
+		return "kubectl imgtrust pin -f <file> --write"
+	}
+	cmd := "kubectl imgtrust pin " + it.objectRef
+	if it.Namespace != "" {
+		cmd += " -n " + it.Namespace
+	}
+	return cmd
+}
+
+func (it *Item) add(f Finding) { it.Findings = append(it.Findings, f) }
+
+// effectivePullPolicy applies the API server's defaulting, which manifests
+// read with -f have not been through: Always for ":latest" or no tag (and
+// no digest), IfNotPresent otherwise.
+func effectivePullPolicy(p corev1.PullPolicy, ref imageref.Reference) corev1.PullPolicy {
+	if p != "" {
+		return p
+	}
+	if ref.Digest == "" && ref.TagOrLatest() == "latest" {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
+}
+
+func allowed(list []AllowedRegistry, ref imageref.Reference) bool {
+	for _, a := range list {
+		if a.allows(ref) {
+			return true
+		}
+	}
+	return false
+}
+
+func tagSuffix(ref imageref.Reference) string {
+	s := ""
+	if ref.Tag != "" {
+		s = ":" + ref.Tag
+	}
+	if ref.Digest != "" {
+		s += "@" + ref.Digest
+	}
+	return s
+}
+
+// short abbreviates a digest for messages: sha256:0123456789ab.
+func short(digest string) string {
+	if algo, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12]
+	}
+	return digest
+}
+
+func shortDigests(ds []string) string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = short(d)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

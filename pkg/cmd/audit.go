@@ -1,0 +1,254 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// AuditOptions classifies every image reference in scope.
+type AuditOptions struct {
+	genericiooptions.IOStreams
+	configFlags *genericclioptions.ConfigFlags
+	scopeFlags
+	registryFlags
+
+	Output            string
+	AllowedRegistries []string
+	FailOn            string
+	Offline           bool
+
+	scope    workload.Scope
+	allowed  []audit.AllowedRegistry
+	failOn   audit.Severity
+	resolver *registry.Resolver
+}
+
+// NewAuditOptions returns options with kubectl's defaults.
+func NewAuditOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *AuditOptions {
+	return &AuditOptions{IOStreams: streams, configFlags: configFlags, FailOn: string(audit.SeverityNone)}
+}
+
+// NewCmdAudit returns `kubectl imgtrust audit`.
+func NewCmdAudit(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewAuditOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:   "audit [TYPE[.VERSION][.GROUP] [NAME] | TYPE[.VERSION][.GROUP]/NAME ...]",
+		Short: "Classify every container image in use: mutable tags, stale pods, disallowed registries",
+		Long: `Audit every container image reference in scope, as the kubelet sees it.
+
+Each image usage is reported once, at its top owner (Pod -> ReplicaSet ->
+Deployment, Pod -> Job -> CronJob), with the digests its pods run. Findings:
+
+  implicit-latest            high    no tag and no digest
+  latest-tag                 high    tag "latest" without a digest
+  mutable-tag                medium  any other tag without a digest
+  implicit-registry          low     no registry written (Docker Hub assumed)
+  pull-policy-stale-risk     medium  a tag with imagePullPolicy IfNotPresent
+  mixed-running-digests      high    pods of one workload run different images
+  running-differs-from-spec  high    the spec names a digest, a pod runs another
+  disallowed-registry        high    not under --allowed-registries
+  invalid-reference          high    the image string does not parse
+  tag-moved                  high    the tag now points at an image no pod runs
+  unresolvable               medium  the registry could not answer
+  no-credentials             high    the registry refused every credential the pod has
+
+The last three ask the registries, with the pods' own pull secrets (then your
+docker config, then anonymous); --offline skips them. With -f the manifests
+are read locally and the registry is not asked.`,
+		Example: `  # Audit every namespace
+  kubectl imgtrust audit -A
+
+  # One namespace, with registry, pod count and running digests
+  kubectl imgtrust audit -n shop -o wide
+
+  # Named workloads, and workloads selected by label
+  kubectl imgtrust audit deploy/web sts/db
+  kubectl imgtrust audit -l app=web
+
+  # Manifests on disk, for CI: fail on medium or worse
+  kubectl imgtrust audit -f manifests/ -R --fail-on=medium
+
+  # Only allow images from our registry
+  kubectl imgtrust audit -A --allowed-registries=ghcr.io/acme,registry.acme.dev -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return &exitError{Code: ExitError, Err: err}
+			}
+			if err := o.Validate(); err != nil {
+				return &exitError{Code: ExitError, Err: err}
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.scopeFlags.AddFlags(cmd, true)
+	o.registryFlags.AddFlags(cmd)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json or yaml (default: a table)")
+	cmd.Flags().StringSliceVar(&o.AllowedRegistries, "allowed-registries", nil, "Registries (host, or host/path prefix) images may come from; others get disallowed-registry")
+	cmd.Flags().StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a finding at or above this severity exists: none, low, medium or high")
+	cmd.Flags().BoolVar(&o.Offline, "offline", false, "Do not ask registries: skip tag-moved, unresolvable and no-credentials")
+	return cmd
+}
+
+// Complete reads the namespace and parses list flags.
+func (o *AuditOptions) Complete(args []string) error {
+	var err error
+	if o.scope, err = o.scopeFlags.Scope(o.configFlags, args); err != nil {
+		return err
+	}
+	if o.allowed, err = audit.ParseAllowedRegistries(o.AllowedRegistries); err != nil {
+		return err
+	}
+	if o.failOn, err = audit.ParseSeverity(o.FailOn); err != nil {
+		return fmt.Errorf("--fail-on: %w", err)
+	}
+	if o.scope.Offline() {
+		o.Offline = true // manifests name no running pods or readable secrets
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *AuditOptions) Validate() error {
+	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatWide, report.FormatJSON, report.FormatYAML); err != nil {
+		return err
+	}
+	if o.Offline {
+		return nil
+	}
+	return o.registryFlags.Validate()
+}
+
+// Run discovers, evaluates, optionally asks the registries, and prints.
+func (o *AuditOptions) Run(ctx context.Context) error {
+	if !o.Offline {
+		var err error
+		if o.resolver, err = registry.New(o.registryFlags.Options("")); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+	}
+	found, err := workload.Discover(ctx, o.configFlags, o.scope)
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	items := audit.Evaluate(found.Workloads, audit.Options{AllowedRegistries: o.allowed, FromFiles: o.scope.Offline()})
+	warnings := found.Warnings
+	if !o.Offline {
+		warnings = append(warnings, o.resolve(ctx, found, items)...)
+	}
+	rep := audit.NewReport(report.APIVersion, items, !o.Offline, warnings)
+
+	switch o.Output {
+	case report.FormatJSON, report.FormatYAML:
+		if err := report.Encode(o.Out, o.Output, rep); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		}
+	default:
+		if len(rep.Items) == 0 {
+			for _, w := range warnings {
+				fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+			}
+			fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
+			return nil
+		}
+		if err := report.AuditTable(o.Out, rep, o.Output == report.FormatWide); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		report.AuditSummary(o.ErrOut, rep)
+	}
+	if rep.Exceeds(o.failOn) {
+		return &exitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+// resolve asks the registries about every tag reference, once per unique
+// (reference, credential), with each workload's own pull secrets.
+func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, items []audit.Item) []string {
+	var warnings []string
+	byKey := map[string]workload.Object{}
+	for _, w := range found.Workloads {
+		byKey[w.Namespace+"/"+w.Kind+"/"+w.Name] = w.Object
+	}
+	var pending []int
+	for i := range items {
+		if items[i].NeedsRegistry() {
+			pending = append(pending, i)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	client, err := workload.NewClient(o.configFlags)
+	if err != nil {
+		return []string{"registry checks skipped: " + err.Error()}
+	}
+	store := pullsecret.LoadStore(ctx, client, found.Namespaces(), referencedSecrets(found.Workloads))
+	warnings = append(warnings, storeWarnings(store, found.Namespaces())...)
+	plan := newCredentialPlan(store)
+
+	reqs := make([]registry.Request, len(pending))
+	known := make([]bool, len(pending))
+	localWarned := false
+	for n, i := range pending {
+		it := &items[i]
+		obj := byKey[it.Namespace+"/"+it.Kind+"/"+it.Name]
+		creds, complete, err := plan.For(obj, it.Image)
+		if err != nil && !localWarned {
+			warnings = append(warnings, err.Error())
+			localWarned = true
+		}
+		reqs[n] = registry.Request{Image: it.Image, Credentials: creds}
+		known[n] = complete
+	}
+	results := o.resolver.ResolveAll(ctx, reqs)
+	for n, i := range pending {
+		audit.ApplyResolution(&items[i], results[n], known[n])
+	}
+	return warnings
+}
+
+// referencedSecrets lists, per namespace, the pull secrets pod specs name.
+func referencedSecrets(workloads []workload.Workload) map[string][]string {
+	out := map[string][]string{}
+	seen := map[string]bool{}
+	for _, w := range workloads {
+		if w.Spec == nil {
+			continue
+		}
+		for _, s := range w.Spec.PullSecrets {
+			if key := w.Namespace + "/" + s; !seen[key] {
+				seen[key] = true
+				out[w.Namespace] = append(out[w.Namespace], s)
+			}
+		}
+	}
+	return out
+}
+
+// storeWarnings names namespaces whose pull secrets or service accounts
+// could not be read.
+func storeWarnings(store *pullsecret.Store, namespaces []string) []string {
+	var out []string
+	for _, ns := range namespaces {
+		if err := store.SecretsError(ns); err != nil {
+			out = append(out, fmt.Sprintf("cannot read pull secrets in namespace %q (%s): registry results there use only your docker config and anonymous access", ns, reason(err)))
+		}
+		if err := store.ServiceAccountError(ns); err != nil {
+			out = append(out, fmt.Sprintf("cannot read service accounts in namespace %q (%s): their pull secrets are not considered", ns, reason(err)))
+		}
+	}
+	return out
+}

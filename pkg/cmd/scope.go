@@ -1,0 +1,58 @@
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// scopeFlags are kubectl's selection flags, shared by every subcommand that
+// looks at workloads: -A, -l, -f/-R, plus TYPE/NAME arguments.
+type scopeFlags struct {
+	AllNamespaces bool
+	Selector      string
+	Filenames     []string
+	Recursive     bool
+}
+
+func (f *scopeFlags) AddFlags(cmd *cobra.Command, withFiles bool) {
+	cmd.Flags().BoolVarP(&f.AllNamespaces, "all-namespaces", "A", false, "Look in every namespace (one cluster-wide LIST per resource type)")
+	cmd.Flags().StringVarP(&f.Selector, "selector", "l", "", "Label selector: keep workloads whose labels, or whose pods' labels, match (e.g. -l app=web)")
+	if withFiles {
+		cmd.Flags().StringSliceVarP(&f.Filenames, "filename", "f", nil, "Read manifests from files, directories or - (stdin) instead of the cluster")
+		cmd.Flags().BoolVarP(&f.Recursive, "recursive", "R", false, "Read directories given with -f recursively")
+	}
+}
+
+// Scope turns the flags and arguments into a workload.Scope, rejecting
+// combinations kubectl would reject too.
+func (f *scopeFlags) Scope(configFlags *genericclioptions.ConfigFlags, args []string) (workload.Scope, error) {
+	s := workload.Scope{
+		AllNamespaces: f.AllNamespaces,
+		Selector:      f.Selector,
+		Args:          args,
+		Filenames:     f.Filenames,
+		Recursive:     f.Recursive,
+	}
+	if len(f.Filenames) > 0 {
+		if len(args) > 0 {
+			return s, fmt.Errorf("TYPE/NAME arguments cannot be combined with -f: pick one")
+		}
+		if f.AllNamespaces {
+			return s, fmt.Errorf("-A cannot be combined with -f: manifests are read as they are")
+		}
+		return s, nil
+	}
+	if f.Recursive {
+		return s, fmt.Errorf("-R only applies to directories given with -f")
+	}
+	ns, _, err := configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return s, fmt.Errorf("reading the namespace from the kubeconfig: %w", err)
+	}
+	s.Namespace = ns
+	return s, nil
+}

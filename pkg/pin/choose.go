@@ -1,0 +1,142 @@
+package pin
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// Source says where a pinned digest came from.
+type Source string
+
+const (
+	// SourceRunning pins to the digest every pod already runs, so pinning
+	// changes nothing that runs.
+	SourceRunning Source = "running"
+	// SourceRegistry pins to what the tag resolves to now.
+	SourceRegistry Source = "registry"
+)
+
+// Reasons a container is not pinned. They are stable, for scripts.
+const (
+	ReasonAlreadyPinned      = "already-pinned"
+	ReasonInvalidReference   = "invalid-reference"
+	ReasonEphemeralContainer = "ephemeral-container"
+	ReasonUnsupportedPath    = "unsupported-path"
+	ReasonNoRunningPods      = "no-running-pods"
+	ReasonMixedDigests       = "mixed-digests"
+	ReasonConfigDigestOnly   = "config-digest-only"
+	ReasonOtherRepository    = "other-repository"
+	ReasonResolveFailed      = "resolve-failed"
+)
+
+// Refusal is a deliberate decision not to pin a container, with what the
+// user can do about it. It is not a failure.
+type Refusal struct {
+	Reason  string // one of the Reason constants
+	Message string // one line: why, and what to do
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+// Chooser picks the digest for one container.
+type Chooser struct {
+	Source Source
+	// Choose returns a digest ("sha256:…"), a *Refusal, or another error
+	// (a failure, e.g. the registry could not be reached).
+	Choose func(u workload.Usage) (digest string, err error)
+}
+
+// RunningChooser implements --source=running.
+func RunningChooser() Chooser {
+	return Chooser{Source: SourceRunning, Choose: func(u workload.Usage) (string, error) {
+		d, r := ChooseRunning(u)
+		if r != nil {
+			return "", r // never a typed nil inside a non-nil error
+		}
+		return d, nil
+	}}
+}
+
+// RegistryChooser implements --source=registry with the caller's resolver,
+// which knows the workload's pull credentials.
+func RegistryChooser(resolve func(u workload.Usage) (digest string, err error)) Chooser {
+	return Chooser{Source: SourceRegistry, Choose: resolve}
+}
+
+// ChooseRunning returns the manifest digest that every pod reporting this
+// container runs. It refuses when that digest is not certain: no pod reports
+// one, pods disagree (a rollout in progress), some runtime reports only the
+// config digest (which is not pullable), or pods run another repository than
+// the spec names (the template changed and the pods were not replaced).
+func ChooseRunning(u workload.Usage) (string, *Refusal) {
+	if len(u.Running) == 0 {
+		return "", &Refusal{ReasonNoRunningPods, fmt.Sprintf(
+			"no running pod reports an image for %s %q: wait for its pods to start or roll the workload out, or use --source=registry",
+			u.Type, u.Name)}
+	}
+	manifests := u.Digests(imageref.KindManifest)
+	configs := u.Digests(imageref.KindConfig)
+	if len(manifests) > 1 {
+		return "", &Refusal{ReasonMixedDigests, fmt.Sprintf(
+			"pods run %d different digests for %s %q (%s): finish the rollout (kubectl rollout status) so all pods run one, or use --source=registry",
+			len(manifests), u.Type, u.Name, shortDigests(manifests))}
+	}
+	if len(configs) > 0 {
+		// A config digest cannot be compared with a manifest digest, so a
+		// pod reporting one might run anything.
+		return "", &Refusal{ReasonConfigDigestOnly, fmt.Sprintf(
+			"%d of %d pods report only a config digest (image ID %s) for %s %q, which cannot be pulled or compared: use --source=registry",
+			countKind(u.Running, imageref.KindConfig), len(u.Running), shortDigests(configs), u.Type, u.Name)}
+	}
+	if spec, err := imageref.Parse(u.Image); err == nil {
+		for _, r := range u.Running {
+			if repo, ok := runningRepository(r.ImageID); ok && repo != spec.Name() {
+				return "", &Refusal{ReasonOtherRepository, fmt.Sprintf(
+					"pods run %s for %s %q but the spec names %s: roll the workload out first, or use --source=registry",
+					repo, u.Type, u.Name, spec.Name())}
+			}
+		}
+	}
+	return manifests[0], nil
+}
+
+// runningRepository is the normalised repository of an image ID such as
+// "docker-pullable://nginx@sha256:…". ok is false when the ID names none.
+func runningRepository(imageID string) (string, bool) {
+	id := imageID
+	// Runtimes prefix a URI scheme; what follows is an image reference.
+	if _, rest, found := strings.Cut(id, "://"); found {
+		id = rest
+	}
+	ref, err := imageref.Parse(id)
+	if err != nil || ref.Digest == "" {
+		return "", false
+	}
+	return ref.Name(), true
+}
+
+func countKind(running []imageref.RunningImage, kind imageref.DigestKind) int {
+	n := 0
+	for _, r := range running {
+		if r.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// shortDigests lists digests the way people compare them: first 12 hex digits.
+func shortDigests(digests []string) string {
+	short := make([]string, len(digests))
+	for i, d := range digests {
+		algo, hex, _ := strings.Cut(d, ":")
+		if len(hex) > 12 {
+			hex = hex[:12]
+		}
+		short[i] = algo + ":" + hex
+	}
+	return strings.Join(short, ", ")
+}

@@ -1,0 +1,68 @@
+package pin
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// The pod-spec list fields that hold containers, with their container type.
+var containerFields = map[string]workload.ContainerType{
+	"containers":          workload.Container,
+	"initContainers":      workload.InitContainer,
+	"ephemeralContainers": workload.EphemeralContainer,
+}
+
+// imagePath is a parsed ".../<field>/<index>/image" JSON pointer.
+type imagePath struct {
+	spec  []string // tokens of the pod spec, e.g. [spec template spec]
+	field string   // containers, initContainers or ephemeralContainers
+	index int
+}
+
+// parseImagePath reads the pointer of a container's image field. The pod
+// spec's location is whatever precedes the container list, so templates of
+// any kind (CRDs included) work without a table of kinds.
+func parseImagePath(pointer string) (imagePath, error) {
+	tokens, err := parsePointer(pointer)
+	if err != nil {
+		return imagePath{}, err
+	}
+	n := len(tokens)
+	if n < 3 || tokens[n-1] != "image" {
+		return imagePath{}, fmt.Errorf("path %q does not end in <containers>/<index>/image", pointer)
+	}
+	if _, ok := containerFields[tokens[n-3]]; !ok {
+		return imagePath{}, fmt.Errorf("path %q is not in a containers, initContainers or ephemeralContainers list", pointer)
+	}
+	index, err := strconv.Atoi(tokens[n-2])
+	if err != nil || index < 0 || strconv.Itoa(index) != tokens[n-2] {
+		return imagePath{}, fmt.Errorf("path %q has no valid list index", pointer)
+	}
+	return imagePath{spec: tokens[:n-3], field: tokens[n-3], index: index}, nil
+}
+
+// parsePointer splits an RFC 6901 JSON pointer into unescaped tokens.
+func parsePointer(pointer string) ([]string, error) {
+	if !strings.HasPrefix(pointer, "/") {
+		return nil, fmt.Errorf("JSON pointer %q does not start with /", pointer)
+	}
+	tokens := strings.Split(pointer[1:], "/")
+	for i, t := range tokens {
+		// ~1 first, so that "~01" becomes "~1" and not "/".
+		tokens[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return tokens, nil
+}
+
+// formatPointer joins tokens into an RFC 6901 JSON pointer.
+func formatPointer(tokens ...string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		b.WriteByte('/')
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1"))
+	}
+	return b.String()
+}

@@ -1,0 +1,249 @@
+package pullsecret
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/pager"
+)
+
+// Store holds the pull secrets and service accounts of a set of namespaces,
+// read once per namespace for the whole run (never per pod).
+type Store struct {
+	namespaces map[string]*namespaceData
+}
+
+type namespaceData struct {
+	secrets map[string]*Secret       // parsed pull secrets by name
+	invalid map[string]*InvalidError // pull secrets that are unusable as a whole
+	other   map[string]corev1.SecretType
+	// secretsErr is set when Secrets could not be listed (e.g. RBAC).
+	secretsErr error
+	// serviceAccounts maps a service account to its imagePullSecrets names.
+	serviceAccounts map[string][]string
+	saErr           error
+}
+
+// pullSecretTypes are listed with a field selector, so other secrets
+// (service account tokens, TLS keys…) are never transferred or held.
+var pullSecretTypes = []corev1.SecretType{corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg}
+
+// LoadStore lists the pull secrets and service accounts of each namespace.
+// What cannot be read is remembered per namespace (see SecretsError) and
+// never stops the rest. referenced names secrets the caller's objects use:
+// those of another type are fetched one by one to tell "wrong type" from
+// "missing".
+func LoadStore(ctx context.Context, client kubernetes.Interface, namespaces []string, referenced map[string][]string) *Store {
+	s := &Store{namespaces: make(map[string]*namespaceData, len(namespaces))}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, ns := range namespaces {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			d := loadNamespace(ctx, client, ns, referenced[ns])
+			mu.Lock()
+			s.namespaces[ns] = d
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return s
+}
+
+func loadNamespace(ctx context.Context, client kubernetes.Interface, ns string, referenced []string) *namespaceData {
+	d := &namespaceData{
+		secrets:         map[string]*Secret{},
+		invalid:         map[string]*InvalidError{},
+		other:           map[string]corev1.SecretType{},
+		serviceAccounts: map[string][]string{},
+	}
+	for _, t := range pullSecretTypes {
+		err := eachItem(ctx, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.FieldSelector = fields.OneTermEqualSelector("type", string(t)).String()
+			return client.CoreV1().Secrets(ns).List(ctx, opts)
+		}, func(o runtime.Object) { d.add(o.(*corev1.Secret)) })
+		if err != nil && d.secretsErr == nil {
+			d.secretsErr = err
+		}
+	}
+	if d.secretsErr == nil {
+		for _, name := range referenced {
+			if d.secrets[name] != nil || d.invalid[name] != nil {
+				continue
+			}
+			sec, err := client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+			case err != nil:
+				d.secretsErr = err
+			default:
+				d.add(sec)
+			}
+		}
+	}
+	d.saErr = eachItem(ctx, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return client.CoreV1().ServiceAccounts(ns).List(ctx, opts)
+	}, func(o runtime.Object) {
+		sa := o.(*corev1.ServiceAccount)
+		names := make([]string, 0, len(sa.ImagePullSecrets))
+		for _, r := range sa.ImagePullSecrets {
+			names = append(names, r.Name)
+		}
+		d.serviceAccounts[sa.Name] = names
+	})
+	return d
+}
+
+func (d *namespaceData) add(sec *corev1.Secret) {
+	parsed, err := Parse(sec)
+	var invalid *InvalidError
+	switch {
+	case errors.As(err, &invalid):
+		d.invalid[sec.Name] = invalid
+	case err != nil:
+		d.invalid[sec.Name] = &InvalidError{Namespace: sec.Namespace, Name: sec.Name, Reason: err.Error()}
+	default:
+		d.secrets[sec.Name] = parsed
+	}
+	if sec.Type != corev1.SecretTypeDockerConfigJson && sec.Type != corev1.SecretTypeDockercfg {
+		d.other[sec.Name] = sec.Type
+	}
+}
+
+// eachItem pages through a list, 500 items at a time, as kubectl does.
+func eachItem(ctx context.Context, list pager.ListPageFunc, each func(runtime.Object)) error {
+	p := pager.New(list)
+	p.PageSize = 500
+	return p.EachListItem(ctx, metav1.ListOptions{}, func(o runtime.Object) error {
+		each(o)
+		return nil
+	})
+}
+
+// SecretState is what a namespace holds under a secret name.
+type SecretState int
+
+const (
+	SecretUnknown SecretState = iota // Secrets could not be read
+	SecretMissing                    // no such secret
+	SecretInvalid                    // exists but unusable (wrong type, undecodable…)
+	SecretUsable                     // a parsed pull secret
+)
+
+// Secret reports the state of ns/name and, when usable, the parsed secret;
+// when invalid, why.
+func (s *Store) Secret(ns, name string) (SecretState, *Secret, *InvalidError) {
+	d := s.namespaces[ns]
+	if d == nil || d.secretsErr != nil {
+		if d != nil {
+			if sec := d.secrets[name]; sec != nil {
+				return SecretUsable, sec, nil
+			}
+		}
+		return SecretUnknown, nil, nil
+	}
+	if sec := d.secrets[name]; sec != nil {
+		return SecretUsable, sec, nil
+	}
+	if inv := d.invalid[name]; inv != nil {
+		return SecretInvalid, nil, inv
+	}
+	return SecretMissing, nil, nil
+}
+
+// SecretsError says why the namespace's Secrets could not be read, or nil.
+func (s *Store) SecretsError(ns string) error {
+	if d := s.namespaces[ns]; d != nil {
+		return d.secretsErr
+	}
+	return nil
+}
+
+// ServiceAccountError says why the namespace's ServiceAccounts could not be read, or nil.
+func (s *Store) ServiceAccountError(ns string) error {
+	if d := s.namespaces[ns]; d != nil {
+		return d.saErr
+	}
+	return nil
+}
+
+// ServiceAccountPullSecrets returns the imagePullSecrets names of a service
+// account ("" means "default") and whether it exists.
+func (s *Store) ServiceAccountPullSecrets(ns, sa string) ([]string, bool) {
+	if sa == "" {
+		sa = "default"
+	}
+	d := s.namespaces[ns]
+	if d == nil {
+		return nil, false
+	}
+	names, ok := d.serviceAccounts[sa]
+	return names, ok
+}
+
+// PullSecretNames returns the names of the namespace's pull secrets (usable
+// or not, of the two pull-secret types), sorted.
+func (s *Store) PullSecretNames(ns string) []string {
+	d := s.namespaces[ns]
+	if d == nil {
+		return nil
+	}
+	var out []string
+	for name := range d.secrets {
+		if _, other := d.other[name]; !other {
+			out = append(out, name)
+		}
+	}
+	for name := range d.invalid {
+		if _, other := d.other[name]; !other {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ServiceAccounts returns the namespace's service accounts, sorted.
+func (s *Store) ServiceAccounts(ns string) []string {
+	d := s.namespaces[ns]
+	if d == nil {
+		return nil
+	}
+	out := make([]string, 0, len(d.serviceAccounts))
+	for name := range d.serviceAccounts {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Sources returns the pull secrets the kubelet would use for a pod or pod
+// template in ns: its own imagePullSecrets, or else its service account's
+// (which admission copies onto pods that name none). Missing and invalid
+// secrets are left out, as the kubelet skips them.
+func (s *Store) Sources(ns, serviceAccount string, podSecrets []string) []Source {
+	saSecrets, _ := s.ServiceAccountPullSecrets(ns, serviceAccount)
+	get := func(name string) *Secret {
+		_, sec, _ := s.Secret(ns, name)
+		return sec
+	}
+	return TemplateSources(localRefs(podSecrets), localRefs(saSecrets), get)
+}
+
+func localRefs(names []string) []corev1.LocalObjectReference {
+	out := make([]corev1.LocalObjectReference, len(names))
+	for i, n := range names {
+		out[i] = corev1.LocalObjectReference{Name: n}
+	}
+	return out
+}

@@ -1,0 +1,122 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// AuditTable prints one row per item; wide adds the registry, the pod count
+// and what the pods run (and, online, what the tag resolves to).
+func AuditTable(w io.Writer, r audit.Report, wide bool) error {
+	headers := []string{"namespace", "workload", "container", "image", "pinning", "findings"}
+	online := r.Summary.Registry == "online"
+	if wide {
+		headers = append(headers, "registry", "pods", "running")
+		if online {
+			headers = append(headers, "resolved", "credentials")
+		}
+	}
+	rows := make([][]string, 0, len(r.Items))
+	for _, it := range r.Items {
+		ids := make([]string, len(it.Findings))
+		for i, f := range it.Findings {
+			ids[i] = f.ID
+		}
+		row := []string{
+			dash(it.Namespace),
+			strings.ToLower(it.Kind) + "/" + it.Name,
+			containerLabel(it.Container, it.ContainerType),
+			it.Image,
+			string(it.Pinning),
+			dash(strings.Join(ids, ",")),
+		}
+		if wide {
+			registry := "-"
+			if it.Reference != nil {
+				registry = it.Reference.Registry
+			}
+			running := append(shortAll(it.RunningDigests), prefixAll("id:", shortAll(it.RunningImageIDs))...)
+			row = append(row, registry, strconv.Itoa(it.Pods), dash(strings.Join(running, ",")))
+			if online {
+				row = append(row, dash(Short(it.ResolvedDigest)), dash(it.CredentialSource))
+			}
+		}
+		rows = append(rows, row)
+	}
+	return Table(w, headers, rows)
+}
+
+// AuditSummary prints, for humans on stderr, the counts and one fix per
+// finding ID (with the first affected workload as the example).
+func AuditSummary(w io.Writer, r audit.Report) {
+	for _, warning := range r.Summary.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
+	s := r.Summary
+	fmt.Fprintf(w, "%d images in %d workloads: %d high, %d medium, %d low findings (registry %s)\n",
+		s.Images, s.Workloads, s.Findings[audit.SeverityHigh], s.Findings[audit.SeverityMedium], s.Findings[audit.SeverityLow], s.Registry)
+	for _, id := range r.FindingIDs() {
+		for _, it := range r.Items {
+			if f, ok := findingByID(it, id); ok {
+				fmt.Fprintf(w, "  %-26s %-6s x%-3d fix: %s\n", id, f.Severity, s.ByID[id], f.Fix)
+				break
+			}
+		}
+	}
+}
+
+func findingByID(it audit.Item, id string) (audit.Finding, bool) {
+	for _, f := range it.Findings {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return audit.Finding{}, false
+}
+
+// containerLabel marks init and ephemeral containers without a space, so
+// the column stays one word for scripts: "init:migrate".
+func containerLabel(name string, t workload.ContainerType) string {
+	switch t {
+	case workload.InitContainer:
+		return "init:" + name
+	case workload.EphemeralContainer:
+		return "ephemeral:" + name
+	}
+	return name
+}
+
+// Short abbreviates a digest to its algorithm and 12 hex digits, as docker does.
+func Short(digest string) string {
+	if algo, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12]
+	}
+	return digest
+}
+
+func shortAll(ds []string) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = Short(d)
+	}
+	return out
+}
+
+func prefixAll(p string, ss []string) []string {
+	for i := range ss {
+		ss[i] = p + ss[i]
+	}
+	return ss
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

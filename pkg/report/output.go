@@ -1,0 +1,58 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"sigs.k8s.io/yaml"
+)
+
+// APIVersion is the version of every report object.
+const APIVersion = "imgtrust.dev/v1alpha1"
+
+// Formats for -o: the table and its wide form, and the machine formats.
+const (
+	FormatTable = ""
+	FormatWide  = "wide"
+	FormatJSON  = "json"
+	FormatYAML  = "yaml"
+)
+
+// ValidateFormat checks an -o value against the formats a command offers.
+func ValidateFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	names := ""
+	for _, a := range allowed {
+		if a == "" {
+			continue
+		}
+		if names != "" {
+			names += ", "
+		}
+		names += a
+	}
+	return fmt.Errorf("--output %q is not supported: use %s (or leave it out for a table)", format, names)
+}
+
+// Encode writes a report object as indented JSON or as YAML.
+func Encode(w io.Writer, format string, obj any) error {
+	switch format {
+	case FormatJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(obj)
+	case FormatYAML:
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return fmt.Errorf("unknown machine format %q", format)
+}

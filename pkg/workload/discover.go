@@ -1,0 +1,237 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// Scope is what the user asked to look at, in kubectl's terms.
+type Scope struct {
+	Namespace     string // from -n or the kubeconfig context
+	AllNamespaces bool   // -A
+	Selector      string // -l
+	Args          []string
+	Filenames     []string // -f: read manifests, no cluster access
+	Recursive     bool     // -R
+}
+
+// Offline reports whether the scope reads manifest files rather than the cluster.
+func (s Scope) Offline() bool { return len(s.Filenames) > 0 }
+
+// Discovery is what was found.
+type Discovery struct {
+	Workloads []Workload
+	// Warnings name what could not be read (e.g. RBAC-forbidden kinds); the
+	// workloads hold everything else.
+	Warnings []string
+}
+
+// Namespaces returns the sorted namespaces of the discovered workloads.
+func (d *Discovery) Namespaces() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range d.Workloads {
+		if !seen[w.Namespace] {
+			seen[w.Namespace] = true
+			out = append(out, w.Namespace)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Discover finds the workloads in scope. Manifests (-f) are read locally;
+// TYPE/NAME arguments go through resource.Builder, so short names and CRDs
+// work as in kubectl, and their pods are rolled up into them; otherwise every
+// workload kind is listed in the namespace (or cluster-wide with -A).
+func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, scope Scope) (*Discovery, error) {
+	if scope.Offline() {
+		return discoverFiles(getter, scope)
+	}
+	client, err := NewClient(getter)
+	if err != nil {
+		return nil, err
+	}
+	if len(scope.Args) > 0 {
+		return discoverNamed(ctx, getter, client, scope)
+	}
+	var selector labels.Selector
+	if scope.Selector != "" {
+		if selector, err = labels.Parse(scope.Selector); err != nil {
+			return nil, fmt.Errorf("invalid --selector %q: %w", scope.Selector, err)
+		}
+	}
+	ns := scope.Namespace
+	if scope.AllNamespaces {
+		ns = ""
+	}
+	objects, problems, err := List(ctx, client, ns)
+	if err != nil {
+		return nil, err
+	}
+	return &Discovery{Workloads: Rollup(objects, RollupOptions{Selector: selector}), Warnings: messages(problems)}, nil
+}
+
+// NewClient builds a typed client that speaks protobuf, which the API server
+// encodes and we decode several times faster than JSON on large lists.
+func NewClient(getter genericclioptions.RESTClientGetter) (kubernetes.Interface, error) {
+	cfg, err := getter.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfgCopyProtobuf(cfg)
+	return kubernetes.NewForConfig(cfg)
+}
+
+func discoverFiles(getter genericclioptions.RESTClientGetter, scope Scope) (*Discovery, error) {
+	r := resource.NewBuilder(getter).
+		Unstructured().
+		Local().
+		ContinueOnError().
+		FilenameParam(false, &resource.FilenameOptions{Filenames: scope.Filenames, Recursive: scope.Recursive}).
+		Flatten().
+		Do()
+	infos, err := r.Infos()
+	if err != nil && len(infos) == 0 {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	d := &Discovery{}
+	if err != nil {
+		d.Warnings = append(d.Warnings, "some manifests could not be read: "+err.Error())
+	}
+	var selector labels.Selector
+	if scope.Selector != "" {
+		if selector, err = labels.Parse(scope.Selector); err != nil {
+			return nil, fmt.Errorf("invalid --selector %q: %w", scope.Selector, err)
+		}
+	}
+	objects, warnings := fromInfos(infos)
+	d.Warnings = append(d.Warnings, warnings...)
+	// Manifests carry no UIDs or owners: every object is its own workload.
+	d.Workloads = Rollup(objects, RollupOptions{Selector: selector})
+	return d, nil
+}
+
+func discoverNamed(ctx context.Context, getter genericclioptions.RESTClientGetter, client kubernetes.Interface, scope Scope) (*Discovery, error) {
+	r := resource.NewBuilder(getter).
+		Unstructured().
+		NamespaceParam(scope.Namespace).DefaultNamespace().AllNamespaces(scope.AllNamespaces).
+		LabelSelectorParam(scope.Selector).
+		ResourceTypeOrNameArgs(true, scope.Args...).
+		ContinueOnError().
+		Latest().
+		Flatten().
+		Do()
+	infos, err := r.Infos()
+	if err != nil && len(infos) == 0 {
+		return nil, err
+	}
+	d := &Discovery{}
+	if err != nil {
+		d.Warnings = append(d.Warnings, err.Error())
+	}
+	named, warnings := fromInfos(infos)
+	d.Warnings = append(d.Warnings, warnings...)
+
+	// List the named objects' namespaces so their ReplicaSets, Jobs and pods
+	// (and what those run) roll up into them.
+	roots := make(map[types.UID]bool, len(named))
+	namespaces := map[string]bool{}
+	for _, o := range named {
+		roots[o.UID] = true
+		namespaces[o.Namespace] = true
+	}
+	var objects []Object
+	seen := map[types.UID]bool{}
+	for _, ns := range sortedKeys(namespaces) {
+		listed, problems, err := List(ctx, client, ns)
+		d.Warnings = append(d.Warnings, messages(problems)...)
+		if err != nil {
+			continue
+		}
+		for _, o := range listed {
+			seen[o.UID] = true
+			objects = append(objects, o)
+		}
+	}
+	for _, o := range named {
+		if !seen[o.UID] { // kinds List does not know, e.g. CRDs
+			objects = append(objects, o)
+		}
+	}
+	d.Workloads = Rollup(objects, RollupOptions{Named: roots})
+	return d, nil
+}
+
+// fromInfos keeps the objects that hold a pod spec; others are named in a
+// warning when the user asked for them explicitly.
+func fromInfos(infos []*resource.Info) ([]Object, []string) {
+	var objects []Object
+	var warnings []string
+	for _, info := range infos {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		obj, ok, err := FromUnstructured(u)
+		switch {
+		case err != nil:
+			warnings = append(warnings, err.Error())
+		case !ok:
+			if !isIgnorable(u.GetKind()) {
+				warnings = append(warnings, fmt.Sprintf("%s %s has no pod template: skipped", u.GetKind(), u.GetName()))
+			}
+		default:
+			objects = append(objects, obj)
+		}
+	}
+	return objects, warnings
+}
+
+// isIgnorable: kinds that never hold a pod spec and are common in manifest
+// folders, so skipping them is not worth a warning.
+func isIgnorable(kind string) bool {
+	switch kind {
+	case "Service", "ConfigMap", "Secret", "ServiceAccount", "Namespace", "Ingress", "Role", "RoleBinding",
+		"ClusterRole", "ClusterRoleBinding", "PersistentVolumeClaim", "NetworkPolicy", "PodDisruptionBudget",
+		"HorizontalPodAutoscaler", "CustomResourceDefinition":
+		return true
+	}
+	return false
+}
+
+func messages(problems []*ListError) []string {
+	out := make([]string, 0, len(problems))
+	for _, p := range problems {
+		out = append(out, p.Error())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// cfgCopyProtobuf asks for protobuf, falling back to JSON for anything
+// that does not speak it.
+func cfgCopyProtobuf(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.ContentType = "application/vnd.kubernetes.protobuf"
+	c.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	return c
+}
