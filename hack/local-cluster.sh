@@ -341,7 +341,7 @@ cmd_up() {
   # serviceaccount (the "default" SA), namespace deletion and garbage collection.
   start kube-controller-manager "$bin/kube-controller-manager" \
     --kubeconfig="$state/kube-controller-manager.kubeconfig" \
-    --controllers=deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,job-controller,cronjob-controller,serviceaccount-controller,namespace-controller,garbage-collector-controller \
+    --controllers=deployment-controller,replicaset-controller,replicationcontroller-controller,statefulset-controller,daemonset-controller,job-controller,cronjob-controller,serviceaccount-controller,namespace-controller,garbage-collector-controller \
     --leader-elect=false --secure-port=0 \
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt"
 

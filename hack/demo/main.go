@@ -10,12 +10,9 @@ import (
 	"os/signal"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 
 	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
 )
@@ -97,35 +94,34 @@ func (d *demo) run(ctx context.Context) error {
 		fixture.PullSecret("shop", "regcred", priv, d.s.RegistryUser, d.s.RegistryPassword), metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	pullSecret := []corev1.LocalObjectReference{{Name: "regcred"}}
+	pullSecret := []string{"regcred"}
+	shop := fixture.Workloads{CS: d.cs, NS: "shop"}
+	billing := fixture.Workloads{CS: d.cs, NS: "billing"}
 
 	// shop: a mutable tag whose pods disagree, a pinned tag@digest, an untagged StatefulSet, a CronJob on latest.
-	if err := d.deployment(ctx, "shop", "web", 2, podSpec(pullSecret, container("web", webOld.Ref, corev1.PullIfNotPresent))); err != nil {
+	if err := shop.Deployment(ctx, "web", 2, fixture.PodSpec(pullSecret, fixture.Container("web", webOld.Ref, corev1.PullIfNotPresent))); err != nil {
 		return err
 	}
-	if err := d.deployment(ctx, "shop", "api", 1, podSpec(pullSecret, container("api", api.Pinned(), corev1.PullIfNotPresent))); err != nil {
+	if err := shop.Deployment(ctx, "api", 1, fixture.PodSpec(pullSecret, fixture.Container("api", api.Pinned(), corev1.PullIfNotPresent))); err != nil {
 		return err
 	}
-	if err := d.statefulSet(ctx, "shop", "db", podSpec(nil, container("postgres", postgres.Repo(), ""))); err != nil {
+	if err := shop.StatefulSet(ctx, "db", 1, fixture.PodSpec(nil, fixture.Container("postgres", postgres.Repo(), ""))); err != nil {
 		return err
 	}
-	if err := d.cronJob(ctx, "shop", "report", podSpec(nil, container("report", report.Ref, corev1.PullIfNotPresent))); err != nil {
+	if err := shop.CronJob(ctx, "report", fixture.PodSpec(nil, fixture.Container("report", report.Ref, corev1.PullIfNotPresent))); err != nil {
 		return err
 	}
 	// billing: a private image without any pull secret, Docker Hub images, a digest-pinned Job, a bare Pod.
-	if err := d.deployment(ctx, "billing", "invoices", 1, podSpec(nil, container("invoices", invoices.Ref, corev1.PullIfNotPresent))); err != nil {
+	if err := billing.Deployment(ctx, "invoices", 1, fixture.PodSpec(nil, fixture.Container("invoices", invoices.Ref, corev1.PullIfNotPresent))); err != nil {
 		return err
 	}
-	if err := d.daemonSet(ctx, "billing", "log-agent", podSpec(nil, container("fluent-bit", "fluent/fluent-bit:3.0", ""))); err != nil {
+	if err := billing.DaemonSet(ctx, "log-agent", fixture.PodSpec(nil, fixture.Container("fluent-bit", "fluent/fluent-bit:3.0", ""))); err != nil {
 		return err
 	}
-	if err := d.job(ctx, "billing", "migrate", podSpec(nil, container("migrate", migrate.Repo()+"@"+migrate.Digest, ""))); err != nil {
+	if err := billing.Job(ctx, "migrate", fixture.PodSpec(nil, fixture.Container("migrate", migrate.Repo()+"@"+migrate.Digest, ""))); err != nil {
 		return err
 	}
-	if _, err := d.cs.CoreV1().Pods("billing").Create(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "debug", Namespace: "billing"},
-		Spec:       podSpec(nil, container("shell", "busybox", "")),
-	}, metav1.CreateOptions{}); err != nil {
+	if _, err := billing.Pod(ctx, "debug", fixture.PodSpec(nil, fixture.Container("shell", "busybox", ""))); err != nil {
 		return err
 	}
 
@@ -160,62 +156,3 @@ func (d *demo) run(ctx context.Context) error {
 	return err
 }
 
-func container(name, image string, policy corev1.PullPolicy) corev1.Container {
-	return corev1.Container{Name: name, Image: image, ImagePullPolicy: policy}
-}
-
-func podSpec(pullSecrets []corev1.LocalObjectReference, containers ...corev1.Container) corev1.PodSpec {
-	return corev1.PodSpec{ImagePullSecrets: pullSecrets, Containers: containers, RestartPolicy: corev1.RestartPolicyAlways}
-}
-
-func template(app string, spec corev1.PodSpec) corev1.PodTemplateSpec {
-	return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": app}}, Spec: spec}
-}
-
-func selector(app string) *metav1.LabelSelector {
-	return &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}}
-}
-
-func (d *demo) deployment(ctx context.Context, ns, name string, replicas int32, spec corev1.PodSpec) error {
-	_, err := d.cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To(replicas), Selector: selector(name), Template: template(name, spec)},
-	}, metav1.CreateOptions{})
-	return err
-}
-
-func (d *demo) statefulSet(ctx context.Context, ns, name string, spec corev1.PodSpec) error {
-	_, err := d.cs.AppsV1().StatefulSets(ns).Create(ctx, &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       appsv1.StatefulSetSpec{Replicas: ptr.To[int32](1), Selector: selector(name), Template: template(name, spec)},
-	}, metav1.CreateOptions{})
-	return err
-}
-
-func (d *demo) daemonSet(ctx context.Context, ns, name string, spec corev1.PodSpec) error {
-	_, err := d.cs.AppsV1().DaemonSets(ns).Create(ctx, &appsv1.DaemonSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       appsv1.DaemonSetSpec{Selector: selector(name), Template: template(name, spec)},
-	}, metav1.CreateOptions{})
-	return err
-}
-
-func (d *demo) job(ctx context.Context, ns, name string, spec corev1.PodSpec) error {
-	spec.RestartPolicy = corev1.RestartPolicyNever
-	_, err := d.cs.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}},
-	}, metav1.CreateOptions{})
-	return err
-}
-
-func (d *demo) cronJob(ctx context.Context, ns, name string, spec corev1.PodSpec) error {
-	spec.RestartPolicy = corev1.RestartPolicyOnFailure
-	_, err := d.cs.BatchV1().CronJobs(ns).Create(ctx, &batchv1.CronJob{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *", JobTemplate: batchv1.JobTemplateSpec{
-			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}},
-		}},
-	}, metav1.CreateOptions{})
-	return err
-}

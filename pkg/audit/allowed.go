@@ -2,12 +2,17 @@ package audit
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 )
+
+// hostPattern is a registry host with an optional port; go-containerregistry
+// accepts nearly any string as a registry name.
+var hostPattern = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]+)?$`)
 
 // AllowedRegistry is one --allowed-registries entry: a registry host, or a
 // registry plus a repository path prefix ("ghcr.io/my-team").
@@ -29,6 +34,9 @@ func ParseAllowedRegistries(entries []string) ([]AllowedRegistry, error) {
 		}
 		if !strings.Contains(e, "/") {
 			reg, err := name.NewRegistry(e, name.StrictValidation)
+			if err == nil && !hostPattern.MatchString(e) {
+				err = fmt.Errorf("want host or host:port")
+			}
 			if err != nil {
 				return nil, fmt.Errorf("--allowed-registries entry %q is not a registry host: %w", e, err)
 			}

@@ -1,0 +1,231 @@
+package audit
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+const (
+	digestA = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	digestB = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	digestC = "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+)
+
+func running(digests ...string) []imageref.RunningImage {
+	out := make([]imageref.RunningImage, len(digests))
+	for i, d := range digests {
+		out[i] = imageref.RunningImage{ImageID: "reg.example.com/app@" + d, Digest: d, Kind: imageref.KindManifest}
+	}
+	return out
+}
+
+func oneItem(t *testing.T, image string, policy corev1.PullPolicy, run []imageref.RunningImage, opts Options) Item {
+	t.Helper()
+	w := workload.Workload{
+		Object: workload.Object{Kind: "Deployment", Namespace: "shop", Name: "web"},
+		Pods:   len(run),
+		Containers: []workload.Usage{{
+			ContainerSpec: workload.ContainerSpec{Name: "web", Type: workload.Container, Image: image, PullPolicy: policy},
+			Running:       run,
+		}},
+	}
+	items := Evaluate([]workload.Workload{w}, opts)
+	if len(items) != 1 {
+		t.Fatalf("Evaluate gave %d items, want 1", len(items))
+	}
+	return items[0]
+}
+
+func ids(it Item) []string {
+	out := make([]string, len(it.Findings))
+	for i, f := range it.Findings {
+		out[i] = f.ID
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestOfflineRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		image   string
+		policy  corev1.PullPolicy
+		running []imageref.RunningImage
+		pinning imageref.Pinning
+		want    []string
+	}{
+		{"untagged Docker Hub image", "nginx", corev1.PullAlways, nil, imageref.PinNone,
+			[]string{IDImplicitLatest, IDImplicitRegistry}},
+		{"explicit latest", "reg.example.com/app:latest", corev1.PullAlways, nil, imageref.PinLatest,
+			[]string{IDLatestTag}},
+		{"latest with IfNotPresent is also a stale risk", "reg.example.com/app:latest", corev1.PullIfNotPresent, nil, imageref.PinLatest,
+			[]string{IDLatestTag, IDPullPolicyStaleRisk}},
+		{"mutable tag defaults to IfNotPresent", "reg.example.com/app:1.2", "", nil, imageref.PinTag,
+			[]string{IDMutableTag, IDPullPolicyStaleRisk}},
+		{"mutable tag with Always", "reg.example.com/app:1.2", corev1.PullAlways, nil, imageref.PinTag,
+			[]string{IDMutableTag}},
+		{"untagged defaults to Always, no stale risk", "reg.example.com/app", "", nil, imageref.PinNone,
+			[]string{IDImplicitLatest}},
+		{"registry with port, no tag", "registry:5000/app", corev1.PullAlways, nil, imageref.PinNone,
+			[]string{IDImplicitLatest}},
+		{"localhost is a registry", "localhost/app:1", corev1.PullAlways, nil, imageref.PinTag,
+			[]string{IDMutableTag}},
+		{"Docker Hub org image", "bitnami/redis:7.2", corev1.PullAlways, nil, imageref.PinTag,
+			[]string{IDImplicitRegistry, IDMutableTag}},
+		{"digest is clean, even with IfNotPresent", "reg.example.com/app@" + digestA, corev1.PullIfNotPresent, running(digestA), imageref.PinDigest,
+			nil},
+		{"tag@digest is the ideal", "reg.example.com/app:1.2@" + digestA, corev1.PullIfNotPresent, running(digestA, digestA), imageref.PinTagDigest,
+			nil},
+		{"mixed running digests", "reg.example.com/app:1.2", corev1.PullAlways, running(digestA, digestB), imageref.PinTag,
+			[]string{IDMixedRunningDigests, IDMutableTag}},
+		{"same digest on every pod is not mixed", "reg.example.com/app:1.2", corev1.PullAlways, running(digestA, digestA), imageref.PinTag,
+			[]string{IDMutableTag}},
+		{"running differs from the spec's digest", "reg.example.com/app@" + digestA, "", running(digestA, digestB), imageref.PinDigest,
+			[]string{IDMixedRunningDigests, IDRunningDiffersFromSpec}},
+		{"invalid: upper case repository", "reg.example.com/App:1", "", nil, imageref.PinInvalid,
+			[]string{IDInvalidReference}},
+		{"invalid: empty", "", "", nil, imageref.PinInvalid,
+			[]string{IDInvalidReference}},
+		{"invalid: bad digest", "app@sha256:123", "", nil, imageref.PinInvalid,
+			[]string{IDInvalidReference}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it := oneItem(t, tt.image, tt.policy, tt.running, Options{})
+			if got := ids(it); !slices.Equal(got, tt.want) {
+				t.Errorf("findings of %q: got %v, want %v", tt.image, got, tt.want)
+			}
+			if it.Pinning != tt.pinning {
+				t.Errorf("pinning of %q: got %q, want %q", tt.image, it.Pinning, tt.pinning)
+			}
+			if (it.Reference == nil) != (tt.pinning == imageref.PinInvalid) {
+				t.Errorf("reference of %q: got %+v; want it absent exactly for invalid references", tt.image, it.Reference)
+			}
+			for _, f := range it.Findings {
+				if f.Severity != severities[f.ID] || f.Message == "" || f.Fix == "" {
+					t.Errorf("finding %s is incomplete: %+v", f.ID, f)
+				}
+			}
+		})
+	}
+}
+
+func TestNormalisedReference(t *testing.T) {
+	it := oneItem(t, "nginx:1.25", "", nil, Options{})
+	want := Reference{Registry: "index.docker.io", Repository: "library/nginx", Tag: "1.25"}
+	if it.Reference == nil || *it.Reference != want {
+		t.Fatalf("reference: got %+v, want %+v", it.Reference, want)
+	}
+}
+
+func TestSeveritiesMatchTheContract(t *testing.T) {
+	want := map[string]Severity{
+		"implicit-latest": "high", "latest-tag": "high", "mutable-tag": "medium", "implicit-registry": "low",
+		"pull-policy-stale-risk": "medium", "mixed-running-digests": "high", "running-differs-from-spec": "high",
+		"disallowed-registry": "high", "invalid-reference": "high", "tag-moved": "high", "unresolvable": "medium",
+		"no-credentials": "high",
+	}
+	for id, sev := range want {
+		if severities[id] != sev {
+			t.Errorf("severity of %s: got %q, want %q", id, severities[id], sev)
+		}
+	}
+	if len(severities) != len(want) {
+		t.Errorf("severity table has %d IDs, the contract %d", len(severities), len(want))
+	}
+}
+
+func TestAllowedRegistries(t *testing.T) {
+	allowed, err := ParseAllowedRegistries([]string{"docker.io", "ghcr.io/acme", "reg.example.com:5000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		image      string
+		disallowed bool
+	}{
+		{"nginx:1", false}, // docker.io is index.docker.io
+		{"index.docker.io/library/nginx:1", false},
+		{"ghcr.io/acme/app:1", false},
+		{"ghcr.io/acme:1", false},
+		{"ghcr.io/acmecorp/app:1", true}, // prefix only at a "/" boundary
+		{"ghcr.io/other/app:1", true},
+		{"reg.example.com:5000/app:1", false},
+		{"reg.example.com/app:1", true}, // ports must match
+		{"quay.io/acme/app:1", true},
+	}
+	for _, tt := range tests {
+		it := oneItem(t, tt.image, corev1.PullAlways, nil, Options{AllowedRegistries: allowed})
+		if got := slices.Contains(ids(it), IDDisallowedRegistry); got != tt.disallowed {
+			t.Errorf("%s: disallowed-registry = %v, want %v (findings %v)", tt.image, got, tt.disallowed, ids(it))
+		}
+	}
+	if _, err := ParseAllowedRegistries([]string{"UPPER_case!"}); err == nil || !strings.Contains(err.Error(), "--allowed-registries") {
+		t.Errorf("a bad entry: got %v, want an error naming --allowed-registries", err)
+	}
+}
+
+func TestRegistryRules(t *testing.T) {
+	refused := &registry.Error{Reason: registry.ReasonUnauthorized, Message: "401 from every credential", Status: 401}
+	tests := []struct {
+		name     string
+		image    string
+		running  []imageref.RunningImage
+		res      registry.Result
+		complete bool
+		want     []string
+		resolved string
+	}{
+		{"tag still points at what runs", "reg.example.com/app:1", running(digestA),
+			registry.Result{Digest: digestA, CredentialSource: "pod-secret shop/regcred"}, true, []string{IDMutableTag}, digestA},
+		{"tag moved", "reg.example.com/app:1", running(digestA, digestA),
+			registry.Result{Digest: digestC}, true, []string{IDMutableTag, IDTagMoved}, digestC},
+		{"no pods: nothing to compare", "reg.example.com/app:1", nil,
+			registry.Result{Digest: digestC}, true, []string{IDMutableTag}, digestC},
+		{"every credential refused", "reg.example.com/app:1", nil,
+			registry.Result{Err: refused}, true, []string{IDMutableTag, IDNoCredentials}, ""},
+		{"refused, but secrets unreadable: not proven", "reg.example.com/app:1", nil,
+			registry.Result{Err: refused}, false, []string{IDMutableTag, IDUnresolvable}, ""},
+		{"not found", "reg.example.com/app:1", nil,
+			registry.Result{Err: &registry.Error{Reason: registry.ReasonNotFound, Message: "manifest unknown", Status: 404}}, true,
+			[]string{IDMutableTag, IDUnresolvable}, ""},
+		{"digest references are not asked", "reg.example.com/app@" + digestA, running(digestA),
+			registry.Result{Err: refused}, true, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it := oneItem(t, tt.image, corev1.PullAlways, tt.running, Options{})
+			ApplyResolution(&it, tt.res, tt.complete)
+			if got := ids(it); !slices.Equal(got, tt.want) {
+				t.Errorf("findings: got %v, want %v", got, tt.want)
+			}
+			if it.ResolvedDigest != tt.resolved {
+				t.Errorf("resolvedDigest: got %q, want %q", it.ResolvedDigest, tt.resolved)
+			}
+		})
+	}
+}
+
+func TestReportSummaryAndFailOn(t *testing.T) {
+	clean := oneItem(t, "reg.example.com/app@"+digestA, "", nil, Options{})
+	low := oneItem(t, "library/app@"+digestA, "", nil, Options{}) // implicit-registry only
+	rep := NewReport("imgtrust.dev/v1alpha1", []Item{clean, low}, false, nil)
+	if rep.Summary.Findings[SeverityLow] != 1 || rep.Summary.ByID[IDImplicitRegistry] != 1 || rep.Summary.Images != 2 {
+		t.Fatalf("summary: got %+v", rep.Summary)
+	}
+	for threshold, want := range map[Severity]bool{SeverityNone: false, SeverityLow: true, SeverityMedium: false, SeverityHigh: false} {
+		if got := rep.Exceeds(threshold); got != want {
+			t.Errorf("Exceeds(%s): got %v, want %v", threshold, got, want)
+		}
+	}
+	if _, err := ParseSeverity("critical"); err == nil {
+		t.Error("ParseSeverity(critical): want an error")
+	}
+}
