@@ -155,4 +155,3 @@ func (d *demo) run(ctx context.Context) error {
 	_, err = d.cs.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
 	return err
 }
-
