@@ -69,6 +69,8 @@ tells what is mutable or uncovered, and what to do about it.`,
 
 	root.AddCommand(
 		NewCmdAudit(configFlags, streams),
+		NewCmdSecrets(configFlags, streams),
+		NewCmdResolve(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return root

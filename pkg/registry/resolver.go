@@ -119,17 +119,17 @@ type Result struct {
 type Stats struct {
 	// Requests is every HTTP request sent (pings, token exchanges,
 	// manifests, retries included).
-	Requests int
+	Requests int `json:"requests"`
 	// ManifestHEADs and ManifestGETs count manifest requests, retries
 	// included.
-	ManifestHEADs int
-	ManifestGETs  int
+	ManifestHEADs int `json:"manifestHEADs"`
+	ManifestGETs  int `json:"manifestGETs"`
 	// Lookups is the registry lookups run: unique (reference, credential)
 	// pairs, each at most once per run.
-	Lookups int
+	Lookups int `json:"lookups"`
 	// Deduplicated is the lookups answered by an earlier or concurrent
 	// identical one.
-	Deduplicated int
+	Deduplicated int `json:"deduplicated"`
 }
 
 // Resolver resolves references to digests. It is safe for concurrent use;

@@ -1,0 +1,342 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// ResolveOptions resolves image references to digests.
+type ResolveOptions struct {
+	genericiooptions.IOStreams
+	configFlags *genericclioptions.ConfigFlags
+	scopeFlags
+	registryFlags
+
+	Output       string
+	Quiet        bool
+	IgnoreErrors bool
+	Platform     string
+
+	images []string // IMAGE arguments
+	scope  workload.Scope
+	// fromCluster is set when workloads are read (no IMAGE-only arguments).
+	fromCluster bool
+}
+
+// ResolveReport is the -o json|yaml object.
+type ResolveReport struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Items      []registry.Result `json:"items"`
+	Stats      registry.Stats    `json:"stats"`
+}
+
+// NewCmdResolve returns `kubectl imgtrust resolve`.
+func NewCmdResolve(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ResolveOptions{IOStreams: streams, configFlags: configFlags}
+	cmd := &cobra.Command{
+		Use:   "resolve [IMAGE...] [TYPE/NAME...]",
+		Short: "Resolve image tags to digests with the cluster's own pull credentials",
+		Long: `Resolve image references to the digests their tags point at now.
+
+Images of workloads (TYPE/NAME arguments, -n/-A, -l, or -f manifests) are
+resolved with the credentials the kubelet would use, in its order: the pod's
+imagePullSecrets (or its service account's), then your docker config, then
+anonymous. IMAGE arguments use your docker config, then anonymous. The
+SOURCE column says which credential the registry accepted, never the
+credential itself.
+
+Only HEAD requests are sent (a manifest GET counts as a pull on Docker Hub),
+at most once per unique reference and credential. A multi-arch tag resolves
+to its index digest, which is what the kubelet records; --platform picks
+one platform's manifest instead.
+
+Exit status: 0 when every image resolved, 1 when some failed (unless
+--ignore-errors), 2 for usage errors.`,
+		Example: `  # Every image of the current namespace's workloads
+  kubectl imgtrust resolve
+
+  # Images of named workloads, across namespaces
+  kubectl imgtrust resolve deploy/web sts/db -n shop
+  kubectl imgtrust resolve -A -o json
+
+  # Plain references, printed pinned for scripts
+  kubectl imgtrust resolve nginx:1.27 ghcr.io/acme/app:2.1 --quiet
+
+  # One platform of a multi-arch image
+  kubectl imgtrust resolve nginx:1.27 --platform linux/arm64`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return &exitError{Code: ExitError, Err: err}
+			}
+			if err := o.Validate(); err != nil {
+				return &exitError{Code: ExitError, Err: err}
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.scopeFlags.AddFlags(cmd, true)
+	o.registryFlags.AddFlags(cmd)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "Print only the pinned references (repo:tag@sha256:...), one per line")
+	cmd.Flags().BoolVar(&o.IgnoreErrors, "ignore-errors", false, "Exit 0 even when some images could not be resolved")
+	cmd.Flags().StringVar(&o.Platform, "platform", "", "Resolve multi-arch images to this platform's manifest: os/arch[/variant]")
+	return cmd
+}
+
+// Complete splits the arguments into images and TYPE/NAME.
+func (o *ResolveOptions) Complete(args []string) error {
+	var objects []string
+	for _, a := range args {
+		if o.isResourceArg(a) {
+			objects = append(objects, a)
+		} else {
+			o.images = append(o.images, a)
+		}
+	}
+	o.fromCluster = len(o.images) == 0 || len(objects) > 0 || len(o.Filenames) > 0
+	if len(o.images) > 0 && len(objects) == 0 && (o.AllNamespaces || o.Selector != "") {
+		return fmt.Errorf("-A and -l select workloads; they cannot be combined with IMAGE arguments alone")
+	}
+	var err error
+	if o.fromCluster {
+		o.scope, err = o.scopeFlags.Scope(o.configFlags, objects)
+	}
+	return err
+}
+
+// isResourceArg tells TYPE/NAME (or a bare TYPE) from an image reference:
+// image references are the ones with a tag, a digest or a registry host, or
+// whose first segment the API server does not know as a resource type.
+func (o *ResolveOptions) isResourceArg(arg string) bool {
+	if strings.ContainsAny(arg, ":@") || strings.Count(arg, "/") > 1 {
+		return false
+	}
+	typ, _, _ := strings.Cut(arg, "/")
+	mapper, err := o.configFlags.ToRESTMapper()
+	if err != nil {
+		return false
+	}
+	gvr, gr := schema.ParseResourceArg(typ)
+	if gvr != nil {
+		if _, err := mapper.ResourceFor(*gvr); err == nil {
+			return true
+		}
+	}
+	_, err = mapper.ResourceFor(gr.WithVersion(""))
+	return err == nil
+}
+
+// Validate checks the flags.
+func (o *ResolveOptions) Validate() error {
+	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatJSON, report.FormatYAML); err != nil {
+		return err
+	}
+	if o.Quiet && o.Output != "" {
+		return fmt.Errorf("--quiet and --output cannot be combined: pick one")
+	}
+	if o.Platform != "" {
+		if parts := strings.Split(o.Platform, "/"); len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+			return fmt.Errorf("--platform %q is not os/arch[/variant], e.g. linux/arm64", o.Platform)
+		}
+	}
+	return o.registryFlags.Validate()
+}
+
+// Run resolves and prints.
+func (o *ResolveOptions) Run(ctx context.Context) error {
+	resolver, err := registry.New(o.registryFlags.Options(o.Platform))
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	reqs, warnings, err := o.requests(ctx)
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	results := collapse(reqs, resolver.ResolveAll(ctx, reqs))
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+		}
+	}
+
+	switch {
+	case o.Quiet:
+		for _, r := range results {
+			if r.Err != nil {
+				fmt.Fprintf(o.ErrOut, "error: %s: %s\n", r.Image, r.Err.Error())
+				continue
+			}
+			fmt.Fprintln(o.Out, pinnedRef(r))
+		}
+	case o.Output == report.FormatJSON || o.Output == report.FormatYAML:
+		rep := ResolveReport{APIVersion: report.APIVersion, Kind: "ResolveReport", Items: results, Stats: resolver.Stats()}
+		if rep.Items == nil {
+			rep.Items = []registry.Result{}
+		}
+		if err := report.Encode(o.Out, o.Output, rep); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+	default:
+		if len(results) == 0 {
+			fmt.Fprintln(o.ErrOut, "No images found in scope.")
+			return nil
+		}
+		if err := report.Table(o.Out, o.tableHeaders(), o.tableRows(results)); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		fmt.Fprintf(o.ErrOut, "%d images resolved, %d failed, %d registry requests\n", len(results)-failed, failed, resolver.Stats().Requests)
+	}
+	if failed > 0 && !o.IgnoreErrors {
+		return &exitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+func (o *ResolveOptions) tableHeaders() []string {
+	if o.Platform != "" {
+		return []string{"image", "digest", "platform", "platform digest", "source"}
+	}
+	return []string{"image", "digest", "source"}
+}
+
+func (o *ResolveOptions) tableRows(results []registry.Result) [][]string {
+	rows := make([][]string, 0, len(results))
+	for _, r := range results {
+		digest, source := r.Digest, r.CredentialSource
+		if r.Err != nil {
+			digest, source = "error: "+string(r.Err.Reason), oneLine(r.Err.Message)
+		}
+		row := []string{r.Image, dashIfEmpty(digest)}
+		if o.Platform != "" {
+			row = append(row, dashIfEmpty(r.Platform), dashIfEmpty(r.PlatformDigest))
+		}
+		rows = append(rows, append(row, dashIfEmpty(source)))
+	}
+	return rows
+}
+
+// requests builds one request per image and credential context: IMAGE
+// arguments with the local docker config, workload images with their pods'
+// pull secrets first.
+func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []string, error) {
+	var reqs []registry.Request
+	var warnings []string
+	plan := newCredentialPlan(nil)
+	for _, img := range o.images {
+		creds, _, err := plan.For(workload.Object{}, img)
+		if err != nil {
+			warnings = append(warnings, err.Error())
+		}
+		reqs = append(reqs, registry.Request{Image: img, Credentials: creds})
+	}
+	if !o.fromCluster {
+		return reqs, warnings, nil
+	}
+	found, err := workload.Discover(ctx, o.configFlags, o.scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnings = append(warnings, found.Warnings...)
+	if !o.scope.Offline() {
+		client, err := workload.NewClient(o.configFlags)
+		if err != nil {
+			return nil, nil, err
+		}
+		store := pullsecret.LoadStore(ctx, client, found.Namespaces(), referencedSecrets(found.Workloads))
+		warnings = append(warnings, storeWarnings(store, found.Namespaces())...)
+		plan = newCredentialPlan(store)
+	}
+	seen := map[string]bool{}
+	for _, w := range found.Workloads {
+		for _, u := range w.Containers {
+			creds, _, err := plan.For(w.Object, u.Image)
+			if err != nil {
+				if _, perr := imageref.Parse(u.Image); perr != nil {
+					creds = nil // the resolver reports the invalid reference
+				} else if !seen["warn:"+err.Error()] {
+					seen["warn:"+err.Error()] = true
+					warnings = append(warnings, err.Error())
+				}
+			}
+			key := u.Image + "\x00" + credentialKey(creds)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			reqs = append(reqs, registry.Request{Image: u.Image, Credentials: creds})
+		}
+	}
+	return reqs, warnings, nil
+}
+
+func credentialKey(creds []registry.Credential) string {
+	ids := make([]string, len(creds))
+	for i, c := range creds {
+		ids[i] = c.ID
+	}
+	return strings.Join(ids, ",")
+}
+
+// collapse keeps one result per image: the first success, else the first
+// failure. Images used by several workloads were tried with each one's
+// credentials.
+func collapse(reqs []registry.Request, results []registry.Result) []registry.Result {
+	best := map[string]int{}
+	var order []string
+	for i, r := range results {
+		img := reqs[i].Image
+		j, ok := best[img]
+		switch {
+		case !ok:
+			best[img] = i
+			order = append(order, img)
+		case results[j].Err != nil && r.Err == nil:
+			best[img] = i
+		}
+	}
+	sort.Strings(order)
+	out := make([]registry.Result, len(order))
+	for i, img := range order {
+		out[i] = results[best[img]]
+	}
+	return out
+}
+
+// pinnedRef writes repo:tag@digest as the user wrote the name; with
+// --platform, the platform's manifest digest.
+func pinnedRef(r registry.Result) string {
+	digest := r.Digest
+	if r.PlatformDigest != "" {
+		digest = r.PlatformDigest
+	}
+	ref, err := imageref.Parse(r.Image)
+	if err != nil {
+		return r.Image + "@" + digest
+	}
+	return ref.Pinned(digest, false)
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
