@@ -71,6 +71,7 @@ tells what is mutable or uncovered, and what to do about it.`,
 		NewCmdAudit(configFlags, streams),
 		NewCmdSecrets(configFlags, streams),
 		NewCmdResolve(configFlags, streams),
+		NewCmdPin(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return root

@@ -210,14 +210,14 @@ func hunks(ops []diffOp) []hunk {
 			}
 			last += run
 		}
-		out = append(out, span(ops, first, last))
+		out = append(out, hunkOf(ops, first, last))
 		i = last
 	}
 	return out
 }
 
-// span computes the line ranges a run of ops covers.
-func span(ops []diffOp, first, last int) hunk {
+// hunkOf computes the line ranges a run of ops covers.
+func hunkOf(ops []diffOp, first, last int) hunk {
 	h := hunk{first: first, last: last}
 	// Ranges start where the first op sits in each text.
 	h.x0, h.y0 = startOf(ops, first)

@@ -3,6 +3,7 @@ package pullsecret
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 
@@ -25,6 +26,7 @@ type namespaceData struct {
 	secrets map[string]*Secret       // parsed pull secrets by name
 	invalid map[string]*InvalidError // pull secrets that are unusable as a whole
 	other   map[string]corev1.SecretType
+	types   map[string]corev1.SecretType // every secret read, by name
 	// secretsErr is set when Secrets could not be listed (e.g. RBAC).
 	secretsErr error
 	// serviceAccounts maps a service account to its imagePullSecrets names.
@@ -65,8 +67,23 @@ func loadNamespace(ctx context.Context, client kubernetes.Interface, ns string, 
 		secrets:         map[string]*Secret{},
 		invalid:         map[string]*InvalidError{},
 		other:           map[string]corev1.SecretType{},
+		types:           map[string]corev1.SecretType{},
 		serviceAccounts: map[string][]string{},
 	}
+	// Service accounts first: the secrets they name must be checked for a
+	// wrong type as well as those of the caller's objects.
+	referenced = slices.Clone(referenced)
+	d.saErr = eachItem(ctx, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return client.CoreV1().ServiceAccounts(ns).List(ctx, opts)
+	}, func(o runtime.Object) {
+		sa := o.(*corev1.ServiceAccount)
+		names := make([]string, 0, len(sa.ImagePullSecrets))
+		for _, r := range sa.ImagePullSecrets {
+			names = append(names, r.Name)
+			referenced = append(referenced, r.Name)
+		}
+		d.serviceAccounts[sa.Name] = names
+	})
 	for _, t := range pullSecretTypes {
 		err := eachItem(ctx, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.FieldSelector = fields.OneTermEqualSelector("type", string(t)).String()
@@ -77,10 +94,12 @@ func loadNamespace(ctx context.Context, client kubernetes.Interface, ns string, 
 		}
 	}
 	if d.secretsErr == nil {
+		fetched := map[string]bool{}
 		for _, name := range referenced {
-			if d.secrets[name] != nil || d.invalid[name] != nil {
+			if d.secrets[name] != nil || d.invalid[name] != nil || fetched[name] {
 				continue
 			}
+			fetched[name] = true
 			sec, err := client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 			switch {
 			case apierrors.IsNotFound(err):
@@ -91,20 +110,11 @@ func loadNamespace(ctx context.Context, client kubernetes.Interface, ns string, 
 			}
 		}
 	}
-	d.saErr = eachItem(ctx, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-		return client.CoreV1().ServiceAccounts(ns).List(ctx, opts)
-	}, func(o runtime.Object) {
-		sa := o.(*corev1.ServiceAccount)
-		names := make([]string, 0, len(sa.ImagePullSecrets))
-		for _, r := range sa.ImagePullSecrets {
-			names = append(names, r.Name)
-		}
-		d.serviceAccounts[sa.Name] = names
-	})
 	return d
 }
 
 func (d *namespaceData) add(sec *corev1.Secret) {
+	d.types[sec.Name] = sec.Type
 	parsed, err := Parse(sec)
 	var invalid *InvalidError
 	switch {
@@ -159,6 +169,14 @@ func (s *Store) Secret(ns, name string) (SecretState, *Secret, *InvalidError) {
 		return SecretInvalid, nil, inv
 	}
 	return SecretMissing, nil, nil
+}
+
+// SecretType returns the type of a secret that was read, "" when none was.
+func (s *Store) SecretType(ns, name string) corev1.SecretType {
+	if d := s.namespaces[ns]; d != nil {
+		return d.types[name]
+	}
+	return ""
 }
 
 // SecretsError says why the namespace's Secrets could not be read, or nil.

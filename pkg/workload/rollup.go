@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -65,6 +66,7 @@ func Rollup(objects []Object, opts RollupOptions) []Workload {
 		return !listed
 	}
 	rootOf := func(i int) (int, bool) {
+		var walked [maxOwnerDepth]int
 		for depth := 0; depth < maxOwnerDepth; depth++ {
 			if isRoot(i) {
 				return i, true
@@ -76,6 +78,13 @@ func Rollup(objects []Object, opts RollupOptions) []Workload {
 			next, ok := byUID[owner.UID]
 			if !ok {
 				return 0, false
+			}
+			// An owner loop (or an object that is its own controller) has
+			// no top: report the first looping object reached, rather than
+			// hide the whole loop from the audit. Named roots stay exact.
+			walked[depth] = i
+			if opts.Named == nil && slices.Contains(walked[:depth+1], next) {
+				return next, true
 			}
 			i = next
 		}

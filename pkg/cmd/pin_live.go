@@ -1,0 +1,380 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// fieldManager names our changes in managedFields.
+const fieldManager = "kubectl-imgtrust"
+
+// pinTally is the summary of a pin run.
+type pinTally struct{ pinned, alreadyPinned, skipped, failed int }
+
+// liveTarget is one object to pin, with how to reach it through the API.
+type liveTarget struct {
+	workload.Workload
+	resource dynamic.ResourceInterface
+}
+
+func (o *PinOptions) runLive(ctx context.Context) error {
+	found, err := workload.Discover(ctx, o.configFlags, o.scope)
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	for _, w := range found.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	dyn, mapper, err := o.dynamicClient()
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	chooserFor, err := o.choosers(ctx, found)
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	named := len(o.scope.Args) > 0
+	var tally pinTally
+	multiple := len(found.Workloads) > 1
+	for _, w := range found.Workloads {
+		label := objectLabel(w.Object)
+		if w.Kind == "Pod" && !named {
+			fmt.Fprintf(o.ErrOut, "skipped %s: a bare Pod is pinned only when named explicitly (pod/%s)\n", label, w.Name)
+			tally.skipped++
+			continue
+		}
+		if o.ResourceVersion != "" {
+			w.ResourceVersion = o.ResourceVersion
+		}
+		res, err := resourceFor(dyn, mapper, w.Object)
+		if err != nil {
+			fmt.Fprintf(o.ErrOut, "failed %s: %v\n", label, err)
+			tally.failed++
+			continue
+		}
+		o.pinObject(ctx, liveTarget{Workload: w, resource: res}, chooserFor(w.Object), multiple, &tally)
+	}
+	verb := "to pin (nothing changed; --apply patches them)"
+	if o.sends() {
+		verb = "pinned"
+		if o.DryRun == "server" {
+			verb = "pinned (server dry run, nothing persisted)"
+		}
+	}
+	fmt.Fprintf(o.ErrOut, "%d objects %s, %d already pinned, %d skipped, %d failed\n", tally.pinned, verb, tally.alreadyPinned, tally.skipped, tally.failed)
+	if tally.failed > 0 {
+		return &exitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+// sends reports whether patches go to the API server.
+func (o *PinOptions) sends() bool { return o.Apply || o.DryRun == "server" }
+
+// pinObject plans, prints or sends one object's patch, and tallies it.
+func (o *PinOptions) pinObject(ctx context.Context, t liveTarget, chooser pin.Chooser, multiple bool, tally *pinTally) {
+	label := objectLabel(t.Object)
+	changes, skipped := pin.Plan(t.Object, t.Containers, chooser, o.DropTag)
+	failed := false
+	for _, s := range skipped {
+		if s.Reason == pin.ReasonAlreadyPinned {
+			continue
+		}
+		what := "skipped"
+		if s.Failed() {
+			what, failed = "failed", true
+		}
+		fmt.Fprintf(o.ErrOut, "%s %s %s %q: %s\n", what, label, s.Container.Type, s.Container.Name, s.Message)
+	}
+	if len(changes) == 0 {
+		switch {
+		case failed:
+			tally.failed++
+		case len(skipped) > 0 && allAlreadyPinned(skipped):
+			fmt.Fprintf(o.ErrOut, "already pinned %s\n", label)
+			tally.alreadyPinned++
+		default:
+			tally.skipped++
+		}
+		return
+	}
+	for _, c := range changes {
+		fmt.Fprintf(o.ErrOut, "%s %s: %s %q %s -> %s (from %s)\n", o.pinVerb(), label, c.Container.Type, c.Container.Name, c.Old, c.New, c.Source)
+	}
+	if err := o.printChanges(ctx, t, changes, multiple); err != nil {
+		fmt.Fprintf(o.ErrOut, "failed %s: %v\n", label, err)
+		tally.failed++
+		return
+	}
+	if o.sends() {
+		o.warnBeforeApply(t.Object)
+		if err := o.apply(ctx, t, chooser, changes); err != nil {
+			fmt.Fprintf(o.ErrOut, "failed %s: %v\n", label, err)
+			tally.failed++
+			return
+		}
+	}
+	if failed {
+		tally.failed++
+		return
+	}
+	tally.pinned++
+}
+
+func (o *PinOptions) pinVerb() string {
+	if o.sends() {
+		return "pinning"
+	}
+	return "would pin"
+}
+
+func allAlreadyPinned(skipped []pin.Skip) bool {
+	for _, s := range skipped {
+		if s.Reason != pin.ReasonAlreadyPinned {
+			return false
+		}
+	}
+	return true
+}
+
+// patchFor builds the patch sent to the server: strategic merge for
+// built-in kinds, JSON patch (with tests) for custom resources.
+func patchFor(obj workload.Object, changes []pin.Change, jsonPatch bool) ([]byte, types.PatchType, error) {
+	if jsonPatch || !pin.StrategicMergeSupported(obj.APIVersion, obj.Kind) {
+		p, err := pin.JSONPatch(obj, changes)
+		return p, types.JSONPatchType, err
+	}
+	p, err := pin.StrategicMergePatch(obj, changes)
+	return p, types.StrategicMergePatchType, err
+}
+
+// printChanges writes what -o asks for to stdout.
+func (o *PinOptions) printChanges(ctx context.Context, t liveTarget, changes []pin.Change, multiple bool) error {
+	switch o.Output {
+	case pinOutputPatch, pinOutputJSONPatch:
+		p, _, err := patchFor(t.Object, changes, o.Output == pinOutputJSONPatch)
+		if err != nil {
+			return err
+		}
+		if multiple {
+			fmt.Fprintf(o.Out, "# %s\n", objectLabel(t.Object))
+		}
+		_, err = fmt.Fprintf(o.Out, "%s\n", p)
+		return err
+	}
+	current, err := t.resource.Get(ctx, t.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	unstructured.RemoveNestedField(current.Object, "metadata", "managedFields")
+	before, err := yaml.Marshal(current.Object)
+	if err != nil {
+		return err
+	}
+	if err := pin.ApplyChanges(current.Object, changes); err != nil {
+		return err
+	}
+	after, err := yaml.Marshal(current.Object)
+	if err != nil {
+		return err
+	}
+	if o.Output == pinOutputYAML {
+		if multiple {
+			fmt.Fprintln(o.Out, "---")
+		}
+		_, err = o.Out.Write(after)
+		return err
+	}
+	name := strings.ToLower(t.Kind) + "/" + t.Name
+	_, err = fmt.Fprint(o.Out, pin.UnifiedDiff("a/"+name, "b/"+name, string(before), string(after)))
+	return err
+}
+
+// apply sends the patch; on a conflict it re-reads the object and
+// recomputes once (unless the user fixed the resourceVersion).
+func (o *PinOptions) apply(ctx context.Context, t liveTarget, chooser pin.Chooser, changes []pin.Change) error {
+	err := o.sendPatch(ctx, t, changes)
+	if err == nil || !isConflict(err) || o.ResourceVersion != "" {
+		return conflictMessage(err, o.ResourceVersion != "")
+	}
+	fresh, err := t.resource.Get(ctx, t.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("re-reading after a conflict: %w", err)
+	}
+	obj, ok, err := workload.FromUnstructured(fresh)
+	if err != nil || !ok {
+		return fmt.Errorf("re-reading after a conflict: the object no longer holds a pod spec")
+	}
+	t.Workload = refreshed(t.Workload, obj)
+	changes, _ = pin.Plan(t.Object, t.Containers, chooser, o.DropTag)
+	if len(changes) == 0 {
+		return nil // someone else pinned it meanwhile
+	}
+	fmt.Fprintf(o.ErrOut, "retrying %s: it changed while we worked (resourceVersion conflict)\n", objectLabel(t.Object))
+	return conflictMessage(o.sendPatch(ctx, t, changes), true)
+}
+
+func (o *PinOptions) sendPatch(ctx context.Context, t liveTarget, changes []pin.Change) error {
+	p, typ, err := patchFor(t.Object, changes, false)
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{FieldManager: fieldManager}
+	if o.DryRun == "server" {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	_, err = t.resource.Patch(ctx, t.Name, typ, p, opts)
+	return err
+}
+
+// isConflict: a strategic merge patch carrying a stale resourceVersion gets
+// 409; a JSON patch whose test op fails gets 422.
+func isConflict(err error) bool {
+	if apierrors.IsConflict(err) {
+		return true
+	}
+	return (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)) && strings.Contains(err.Error(), "test")
+}
+
+func conflictMessage(err error, final bool) error {
+	if err != nil && final && isConflict(err) {
+		return errors.New("the object changed while we worked (resourceVersion conflict): nothing was applied; run again")
+	}
+	return err
+}
+
+// refreshed rebuilds a workload from its re-read object, keeping what its
+// pods run (matched by container type and name).
+func refreshed(w workload.Workload, obj workload.Object) workload.Workload {
+	running := map[workload.ContainerKey]workload.Usage{}
+	for _, u := range w.Containers {
+		running[workload.ContainerKey{Type: u.Type, Name: u.Name}] = u
+	}
+	out := workload.Workload{Object: obj, Pods: w.Pods}
+	for _, c := range obj.Spec.Containers {
+		u := workload.Usage{ContainerSpec: c}
+		if old, ok := running[workload.ContainerKey{Type: c.Type, Name: c.Name}]; ok {
+			u.Running = old.Running
+		}
+		out.Containers = append(out.Containers, u)
+	}
+	return out
+}
+
+// warnBeforeApply says what a live patch will do beyond changing strings.
+func (o *PinOptions) warnBeforeApply(obj workload.Object) {
+	label := objectLabel(obj)
+	switch obj.Kind {
+	case "Deployment", "StatefulSet", "DaemonSet":
+		note := ""
+		if o.Source == string(pin.SourceRunning) {
+			note = "; the new pods run the same image"
+		}
+		fmt.Fprintf(o.ErrOut, "warning: %s: changing the pod template starts a rollout%s\n", label, note)
+	}
+	if manager := gitOpsManager(obj); manager != "" {
+		fmt.Fprintf(o.ErrOut, "warning: %s looks managed by %s: a live patch will be reverted; pin the manifests instead (kubectl imgtrust pin -f ... --write)\n", label, manager)
+	}
+}
+
+// gitOpsManager recognises the labels and annotations Argo CD, Flux and
+// Helm put on what they manage.
+func gitOpsManager(obj workload.Object) string {
+	has := func(m map[string]string, key string) bool { _, ok := m[key]; return ok }
+	switch {
+	case has(obj.Annotations, "argocd.argoproj.io/tracking-id") || has(obj.Labels, "argocd.argoproj.io/instance"):
+		return "Argo CD"
+	case has(obj.Labels, "kustomize.toolkit.fluxcd.io/name") || has(obj.Labels, "helm.toolkit.fluxcd.io/name"):
+		return "Flux"
+	case obj.Labels["app.kubernetes.io/managed-by"] == "Helm" || has(obj.Annotations, "meta.helm.sh/release-name"):
+		return "Helm"
+	}
+	return ""
+}
+
+func objectLabel(obj workload.Object) string {
+	s := strings.ToLower(obj.Kind) + "/" + obj.Name
+	if obj.Namespace != "" {
+		s += " -n " + obj.Namespace
+	}
+	return s
+}
+
+func (o *PinOptions) dynamicClient() (dynamic.Interface, meta.RESTMapper, error) {
+	cfg, err := o.configFlags.ToRESTConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	mapper, err := o.configFlags.ToRESTMapper()
+	return dyn, mapper, err
+}
+
+func resourceFor(dyn dynamic.Interface, mapper meta.RESTMapper, obj workload.Object) (dynamic.ResourceInterface, error) {
+	gv, err := schema.ParseGroupVersion(obj.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	mapping, err := mapper.RESTMapping(gv.WithKind(obj.Kind).GroupKind(), gv.Version)
+	if err != nil {
+		return nil, err
+	}
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return dyn.Resource(mapping.Resource).Namespace(obj.Namespace), nil
+	}
+	return dyn.Resource(mapping.Resource), nil
+}
+
+// choosers returns, per workload, the chooser of its digests: from its pods,
+// or from the registry with the workload's own pull credentials.
+func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (func(workload.Object) pin.Chooser, error) {
+	if o.Source == string(pin.SourceRunning) {
+		return func(workload.Object) pin.Chooser { return pin.RunningChooser() }, nil
+	}
+	client, err := workload.NewClient(o.configFlags)
+	if err != nil {
+		return nil, err
+	}
+	store := pullsecret.LoadStore(ctx, client, found.Namespaces(), referencedSecrets(found.Workloads))
+	for _, w := range storeWarnings(store, found.Namespaces()) {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	plan := newCredentialPlan(store)
+	return func(obj workload.Object) pin.Chooser {
+		return pin.RegistryChooser(func(u workload.Usage) (string, error) {
+			return o.resolveUsage(ctx, plan, obj, u.Image)
+		})
+	}, nil
+}
+
+// resolveUsage asks the registry for one image with obj's credentials.
+func (o *PinOptions) resolveUsage(ctx context.Context, plan *credentialPlan, obj workload.Object, image string) (string, error) {
+	creds, _, err := plan.For(obj, image)
+	if err != nil && len(creds) == 0 {
+		return "", err
+	}
+	res := o.resolver.Resolve(ctx, registry.Request{Image: image, Credentials: creds})
+	if res.Err != nil {
+		return "", fmt.Errorf("resolving %q: %s", image, res.Err.Error())
+	}
+	return res.Digest, nil
+}

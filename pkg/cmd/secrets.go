@@ -1,0 +1,214 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/coverage"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// SecretsOptions reports pull-secret coverage per workload and registry.
+type SecretsOptions struct {
+	genericiooptions.IOStreams
+	configFlags *genericclioptions.ConfigFlags
+	scopeFlags
+	registryFlags
+
+	Output string
+	Verify bool
+	FailOn []string
+
+	scope  workload.Scope
+	failOn map[coverage.Status]bool
+}
+
+// NewSecretsOptions returns options with kubectl's defaults.
+func NewSecretsOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *SecretsOptions {
+	return &SecretsOptions{IOStreams: streams, configFlags: configFlags}
+}
+
+// NewCmdSecrets returns `kubectl imgtrust secrets`.
+func NewCmdSecrets(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewSecretsOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:   "secrets [TYPE[.VERSION][.GROUP] [NAME] | TYPE[.VERSION][.GROUP]/NAME ...]",
+		Short: "Tell, per workload and registry, which pull secret the kubelet would use and whether it is any good",
+		Long: `Report image pull-secret coverage exactly as the kubelet decides it.
+
+For each workload (pods rolled up to their top owner) and each registry it
+pulls from, the pull secrets of the pod template (or else of its service
+account) are matched to the images with the kubelet's rules. Statuses:
+
+  covered                 a secret holds a credential for the registry
+  not-needed              the registry serves the image anonymously (--verify)
+  missing-secret          a referenced secret does not exist
+  no-matching-credential  the workload has secrets, none covers the registry
+  invalid-secret          a referenced secret is unusable (wrong type, bad
+                          base64 or JSON, no auths, no username)
+  credential-rejected     the registry refused every matching credential (--verify)
+  node-provided?          no secret, yet pods run the image: the node has
+                          credentials or a cached image, which the API cannot show
+  unknown                 cannot tell (secrets unreadable, or no secret and no
+                          --verify to learn whether the registry is public)
+
+After the table come namespace findings: unused pull secrets, references to
+secrets that exist only in another namespace, and service accounts naming
+missing secrets, each with a fix.
+
+--verify checks each distinct credential once against its registry (a token
+exchange for pull access, or one authenticated GET /v2/), never pulls and
+never retries a credential, since registries lock accounts. Passwords,
+tokens and auth values are never printed; usernames are.`,
+		Example: `  # Coverage in the current namespace
+  kubectl imgtrust secrets
+
+  # Every namespace, asking the registries whether the credentials work
+  kubectl imgtrust secrets -A --verify
+
+  # Some workloads only
+  kubectl imgtrust secrets deploy/web sts/db -n shop
+  kubectl imgtrust secrets -l app=web
+
+  # CI: fail when a pull would break
+  kubectl imgtrust secrets -A --fail-on=missing-secret,invalid-secret,credential-rejected -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return &exitError{Code: ExitError, Err: err}
+			}
+			if err := o.Validate(); err != nil {
+				return &exitError{Code: ExitError, Err: err}
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.scopeFlags.AddFlags(cmd, false)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	cmd.Flags().BoolVar(&o.Verify, "verify", false, "Check each matching credential, and anonymous access where none matches, against the registry (no pulls, one try per credential)")
+	cmd.Flags().StringSliceVar(&o.FailOn, "fail-on", nil, "Exit 1 when a row has one of these statuses, e.g. missing-secret,invalid-secret")
+	cmd.Flags().DurationVar(&o.Timeout, "registry-timeout", registry.DefaultTimeout, "Timeout of each --verify check")
+	cmd.Flags().StringVar(&o.CAFile, "registry-ca-file", "", "PEM file of CA certificates to trust for registries, besides the system roots (and SSL_CERT_FILE)")
+	cmd.Flags().StringSliceVar(&o.Insecure, "insecure-registry", nil, "Registry host[:port] that may use plain HTTP or an unverified certificate (repeatable)")
+	return cmd
+}
+
+// Complete reads the namespace and the statuses of --fail-on.
+func (o *SecretsOptions) Complete(args []string) error {
+	var err error
+	if o.scope, err = o.scopeFlags.Scope(o.configFlags, args); err != nil {
+		return err
+	}
+	if o.failOn, err = coverage.ParseStatuses(o.FailOn); err != nil {
+		return fmt.Errorf("--fail-on: %w", err)
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *SecretsOptions) Validate() error {
+	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatJSON, report.FormatYAML); err != nil {
+		return err
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--registry-timeout must be positive, got %s", o.Timeout)
+	}
+	return nil
+}
+
+// Run discovers the workloads, reads their namespaces' pull secrets and
+// service accounts once, optionally asks the registries, and prints.
+func (o *SecretsOptions) Run(ctx context.Context) error {
+	var verifier *registry.Verifier
+	if o.Verify {
+		var err error
+		if verifier, err = registry.NewVerifier(o.registryFlags.Options("")); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+	}
+	found, err := workload.Discover(ctx, o.configFlags, o.scope)
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	client, err := workload.NewClient(o.configFlags)
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	whole := len(o.scope.Args) == 0 && o.scope.Selector == ""
+	namespaces := o.namespaces(ctx, client, found, whole)
+	store := pullsecret.LoadStore(ctx, client, namespaces, referencedSecrets(found.Workloads))
+	in := coverage.Input{Workloads: found.Workloads, Store: store, Namespaces: namespaces, WholeNamespaces: whole}
+	in.Elsewhere = locateMissing(ctx, client, store, namespaces, coverage.MissingNames(in))
+	if verifier != nil {
+		in.Verdicts = verifyAll(ctx, verifier, coverage.Checks(in))
+	}
+	res := coverage.Evaluate(in)
+	res.Warnings = append(append([]string(nil), found.Warnings...), res.Warnings...)
+	rep := coverage.NewReport(report.APIVersion, res, o.Verify)
+	if err := o.print(rep); err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	if rep.Has(o.failOn) {
+		return &exitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+func (o *SecretsOptions) print(rep coverage.Report) error {
+	switch o.Output {
+	case report.FormatJSON, report.FormatYAML:
+		if err := report.Encode(o.Out, o.Output, rep); err != nil {
+			return err
+		}
+	default:
+		if len(rep.Items) == 0 {
+			fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
+		} else if err := report.SecretsTable(o.Out, rep); err != nil {
+			return err
+		}
+		if err := report.SecretsFindings(o.Out, rep); err != nil {
+			return err
+		}
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", oneLine(w))
+	}
+	return nil
+}
+
+// namespaces are those of the workloads found, plus the current namespace
+// (it may hold pull secrets but no workload); with -A and no narrowing,
+// every namespace the user may list.
+func (o *SecretsOptions) namespaces(ctx context.Context, client kubernetes.Interface, found *workload.Discovery, whole bool) []string {
+	set := map[string]bool{}
+	for _, ns := range found.Namespaces() {
+		set[ns] = true
+	}
+	switch {
+	case !o.scope.AllNamespaces && whole:
+		set[o.scope.Namespace] = true
+	case o.scope.AllNamespaces && whole:
+		for _, ns := range listNamespaces(ctx, client) {
+			set[ns] = true
+		}
+	}
+	delete(set, "")
+	return sortedSet(set)
+}
+
+func sortedSet(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

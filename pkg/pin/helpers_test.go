@@ -1,0 +1,42 @@
+package pin
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// digestOf is a made-up but well-formed digest, stable per seed.
+func digestOf(seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+var (
+	digA = digestOf("a")
+	digB = digestOf("b")
+)
+
+// manifestRun is a pod status entry running repo@digest.
+func manifestRun(repo, digest string) imageref.RunningImage {
+	return imageref.RunningImage{ImageID: repo + "@" + digest, Digest: digest, Kind: imageref.KindManifest}
+}
+
+// configRun is a pod status entry holding only a config digest.
+func configRun(digest string) imageref.RunningImage {
+	return imageref.RunningImage{ImageID: digest, Digest: digest, Kind: imageref.KindConfig}
+}
+
+func usage(typ workload.ContainerType, name, image, path string, running ...imageref.RunningImage) workload.Usage {
+	return workload.Usage{
+		ContainerSpec: workload.ContainerSpec{Name: name, Type: typ, Image: image, Path: path},
+		Running:       running,
+	}
+}
+
+func short(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, digA, "<A>"), digB, "<B>")
+}

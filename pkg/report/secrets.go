@@ -1,0 +1,52 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/coverage"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
+)
+
+// SecretsTable prints one row per workload and registry. Secrets that come
+// from the service account carry "(sa)".
+func SecretsTable(w io.Writer, r coverage.Report) error {
+	headers := []string{"namespace", "workload", "registry", "status", "secrets", "detail"}
+	rows := make([][]string, 0, len(r.Items))
+	for _, it := range r.Items {
+		names := make([]string, len(it.Secrets))
+		for i, s := range it.Secrets {
+			names[i] = s.Name
+			if s.Source == pullsecret.KindServiceAccountSecret {
+				names[i] += "(sa)"
+			}
+		}
+		rows = append(rows, []string{
+			dash(it.Namespace),
+			strings.ToLower(it.Kind) + "/" + it.Name,
+			it.Registry,
+			string(it.Status),
+			dash(strings.Join(names, ",")),
+			dash(it.Detail),
+		})
+	}
+	return Table(w, headers, rows)
+}
+
+// SecretsFindings prints the namespace-level findings after the table, one
+// block each, with its fix.
+func SecretsFindings(w io.Writer, r coverage.Report) error {
+	if len(r.NamespaceFindings) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "\nNamespace findings:\n"); err != nil {
+		return err
+	}
+	for _, f := range r.NamespaceFindings {
+		if _, err := fmt.Fprintf(w, "  %s  %s  %s\n    %s\n    fix: %s\n", f.Namespace, f.Type, f.Object, f.Detail, f.Fix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
