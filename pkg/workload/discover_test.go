@@ -131,6 +131,20 @@ func offlineFlags(t *testing.T) *genericclioptions.ConfigFlags {
 	return flags
 }
 
+const unreachableKubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: none
+  cluster: {server: "https://127.0.0.1:1"}
+contexts:
+- name: none
+  context: {cluster: none, user: none, namespace: shop}
+current-context: none
+users:
+- name: none
+  user: {token: not-a-secret}
+`
+
 func workloadIDs(d *Discovery) []string {
 	var out []string
 	for _, w := range d.Workloads {
@@ -262,8 +276,8 @@ func TestDiscoverErrors(t *testing.T) {
 			// NewClient only builds a client; the selector is checked
 			// before anything is listed.
 			name:    "invalid selector against a cluster",
-			scope:   Scope{Namespace: "shop", Selector: "app=="},
-			wantErr: `invalid --selector "app=="`,
+			scope:   Scope{Namespace: "shop", Selector: "app in (web"},
+			wantErr: `invalid --selector "app in (web"`,
 		},
 		{
 			name:    "missing file",
@@ -275,9 +289,13 @@ func TestDiscoverErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			flags := offlineFlags(t)
 			if !tt.scope.Offline() {
-				// A kubeconfig-less client pointed at a port nothing listens on.
-				empty := ""
-				flags.KubeConfig = &empty
+				// A client can be built, for a port nothing listens on; the
+				// selector must be rejected before anything is listed.
+				kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+				if err := os.WriteFile(kubeconfig, []byte(unreachableKubeconfig), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				flags.KubeConfig = &kubeconfig
 			}
 			d, err := Discover(context.Background(), flags, tt.scope)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {

@@ -1,0 +1,396 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+
+	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+)
+
+// secretsReport is `kubectl imgtrust secrets -o json`.
+type secretsReport struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Verified   bool   `json:"verified"`
+	Items      []struct {
+		Namespace, Kind, Name, Registry, Status, Detail string
+		Secrets                                         []struct{ Name, Source string }
+	} `json:"items"`
+	NamespaceFindings []struct{ Namespace, Type, Object, Detail, Fix string } `json:"namespaceFindings"`
+	Warnings          []string                                                `json:"warnings"`
+}
+
+// secretsNamespace creates a namespace of its own for one test and deletes
+// it afterwards.
+func secretsNamespace(t *testing.T) string {
+	t.Helper()
+	ns := fmt.Sprintf("secrets-%s-%04x", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[len("TestSecrets"):], rand.IntN(0x10000))
+	ns = strings.Trim(strings.ReplaceAll(ns, "_", "-"), "-")
+	if len(ns) > 60 {
+		ns = ns[:60]
+	}
+	ctx := context.Background()
+	if err := fixture.CreateNamespace(ctx, kube, ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	return ns
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createSecret stores s (its namespace set by the caller).
+func createSecret(t *testing.T, s *corev1.Secret) {
+	t.Helper()
+	_, err := kube.CoreV1().Secrets(s.Namespace).Create(context.Background(), s, metav1.CreateOptions{})
+	noErr(t, err)
+}
+
+// createDeployment creates a one-container Deployment; pods appear through
+// the controller-manager and stay Pending (there is no kubelet).
+func createDeployment(t *testing.T, ns, name, image, serviceAccount string, pullSecrets ...string) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	spec := corev1.PodSpec{ServiceAccountName: serviceAccount, Containers: []corev1.Container{{Name: "app", Image: image}}}
+	for _, s := range pullSecrets {
+		spec.ImagePullSecrets = append(spec.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
+	}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
+		},
+	}
+	_, err := kube.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{})
+	noErr(t, err)
+}
+
+func createServiceAccount(t *testing.T, ns, name string, pullSecrets ...string) {
+	t.Helper()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	for _, s := range pullSecrets {
+		sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
+	}
+	_, err := kube.CoreV1().ServiceAccounts(ns).Create(context.Background(), sa, metav1.CreateOptions{})
+	noErr(t, err)
+}
+
+// rawPullSecret is a secret of any type with one data key.
+func rawPullSecret(ns, name string, typ corev1.SecretType, key, value string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Type:       typ,
+		Data:       map[string][]byte{key: []byte(value)},
+	}
+}
+
+// runSecrets runs `kubectl imgtrust secrets ARGS -o json`, checks that no
+// output holds a test password, and decodes the report.
+func runSecrets(t *testing.T, env []string, args ...string) (secretsReport, result) {
+	t.Helper()
+	r := kubectlEnv(t, env, append([]string{"imgtrust", "secrets", "-o", "json"}, args...)...)
+	assertNoPasswords(t, r)
+	var rep secretsReport
+	if r.Code == 0 || r.Code == 1 {
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+			t.Fatalf("secrets -o json is not JSON: %v\n%s", err, r)
+		}
+	}
+	return rep, r
+}
+
+// wrongPassword is refused by the private registry.
+func wrongPassword() string { return "wrong-" + stack.RegistryPassword }
+
+// assertNoPasswords fails when any output holds a test password or its
+// base64 forms.
+func assertNoPasswords(t *testing.T, r result) {
+	t.Helper()
+	for _, pw := range []string{stack.RegistryPassword, wrongPassword()} {
+		for _, s := range []string{pw, b64(stack.RegistryUser + ":" + pw), b64(pw)} {
+			if strings.Contains(r.Stdout, s) || strings.Contains(r.Stderr, s) {
+				t.Fatalf("output holds a password or auth value:\n%s", r)
+			}
+		}
+	}
+}
+
+// row returns the status and detail of a workload's row for a registry.
+func row(t *testing.T, rep secretsReport, name, registry string) (status, detail string, secrets []string) {
+	t.Helper()
+	for _, it := range rep.Items {
+		if it.Name == name && it.Registry == registry {
+			for _, s := range it.Secrets {
+				secrets = append(secrets, s.Source+"/"+s.Name)
+			}
+			return it.Status, it.Detail, secrets
+		}
+	}
+	t.Fatalf("no row for %s and %s in %+v", name, registry, rep.Items)
+	return "", "", nil
+}
+
+func TestSecretsStatuses(t *testing.T) {
+	ns := secretsNamespace(t)
+	reg, pub := stack.Registry, stack.PublicRegistry
+	good := fixture.PullSecret(ns, "regcred", reg, stack.RegistryUser, stack.RegistryPassword)
+	createSecret(t, good)
+	createSecret(t, fixture.PullSecret(ns, "sa-cred", reg, stack.RegistryUser, stack.RegistryPassword))
+	createSecret(t, fixture.PullSecret(ns, "othercred", "other.example.com", "bob", stack.RegistryPassword))
+	createSecret(t, fixture.PullSecret(ns, "wrongcred", reg, stack.RegistryUser, wrongPassword()))
+	createSecret(t, rawPullSecret(ns, "opaque", corev1.SecretTypeOpaque, corev1.DockerConfigJsonKey, string(good.Data[corev1.DockerConfigJsonKey])))
+	createSecret(t, rawPullSecret(ns, "badauth", corev1.SecretTypeDockerConfigJson, corev1.DockerConfigJsonKey, `{"auths":{"`+reg+`":{"auth":"%%%not-base64"}}}`))
+	createServiceAccount(t, ns, "builder", "sa-cred")
+
+	createDeployment(t, ns, "pod-secret", reg+"/team/app:1", "", "regcred")
+	createDeployment(t, ns, "sa-secret", reg+"/team/app:1", "builder")
+	createDeployment(t, ns, "missing", reg+"/team/app:1", "", "nope")
+	createDeployment(t, ns, "other-registry", reg+"/team/app:1", "", "othercred")
+	createDeployment(t, ns, "wrong-type", reg+"/team/app:1", "", "opaque")
+	createDeployment(t, ns, "bad-base64", reg+"/team/app:1", "", "regcred", "badauth")
+	createDeployment(t, ns, "rejected", reg+"/team/app:1", "", "wrongcred")
+	createDeployment(t, ns, "public", pub+"/lib/tool:1", "")
+
+	// A bare pod without secrets whose status says it runs the image.
+	pod, err := kube.CoreV1().Pods(ns).Create(context.Background(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cached"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: reg + "/team/cached:1"}}},
+	}, metav1.CreateOptions{})
+	noErr(t, err)
+	if err := fixture.SetRunning(context.Background(), kube, pod, map[string]string{"app": "docker-pullable://" + reg + "/team/cached@sha256:" + strings.Repeat("ab", 32)}); err != nil {
+		t.Fatal(err)
+	}
+
+	offline, r := runSecrets(t, nil, "-n", ns)
+	mustSucceed(t, r, "secrets")
+	verified, r := runSecrets(t, nil, "-n", ns, "--verify")
+	mustSucceed(t, r, "secrets --verify")
+	if !verified.Verified || offline.Verified {
+		t.Errorf("verified = %t without --verify and %t with it", offline.Verified, verified.Verified)
+	}
+	tests := []struct {
+		name, registry string
+		verify         bool
+		status, detail string
+		secrets        []string
+	}{
+		{"pod-secret", reg, false, "covered", `user "imgtrust" from regcred`, []string{"pod-secret/regcred"}},
+		{"sa-secret", reg, false, "covered", `from sa-cred`, []string{"service-account-secret/sa-cred"}},
+		{"missing", reg, false, "missing-secret", "secret nope does not exist in " + ns, []string{"pod-secret/nope"}},
+		{"other-registry", reg, false, "no-matching-credential", "othercred has no key for " + reg, []string{"pod-secret/othercred"}},
+		{"wrong-type", reg, false, "invalid-secret", `type "Opaque" is not kubernetes.io/dockerconfigjson`, []string{"pod-secret/opaque"}},
+		{"bad-base64", reg, false, "invalid-secret", "auth is not valid base64", []string{"pod-secret/badauth"}},
+		{"rejected", reg, false, "covered", `user "imgtrust" from wrongcred`, []string{"pod-secret/wrongcred"}},
+		{"rejected", reg, true, "credential-rejected", "refused the credential", []string{"pod-secret/wrongcred"}},
+		{"pod-secret", reg, true, "covered", "verified: " + reg + " accepts", []string{"pod-secret/regcred"}},
+		{"public", pub, false, "unknown", "--verify checks it", nil},
+		{"public", pub, true, "not-needed", "serves without authentication", nil},
+		{"other-registry", reg, true, "no-matching-credential", "refuses anonymous pulls", []string{"pod-secret/othercred"}},
+		{"cached", reg, false, "node-provided?", "yet 1 pod run it", nil},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s verify=%t", tt.name, tt.verify), func(t *testing.T) {
+			rep := offline
+			if tt.verify {
+				rep = verified
+			}
+			status, detail, secrets := row(t, rep, tt.name, tt.registry)
+			if status != tt.status || !strings.Contains(detail, tt.detail) || strings.Join(secrets, ",") != strings.Join(tt.secrets, ",") {
+				t.Errorf("got %s %v %q\nwant %s %v and a detail containing %q", status, secrets, detail, tt.status, tt.secrets, tt.detail)
+			}
+		})
+	}
+
+	// The table and YAML say the same without a password.
+	for _, args := range [][]string{{"-n", ns, "--verify"}, {"-n", ns, "-o", "yaml", "--verify"}} {
+		r := kubectl(t, append([]string{"imgtrust", "secrets"}, args...)...)
+		mustSucceed(t, r, "secrets "+strings.Join(args, " "))
+		assertNoPasswords(t, r)
+		if !strings.Contains(r.Stdout, "credential-rejected") {
+			t.Errorf("secrets %v does not show credential-rejected:\n%s", args, r)
+		}
+	}
+}
+
+func TestSecretsNamespaceFindings(t *testing.T) {
+	ns := secretsNamespace(t)
+	other := secretsNamespace(t)
+	reg := stack.Registry
+	// A name no other test or namespace uses: the lookup is cluster-wide.
+	shared := fmt.Sprintf("shared-%04x", rand.IntN(0x10000))
+	createSecret(t, fixture.PullSecret(ns, "unused", reg, stack.RegistryUser, stack.RegistryPassword))
+	createSecret(t, fixture.PullSecret(other, shared, reg, stack.RegistryUser, stack.RegistryPassword))
+	createServiceAccount(t, ns, "builder", "gone")
+	createDeployment(t, ns, "web", reg+"/team/app:1", "", shared)
+
+	rep, r := runSecrets(t, nil, "-n", ns)
+	mustSucceed(t, r, "secrets")
+	got := map[string]string{}
+	for _, f := range rep.NamespaceFindings {
+		got[f.Type+" "+f.Object] = f.Detail + " | " + f.Fix
+	}
+	want := map[string][]string{
+		"unused-secret secret/unused":                           {"no pod template or service account", "kubectl delete secret unused -n " + ns},
+		"secret-in-other-namespace secret/" + shared:            {"exists only in namespace " + other, "kubectl get secret " + shared + " -n " + other},
+		"service-account-missing-secret serviceaccount/builder": {"names pull secret gone", "kubectl create secret docker-registry gone -n " + ns},
+	}
+	if len(got) != len(want) {
+		t.Errorf("findings %v, want %d", got, len(want))
+	}
+	for k, frags := range want {
+		for _, f := range frags {
+			if !strings.Contains(got[k], f) {
+				t.Errorf("finding %s = %q, want it to contain %q", k, got[k], f)
+			}
+		}
+	}
+	if status, detail, _ := row(t, rep, "web", reg); status != "missing-secret" || !strings.Contains(detail, shared+" exists in namespace "+other) {
+		t.Errorf("web: %s %q, want missing-secret naming %s", status, detail, other)
+	}
+
+	// The fix works: after it the deployment is covered.
+	fix := rep.NamespaceFindings[0].Fix
+	for _, f := range rep.NamespaceFindings {
+		if f.Type == "secret-in-other-namespace" {
+			fix = f.Fix
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if out, err := execBash(ctx, fix); err != nil {
+		t.Fatalf("running the fix %q: %v\n%s", fix, err, out)
+	}
+	rep, r = runSecrets(t, nil, "-n", ns)
+	mustSucceed(t, r, "secrets after the fix")
+	if status, _, _ := row(t, rep, "web", reg); status != "covered" {
+		t.Errorf("after the fix web is %s, want covered", status)
+	}
+
+	// The table prints the findings after the rows.
+	r = kubectl(t, "imgtrust", "secrets", "-n", ns)
+	mustSucceed(t, r, "secrets table")
+	if !strings.Contains(r.Stdout, "Namespace findings:") || !strings.Contains(r.Stdout, "unused-secret") {
+		t.Errorf("table lacks the namespace findings:\n%s", r)
+	}
+}
+
+func TestSecretsJSONShape(t *testing.T) {
+	ns := secretsNamespace(t)
+	createSecret(t, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword))
+	createDeployment(t, ns, "web", stack.Registry+"/team/app:1", "", "regcred")
+	r := kubectl(t, "imgtrust", "secrets", "-n", ns, "-o", "json")
+	mustSucceed(t, r, "secrets -o json")
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(r.Stdout), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw["apiVersion"] != "imgtrust.dev/v1alpha1" || raw["kind"] != "SecretsReport" {
+		t.Errorf("apiVersion/kind = %v/%v", raw["apiVersion"], raw["kind"])
+	}
+	items, _ := raw["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("items = %v, want one", raw["items"])
+	}
+	var keys []string
+	for k := range items[0].(map[string]any) {
+		keys = append(keys, k)
+	}
+	if got := strings.Join(sorted(keys), ","); got != "detail,kind,name,namespace,registry,secrets,status" {
+		t.Errorf("item keys = %s", got)
+	}
+	if _, ok := raw["namespaceFindings"].([]any); !ok {
+		t.Errorf("namespaceFindings missing: %v", raw)
+	}
+
+	// --fail-on: exit 1 on a listed status, 2 on an unknown one.
+	if r := kubectl(t, "imgtrust", "secrets", "-n", ns, "--fail-on=covered"); r.Code != 1 {
+		t.Errorf("--fail-on=covered: want exit 1, got %s", r)
+	}
+	if r := kubectl(t, "imgtrust", "secrets", "-n", ns, "--fail-on=missing-secret,invalid-secret"); r.Code != 0 {
+		t.Errorf("--fail-on=missing-secret,invalid-secret: want exit 0, got %s", r)
+	}
+	if r := kubectl(t, "imgtrust", "secrets", "-n", ns, "--fail-on=bogus"); r.Code != 2 || !strings.Contains(r.Stderr, "--fail-on") {
+		t.Errorf("--fail-on=bogus: want exit 2 naming the flag, got %s", r)
+	}
+}
+
+// TestSecretsWithoutPermissionToReadSecrets runs as a service account that
+// may list workloads and service accounts but not secrets.
+func TestSecretsWithoutPermissionToReadSecrets(t *testing.T) {
+	ns := secretsNamespace(t)
+	ctx := context.Background()
+	createSecret(t, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword))
+	createDeployment(t, ns, "web", stack.Registry+"/team/app:1", "", "regcred")
+	createServiceAccount(t, ns, "reader")
+	_, err := kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "serviceaccounts", "replicationcontrollers"}, Verbs: []string{"get", "list"}},
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, Verbs: []string{"get", "list"}},
+			{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"get", "list"}},
+		},
+	}, metav1.CreateOptions{})
+	noErr(t, err)
+	_, err = kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "reader", Namespace: ns}},
+	}, metav1.CreateOptions{})
+	noErr(t, err)
+	tok, err := kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "reader", &authv1.TokenRequest{
+		Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
+	}, metav1.CreateOptions{})
+	noErr(t, err)
+
+	cfg, err := clientcmd.LoadFromFile(stack.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ai := range cfg.AuthInfos {
+		ai.ClientCertificateData, ai.ClientKeyData, ai.ClientCertificate, ai.ClientKey = nil, nil, "", ""
+		ai.Token = tok.Status.Token
+		cfg.AuthInfos[name] = ai
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "reader.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	if r := kubectl(t, "--kubeconfig", kubeconfig, "get", "secrets", "-n", ns); r.Code == 0 {
+		t.Fatalf("the reader may read secrets; the test proves nothing:\n%s", r)
+	}
+
+	rep, r := runSecrets(t, nil, "--kubeconfig", kubeconfig, "-n", ns)
+	mustSucceed(t, r, "secrets as reader")
+	status, detail, _ := row(t, rep, "web", stack.Registry)
+	if status != "unknown" || !strings.Contains(detail, "cannot read secrets in "+ns) {
+		t.Errorf("web: %s %q, want unknown saying secrets cannot be read", status, detail)
+	}
+	if !strings.Contains(r.Stderr, "cannot read secrets in namespace "+ns) {
+		t.Errorf("stderr does not warn about the secrets:\n%s", r)
+	}
+	_ = os.Remove(kubeconfig)
+}
