@@ -18,6 +18,9 @@ The demo cluster keeps running. Point kubectl at it with:
   eval "\$(hack/local-cluster.sh env)"
 then try:
   kubectl imgtrust audit -n shop -o wide
+  kubectl imgtrust resolve -n shop
+  kubectl imgtrust pin deploy/web -n shop --source=registry -o diff
+  kubectl imgtrust secrets -A --verify
   kubectl imgtrust --help
 Stop it with: make demo-down
 MSG

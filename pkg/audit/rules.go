@@ -88,7 +88,7 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options) Item {
 	if len(it.RunningDigests) > 1 {
 		it.add(newFinding(IDMixedRunningDigests,
 			fmt.Sprintf("the pods run %d different images for this container: %s", len(it.RunningDigests), shortDigests(it.RunningDigests)),
-			"pin the digest you trust and roll out: "+pin+" --apply"))
+			"pin to what the tag points at now, so every pod runs it after the rollout: "+pin+" --source=registry --apply"))
 	}
 	if ref.Digest != "" {
 		var others []string

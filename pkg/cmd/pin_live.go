@@ -374,7 +374,7 @@ func (o *PinOptions) resolveUsage(ctx context.Context, plan *credentialPlan, obj
 	}
 	res := o.resolver.Resolve(ctx, registry.Request{Image: image, Credentials: creds})
 	if res.Err != nil {
-		return "", fmt.Errorf("resolving %q: %s", image, res.Err.Error())
+		return "", res.Err // pin.Plan names the image
 	}
 	return res.Digest, nil
 }
