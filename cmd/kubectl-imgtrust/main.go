@@ -5,8 +5,11 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/cmd"
@@ -15,7 +18,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	code := cmd.Execute(ctx, streams, os.Args[1:])
+	args := os.Args[1:]
+	// kubectl completes `kubectl imgtrust <TAB>` by running an executable
+	// named kubectl_complete-imgtrust: a symlink to this binary.
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl_complete-") {
+		args = append([]string{cobra.ShellCompRequestCmd}, args...)
+	}
+	code := cmd.Execute(ctx, streams, args)
 	stop()
 	os.Exit(code)
 }

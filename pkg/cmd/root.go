@@ -74,6 +74,13 @@ tells what is mutable or uncovered, and what to do about it.`,
 		NewCmdPin(configFlags, streams),
 		NewCmdVersion(streams),
 	)
+	for _, sub := range root.Commands() {
+		switch sub.Name() {
+		case "audit", "resolve", "pin", "secrets":
+			sub.ValidArgsFunction = completeResourceArgs(configFlags)
+		}
+	}
+	registerCompletions(root, configFlags)
 	return root
 }
 

@@ -25,7 +25,9 @@ import (
 
 var (
 	repoRoot string
-	stack    *fixture.Stack
+	// pluginDir holds the plugin built for this run, first on PATH.
+	pluginDir string
+	stack     *fixture.Stack
 	kube     kubernetes.Interface
 )
 
@@ -104,6 +106,7 @@ func installPlugin() error {
 	if err != nil {
 		return err
 	}
+	pluginDir = dir
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "kubectl-imgtrust"), "./cmd/kubectl-imgtrust")
 	build.Dir = repoRoot
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
