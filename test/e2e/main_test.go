@@ -28,7 +28,7 @@ var (
 	// pluginDir holds the plugin built for this run, first on PATH.
 	pluginDir string
 	stack     *fixture.Stack
-	kube     kubernetes.Interface
+	kube      kubernetes.Interface
 )
 
 func TestMain(m *testing.M) {
