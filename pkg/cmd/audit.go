@@ -31,6 +31,7 @@ type AuditOptions struct {
 	allowed  []audit.AllowedRegistry
 	failOn   audit.Severity
 	resolver *registry.Resolver
+	progress *progressLine
 }
 
 // NewAuditOptions returns options with kubectl's defaults.
@@ -132,7 +133,10 @@ func (o *AuditOptions) Validate() error {
 func (o *AuditOptions) Run(ctx context.Context) error {
 	if !o.Offline {
 		var err error
-		if o.resolver, err = registry.New(o.registryFlags.Options("")); err != nil {
+		opts := o.registryFlags.Options("")
+		o.progress = newProgress(o.ErrOut)
+		opts.Progress = o.progress.Func()
+		if o.resolver, err = registry.New(opts); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 	}
@@ -214,6 +218,7 @@ func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, i
 		known[n] = complete
 	}
 	results := o.resolver.ResolveAll(ctx, reqs)
+	o.progress.Done()
 	for n, i := range pending {
 		audit.ApplyResolution(&items[i], results[n], known[n])
 	}

@@ -158,7 +158,10 @@ func (o *ResolveOptions) Validate() error {
 
 // Run resolves and prints.
 func (o *ResolveOptions) Run(ctx context.Context) error {
-	resolver, err := registry.New(o.registryFlags.Options(o.Platform))
+	opts := o.registryFlags.Options(o.Platform)
+	progress := newProgress(o.ErrOut)
+	opts.Progress = progress.Func()
+	resolver, err := registry.New(opts)
 	if err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
@@ -170,6 +173,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
 	results := collapse(reqs, resolver.ResolveAll(ctx, reqs))
+	progress.Done()
 	failed := 0
 	for _, r := range results {
 		if r.Err != nil {

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -73,6 +74,9 @@ type Options struct {
 	// Transport replaces the bottom HTTP transport (for tests or proxies);
 	// CAFile and the skip-verify of Insecure hosts are then its business.
 	Transport http.RoundTripper
+	// Progress, when set, is called by ResolveAll after each image with the
+	// number done and the total, from any goroutine.
+	Progress func(done, total int)
 }
 
 // Request is one image to resolve with the credentials to try, in order.
@@ -276,6 +280,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 // of the others; Concurrency bounds the lookups in flight overall.
 func (r *Resolver) ResolveAll(ctx context.Context, reqs []Request) []Result {
 	results := make([]Result, len(reqs))
+	var done atomic.Int64
 	queues := map[string][]int{}
 	var hosts []string
 	for i, req := range reqs {
@@ -300,6 +305,9 @@ func (r *Resolver) ResolveAll(ctx context.Context, reqs []Request) []Result {
 			wg.Go(func() {
 				for i := range next {
 					results[i] = r.Resolve(ctx, reqs[i])
+					if r.opts.Progress != nil {
+						r.opts.Progress(int(done.Add(1)), len(reqs))
+					}
 				}
 			})
 		}
