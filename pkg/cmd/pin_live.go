@@ -59,6 +59,12 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 			tally.skipped++
 			continue
 		}
+		if w.Kind == "Job" {
+			// The API server rejects any change to a Job's pod template.
+			fmt.Fprintf(o.ErrOut, "skipped %s: a Job's pod template is immutable; pin its manifest (-f) or its CronJob\n", label)
+			tally.skipped++
+			continue
+		}
 		if o.ResourceVersion != "" {
 			w.ResourceVersion = o.ResourceVersion
 		}
