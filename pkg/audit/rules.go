@@ -25,15 +25,34 @@ type Options struct {
 // then container order.
 func Evaluate(workloads []workload.Workload, opts Options) []Item {
 	var items []Item
+	// Clusters reuse a few hundred references across thousands of
+	// containers, and parsing is the costly part: parse each string once.
+	parsed := parseCache{}
 	for _, w := range workloads {
 		for _, u := range w.Containers {
-			items = append(items, evaluate(w, u, opts))
+			items = append(items, evaluate(w, u, opts, parsed))
 		}
 	}
 	return items
 }
 
-func evaluate(w workload.Workload, u workload.Usage, opts Options) Item {
+type parseResult struct {
+	ref imageref.Reference
+	err error
+}
+
+type parseCache map[string]parseResult
+
+func (c parseCache) parse(image string) (imageref.Reference, error) {
+	r, ok := c[image]
+	if !ok {
+		r.ref, r.err = imageref.Parse(image)
+		c[image] = r
+	}
+	return r.ref, r.err
+}
+
+func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseCache) Item {
 	it := Item{
 		Namespace:       w.Namespace,
 		Kind:            w.Kind,
@@ -48,7 +67,7 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options) Item {
 		usage:           u,
 		objectRef:       strings.ToLower(w.Kind) + "/" + w.Name,
 	}
-	ref, err := imageref.Parse(u.Image)
+	ref, err := parsed.parse(u.Image)
 	if err != nil {
 		it.Pinning = imageref.PinInvalid
 		it.add(newFinding(IDInvalidReference,
