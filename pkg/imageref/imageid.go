@@ -24,6 +24,10 @@ type RunningImage struct {
 	ImageID string     `json:"imageID"`
 	Digest  string     `json:"digest"`
 	Kind    DigestKind `json:"kind"`
+	// SpecImage is the image the pod's own spec names for the container,
+	// which lags the template when pods were not replaced (e.g. a
+	// StatefulSet with OnDelete). Empty when unknown.
+	SpecImage string `json:"specImage,omitempty"`
 }
 
 // ParseImageID reads status.containerStatuses[].imageID. It accepts

@@ -29,6 +29,7 @@ const (
 	ReasonMixedDigests       = "mixed-digests"
 	ReasonConfigDigestOnly   = "config-digest-only"
 	ReasonOtherRepository    = "other-repository"
+	ReasonOtherImage         = "other-image"
 	ReasonResolveFailed      = "resolve-failed"
 )
 
@@ -90,6 +91,13 @@ func ChooseRunning(u workload.Usage) (string, *Refusal) {
 		return "", &Refusal{ReasonConfigDigestOnly, fmt.Sprintf(
 			"%d of %d pods report only a config digest (image ID %s) for %s %q, which cannot be pulled or compared: use --source=registry",
 			countKind(u.Running, imageref.KindConfig), len(u.Running), shortDigests(configs), u.Type, u.Name)}
+	}
+	for _, r := range u.Running {
+		if r.SpecImage != "" && r.SpecImage != u.Image {
+			return "", &Refusal{ReasonOtherImage, fmt.Sprintf(
+				"pods were created for %s but the template of %s %q now names %s: roll the workload out first, or use --source=registry",
+				r.SpecImage, u.Type, u.Name, u.Image)}
+		}
 	}
 	if spec, err := imageref.Parse(u.Image); err == nil {
 		for _, r := range u.Running {

@@ -68,3 +68,26 @@ func TestRunningChooserReturnsNilError(t *testing.T) {
 		t.Fatalf("RunningChooser().Choose() = %q, %v; want %q, nil", short(got), err, short(digA))
 	}
 }
+
+// Pods created from an older template keep running its image: pinning the
+// new tag to their digest would be wrong.
+func TestChooseRunningRefusesPodsOfAnOlderTemplate(t *testing.T) {
+	d := "sha256:" + strings.Repeat("d", 64)
+	u := workload.Usage{
+		ContainerSpec: workload.ContainerSpec{Name: "web", Type: workload.Container, Image: "nginx:1.26"},
+		Running: []imageref.RunningImage{
+			{ImageID: "docker.io/library/nginx@" + d, Digest: d, Kind: imageref.KindManifest, SpecImage: "nginx:1.25"},
+		},
+	}
+	digest, refusal := ChooseRunning(u)
+	if refusal == nil || refusal.Reason != ReasonOtherImage || digest != "" {
+		t.Fatalf("ChooseRunning = %q, %+v; want a %s refusal", digest, refusal, ReasonOtherImage)
+	}
+	if !strings.Contains(refusal.Message, "nginx:1.25") || !strings.Contains(refusal.Message, "--source=registry") {
+		t.Errorf("refusal should name the pods' image and what to do: %s", refusal.Message)
+	}
+	u.Running[0].SpecImage = "nginx:1.26"
+	if digest, refusal := ChooseRunning(u); refusal != nil || digest != d {
+		t.Errorf("pods of the current template: got %q, %+v; want %s", digest, refusal, d)
+	}
+}

@@ -126,6 +126,7 @@ func FromUnstructured(u *unstructured.Unstructured) (obj Object, ok bool, err er
 			}
 		}
 		obj.Running = runningImages(&status)
+		obj.noteSpecImages()
 	}
 	return obj, obj.Spec != nil, nil
 }
@@ -138,7 +139,7 @@ func isCoreOrApps(group string) bool {
 
 // FromPod extracts an Object from a typed Pod.
 func FromPod(p *corev1.Pod) Object {
-	return Object{
+	obj := Object{
 		APIVersion: "v1", Kind: "Pod",
 		Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
 		Owner:       controllerOf(p.OwnerReferences),
@@ -147,6 +148,8 @@ func FromPod(p *corev1.Pod) Object {
 		Spec:        slimSpec(&p.Spec, "/spec"),
 		Running:     runningImages(&p.Status),
 	}
+	obj.noteSpecImages()
+	return obj
 }
 
 // FromTemplate extracts an Object from a typed controller and its template.
@@ -210,4 +213,19 @@ func runningImages(status *corev1.PodStatus) map[ContainerKey]imageref.RunningIm
 		return nil
 	}
 	return out
+}
+
+// noteSpecImages records, with each running image, the image the pod's own
+// spec names for that container.
+func (o *Object) noteSpecImages() {
+	if o.Spec == nil {
+		return
+	}
+	for _, c := range o.Spec.Containers {
+		key := ContainerKey{Type: c.Type, Name: c.Name}
+		if r, ok := o.Running[key]; ok {
+			r.SpecImage = c.Image
+			o.Running[key] = r
+		}
+	}
 }
