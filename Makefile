@@ -53,6 +53,10 @@ demo: build tools
 demo-down:
 	hack/local-cluster.sh down
 
+## bench: 10,000 pods side by side with kubectl, crane and kbld (~15 min; docs/benchmarks.md)
+bench: tools
+	hack/bench/run.sh
+
 clean:
 	rm -rf bin
 

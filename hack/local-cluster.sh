@@ -10,6 +10,12 @@
 #   hack/local-cluster.sh status   say what runs (exit 1 when not fully up)
 #   hack/local-cluster.sh down     stop what up started and remove the state dir
 #
+# IMGTRUST_STACK_NO_CONTROLLERS=1 at `up` leaves kube-controller-manager out:
+# the scale bench (hack/bench) creates pods with owner references by hand and
+# nothing may reconcile, adopt or delete them. Namespaces then get no
+# "default" ServiceAccount by themselves. `up` records the choice in the state
+# dir, so env, status and down need no variable.
+#
 # State lives in ${IMGTRUST_STACK_DIR:-<repo>/.cache/local-cluster}.
 set -euo pipefail
 
@@ -24,6 +30,16 @@ marker="$state/.imgtrust-local-cluster" # proves a dir is ours before rm -rf
 
 # Start order; down stops in reverse.
 daemons=(etcd registry-private registry-public kube-apiserver kube-controller-manager)
+no_controllers_marker="$state/no-controllers"
+# A stack that is (or was) up keeps the choice it was started with; a new
+# one follows the variable.
+if { [[ -f "$state/stack.env" ]] && [[ -f "$no_controllers_marker" ]]; } ||
+  { [[ ! -f "$state/stack.env" ]] && [[ "${IMGTRUST_STACK_NO_CONTROLLERS:-}" == 1 ]]; }; then
+  no_controllers=1
+  daemons=(etcd registry-private registry-public kube-apiserver)
+else
+  no_controllers=""
+fi
 registry_user=imgtrust
 context=imgtrust-local
 
@@ -272,6 +288,7 @@ cmd_up() {
   umask 077 # keys and the registry password live here
   mkdir -p "$state"/{pki,run,logs,etcd,docker}
   touch "$marker"
+  [[ -z "$no_controllers" ]] || touch "$no_controllers_marker"
   started=()
   # A failure anywhere below (not just in wait_for) must not leave daemons behind.
   trap 'rc=$?; if ((rc)); then stop_all; log "up failed; logs kept in $state/logs (\"$0 down\" removes them)"; fi' EXIT
@@ -336,19 +353,25 @@ cmd_up() {
 
   wait_for "kube-apiserver /readyz" kube-apiserver 90 "$bin/kubectl" --kubeconfig="$state/kubeconfig" get --raw=/readyz
 
-  log "starting kube-controller-manager"
-  # Only the workload controllers (no kubelet, no nodes, no scheduler), plus
-  # serviceaccount (the "default" SA), namespace deletion and garbage collection.
-  start kube-controller-manager "$bin/kube-controller-manager" \
-    --kubeconfig="$state/kube-controller-manager.kubeconfig" \
-    --controllers=deployment-controller,replicaset-controller,replicationcontroller-controller,statefulset-controller,daemonset-controller,job-controller,cronjob-controller,serviceaccount-controller,namespace-controller,garbage-collector-controller \
-    --leader-elect=false --secure-port=0 \
-    --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt"
+  if [[ -z "$no_controllers" ]]; then
+    log "starting kube-controller-manager"
+    # Only the workload controllers (no kubelet, no nodes, no scheduler), plus
+    # serviceaccount (the "default" SA), namespace deletion and garbage collection.
+    start kube-controller-manager "$bin/kube-controller-manager" \
+      --kubeconfig="$state/kube-controller-manager.kubeconfig" \
+      --controllers=deployment-controller,replicaset-controller,replicationcontroller-controller,statefulset-controller,daemonset-controller,job-controller,cronjob-controller,serviceaccount-controller,namespace-controller,garbage-collector-controller \
+      --leader-elect=false --secure-port=0 \
+      --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt"
+  else
+    log "not starting kube-controller-manager (IMGTRUST_STACK_NO_CONTROLLERS=1)"
+  fi
 
   wait_for "registry-private /v2/" registry-private 30 registry_answers "$private_port"
   wait_for "registry-public /v2/" registry-public 30 registry_answers "$public_port"
-  wait_for "the default ServiceAccount" kube-controller-manager 60 \
-    "$bin/kubectl" --kubeconfig="$state/kubeconfig" get serviceaccount default -n default
+  if [[ -z "$no_controllers" ]]; then
+    wait_for "the default ServiceAccount" kube-controller-manager 60 \
+      "$bin/kubectl" --kubeconfig="$state/kubeconfig" get serviceaccount default -n default
+  fi
 
   # Written last: its presence plus live PIDs is what "up" means.
   cat >"$state/stack.env" <<EOF
@@ -417,6 +440,7 @@ cmd_status() {
       printf '  %-24s stopped  (log: %s)\n' "$d" "$state/logs/$d.log"
     fi
   done
+  [[ -z "$no_controllers" ]] || printf '  %-24s off      (IMGTRUST_STACK_NO_CONTROLLERS=1)\n' kube-controller-manager
   is_up
 }
 

@@ -1,0 +1,212 @@
+// Package proxy is the bench's loopback registry proxy: it forwards every
+// request to one upstream registry after a fixed delay, standing in for the
+// round trip to a registry that is not on the same machine, and counts what
+// the client asked for, so the bench can check the plugin's request budget
+// instead of trusting the plugin's own statistics.
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StatsPath serves the counts as JSON; with ?reset=1 they are zeroed after
+// being read, so one proxy can serve several measured runs.
+const StatsPath = "/_stats"
+
+// Kinds of request, by path.
+const (
+	KindPing     = "ping"     // /v2/
+	KindToken    = "token"    // anything outside /v2/: a token realm
+	KindManifest = "manifest" // /v2/NAME/manifests/REF
+	KindBlob     = "blob"     // /v2/NAME/blobs/…
+	KindTags     = "tags"     // /v2/NAME/tags/list
+	KindOther    = "other"    // the rest of /v2/ (catalog, referrers)
+)
+
+// Stats is what the proxy saw.
+type Stats struct {
+	// Total counts every forwarded request.
+	Total int `json:"total"`
+	// ByKind counts requests by "METHOD kind", e.g. "HEAD manifest".
+	ByKind map[string]int `json:"byKind"`
+	// Manifests counts manifest requests (any method) by "NAME:REF" or
+	// "NAME@DIGEST", to check for repeated lookups of one reference.
+	Manifests map[string]int `json:"manifests"`
+	// Tokens counts token requests by their scope query ("" when none).
+	Tokens map[string]int `json:"tokens"`
+	// Statuses counts upstream answers by status code.
+	Statuses map[string]int `json:"statuses"`
+}
+
+// MaxManifestRequests is the highest count in Manifests (0 when none).
+func (s Stats) MaxManifestRequests() int {
+	m := 0
+	for _, n := range s.Manifests {
+		m = max(m, n)
+	}
+	return m
+}
+
+// Kind sums ByKind over methods for one kind.
+func (s Stats) Kind(kind string) int {
+	n := 0
+	for k, v := range s.ByKind {
+		if strings.HasSuffix(k, " "+kind) {
+			n += v
+		}
+	}
+	return n
+}
+
+// Proxy is an http.Handler forwarding to one upstream registry.
+type Proxy struct {
+	upstream *url.URL
+	latency  time.Duration
+	rp       *httputil.ReverseProxy
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// New returns a Proxy for upstream (e.g. https://localhost:5000) adding
+// latency to every request. transport carries the upstream requests and must
+// trust the upstream's certificate.
+func New(upstream *url.URL, latency time.Duration, transport http.RoundTripper) *Proxy {
+	p := &Proxy{upstream: upstream, latency: latency}
+	p.reset()
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(upstream)
+			// X-Forwarded-Host tells rewriteUpstream (and the registry)
+			// the name the client used. Basic auth and bearer tokens pass
+			// through untouched: Authorization goes on as the client sent it.
+			r.SetXForwarded()
+		},
+		Transport: transport,
+		ModifyResponse: func(resp *http.Response) error {
+			p.rewriteUpstream(resp)
+			p.count(func(s *Stats) { s.Statuses[strconv.Itoa(resp.StatusCode)]++ })
+			return nil
+		},
+	}
+	return p
+}
+
+// rewriteUpstream points the upstream's absolute URLs back at the proxy: a
+// token realm in WWW-Authenticate (so token requests are proxied and counted
+// too) and Location headers (upload sessions, redirects).
+func (p *Proxy) rewriteUpstream(resp *http.Response) {
+	self := resp.Request.Header.Get("X-Forwarded-Host")
+	if self == "" {
+		return
+	}
+	for _, h := range []string{"WWW-Authenticate", "Location"} {
+		vals := resp.Header.Values(h)
+		for i, v := range vals {
+			vals[i] = strings.ReplaceAll(v, "://"+p.upstream.Host, "://"+self)
+		}
+	}
+}
+
+func (p *Proxy) reset() {
+	p.stats = Stats{ByKind: map[string]int{}, Manifests: map[string]int{}, Tokens: map[string]int{}, Statuses: map[string]int{}}
+}
+
+func (p *Proxy) count(f func(*Stats)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(&p.stats)
+}
+
+// Snapshot returns a copy of the counts; reset zeroes them.
+func (p *Proxy) Snapshot(reset bool) Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	if reset {
+		p.reset()
+	}
+	return s
+}
+
+// Classify returns the kind of a registry request path and, for manifests,
+// "NAME:REF" or "NAME@DIGEST".
+func Classify(path string) (kind, manifest string) {
+	if path == "/v2/" || path == "/v2" {
+		return KindPing, ""
+	}
+	rest, ok := strings.CutPrefix(path, "/v2/")
+	if !ok {
+		return KindToken, ""
+	}
+	if i := strings.LastIndex(rest, "/manifests/"); i >= 0 {
+		repo, ref := rest[:i], rest[i+len("/manifests/"):]
+		if strings.Contains(ref, ":") {
+			return KindManifest, repo + "@" + ref
+		}
+		return KindManifest, repo + ":" + ref
+	}
+	switch {
+	case strings.Contains(rest, "/blobs/"):
+		return KindBlob, ""
+	case strings.HasSuffix(rest, "/tags/list"):
+		return KindTags, ""
+	}
+	return KindOther, ""
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == StatsPath {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(p.Snapshot(r.URL.Query().Get("reset") == "1"))
+		return
+	}
+	kind, manifest := Classify(r.URL.Path)
+	p.count(func(s *Stats) {
+		s.Total++
+		s.ByKind[r.Method+" "+kind]++
+		if manifest != "" {
+			s.Manifests[manifest]++
+		}
+		if kind == KindToken {
+			s.Tokens[r.URL.Query().Get("scope")]++
+		}
+	})
+	// The delay is per request, before forwarding: what a client sees from a
+	// registry one round trip away, independent of how busy the upstream is.
+	select {
+	case <-time.After(p.latency):
+	case <-r.Context().Done():
+		return
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+// Summary renders ByKind as sorted "METHOD kind=N" pairs, for logs.
+func (s Stats) Summary() string {
+	keys := make([]string, 0, len(s.ByKind))
+	for k := range s.ByKind {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k)
+		b.WriteString("=")
+		b.WriteString(strconv.Itoa(s.ByKind[k]))
+	}
+	return b.String()
+}

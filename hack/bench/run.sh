@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The scale bench of issue 8 (`make bench`; not part of `make test`, whose
+# 100-pod version is test/e2e/bench_test.go).
+#
+# On a fresh local stack started WITHOUT kube-controller-manager (so nothing
+# adopts, creates or deletes the pods), load a synthetic cluster (10,000 pods,
+# ~1,000 workloads, 100 namespaces, 500 unique references over the private and
+# the public registry), put each registry behind hack/bench/proxy (20 ms a
+# request, counting requests), then measure side by side with /usr/bin/time -v:
+#
+#   get-pods         kubectl get pods -A -o json > /dev/null
+#   audit-offline    kubectl imgtrust audit -A --offline -o json
+#   audit            kubectl imgtrust audit -A -o json        (through the proxies)
+#   resolve          kubectl imgtrust resolve REF... -o json  (the 500 references)
+#   crane-loop       while read r; do crane digest "$r"; done
+#   kbld             kbld -f images.yml                       (carvel.dev/kbld)
+#   kubectl-images   kubectl images -A                        (if it can be built)
+#
+# Each command runs BENCH_RUNS times, interleaved round by round so a burst of
+# load elsewhere on the machine hits every command alike; the report gives
+# medians. Results: .cache/bench/results.md, and the generated section of
+# docs/benchmarks.md is replaced with it.
+#
+# Knobs (environment): BENCH_PODS (10000), BENCH_NAMESPACES (100),
+# BENCH_IMAGES (500), BENCH_RUNS (5), BENCH_SLOW_RUNS (3, for crane-loop and
+# kbld, the slow ones), BENCH_LATENCY (20ms), BENCH_KEEP=1 (leave the stack
+# and proxies up), BENCH_NO_DOCS=1 (do not touch docs/benchmarks.md).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out="$root/.cache/bench"
+tools="$root/.cache/bench-tools"
+pods=${BENCH_PODS:-10000}
+namespaces=${BENCH_NAMESPACES:-100}
+images=${BENCH_IMAGES:-500}
+runs=${BENCH_RUNS:-5}
+slow_runs=${BENCH_SLOW_RUNS:-3}
+latency=${BENCH_LATENCY:-20ms}
+# A stack of its own, so the bench never touches the e2e or demo stacks.
+export IMGTRUST_STACK_DIR="$root/.cache/stack-bench"
+export IMGTRUST_STACK_NO_CONTROLLERS=1
+
+log() { echo "bench: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+[[ -x /usr/bin/time ]] ||
+  die "/usr/bin/time is missing (GNU time, for wall time and peak RSS); install it: sudo apt-get install -y time"
+[[ "$(/usr/bin/time -v true 2>&1)" == *"Maximum resident set size"* ]] ||
+  die "/usr/bin/time is not GNU time (no -v); install it: sudo apt-get install -y time"
+
+rm -rf "$out"
+mkdir -p "$out/runs" "$tools"
+
+# ---------------------------------------------------------------- build
+log "building the plugin and the bench tools"
+make --no-print-directory build >&2
+go build -o "$tools/load" ./hack/bench/load
+go build -o "$tools/proxy" ./hack/bench/proxy
+go build -o "$tools/report" ./hack/bench/report
+# The competitors: a failed build is recorded and the bench goes on.
+if (cd hack/bench/kbld && go build -o "$tools/kbld" carvel.dev/kbld/cmd/kbld) 2>"$out/kbld.build.log"; then
+  rm "$out/kbld.build.log"
+else
+  log "kbld did not build; see $out/kbld.build.log"
+  rm -f "$tools/kbld"
+fi
+if ! GOBIN="$tools" GOFLAGS=-mod=mod go install github.com/chenjiandongx/kubectl-images@latest 2>"$out/kubectl-images.build.log"; then
+  log "kubectl-images did not build; see $out/kubectl-images.build.log"
+  rm -f "$tools/kubectl-images"
+else
+  rm "$out/kubectl-images.build.log"
+fi
+
+# ---------------------------------------------------------------- stack
+proxy_pids=()
+cleanup() {
+  local pid
+  for pid in "${proxy_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  if [[ -z "${BENCH_KEEP:-}" ]]; then hack/local-cluster.sh down >&2 || true; fi
+}
+trap cleanup EXIT
+
+# Fresh every time: a reproducible cluster of exactly the loaded objects.
+hack/local-cluster.sh down >&2
+hack/local-cluster.sh up >&2
+eval "$(hack/local-cluster.sh env)"
+export PATH="$tools:$PATH"
+pki="$IMGTRUST_STACK_DIR/pki"
+
+# start_proxy NAME UPSTREAM: a proxy on a free port; its address lands in
+# $out/NAME.addr and its final counts in $out/NAME.final.json.
+start_proxy() {
+  "$tools/proxy" -upstream "https://$2" -latency "$latency" -cert "$pki/serving.crt" -key "$pki/serving.key" \
+    -ca "$pki/ca.crt" -addr-file "$out/$1.addr" >"$out/$1.final.json" 2>"$out/$1.log" &
+  proxy_pids+=($!)
+  for _ in $(seq 50); do [[ -s "$out/$1.addr" ]] && return 0; sleep 0.1; done
+  die "proxy $1 did not start: $(cat "$out/$1.log")"
+}
+start_proxy private "$IMGTRUST_E2E_REGISTRY"
+start_proxy public "$IMGTRUST_E2E_PUBLIC_REGISTRY"
+private=$(<"$out/private.addr")
+public=$(<"$out/public.addr")
+
+# ---------------------------------------------------------------- load
+log "loading $pods pods in $namespaces namespaces, $images images (registries behind $private and $public)"
+"$tools/load" -pods "$pods" -namespaces "$namespaces" -images "$images" -prefix bench \
+  -private-host "$private" -public-host "$public" -refs-file "$out/refs.txt" >"$out/load.json"
+mapfile -t refs <"$out/refs.txt"
+
+# For the tools given references rather than a cluster (resolve, crane,
+# kbld): the private registry's login in a docker config, the way a user
+# would have it after `docker login`.
+mkdir -p "$out/docker"
+auth=$(printf '%s:%s' "$IMGTRUST_E2E_REGISTRY_USER" "$IMGTRUST_E2E_REGISTRY_PASSWORD" | base64 -w0)
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$private" "$auth" >"$out/docker/config.json"
+# kbld reads `image:` keys anywhere in YAML.
+{ echo "images:"; for r in "${refs[@]}"; do echo "- image: $r"; done; } >"$out/images.yml"
+
+# ---------------------------------------------------------------- measure
+stats() { curl -fsS --cacert "$pki/ca.crt" "https://$1/_stats?reset=1"; }
+
+# measure ID CMD...: one run; time -v output, stderr and both proxies' counts
+# go to runs/ID.N.*, stdout to /dev/null (its bytes are not the point).
+declare -A count=()
+measure() {
+  local id=$1; shift
+  local n=$((${count[$id]:-0} + 1))
+  count[$id]=$n
+  stats "$private" >/dev/null
+  stats "$public" >/dev/null
+  local rc=0
+  /usr/bin/time -v -o "$out/runs/$id.$n.time" "$@" >/dev/null 2>"$out/runs/$id.$n.stderr" || rc=$?
+  echo "$rc" >"$out/runs/$id.$n.rc"
+  stats "$private" >"$out/runs/$id.$n.private.json"
+  stats "$public" >"$out/runs/$id.$n.public.json"
+  log "$id run $n: exit $rc, $(grep -F 'Elapsed (wall clock)' "$out/runs/$id.$n.time" | awk '{print $NF}')"
+}
+
+# What each step runs; the report reads this file. DOCKER_CONFIG of the
+# stack (an empty config) for the cluster steps: credentials come from the
+# pods' pull secrets there.
+cat >"$out/steps.tsv" <<EOF
+get-pods	kubectl get pods -A -o json
+audit-offline	kubectl imgtrust audit -A --offline -o json
+audit	kubectl imgtrust audit -A -o json
+resolve	kubectl imgtrust resolve <${#refs[@]} refs> -o json
+crane-loop	for r in <${#refs[@]} refs>; do crane digest \$r; done
+kbld	kbld -f images.yml (${#refs[@]} refs)
+kubectl-images	kubectl images -A
+EOF
+
+step() {
+  case $1 in
+    get-pods) measure get-pods kubectl get pods -A -o json ;;
+    audit-offline) measure audit-offline kubectl imgtrust audit -A --offline -o json ;;
+    audit) measure audit kubectl imgtrust audit -A -o json ;;
+    resolve) DOCKER_CONFIG="$out/docker" measure resolve kubectl imgtrust resolve "${refs[@]}" -o json ;;
+    crane-loop)
+      # shellcheck disable=SC2016 # expanded by the inner bash
+      DOCKER_CONFIG="$out/docker" measure crane-loop bash -c 'while read -r r; do crane digest "$r"; done <"$1"' _ "$out/refs.txt"
+      ;;
+    kbld) [[ ! -x "$tools/kbld" ]] || DOCKER_CONFIG="$out/docker" measure kbld kbld -f "$out/images.yml" --registry-ca-cert-path "$pki/ca.crt" ;;
+    kubectl-images) [[ ! -x "$tools/kubectl-images" ]] || measure kubectl-images kubectl images -A ;;
+  esac
+}
+
+log "warming up the API server's caches"
+kubectl get pods -A -o json >/dev/null
+kubectl imgtrust audit -A --offline -o json >/dev/null
+
+for ((round = 1; round <= runs; round++)); do
+  log "round $round of $runs"
+  for s in get-pods audit-offline audit resolve kubectl-images; do step "$s"; done
+  if ((round <= slow_runs)); then
+    for s in crane-loop kbld; do step "$s"; done
+  fi
+done
+
+# ---------------------------------------------------------------- report
+cp /proc/loadavg "$out/loadavg"
+"$tools/report" -dir "$out" -latency "$latency" >"$out/results.md"
+if [[ -z "${BENCH_NO_DOCS:-}" ]]; then
+  "$tools/report" -dir "$out" -latency "$latency" -splice docs/benchmarks.md
+fi
+cat "$out/results.md"

@@ -1,0 +1,164 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/imgtrust/kubectl-imgtrust/hack/bench/load/loader"
+	"github.com/imgtrust/kubectl-imgtrust/hack/bench/proxy/proxy"
+)
+
+// benchProxy is the bench's latency proxy in front of one stack registry,
+// served in-process with the stack's serving certificate (it names
+// localhost and 127.0.0.1).
+type benchProxy struct {
+	*proxy.Proxy
+	host string // localhost:PORT, as image references name it
+}
+
+func startBenchProxy(t *testing.T, registry string, latency time.Duration) benchProxy {
+	t.Helper()
+	pki := filepath.Dir(stack.CAFile)
+	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "serving.crt"), filepath.Join(pki, "serving.key"))
+	if err != nil {
+		t.Fatalf("the stack's serving certificate: %v", err)
+	}
+	transport, err := stack.Transport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxy.New(&url.URL{Scheme: "https", Host: registry}, latency, transport)
+	srv := httptest.NewUnstartedServer(p)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return benchProxy{Proxy: p, host: "localhost:" + u.Port()}
+}
+
+// TestBench100Pods is `make bench` at 100 pods, with the loader and proxy
+// code the bench uses, so neither can rot: the synthetic cluster loads on a
+// stack whose controller-manager runs, the offline audit sends nothing to the
+// registries, and the online audit keeps the registry request budget of
+// issue 8 as counted by the proxies, not by the plugin.
+func TestBench100Pods(t *testing.T) {
+	ctx := testContext(t)
+	prefix := "bench-" + randomSuffix()
+	priv := startBenchProxy(t, stack.Registry, 20*time.Millisecond)
+	pub := startBenchProxy(t, stack.PublicRegistry, 20*time.Millisecond)
+
+	start := time.Now()
+	res, err := loader.Load(ctx, stack, kube, loader.Config{
+		Pods: 100, PodsPerWorkload: 10, Namespaces: 2, Images: 10, Prefix: prefix,
+		PrivateHost: priv.host, PublicHost: pub.host, ControllersRunning: true, Workers: 16, PushWorkers: 8,
+	})
+	t.Cleanup(func() {
+		for i := range 2 {
+			ns := loader.NamespaceName(prefix, i)
+			_ = kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+		}
+	})
+	if err != nil {
+		t.Fatalf("loading: %v", err)
+	}
+	if res.Pods != 100 || res.Workloads["DaemonSet"] != 10 {
+		t.Fatalf("loaded %d pods and %v workloads, want 100 pods of 10 DaemonSets", res.Pods, res.Workloads)
+	}
+	t.Logf("loaded %d pods, %d containers, %d images in %s", res.Pods, res.Containers, len(res.Images), time.Since(start).Round(time.Millisecond))
+
+	// The controllers must have left every pod alone.
+	selector := loader.Label + "=" + prefix
+	pods, err := kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 100 {
+		t.Fatalf("%d pods carry %s, want 100 (a controller created or deleted some)", len(pods.Items), selector)
+	}
+
+	digests := map[string]string{}
+	for _, im := range res.Images {
+		digests[im.Ref] = im.Digest
+	}
+
+	rep, r := auditJSON(t, "-A", "-l", selector, "--offline")
+	mustSucceed(t, r, "audit --offline")
+	if rep.Summary.Workloads != 10 || rep.Summary.Images != len(res.Images) {
+		t.Errorf("offline audit: %d workloads, %d images, want 10 and %d", rep.Summary.Workloads, rep.Summary.Images, len(res.Images))
+	}
+	for _, it := range rep.Items {
+		if it.Pods != 10 || len(it.RunningDigests) != 1 || it.RunningDigests[0] != digests[it.Image] {
+			t.Errorf("%s/%s %s: %d pods running %v, want 10 running %s", it.Name, it.Container, it.Image, it.Pods, it.RunningDigests, digests[it.Image])
+		}
+	}
+	for _, p := range []benchProxy{priv, pub} {
+		if s := p.Snapshot(true); s.Total != 0 {
+			t.Errorf("audit --offline sent %d registry requests through %s: %s", s.Total, p.host, s.Summary())
+		}
+	}
+
+	start = time.Now()
+	rep, r = auditJSON(t, "-A", "-l", selector)
+	mustSucceed(t, r, "audit")
+	t.Logf("online audit through the proxies (20ms a request): %s", time.Since(start).Round(time.Millisecond))
+	for _, it := range rep.Items {
+		if it.ResolvedDigest != digests[it.Image] {
+			t.Errorf("%s/%s %s: resolved %q, want %s", it.Name, it.Container, it.Image, it.ResolvedDigest, digests[it.Image])
+		}
+	}
+	checkRequestBudget(t, priv, res, true)
+	checkRequestBudget(t, pub, res, false)
+}
+
+// checkRequestBudget asserts issue 8's targets on one registry: exactly one
+// manifest request per unique reference (every namespace's pull secret holds
+// the same credential, and the public images have only the anonymous one),
+// and at most one token request per repository.
+func checkRequestBudget(t *testing.T, p benchProxy, res *loader.Result, private bool) {
+	t.Helper()
+	s := p.Snapshot(true)
+	t.Logf("%s: %s", p.host, s.Summary())
+	want := map[string]bool{}
+	repos := map[string]bool{}
+	for _, im := range res.Images {
+		if im.Private != private {
+			continue
+		}
+		path := strings.TrimPrefix(im.Ref, p.host+"/")
+		want[path] = true
+		repos[path[:strings.LastIndex(path, ":")]] = true
+	}
+	for ref := range want {
+		if n := s.Manifests[ref]; n != 1 {
+			t.Errorf("%s/%s: %d manifest requests, want exactly 1", p.host, ref, n)
+		}
+	}
+	for ref, n := range s.Manifests {
+		if !want[ref] {
+			t.Errorf("%s/%s: %d manifest requests for a reference no pod uses", p.host, ref, n)
+		}
+	}
+	if n := s.Kind(proxy.KindManifest); n != len(want) {
+		t.Errorf("%s: %d manifest requests, want %d", p.host, n, len(want))
+	}
+	if n := s.Kind(proxy.KindToken); n > len(repos) {
+		t.Errorf("%s: %d token requests for %d repositories, want at most one each", p.host, n, len(repos))
+	}
+	if n := s.Kind(proxy.KindBlob); n != 0 {
+		t.Errorf("%s: %d blob requests, want none (a digest needs only the manifest)", p.host, n)
+	}
+	if got := s.ByKind[http.MethodGet+" "+proxy.KindManifest]; got != 0 {
+		t.Errorf("%s: %d manifest GETs, want HEADs only", p.host, got)
+	}
+}
