@@ -81,15 +81,7 @@ are read locally and the registry is not asked.`,
 
   # Only allow images from our registry
   kubectl imgtrust audit -A --allowed-registries=ghcr.io/acme,registry.acme.dev -o json`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return &exitError{Code: ExitError, Err: err}
-			}
-			if err := o.Validate(); err != nil {
-				return &exitError{Code: ExitError, Err: err}
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runFlow(o),
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)

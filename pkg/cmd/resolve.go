@@ -78,15 +78,7 @@ Exit status: 0 when every image resolved, 1 when some failed (unless
 
   # One platform of a multi-arch image
   kubectl imgtrust resolve nginx:1.27 --platform linux/arm64`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return &exitError{Code: ExitError, Err: err}
-			}
-			if err := o.Validate(); err != nil {
-				return &exitError{Code: ExitError, Err: err}
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runFlow(o),
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)

@@ -40,6 +40,27 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.Err }
 
+// commandFlow is kubectl's command shape: Complete, Validate, Run.
+type commandFlow interface {
+	Complete(args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runFlow runs a command's flow; Complete and Validate errors are usage
+// errors (exit 2), Run decides its own exit code.
+func runFlow(o commandFlow) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(args); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		if err := o.Validate(); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		return o.Run(cmd.Context())
+	}
+}
+
 // NewCmdRoot returns `kubectl imgtrust` with every subcommand.
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	configFlags := genericclioptions.NewConfigFlags(true)

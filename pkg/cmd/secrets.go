@@ -81,15 +81,7 @@ tokens and auth values are never printed; usernames are.`,
 
   # CI: fail when a pull would break
   kubectl imgtrust secrets -A --fail-on=missing-secret,invalid-secret,credential-rejected -o json`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return &exitError{Code: ExitError, Err: err}
-			}
-			if err := o.Validate(); err != nil {
-				return &exitError{Code: ExitError, Err: err}
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runFlow(o),
 	}
 	o.scopeFlags.AddFlags(cmd, false)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
