@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"strings"
+
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
@@ -35,10 +37,10 @@ type Item struct {
 	CredentialSource string    `json:"credentialSource,omitempty"`
 	Findings         []Finding `json:"findings"`
 
-	ref       imageref.Reference
-	parsed    bool
-	usage     workload.Usage
-	objectRef string // kind/name as the fix commands write it
+	ref    imageref.Reference
+	parsed bool
+	usage  workload.Usage
+	object workload.Object
 }
 
 // Reference is an image reference's normalised parts.
@@ -65,3 +67,10 @@ func (it *Item) ParsedReference() (imageref.Reference, bool) { return it.ref, it
 
 // Usage is the container usage the item was built from.
 func (it *Item) Usage() workload.Usage { return it.usage }
+
+// Object is the workload the item belongs to (its pod spec names the pull
+// secrets and service account the registry is asked with).
+func (it *Item) Object() workload.Object { return it.object }
+
+// objectRef is kind/name as the fix commands write it.
+func (it *Item) objectRef() string { return strings.ToLower(it.Kind) + "/" + it.Name }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
@@ -46,7 +48,7 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 	if len(it.RunningDigests) > 0 && !slices.Contains(it.RunningDigests, res.Digest) {
 		it.add(newFinding(IDTagMoved,
 			fmt.Sprintf("tag %q now points at %s, which no pod runs (they run %s): a restart or rollout would change the code",
-				it.ref.TagOrLatest(), short(res.Digest), shortDigests(it.RunningDigests)),
+				it.ref.TagOrLatest(), imageref.ShortDigest(res.Digest), shortDigests(it.RunningDigests)),
 			"pin what runs today before anything restarts: "+it.pinCommand()+" --source=running"))
 	}
 }

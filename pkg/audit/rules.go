@@ -65,7 +65,7 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 		RunningDigests:  nonNil(u.Digests(imageref.KindManifest)),
 		RunningImageIDs: u.Digests(imageref.KindConfig),
 		usage:           u,
-		objectRef:       strings.ToLower(w.Kind) + "/" + w.Name,
+		object:          w.Object,
 	}
 	ref, err := parsed.parse(u.Image)
 	if err != nil {
@@ -118,8 +118,8 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 		}
 		if len(others) > 0 {
 			it.add(newFinding(IDRunningDiffersFromSpec,
-				fmt.Sprintf("the spec names %s but pods run %s", short(ref.Digest), shortDigests(others)),
-				"replace the stale pods, e.g. kubectl rollout restart "+it.objectRef+" -n "+it.Namespace))
+				fmt.Sprintf("the spec names %s but pods run %s", imageref.ShortDigest(ref.Digest), shortDigests(others)),
+				"replace the stale pods, e.g. kubectl rollout restart "+it.objectRef()+" -n "+it.Namespace))
 		}
 	}
 	if len(opts.AllowedRegistries) > 0 && !allowed(opts.AllowedRegistries, ref) {
@@ -139,7 +139,7 @@ func (it *Item) pinCommand() string {
 	if it.Kind == "" || it.Name == "" {
 		return "kubectl imgtrust pin -f <file> --write"
 	}
-	cmd := "kubectl imgtrust pin " + it.objectRef
+	cmd := "kubectl imgtrust pin " + it.objectRef()
 	if it.Namespace != "" {
 		cmd += " -n " + it.Namespace
 	}
@@ -181,18 +181,10 @@ func tagSuffix(ref imageref.Reference) string {
 	return s
 }
 
-// short abbreviates a digest for messages: sha256:0123456789ab.
-func short(digest string) string {
-	if algo, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
-		return algo + ":" + hex[:12]
-	}
-	return digest
-}
-
 func shortDigests(ds []string) string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
-		out[i] = short(d)
+		out[i] = imageref.ShortDigest(d)
 	}
 	sort.Strings(out)
 	return strings.Join(out, ", ")

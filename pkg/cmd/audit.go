@@ -9,7 +9,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -173,11 +172,6 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 // resolve asks the registries about every tag reference, once per unique
 // (reference, credential), with each workload's own pull secrets.
 func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, items []audit.Item) []string {
-	var warnings []string
-	byKey := map[string]workload.Object{}
-	for _, w := range found.Workloads {
-		byKey[w.Namespace+"/"+w.Kind+"/"+w.Name] = w.Object
-	}
 	var pending []int
 	for i := range items {
 		if items[i].NeedsRegistry() {
@@ -187,21 +181,17 @@ func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, i
 	if len(pending) == 0 {
 		return nil
 	}
-	client, err := workload.NewClient(o.configFlags)
+	plan, warnings, err := loadCredentialPlan(ctx, o.configFlags, found)
 	if err != nil {
 		return []string{"registry checks skipped: " + err.Error()}
 	}
-	store := pullsecret.LoadStore(ctx, client, found.Namespaces(), referencedSecrets(found.Workloads))
-	warnings = append(warnings, storeWarnings(store, found.Namespaces())...)
-	plan := newCredentialPlan(store)
 
 	reqs := make([]registry.Request, len(pending))
 	known := make([]bool, len(pending))
 	localWarned := false
 	for n, i := range pending {
 		it := &items[i]
-		obj := byKey[it.Namespace+"/"+it.Kind+"/"+it.Name]
-		creds, complete, err := plan.For(obj, it.Image)
+		creds, complete, err := plan.For(it.Object(), it.Image)
 		if err != nil && !localWarned {
 			warnings = append(warnings, err.Error())
 			localWarned = true
@@ -215,37 +205,4 @@ func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, i
 		audit.ApplyResolution(&items[i], results[n], known[n])
 	}
 	return warnings
-}
-
-// referencedSecrets lists, per namespace, the pull secrets pod specs name.
-func referencedSecrets(workloads []workload.Workload) map[string][]string {
-	out := map[string][]string{}
-	seen := map[string]bool{}
-	for _, w := range workloads {
-		if w.Spec == nil {
-			continue
-		}
-		for _, s := range w.Spec.PullSecrets {
-			if key := w.Namespace + "/" + s; !seen[key] {
-				seen[key] = true
-				out[w.Namespace] = append(out[w.Namespace], s)
-			}
-		}
-	}
-	return out
-}
-
-// storeWarnings names namespaces whose pull secrets or service accounts
-// could not be read.
-func storeWarnings(store *pullsecret.Store, namespaces []string) []string {
-	var out []string
-	for _, ns := range namespaces {
-		if err := store.SecretsError(ns); err != nil {
-			out = append(out, fmt.Sprintf("cannot read pull secrets in namespace %q (%s): registry results there use only your docker config and anonymous access", ns, reason(err)))
-		}
-		if err := store.ServiceAccountError(ns); err != nil {
-			out = append(out, fmt.Sprintf("cannot read service accounts in namespace %q (%s): their pull secrets are not considered", ns, reason(err)))
-		}
-	}
-	return out
 }

@@ -2,13 +2,13 @@ package cmd
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -88,7 +88,7 @@ func completeTypes(configFlags *genericclioptions.ConfigFlags, prefix string) []
 	}
 	for _, l := range lists {
 		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !hasVerb(r.Verbs, "list") {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") {
 				continue
 			}
 			add(r.Name)
@@ -102,18 +102,7 @@ func completeTypes(configFlags *genericclioptions.ConfigFlags, prefix string) []
 }
 
 func completeNames(ctx context.Context, configFlags *genericclioptions.ConfigFlags, typ, prefix string) []string {
-	mapper, err := configFlags.ToRESTMapper()
-	if err != nil {
-		return nil
-	}
-	gvr, gr := schema.ParseResourceArg(typ)
-	var resource schema.GroupVersionResource
-	if gvr != nil {
-		resource, err = mapper.ResourceFor(*gvr)
-	}
-	if gvr == nil || err != nil {
-		resource, err = mapper.ResourceFor(gr.WithVersion(""))
-	}
+	resource, err := resourceType(configFlags, typ)
 	if err != nil {
 		return nil
 	}
@@ -139,15 +128,6 @@ func completeNames(ctx context.Context, configFlags *genericclioptions.ConfigFla
 		}
 	}
 	return out
-}
-
-func hasVerb(verbs []string, verb string) bool {
-	for _, v := range verbs {
-		if v == verb {
-			return true
-		}
-	}
-	return false
 }
 
 func orBackground(ctx context.Context) context.Context {

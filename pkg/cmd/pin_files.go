@@ -30,24 +30,14 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		}
 	}
 	plan := newCredentialPlan(nil)
-	cache := map[string]struct {
-		pinned string
-		err    error
-	}{}
+	// The resolver remembers each answer for the run, so an image shared by
+	// many files costs one registry request.
 	resolve := func(image string) (string, error) {
-		if hit, ok := cache[image]; ok {
-			return hit.pinned, hit.err
-		}
 		digest, err := o.resolveUsage(ctx, plan, workload.Object{}, image)
-		pinned := ""
-		if err == nil {
-			pinned, err = pin.PinnedImage(image, digest, o.DropTag)
+		if err != nil {
+			return "", err
 		}
-		cache[image] = struct {
-			pinned string
-			err    error
-		}{pinned, err}
-		return pinned, err
+		return pin.PinnedImage(image, digest, o.DropTag)
 	}
 
 	var edited, unchanged, failed int

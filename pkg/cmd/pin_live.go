@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
@@ -356,15 +355,13 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 	if o.Source == string(pin.SourceRunning) {
 		return func(workload.Object) pin.Chooser { return pin.RunningChooser() }, nil
 	}
-	client, err := workload.NewClient(o.configFlags)
+	plan, warnings, err := loadCredentialPlan(ctx, o.configFlags, found)
 	if err != nil {
 		return nil, err
 	}
-	store := pullsecret.LoadStore(ctx, client, found.Namespaces(), referencedSecrets(found.Workloads))
-	for _, w := range storeWarnings(store, found.Namespaces()) {
+	for _, w := range warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
-	plan := newCredentialPlan(store)
 	return func(obj workload.Object) pin.Chooser {
 		return pin.RegistryChooser(func(u workload.Usage) (string, error) {
 			return o.resolveUsage(ctx, plan, obj, u.Image)

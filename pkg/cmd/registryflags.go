@@ -4,29 +4,47 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
-// registryFlags configure registry access for audit and resolve.
+// connectionFlags say how to reach registries: timeout and TLS.
+type connectionFlags struct {
+	Timeout  time.Duration
+	CAFile   string
+	Insecure []string
+}
+
+func (f *connectionFlags) AddFlags(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&f.Timeout, "registry-timeout", registry.DefaultTimeout, "Timeout of each registry request")
+	cmd.Flags().StringVar(&f.CAFile, "registry-ca-file", "", "PEM file of CA certificates to trust for registries, besides the system roots (and SSL_CERT_FILE)")
+	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "Registry host[:port] that may use plain HTTP or an unverified certificate (repeatable); TLS is verified for every other registry")
+}
+
+func (f *connectionFlags) Validate() error {
+	if f.Timeout <= 0 {
+		return fmt.Errorf("--registry-timeout must be positive, got %s", f.Timeout)
+	}
+	return nil
+}
+
+func (f *connectionFlags) Options() registry.Options {
+	return registry.Options{Timeout: f.Timeout, CAFile: f.CAFile, Insecure: f.Insecure}
+}
+
+// registryFlags configure registry lookups for audit, resolve and pin:
+// the connection plus how many lookups run at once.
 type registryFlags struct {
+	connectionFlags
 	Concurrency int
 	PerHost     int
-	Timeout     time.Duration
-	CAFile      string
-	Insecure    []string
 }
 
 func (f *registryFlags) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.Concurrency, "concurrency", registry.DefaultConcurrency, "Registry lookups in flight at most")
 	cmd.Flags().IntVar(&f.PerHost, "concurrency-per-registry", registry.DefaultPerHost, "Registry lookups in flight at most per registry host")
-	cmd.Flags().DurationVar(&f.Timeout, "registry-timeout", registry.DefaultTimeout, "Timeout of each registry request (retried with backoff)")
-	cmd.Flags().StringVar(&f.CAFile, "registry-ca-file", "", "PEM file of CA certificates to trust for registries, besides the system roots (and SSL_CERT_FILE)")
-	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "Registry host[:port] that may use plain HTTP or an unverified certificate (repeatable); TLS is verified for every other registry")
+	f.connectionFlags.AddFlags(cmd)
 }
 
 func (f *registryFlags) Validate() error {
@@ -36,45 +54,11 @@ func (f *registryFlags) Validate() error {
 	if f.PerHost < 1 {
 		return fmt.Errorf("--concurrency-per-registry must be at least 1, got %d", f.PerHost)
 	}
-	if f.Timeout <= 0 {
-		return fmt.Errorf("--registry-timeout must be positive, got %s", f.Timeout)
-	}
-	return nil
+	return f.connectionFlags.Validate()
 }
 
 func (f *registryFlags) Options(platform string) registry.Options {
-	return registry.Options{
-		Concurrency: f.Concurrency,
-		PerHost:     f.PerHost,
-		Timeout:     f.Timeout,
-		CAFile:      f.CAFile,
-		Insecure:    f.Insecure,
-		Platform:    platform,
-	}
-}
-
-// credentialPlan gives each workload's images the credentials a node would
-// try, in the kubelet's order: the pod's pull secrets (or its service
-// account's), then the user's docker config standing in for the node's,
-// then anonymous.
-type credentialPlan struct {
-	store *pullsecret.Store
-	local *pullsecret.LocalConfig
-}
-
-func newCredentialPlan(store *pullsecret.Store) *credentialPlan {
-	return &credentialPlan{store: store, local: pullsecret.NewLocalConfig(authn.DefaultKeychain)}
-}
-
-// For returns the credentials for one image of one workload, and whether
-// they are complete (false when the namespace's secrets are unreadable).
-func (p *credentialPlan) For(obj workload.Object, image string) ([]registry.Credential, bool, error) {
-	complete := true
-	var sources []pullsecret.Source
-	if p.store != nil && obj.Spec != nil {
-		sources = p.store.Sources(obj.Namespace, obj.Spec.ServiceAccount, obj.Spec.PullSecrets)
-		complete = p.store.SecretsError(obj.Namespace) == nil && p.store.ServiceAccountError(obj.Namespace) == nil
-	}
-	creds, err := pullsecret.NewKeyring(sources...).Credentials(image, p.local)
-	return creds, complete, err
+	o := f.connectionFlags.Options()
+	o.Concurrency, o.PerHost, o.Platform = f.Concurrency, f.PerHost, platform
+	return o
 }

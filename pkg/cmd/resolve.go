@@ -12,7 +12,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -118,18 +117,24 @@ func (o *ResolveOptions) isResourceArg(arg string) bool {
 		return false
 	}
 	typ, _, _ := strings.Cut(arg, "/")
-	mapper, err := o.configFlags.ToRESTMapper()
+	_, err := resourceType(o.configFlags, typ)
+	return err == nil
+}
+
+// resourceType maps a TYPE argument (deploy, deployments.apps,
+// deployments.v1.apps, a CRD's plural) to its resource, as kubectl does.
+func resourceType(configFlags *genericclioptions.ConfigFlags, typ string) (schema.GroupVersionResource, error) {
+	mapper, err := configFlags.ToRESTMapper()
 	if err != nil {
-		return false
+		return schema.GroupVersionResource{}, err
 	}
 	gvr, gr := schema.ParseResourceArg(typ)
 	if gvr != nil {
-		if _, err := mapper.ResourceFor(*gvr); err == nil {
-			return true
+		if r, err := mapper.ResourceFor(*gvr); err == nil {
+			return r, nil
 		}
 	}
-	_, err = mapper.ResourceFor(gr.WithVersion(""))
-	return err == nil
+	return mapper.ResourceFor(gr.WithVersion(""))
 }
 
 // Validate checks the flags.
@@ -195,7 +200,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.ErrOut, "No images found in scope.")
 			return nil
 		}
-		if err := report.Table(o.Out, o.tableHeaders(), o.tableRows(results)); err != nil {
+		if err := report.ResolveTable(o.Out, results, o.Platform != ""); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 		fmt.Fprintf(o.ErrOut, "%d images resolved, %d failed, %d registry requests\n", len(results)-failed, failed, resolver.Stats().Requests)
@@ -204,29 +209,6 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 		return &exitError{Code: ExitFindings}
 	}
 	return nil
-}
-
-func (o *ResolveOptions) tableHeaders() []string {
-	if o.Platform != "" {
-		return []string{"image", "digest", "platform", "platform digest", "source"}
-	}
-	return []string{"image", "digest", "source"}
-}
-
-func (o *ResolveOptions) tableRows(results []registry.Result) [][]string {
-	rows := make([][]string, 0, len(results))
-	for _, r := range results {
-		digest, source := r.Digest, r.CredentialSource
-		if r.Err != nil {
-			digest, source = "error: "+string(r.Err.Reason), oneLine(r.Err.Message)
-		}
-		row := []string{r.Image, dashIfEmpty(digest)}
-		if o.Platform != "" {
-			row = append(row, dashIfEmpty(r.Platform), dashIfEmpty(r.PlatformDigest))
-		}
-		rows = append(rows, append(row, dashIfEmpty(source)))
-	}
-	return rows
 }
 
 // requests builds one request per image and credential context: IMAGE
@@ -252,25 +234,22 @@ func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []st
 	}
 	warnings = append(warnings, found.Warnings...)
 	if !o.scope.Offline() {
-		client, err := workload.NewClient(o.configFlags)
-		if err != nil {
+		var storeWarnings []string
+		if plan, storeWarnings, err = loadCredentialPlan(ctx, o.configFlags, found); err != nil {
 			return nil, nil, err
 		}
-		store := pullsecret.LoadStore(ctx, client, found.Namespaces(), referencedSecrets(found.Workloads))
-		warnings = append(warnings, storeWarnings(store, found.Namespaces())...)
-		plan = newCredentialPlan(store)
+		warnings = append(warnings, storeWarnings...)
 	}
-	seen := map[string]bool{}
+	seen, warned := map[string]bool{}, map[string]bool{}
 	for _, w := range found.Workloads {
 		for _, u := range w.Containers {
+			// No credentials and an error: the image does not parse, which
+			// the resolver reports. Credentials and an error: the local
+			// docker config could not be read, worth one warning.
 			creds, _, err := plan.For(w.Object, u.Image)
-			if err != nil {
-				if _, perr := imageref.Parse(u.Image); perr != nil {
-					creds = nil // the resolver reports the invalid reference
-				} else if !seen["warn:"+err.Error()] {
-					seen["warn:"+err.Error()] = true
-					warnings = append(warnings, err.Error())
-				}
+			if err != nil && creds != nil && !warned[err.Error()] {
+				warned[err.Error()] = true
+				warnings = append(warnings, err.Error())
 			}
 			key := u.Image + "\x00" + credentialKey(creds)
 			if seen[key] {
@@ -328,11 +307,4 @@ func pinnedRef(r registry.Result) string {
 		return r.Image + "@" + digest
 	}
 	return ref.Pinned(digest, false)
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -3,7 +3,8 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -22,7 +23,7 @@ type SecretsOptions struct {
 	genericiooptions.IOStreams
 	configFlags *genericclioptions.ConfigFlags
 	scopeFlags
-	registryFlags
+	connectionFlags
 
 	Output string
 	Verify bool
@@ -87,9 +88,7 @@ tokens and auth values are never printed; usernames are.`,
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "Check each matching credential, and anonymous access where none matches, against the registry (no pulls, one try per credential)")
 	cmd.Flags().StringSliceVar(&o.FailOn, "fail-on", nil, "Exit 1 when a row has one of these statuses, e.g. missing-secret,invalid-secret")
-	cmd.Flags().DurationVar(&o.Timeout, "registry-timeout", registry.DefaultTimeout, "Timeout of each --verify check")
-	cmd.Flags().StringVar(&o.CAFile, "registry-ca-file", "", "PEM file of CA certificates to trust for registries, besides the system roots (and SSL_CERT_FILE)")
-	cmd.Flags().StringSliceVar(&o.Insecure, "insecure-registry", nil, "Registry host[:port] that may use plain HTTP or an unverified certificate (repeatable)")
+	o.connectionFlags.AddFlags(cmd)
 	return cmd
 }
 
@@ -110,10 +109,7 @@ func (o *SecretsOptions) Validate() error {
 	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatJSON, report.FormatYAML); err != nil {
 		return err
 	}
-	if o.Timeout <= 0 {
-		return fmt.Errorf("--registry-timeout must be positive, got %s", o.Timeout)
-	}
-	return nil
+	return o.connectionFlags.Validate()
 }
 
 // Run discovers the workloads, reads their namespaces' pull secrets and
@@ -122,7 +118,7 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 	var verifier *registry.Verifier
 	if o.Verify {
 		var err error
-		if verifier, err = registry.NewVerifier(o.registryFlags.Options("")); err != nil {
+		if verifier, err = registry.NewVerifier(o.connectionFlags.Options()); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 	}
@@ -193,14 +189,5 @@ func (o *SecretsOptions) namespaces(ctx context.Context, client kubernetes.Inter
 		}
 	}
 	delete(set, "")
-	return sortedSet(set)
-}
-
-func sortedSet(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }

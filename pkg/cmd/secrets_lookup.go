@@ -2,8 +2,8 @@ package cmd
 
 import (
 	"context"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -59,20 +59,19 @@ func locateMissing(ctx context.Context, client kubernetes.Interface, store *pull
 // verifyAll runs the checks, a few at a time; the Verifier sends each
 // credential to each registry at most once.
 func verifyAll(ctx context.Context, v *registry.Verifier, checks []coverage.Check) map[coverage.CheckKey]registry.Verification {
-	out := make(map[coverage.CheckKey]registry.Verification, len(checks))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, verifyConcurrency)
-	for _, c := range checks {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			res := v.Verify(ctx, c.Key.Registry, c.Repository, c.Credential)
-			mu.Lock()
-			out[c.Key] = res
-			mu.Unlock()
+	results := make([]registry.Verification, len(checks))
+	var g errgroup.Group
+	g.SetLimit(verifyConcurrency)
+	for i, c := range checks {
+		g.Go(func() error {
+			results[i] = v.Verify(ctx, c.Key.Registry, c.Repository, c.Credential)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // verdicts carry their own failures
+	out := make(map[coverage.CheckKey]registry.Verification, len(checks))
+	for i, c := range checks {
+		out[c.Key] = results[i]
+	}
 	return out
 }

@@ -24,6 +24,9 @@ type RunningImage struct {
 	ImageID string     `json:"imageID"`
 	Digest  string     `json:"digest"`
 	Kind    DigestKind `json:"kind"`
+	// Repository is the normalised repository of a manifest digest, e.g.
+	// "index.docker.io/library/nginx"; empty for a config digest.
+	Repository string `json:"repository,omitempty"`
 	// SpecImage is the image the pod's own spec names for the container,
 	// which lags the template when pods were not replaced (e.g. a
 	// StatefulSet with OnDelete). Empty when unknown.
@@ -44,7 +47,7 @@ func ParseImageID(imageID string) (RunningImage, bool) {
 		return RunningImage{}, false
 	}
 	if d, err := name.NewDigest(id); err == nil {
-		return RunningImage{ImageID: imageID, Digest: d.DigestStr(), Kind: KindManifest}, true
+		return RunningImage{ImageID: imageID, Digest: d.DigestStr(), Kind: KindManifest, Repository: d.Context().Name()}, true
 	}
 	if isDigest(id) {
 		return RunningImage{ImageID: imageID, Digest: id, Kind: KindConfig}, true
@@ -56,4 +59,13 @@ func ParseImageID(imageID string) (RunningImage, bool) {
 func isDigest(s string) bool {
 	_, err := name.NewDigest("imgtrust.invalid/x@" + s)
 	return err == nil
+}
+
+// ShortDigest abbreviates a digest for people, as docker does:
+// "sha256:" and the first 12 hex digits.
+func ShortDigest(digest string) string {
+	if algo, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12]
+	}
+	return digest
 }

@@ -1,6 +1,9 @@
 package imageref
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 const dig = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -144,6 +147,20 @@ func BenchmarkParse(b *testing.B) {
 			if _, err := Parse(img); err != nil {
 				b.Fatal(err)
 			}
+		}
+	}
+}
+
+func TestShortDigest(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"sha256:" + strings.Repeat("a", 64), "sha256:aaaaaaaaaaaa"},
+		{"sha256:abc", "sha256:abc"},
+		{"", ""},
+		{"not-a-digest", "not-a-digest"},
+	}
+	for _, tt := range tests {
+		if got := ShortDigest(tt.in); got != tt.want {
+			t.Errorf("ShortDigest(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -101,29 +101,14 @@ func ChooseRunning(u workload.Usage) (string, *Refusal) {
 	}
 	if spec, err := imageref.Parse(u.Image); err == nil {
 		for _, r := range u.Running {
-			if repo, ok := runningRepository(r.ImageID); ok && repo != spec.Name() {
+			if r.Repository != "" && r.Repository != spec.Name() {
 				return "", &Refusal{ReasonOtherRepository, fmt.Sprintf(
 					"pods run %s for %s %q but the spec names %s: roll the workload out first, or use --source=registry",
-					repo, u.Type, u.Name, spec.Name())}
+					r.Repository, u.Type, u.Name, spec.Name())}
 			}
 		}
 	}
 	return manifests[0], nil
-}
-
-// runningRepository is the normalised repository of an image ID such as
-// "docker-pullable://nginx@sha256:…". ok is false when the ID names none.
-func runningRepository(imageID string) (string, bool) {
-	id := imageID
-	// Runtimes prefix a URI scheme; what follows is an image reference.
-	if _, rest, found := strings.Cut(id, "://"); found {
-		id = rest
-	}
-	ref, err := imageref.Parse(id)
-	if err != nil || ref.Digest == "" {
-		return "", false
-	}
-	return ref.Name(), true
 }
 
 func countKind(running []imageref.RunningImage, kind imageref.DigestKind) int {
@@ -140,11 +125,7 @@ func countKind(running []imageref.RunningImage, kind imageref.DigestKind) int {
 func shortDigests(digests []string) string {
 	short := make([]string, len(digests))
 	for i, d := range digests {
-		algo, hex, _ := strings.Cut(d, ":")
-		if len(hex) > 12 {
-			hex = hex[:12]
-		}
-		short[i] = algo + ":" + hex
+		short[i] = imageref.ShortDigest(d)
 	}
 	return strings.Join(short, ", ")
 }

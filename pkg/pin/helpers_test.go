@@ -20,14 +20,17 @@ var (
 	digB = digestOf("b")
 )
 
-// manifestRun is a pod status entry running repo@digest.
+// manifestRun is a pod status entry running repo@digest, read as
+// workload reads pod statuses.
 func manifestRun(repo, digest string) imageref.RunningImage {
-	return imageref.RunningImage{ImageID: repo + "@" + digest, Digest: digest, Kind: imageref.KindManifest}
+	r, _ := imageref.ParseImageID(repo + "@" + digest)
+	return r
 }
 
 // configRun is a pod status entry holding only a config digest.
 func configRun(digest string) imageref.RunningImage {
-	return imageref.RunningImage{ImageID: digest, Digest: digest, Kind: imageref.KindConfig}
+	r, _ := imageref.ParseImageID(digest)
+	return r
 }
 
 func usage(typ workload.ContainerType, name, image, path string, running ...imageref.RunningImage) workload.Usage {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"slices"
 	"sort"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +34,9 @@ type namespaceData struct {
 	saErr           error
 }
 
+// loadConcurrency bounds the namespaces read at once.
+const loadConcurrency = 8
+
 // pullSecretTypes are listed with a field selector, so other secrets
 // (service account tokens, TLS keys…) are never transferred or held.
 var pullSecretTypes = []corev1.SecretType{corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg}
@@ -44,21 +47,20 @@ var pullSecretTypes = []corev1.SecretType{corev1.SecretTypeDockerConfigJson, cor
 // those of another type are fetched one by one to tell "wrong type" from
 // "missing".
 func LoadStore(ctx context.Context, client kubernetes.Interface, namespaces []string, referenced map[string][]string) *Store {
-	s := &Store{namespaces: make(map[string]*namespaceData, len(namespaces))}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for _, ns := range namespaces {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			d := loadNamespace(ctx, client, ns, referenced[ns])
-			mu.Lock()
-			s.namespaces[ns] = d
-			mu.Unlock()
+	loaded := make([]*namespaceData, len(namespaces))
+	var g errgroup.Group
+	g.SetLimit(loadConcurrency)
+	for i, ns := range namespaces {
+		g.Go(func() error {
+			loaded[i] = loadNamespace(ctx, client, ns, referenced[ns])
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // failures are kept per namespace
+	s := &Store{namespaces: make(map[string]*namespaceData, len(namespaces))}
+	for i, ns := range namespaces {
+		s.namespaces[ns] = loaded[i]
+	}
 	return s
 }
 
@@ -154,16 +156,14 @@ const (
 // when invalid, why.
 func (s *Store) Secret(ns, name string) (SecretState, *Secret, *InvalidError) {
 	d := s.namespaces[ns]
-	if d == nil || d.secretsErr != nil {
-		if d != nil {
-			if sec := d.secrets[name]; sec != nil {
-				return SecretUsable, sec, nil
-			}
-		}
+	if d == nil {
 		return SecretUnknown, nil, nil
 	}
 	if sec := d.secrets[name]; sec != nil {
 		return SecretUsable, sec, nil
+	}
+	if d.secretsErr != nil { // what was not read may exist
+		return SecretUnknown, nil, nil
 	}
 	if inv := d.invalid[name]; inv != nil {
 		return SecretInvalid, nil, inv

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -43,7 +44,7 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			running := append(shortAll(it.RunningDigests), prefixAll("id:", shortAll(it.RunningImageIDs))...)
 			row = append(row, registry, strconv.Itoa(it.Pods), dash(strings.Join(running, ",")))
 			if online {
-				row = append(row, dash(Short(it.ResolvedDigest)), dash(it.CredentialSource))
+				row = append(row, dash(imageref.ShortDigest(it.ResolvedDigest)), dash(it.CredentialSource))
 			}
 		}
 		rows = append(rows, row)
@@ -91,18 +92,10 @@ func containerLabel(name string, t workload.ContainerType) string {
 	return name
 }
 
-// Short abbreviates a digest to its algorithm and 12 hex digits, as docker does.
-func Short(digest string) string {
-	if algo, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
-		return algo + ":" + hex[:12]
-	}
-	return digest
-}
-
 func shortAll(ds []string) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
-		out[i] = Short(d)
+		out[i] = imageref.ShortDigest(d)
 	}
 	return out
 }

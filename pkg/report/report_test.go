@@ -304,20 +304,6 @@ func TestAuditSummary(t *testing.T) {
 	}
 }
 
-func TestShort(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{digestA, "sha256:aaaaaaaaaaaa"},
-		{"sha256:abc", "sha256:abc"},
-		{"", ""},
-		{"not-a-digest", "not-a-digest"},
-	}
-	for _, tt := range tests {
-		if got := Short(tt.in); got != tt.want {
-			t.Errorf("Short(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestValidateFormat(t *testing.T) {
 	allowed := []string{FormatTable, FormatWide, FormatJSON, FormatYAML}
 	tests := []struct {

@@ -3,6 +3,8 @@ package workload
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -152,7 +154,7 @@ func discoverNamed(ctx context.Context, getter genericclioptions.RESTClientGette
 	}
 	var objects []Object
 	seen := map[types.UID]bool{}
-	for _, ns := range sortedKeys(namespaces) {
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
 		listed, problems, err := List(ctx, client, ns)
 		d.Warnings = append(d.Warnings, messages(problems)...)
 		if err != nil {
@@ -213,15 +215,6 @@ func messages(problems []*ListError) []string {
 	out := make([]string, 0, len(problems))
 	for _, p := range problems {
 		out = append(out, p.Error())
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out

@@ -292,8 +292,8 @@ func TestFromUnstructuredRunning(t *testing.T) {
   - {name: debugger, imageID: "docker://` + digestA + `"}
 `,
 			want: map[ContainerKey]imageref.RunningImage{
-				{Type: InitContainer, Name: "migrate"}:       {ImageID: "docker-pullable://ghcr.io/acme/migrate@" + digestA, Digest: digestA, Kind: imageref.KindManifest},
-				{Type: Container, Name: "app"}:               {ImageID: "docker.io/library/nginx@" + digestB, Digest: digestB, Kind: imageref.KindManifest, SpecImage: "nginx"},
+				{Type: InitContainer, Name: "migrate"}:       {ImageID: "docker-pullable://ghcr.io/acme/migrate@" + digestA, Digest: digestA, Kind: imageref.KindManifest, Repository: "ghcr.io/acme/migrate"},
+				{Type: Container, Name: "app"}:               {ImageID: "docker.io/library/nginx@" + digestB, Digest: digestB, Kind: imageref.KindManifest, Repository: "index.docker.io/library/nginx", SpecImage: "nginx"},
 				{Type: Container, Name: "sidecar"}:           {ImageID: digestC, Digest: digestC, Kind: imageref.KindConfig},
 				{Type: EphemeralContainer, Name: "debugger"}: {ImageID: "docker://" + digestA, Digest: digestA, Kind: imageref.KindConfig},
 			},

@@ -1,0 +1,98 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// credentialPlan gives each workload's images the credentials a node would
+// try, in the kubelet's order: the pod's pull secrets (or its service
+// account's), then the user's docker config standing in for the node's,
+// then anonymous.
+type credentialPlan struct {
+	store *pullsecret.Store
+	local *pullsecret.LocalConfig
+	// keyrings by namespace, service account and pull secrets: thousands of
+	// containers share a handful of these.
+	keyrings map[string]*pullsecret.Keyring
+}
+
+func newCredentialPlan(store *pullsecret.Store) *credentialPlan {
+	return &credentialPlan{store: store, local: pullsecret.NewLocalConfig(authn.DefaultKeychain), keyrings: map[string]*pullsecret.Keyring{}}
+}
+
+// loadCredentialPlan reads the pull secrets and service accounts of the
+// discovered workloads' namespaces (one LIST each per namespace) and
+// returns the plan with warnings naming what could not be read.
+func loadCredentialPlan(ctx context.Context, getter genericclioptions.RESTClientGetter, found *workload.Discovery) (*credentialPlan, []string, error) {
+	client, err := workload.NewClient(getter)
+	if err != nil {
+		return nil, nil, err
+	}
+	store := pullsecret.LoadStore(ctx, client, found.Namespaces(), referencedSecrets(found.Workloads))
+	return newCredentialPlan(store), storeWarnings(store, found.Namespaces()), nil
+}
+
+// For returns the credentials for one image of one workload, and whether
+// they are complete (false when the namespace's secrets are unreadable).
+// It is not safe for concurrent use.
+func (p *credentialPlan) For(obj workload.Object, image string) ([]registry.Credential, bool, error) {
+	complete := true
+	var key string
+	if p.store != nil && obj.Spec != nil {
+		key = obj.Namespace + "\x00" + obj.Spec.ServiceAccount + "\x00" + strings.Join(obj.Spec.PullSecrets, "\x00")
+		complete = p.store.SecretsError(obj.Namespace) == nil && p.store.ServiceAccountError(obj.Namespace) == nil
+	}
+	keyring, ok := p.keyrings[key]
+	if !ok {
+		var sources []pullsecret.Source
+		if key != "" {
+			sources = p.store.Sources(obj.Namespace, obj.Spec.ServiceAccount, obj.Spec.PullSecrets)
+		}
+		keyring = pullsecret.NewKeyring(sources...)
+		p.keyrings[key] = keyring
+	}
+	creds, err := keyring.Credentials(image, p.local)
+	return creds, complete, err
+}
+
+// referencedSecrets lists, per namespace, the pull secrets pod specs name.
+func referencedSecrets(workloads []workload.Workload) map[string][]string {
+	out := map[string][]string{}
+	seen := map[string]bool{}
+	for _, w := range workloads {
+		if w.Spec == nil {
+			continue
+		}
+		for _, s := range w.Spec.PullSecrets {
+			if key := w.Namespace + "/" + s; !seen[key] {
+				seen[key] = true
+				out[w.Namespace] = append(out[w.Namespace], s)
+			}
+		}
+	}
+	return out
+}
+
+// storeWarnings names namespaces whose pull secrets or service accounts
+// could not be read.
+func storeWarnings(store *pullsecret.Store, namespaces []string) []string {
+	var out []string
+	for _, ns := range namespaces {
+		if err := store.SecretsError(ns); err != nil {
+			out = append(out, fmt.Sprintf("cannot read pull secrets in namespace %q (%s): registry results there use only your docker config and anonymous access", ns, reason(err)))
+		}
+		if err := store.ServiceAccountError(ns); err != nil {
+			out = append(out, fmt.Sprintf("cannot read service accounts in namespace %q (%s): their pull secrets are not considered", ns, reason(err)))
+		}
+	}
+	return out
+}
