@@ -14,7 +14,7 @@ LDFLAGS := -s -w \
 
 E2E_TIMEOUT ?= 40m
 
-.PHONY: all build tools vet unit e2e test demo demo-down bench clean
+.PHONY: all build tools vet unit e2e test demo demo-down bench fuzz clean
 
 all: build
 
@@ -56,6 +56,10 @@ demo-down:
 ## bench: 10,000 pods side by side with kubectl, crane and kbld (~15 min; docs/benchmarks.md)
 bench: tools
 	hack/bench/run.sh
+
+## fuzz: every Go fuzz target for FUZZTIME each (default 1m); their seeds run in `unit`
+fuzz:
+	hack/fuzz.sh
 
 clean:
 	rm -rf bin

@@ -5,26 +5,32 @@ import (
 	"regexp"
 	"strings"
 
+	dockerref "github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 )
 
-// hostPattern is a registry host with an optional port; go-containerregistry
-// accepts nearly any string as a registry name.
-var hostPattern = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]+)?$`)
+// hostPattern is the Docker grammar's host[:port] (distribution/reference's
+// DomainRegexp, anchored); go-containerregistry accepts nearly any string
+// as a registry name.
+var hostPattern = regexp.MustCompile(`^(?:` + dockerref.DomainRegexp.String() + `)$`)
 
 // AllowedRegistry is one --allowed-registries entry: a registry host, or a
 // registry plus a repository path prefix ("ghcr.io/my-team").
 type AllowedRegistry struct {
 	Written    string
 	Registry   string // normalised: "docker.io" becomes "index.docker.io"
-	PathPrefix string // "" for the whole registry
+	PathPrefix string // exactly the path written; "" for the whole registry
 }
 
-// ParseAllowedRegistries normalises the entries with go-containerregistry,
-// so "docker.io" and "index.docker.io" mean the same registry. An entry
-// without "/" is a registry; with one, a registry and a path prefix.
+// ParseAllowedRegistries reads --allowed-registries. An entry without "/"
+// (trailing "/" aside) is a registry host; "docker.io" and
+// "index.docker.io" both mean Docker Hub. With a path, the registry is
+// found as the kubelet finds it in an image ("acme/web" is a Docker Hub
+// path), and the path is taken exactly as written: Docker Hub's implicit
+// "library/" is never added, so "docker.io/acme" covers "acme/web" but not
+// "acme" (which is "library/acme"), and "docker.io/library" covers "nginx".
 func ParseAllowedRegistries(entries []string) ([]AllowedRegistry, error) {
 	var out []AllowedRegistry
 	for _, e := range entries {
@@ -32,30 +38,55 @@ func ParseAllowedRegistries(entries []string) ([]AllowedRegistry, error) {
 		if e == "" {
 			continue
 		}
-		if !strings.Contains(e, "/") {
-			reg, err := name.NewRegistry(e, name.StrictValidation)
-			if err == nil && !hostPattern.MatchString(e) {
-				err = fmt.Errorf("want host or host:port")
-			}
-			if err != nil {
-				return nil, fmt.Errorf("--allowed-registries entry %q is not a registry host: %w", e, err)
-			}
-			out = append(out, AllowedRegistry{Written: e, Registry: reg.RegistryStr()})
-			continue
-		}
-		repo, err := name.NewRepository(strings.TrimSuffix(e, "/"))
+		a, err := parseAllowed(strings.TrimSuffix(e, "/"))
 		if err != nil {
-			return nil, fmt.Errorf("--allowed-registries entry %q is not a registry or registry/path: %w", e, err)
+			return nil, fmt.Errorf("--allowed-registries entry %q %w", e, err)
 		}
-		out = append(out, AllowedRegistry{Written: e, Registry: repo.RegistryStr(), PathPrefix: repo.RepositoryStr()})
+		a.Written = e
+		out = append(out, a)
 	}
 	return out, nil
 }
 
-// allows reports whether ref lives under the entry; a path prefix matches
-// only at a "/" boundary ("team" covers "team/app", not "teamwork/app").
+func parseAllowed(e string) (AllowedRegistry, error) {
+	if !strings.Contains(e, "/") {
+		reg, err := name.NewRegistry(e, name.StrictValidation)
+		if err == nil && !hostPattern.MatchString(e) {
+			err = fmt.Errorf("want host or host:port")
+		}
+		if err != nil {
+			return AllowedRegistry{}, fmt.Errorf("is not a registry host: %w", err)
+		}
+		return AllowedRegistry{Registry: reg.RegistryStr()}, nil
+	}
+	named, err := dockerref.ParseNormalizedNamed(e)
+	if err == nil && !dockerref.IsNameOnly(named) {
+		err = fmt.Errorf("want no tag or digest")
+	}
+	if err != nil {
+		return AllowedRegistry{}, fmt.Errorf("is not a registry or registry/path: %w", err)
+	}
+	domain, path := dockerref.Domain(named), dockerref.Path(named)
+	if domain == "docker.io" {
+		// Path may have gained "library/"; the path written is the entry
+		// minus whichever Docker Hub host it names, if any.
+		path = e
+		for _, hub := range []string{"docker.io/", name.DefaultRegistry + "/"} {
+			if p, ok := strings.CutPrefix(e, hub); ok {
+				path = p
+				break
+			}
+		}
+		domain = name.DefaultRegistry
+	}
+	return AllowedRegistry{Registry: domain, PathPrefix: path}, nil
+}
+
+// allows reports whether ref lives under the entry. Hosts compare without
+// case, as DNS names do; a path prefix matches only at a "/" boundary
+// ("team" covers "team/app", not "teamwork/app").
 func (a AllowedRegistry) allows(ref imageref.Reference) bool {
-	if ref.Registry != a.Registry {
+	if !strings.EqualFold(ref.Registry, a.Registry) {
 		return false
 	}
 	return a.PathPrefix == "" || ref.Repository == a.PathPrefix || strings.HasPrefix(ref.Repository, a.PathPrefix+"/")

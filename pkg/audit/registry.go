@@ -66,6 +66,14 @@ func unresolvableFix(reason registry.Reason) string {
 		return "the registry is unreachable from here: check network access, or run with --offline"
 	case registry.ReasonInsecureTokenRealm:
 		return "the registry sends credentials to a token server on plain HTTP or a private address: fix its auth configuration"
+	case registry.ReasonRedirectLoop, registry.ReasonRedirectRefused:
+		return "the registry (or a proxy before it) redirects in a loop or to a private address: fix its redirects, or bypass the proxy"
+	case registry.ReasonNotAManifest:
+		return "something other than a registry answered (a proxy or login page?): check the registry address and any proxy in between"
+	case registry.ReasonDigestMismatch:
+		return "the registry serves content that does not match its digest: do not pin from it until it is fixed"
+	case registry.ReasonTokenService:
+		return "the registry's token service answers without a usable token: check its auth service"
 	}
 	return "check the registry, or run with --offline"
 }

@@ -171,7 +171,11 @@ func (o *PinOptions) Validate(args []string) error {
 func (o *PinOptions) Run(ctx context.Context) error {
 	if o.Source == string(pin.SourceRegistry) {
 		var err error
-		if o.resolver, err = registry.New(o.registryFlags.Options("")); err != nil {
+		opts := o.registryFlags.Options("")
+		// pin writes the digest down: check it against the manifest's
+		// content (one GET by digest) rather than trust a HEAD's header.
+		opts.VerifyContent = true
+		if o.resolver, err = registry.New(opts); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 	}

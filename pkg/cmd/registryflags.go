@@ -11,13 +11,15 @@ import (
 
 // connectionFlags say how to reach registries: timeout and TLS.
 type connectionFlags struct {
-	Timeout  time.Duration
-	CAFile   string
-	Insecure []string
+	Timeout       time.Duration
+	LookupTimeout time.Duration
+	CAFile        string
+	Insecure      []string
 }
 
 func (f *connectionFlags) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.Timeout, "registry-timeout", registry.DefaultTimeout, "Timeout of each registry request")
+	cmd.Flags().DurationVar(&f.LookupTimeout, "registry-lookup-timeout", registry.DefaultLookupTimeout, "Timeout of each image's registry lookup as a whole: retries, redirects and token exchanges included")
 	cmd.Flags().StringVar(&f.CAFile, "registry-ca-file", "", "PEM file of CA certificates to trust for registries, besides the system roots (and SSL_CERT_FILE)")
 	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "Registry host[:port] that may use plain HTTP or an unverified certificate (repeatable); TLS is verified for every other registry")
 }
@@ -26,11 +28,14 @@ func (f *connectionFlags) Validate() error {
 	if f.Timeout <= 0 {
 		return fmt.Errorf("--registry-timeout must be positive, got %s", f.Timeout)
 	}
+	if f.LookupTimeout <= 0 {
+		return fmt.Errorf("--registry-lookup-timeout must be positive, got %s", f.LookupTimeout)
+	}
 	return nil
 }
 
 func (f *connectionFlags) Options() registry.Options {
-	return registry.Options{Timeout: f.Timeout, CAFile: f.CAFile, Insecure: f.Insecure}
+	return registry.Options{Timeout: f.Timeout, LookupTimeout: f.LookupTimeout, CAFile: f.CAFile, Insecure: f.Insecure}
 }
 
 // registryFlags configure registry lookups for audit, resolve and pin:

@@ -108,6 +108,7 @@ tells what is mutable or uncovered, and what to do about it.`,
 // Execute runs the root command and turns the result into an exit code. Errors
 // are printed as one line on stderr.
 func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
+	routeGoLog()
 	root := NewCmdRoot(streams)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -46,8 +46,8 @@ func ParseImageID(imageID string) (RunningImage, bool) {
 	if id == "" {
 		return RunningImage{}, false
 	}
-	if d, err := name.NewDigest(id); err == nil {
-		return RunningImage{ImageID: imageID, Digest: d.DigestStr(), Kind: KindManifest, Repository: d.Context().Name()}, true
+	if ref, err := Parse(id); err == nil && ref.Digest != "" {
+		return RunningImage{ImageID: imageID, Digest: ref.Digest, Kind: KindManifest, Repository: ref.Name()}, true
 	}
 	if isDigest(id) {
 		return RunningImage{ImageID: imageID, Digest: id, Kind: KindConfig}, true

@@ -1,6 +1,3 @@
-// Package imageref parses container image references the way the kubelet's
-// runtime resolves them: go-containerregistry's name package with Docker
-// defaults (no registry means Docker Hub, no tag means "latest").
 package imageref
 
 import (
@@ -23,9 +20,10 @@ const (
 	PinInvalid   Pinning = "invalid"    // does not parse
 )
 
-// Reference is a parsed image reference. Registry and Repository are
-// go-containerregistry's normalised names: "nginx" becomes registry
-// "index.docker.io" and repository "library/nginx".
+// Reference is a parsed image reference. Registry and Repository are the
+// kubelet's split, with Docker Hub spelled as go-containerregistry spells
+// it: "nginx" becomes registry "index.docker.io" and repository
+// "library/nginx". Registry keeps the case written ("MyHost:5000").
 type Reference struct {
 	Original   string
 	Registry   string
@@ -39,15 +37,8 @@ type Reference struct {
 	ImplicitRegistry bool
 }
 
-// Sentinels let the name package tell us what was left implicit without us
-// taking the string apart. Neither can collide with a real registry or tag:
-// ".invalid" is a reserved TLD and a tag cannot hold "/".
-const (
-	implicitRegistry = "implicit-registry.invalid"
-	implicitTag      = "implicit-tag"
-)
-
-// Parse parses an image reference as written in a pod spec.
+// Parse parses an image reference as written in a pod spec, accepting and
+// splitting exactly what the kubelet accepts and splits.
 func Parse(image string) (Reference, error) {
 	if strings.TrimSpace(image) == "" {
 		return Reference{}, fmt.Errorf("image reference is empty")
@@ -55,39 +46,33 @@ func Parse(image string) (Reference, error) {
 	if strings.TrimSpace(image) != image {
 		return Reference{}, fmt.Errorf("image reference %q has surrounding whitespace", image)
 	}
-	// The kubelet validates with the Docker reference grammar, which is
-	// stricter than go-containerregistry's (e.g. a path component may not
-	// start with "-"); a pod with such an image fails with InvalidImageName.
-	if _, err := dockerref.ParseNormalizedNamed(image); err != nil {
-		return Reference{}, fmt.Errorf("image reference %q is invalid: %w", image, err)
-	}
-	normalised, err := name.ParseReference(image)
+	named, err := dockerref.ParseNormalizedNamed(image)
 	if err != nil {
 		return Reference{}, fmt.Errorf("image reference %q is invalid: %w", image, err)
 	}
 	ref := Reference{
 		Original:   image,
-		Registry:   normalised.Context().RegistryStr(),
-		Repository: normalised.Context().RepositoryStr(),
+		Registry:   dockerref.Domain(named),
+		Repository: dockerref.Path(named),
 	}
-
-	// The name before any "@digest" tells whether a tag and a registry were
-	// written. name.NewDigest itself cuts at the single "@" the same way.
-	named := image
-	if d, ok := normalised.(name.Digest); ok {
-		ref.Digest = d.DigestStr()
-		named, _, _ = strings.Cut(image, "@")
+	if t, ok := named.(dockerref.Tagged); ok {
+		ref.Tag = t.Tag()
 	}
-	written, err := name.NewTag(named, name.WithDefaultRegistry(implicitRegistry), name.WithDefaultTag(implicitTag))
-	if err != nil {
-		return Reference{}, fmt.Errorf("image reference %q is invalid: %w", image, err)
+	if d, ok := named.(dockerref.Digested); ok {
+		ref.Digest = d.Digest().String()
 	}
-	ref.ImplicitRegistry = written.RegistryStr() == implicitRegistry
-	if t := written.TagStr(); t != implicitTag {
-		ref.Tag = t
+	if ref.Registry == dockerHubDomain {
+		ref.Registry = name.DefaultRegistry
+		// Docker Hub is the only default, so it is implicit unless one of
+		// its two spellings starts the reference (distribution folds
+		// "index.docker.io" into "docker.io"; nothing else maps there).
+		ref.ImplicitRegistry = !strings.HasPrefix(image, dockerHubDomain+"/") && !strings.HasPrefix(image, name.DefaultRegistry+"/")
 	}
 	return ref, nil
 }
+
+// dockerHubDomain is distribution's name for Docker Hub.
+const dockerHubDomain = "docker.io"
 
 // Pinning classifies the reference.
 func (r Reference) Pinning() Pinning {

@@ -31,6 +31,15 @@ func TestParse(t *testing.T) {
 		{"nginx:1.25@" + dig, "index.docker.io", "library/nginx", "1.25", dig, true, PinTagDigest},
 		{"127.0.0.1:5000/a/b/c:x", "127.0.0.1:5000", "a/b/c", "x", "", false, PinTag},
 		{"[::1]:5000/app:1", "[::1]:5000", "app", "1", "", false, PinTag},
+		// An uppercase first component is a host for the kubelet
+		// (distribution's splitDockerDomain), though it has no "." or ":".
+		{"REGISTRY/app", "REGISTRY", "app", "", "", false, PinNone},
+		{"MyHost:5000/app:v1", "MyHost:5000", "app", "v1", "", false, PinTag},
+		{"Foo/bar/baz@" + dig, "Foo", "bar/baz", "", dig, false, PinDigest},
+		{"index.docker.io/nginx", "index.docker.io", "library/nginx", "", "", false, PinNone},
+		{"registry-1.docker.io/library/nginx", "registry-1.docker.io", "library/nginx", "", "", false, PinNone},
+		// A single component is never a host.
+		{"localhost:5000", "index.docker.io", "library/localhost", "5000", "", true, PinTag},
 	}
 	for _, tt := range tests {
 		t.Run(tt.image, func(t *testing.T) {
@@ -65,6 +74,10 @@ func TestParseInvalid(t *testing.T) {
 		"nginx:1@" + dig + "@" + dig,
 		"registry:5000/",
 		"-leading/dash",
+		"REGISTRY/App",
+		"REGISTRY",
+		"https://ghcr.io/org/app",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 		"a/b:" + string(make([]byte, 0)) + "way-too-long-" + string(bytesOf('x', 130)),
 	} {
 		t.Run(image, func(t *testing.T) {
@@ -128,6 +141,7 @@ func TestParseImageID(t *testing.T) {
 		{"docker-pullable://", false, "", ""},
 		{"nginx:1.25", false, "", ""},
 		{"sha256:nothex", false, "", ""},
+		{"REGISTRY/app@" + dig, true, dig, KindManifest},
 	}
 	for _, tt := range tests {
 		got, ok := ParseImageID(tt.id)

@@ -66,11 +66,50 @@ func parseDocuments(data []byte) ([]*yaml.Node, error) {
 			}
 			return nil, fmt.Errorf("%w: %v", ErrNotYAML, err)
 		}
+		if n := expandedSize(&root, map[*yaml.Node]int{}); n > maxExpandedNodes {
+			return nil, fmt.Errorf("%w: document %d expands to more than %d nodes through aliases and merge keys (\"<<\"); refusing it: expand the anchors by hand", ErrNotYAML, len(docs), maxExpandedNodes)
+		}
 		if looksTemplated(&root) {
 			return nil, fmt.Errorf("%w: document %d looks like a template (it holds \"{{\"); render it first, e.g. with helm template, and pin the output", ErrNotYAML, len(docs))
 		}
 		docs = append(docs, &root)
 	}
+}
+
+// maxExpandedNodes bounds a document's size once its aliases are expanded,
+// as a YAML reader (and our lookups through "<<" merge keys) would see it.
+// Real manifests are far below it; a few hundred bytes of nested
+// `<<: [*a, *a]` reach billions (the "billion laughs" attack).
+const maxExpandedNodes = 1 << 20
+
+// expandedSize counts n's nodes with every alias expanded, each node
+// counted once per path that reaches it. It is linear in the document:
+// sizes are remembered per node, and a value past the bound stops the
+// count. An alias cycle (which yaml.v3 does not build) counts as too big.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if n == nil {
+		return 0
+	}
+	if size, ok := memo[n]; ok {
+		if size < 0 {
+			return maxExpandedNodes + 1 // a cycle
+		}
+		return size
+	}
+	memo[n] = -1
+	size := 1
+	if n.Kind == yaml.AliasNode {
+		size += expandedSize(n.Alias, memo)
+	}
+	for _, c := range n.Content {
+		size += expandedSize(c, memo)
+		if size > maxExpandedNodes {
+			break
+		}
+	}
+	size = min(size, maxExpandedNodes+1)
+	memo[n] = size
+	return size
 }
 
 // findImages returns the image fields of the documents' pod specs in file

@@ -20,6 +20,10 @@ import (
 
 const redacted = "[redacted]"
 
+// emptyCredentialID is the ID of an entry without a username: it sends
+// nothing, exactly as the anonymous attempt does.
+var emptyCredentialID = registry.Anonymous.ID
+
 // authenticator is the authn.Authenticator of every credential this package
 // hands out. It redacts itself in fmt and JSON, so a registry.Credential can
 // be printed or marshalled safely. The config is held in a closure because

@@ -10,8 +10,15 @@
 // Like the kubelet it decodes "auth" (base64 of user:password, padded or not)
 // into a username and password, and "auth" wins over the username/password
 // fields. The kubelet reads only username, password, email and auth:
-// identitytoken and registrytoken in a pull secret are ignored, so an entry
-// holding only a token is reported as having no credential.
+// identitytoken and registrytoken in a pull secret are ignored.
+//
+// An entry without a username ("{}", null, only a token, only a password)
+// is kept, as the kubelet keeps it: an empty credential ([Entry.Empty],
+// [Match.Empty]) that pulls anonymously and is tried in its place, so it
+// can come before a later matching credential. Its credential ID is
+// registry.Anonymous's, and a problem line says so. A key with no host
+// (":5000", "://", "https://:5000/v2/", "") can match no image and is
+// reported as an invalid entry.
 //
 // A secret that is unusable as a whole is an *[InvalidError]. Problems with
 // single entries are kept in [Secret.Problems] while the good entries are
@@ -28,10 +35,10 @@
 //
 // # Matching (kubelet pkg/credentialprovider, BasicDockerKeyring)
 //
-//   - The image is normalised with go-containerregistry's name package. The
-//     kubelet matches on the distribution-normalised name, whose Docker Hub
-//     host is "docker.io", so Docker Hub images are matched as
-//     "docker.io/<repository>" (e.g. "docker.io/library/nginx").
+//   - The image is parsed as the kubelet parses it (distribution/reference
+//     ParseNormalizedNamed) and matched on that normalised name, whose
+//     Docker Hub host is "docker.io": "nginx" is matched as
+//     "docker.io/library/nginx", "REGISTRY/app" as host "REGISTRY".
 //   - A key gets "https://" prepended unless it starts with "http://" or
 //     "https://" (case-sensitive), and is parsed as a URL. A path starting
 //     with "/v1/" or "/v2/" loses those three characters; a path of "" or "/"
@@ -56,12 +63,26 @@
 //     other key matched the image at all. "registry-1.docker.io" and
 //     "index.docker.io/<path>" never match a Docker Hub image.
 //
-// Deliberate differences: within one secret, two keys that normalise to the
-// same key (e.g. "index.docker.io" and "https://index.docker.io/v1/") come in
-// key order, where the kubelet's order is random; and the kubelet's
-// "index.docker.io" fallback also hands Docker Hub credentials to images on
-// the single-label host "localhost" ("localhost/app"), which this package
-// does not do, so a credential is only ever sent to the registry it names.
+// # Deliberate differences from the kubelet
+//
+//   - Within one secret, two keys that normalise to the same index key
+//     (e.g. "index.docker.io" and "https://index.docker.io/v1/") come in
+//     key order, where the kubelet's order is random (map iteration).
+//   - The kubelet's "index.docker.io" fallback also hands Docker Hub
+//     credentials to images on single-label hosts without "." or ":"
+//     ("localhost/app", "REGISTRY/app"); here it applies to Docker Hub
+//     images only, so a credential is only ever sent to the registry it
+//     names.
+//   - An entry with a password but no username is sent as no credential
+//     (containerd's behaviour); the kubelet passes the lone password to the
+//     runtime.
+//   - A secret the kubelet's decoder rejects makes every pull of the pod
+//     fail there; here its good entries are still parsed and the secret is
+//     flagged ([Secret.FailsPulls], [InvalidError.FailsPulls]).
+//   - Keys with no host are reported as invalid entries; the kubelet indexes
+//     them, but they can match nothing, so lookups agree.
+//   - Credential providers (kubelet plugins) are not run; the local docker
+//     config stands in for the node's credentials.
 //
 // # Sources and order
 //

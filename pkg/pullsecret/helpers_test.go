@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
 // Test secrets. None of these may ever appear in output (see leak_test.go).
@@ -79,4 +81,13 @@ func refs(names []string) []corev1.LocalObjectReference {
 		out = append(out, corev1.LocalObjectReference{Name: n})
 	}
 	return out
+}
+
+// withoutAnonymousFallback drops the registry.Anonymous that Credentials
+// appends after matched credentials, which the kubelet does not try.
+func withoutAnonymousFallback(creds []registry.Credential) []registry.Credential {
+	if n := len(creds); n > 0 && creds[n-1] == registry.Anonymous {
+		return creds[:n-1]
+	}
+	return creds
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	dockerref "github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 
@@ -25,6 +27,9 @@ const (
 // dockerHubFallbackKey is the index key the kubelet falls back to for
 // Docker Hub images when no key matched.
 const dockerHubFallbackKey = "index.docker.io"
+
+// dockerHubHost is Docker Hub in the kubelet's normalised names.
+const dockerHubHost = "docker.io"
 
 // Source is one pull secret given to a keyring and why the pod has it.
 type Source struct {
@@ -71,11 +76,17 @@ type Match struct {
 	// DockerHubFallback is true when the entry matched only through the
 	// kubelet's "index.docker.io" fallback for Docker Hub images.
 	DockerHubFallback bool
-	Credential        registry.Credential
+	// Empty is true for an entry without a username: the kubelet tries it
+	// as an empty credential, which pulls anonymously (see Entry.Empty).
+	Empty      bool
+	Credential registry.Credential
 }
 
 func (m Match) String() string {
 	s := fmt.Sprintf("%s key %q user %q credential %s", m.Source, m.Key, m.Username, m.Credential.ID)
+	if m.Empty {
+		s += " (empty: pulls anonymously)"
+	}
 	if m.DockerHubFallback {
 		s += " (docker hub fallback)"
 	}
@@ -83,8 +94,8 @@ func (m Match) String() string {
 }
 
 func (m Match) GoString() string {
-	return fmt.Sprintf("pullsecret.Match{Source:%q, Key:%q, Username:%q, DockerHubFallback:%t, Credential:registry.Credential{Source:%q, ID:%q, Auth:%s}}",
-		m.Source, m.Key, m.Username, m.DockerHubFallback, m.Credential.Source, m.Credential.ID, redacted)
+	return fmt.Sprintf("pullsecret.Match{Source:%q, Key:%q, Username:%q, DockerHubFallback:%t, Empty:%t, Credential:registry.Credential{Source:%q, ID:%q, Auth:%s}}",
+		m.Source, m.Key, m.Username, m.DockerHubFallback, m.Empty, m.Credential.Source, m.Credential.ID, redacted)
 }
 
 // Format implements fmt.Formatter so that no verb prints the credential.
@@ -131,22 +142,32 @@ func NewKeyring(sources ...Source) *Keyring {
 }
 
 // Lookup returns every credential whose key matches image, in the order the
-// kubelet tries them. Image is normalised with go-containerregistry's name
-// package first; an error means it does not parse.
+// kubelet tries them. Image is parsed as the kubelet parses it
+// (distribution/reference); an error means the kubelet rejects it too.
 func (k *Keyring) Lookup(image string) ([]Match, error) {
-	ref, err := name.ParseReference(image)
+	named, err := dockerref.ParseNormalizedNamed(image)
 	if err != nil {
 		return nil, fmt.Errorf("parsing image %q: %w", image, err)
 	}
-	return k.LookupRepository(ref.Context()), nil
+	return k.lookupName(named.Name()), nil
 }
 
 // LookupRepository is Lookup for an already parsed repository.
 func (k *Keyring) LookupRepository(repo name.Repository) []Match {
+	host := repo.RegistryStr()
+	if host == name.DefaultRegistry {
+		host = dockerHubHost
+	}
+	return k.lookupName(host + "/" + repo.RepositoryStr())
+}
+
+// lookupName matches the kubelet's normalised name ("docker.io/library/nginx",
+// "REGISTRY/app"), which is what the kubelet hands its keyring.
+func (k *Keyring) lookupName(kubeletName string) []Match {
 	if k == nil {
 		return nil
 	}
-	t := newTarget(repo)
+	t := newTarget(kubeletName)
 	var out []Match
 	for i := range k.patterns {
 		if k.patterns[i].match(t) {
@@ -169,14 +190,17 @@ func (h held) match(fallback bool) Match {
 		Key:               h.entry.Key,
 		Username:          h.entry.Username,
 		DockerHubFallback: fallback,
-		Credential:        registry.Credential{Source: h.source, ID: h.entry.ID, Auth: h.entry.auth},
+		Empty:             h.entry.Empty,
+		Credential:        registry.Credential{Source: h.source, ID: h.entry.ID, Auth: h.entry.authenticator()},
 	}
 }
 
 // Credentials returns the credentials the resolver should try for image, in
 // order: the keyring's matches, then the local docker config's credential
 // for the image's registry (if local is not nil and it is not anonymous),
-// then registry.Anonymous. Credentials with the same ID appear once.
+// then registry.Anonymous. Credentials with the same ID appear once, so an
+// empty entry (Entry.Empty, ID "anonymous") stands for the anonymous
+// attempt in its own place and no anonymous comes after it.
 //
 // Anonymous comes last even when secrets matched; the kubelet would not try
 // it then, so a pod whose matched credentials are all rejected fails to
@@ -185,11 +209,10 @@ func (h held) match(fallback bool) Match {
 // When the local docker config cannot be read the list is complete without
 // it and the error says why.
 func (k *Keyring) Credentials(image string, local *LocalConfig) ([]registry.Credential, error) {
-	ref, err := name.ParseReference(image)
+	named, err := dockerref.ParseNormalizedNamed(image)
 	if err != nil {
 		return nil, fmt.Errorf("parsing image %q: %w", image, err)
 	}
-	repo := ref.Context()
 	var out []registry.Credential
 	seen := map[string]bool{}
 	add := func(c registry.Credential) {
@@ -198,15 +221,24 @@ func (k *Keyring) Credentials(image string, local *LocalConfig) ([]registry.Cred
 			out = append(out, c)
 		}
 	}
-	for _, m := range k.LookupRepository(repo) {
+	for _, m := range k.lookupName(named.Name()) {
 		add(m.Credential)
 	}
 	var localErr error
 	if local != nil {
-		c, ok, err := local.Credential(repo.Registry)
+		host := dockerref.Domain(named)
+		if host == dockerHubHost {
+			host = name.DefaultRegistry
+		}
+		reg, err := name.NewRegistry(host)
+		var c registry.Credential
+		var ok bool
+		if err == nil {
+			c, ok, err = local.Credential(reg)
+		}
 		switch {
 		case err != nil:
-			localErr = fmt.Errorf("reading the local docker config for %s: %w", repo.RegistryStr(), err)
+			localErr = fmt.Errorf("reading the local docker config for %s: %w", host, err)
 		case ok:
 			add(c)
 		}
@@ -233,21 +265,25 @@ func (k *Keyring) Format(f fmt.State, verb rune) { format(f, verb, k.String(), k
 
 // target is an image as the kubelet matches it.
 type target struct {
+	valid     bool
 	labels    []string
 	port      string
 	path      string
 	dockerHub bool
 }
 
-func newTarget(repo name.Repository) target {
-	host := repo.RegistryStr()
-	hub := host == name.DefaultRegistry
-	if hub {
-		// The kubelet sees the distribution-normalised name "docker.io/...".
-		host = "docker.io"
+// newTarget parses the kubelet's name as its URLsMatchStr does: as a
+// schemeless URL.
+func newTarget(kubeletName string) target {
+	t := target{dockerHub: strings.HasPrefix(kubeletName, dockerHubHost+"/")}
+	u, err := url.Parse("https://" + kubeletName)
+	if err != nil {
+		return t
 	}
-	labels, port := splitHost(host)
-	return target{labels: labels, port: port, path: "/" + repo.RepositoryStr(), dockerHub: hub}
+	t.valid = true
+	t.labels, t.port = splitHost(u.Host)
+	t.path = u.Path
+	return t
 }
 
 // pattern is an index key compiled for matching.
@@ -279,7 +315,7 @@ func compile(key string) pattern {
 }
 
 func (p *pattern) match(t target) bool {
-	if !p.valid || p.port != t.port || len(p.labels) != len(t.labels) || !strings.HasPrefix(t.path, p.path) {
+	if !p.valid || !t.valid || p.port != t.port || len(p.labels) != len(t.labels) || !strings.HasPrefix(t.path, p.path) {
 		return false
 	}
 	for i, l := range p.labels {
@@ -337,11 +373,22 @@ func (s Secret) GoString() string {
 func (s Secret) Format(f fmt.State, verb rune) { format(f, verb, s.String(), s.GoString()) }
 
 func (e Entry) String() string {
+	if e.Empty {
+		return fmt.Sprintf("%s empty credential (pulls anonymously)", e.Key)
+	}
 	return fmt.Sprintf("%s user %q credential %s", e.Key, e.Username, e.ID)
 }
 
 func (e Entry) GoString() string {
-	return fmt.Sprintf("pullsecret.Entry{Key:%q, Registry:%q, Username:%q, ID:%q, auth:%s}", e.Key, e.Registry, e.Username, e.ID, redacted)
+	return fmt.Sprintf("pullsecret.Entry{Key:%q, Registry:%q, Username:%q, ID:%q, Empty:%t, auth:%s}", e.Key, e.Registry, e.Username, e.ID, e.Empty, redacted)
+}
+
+// authenticator is what the entry sends: nothing for an empty entry.
+func (e Entry) authenticator() authn.Authenticator {
+	if e.Empty || e.auth == nil {
+		return authn.Anonymous
+	}
+	return e.auth
 }
 
 // Format implements fmt.Formatter so that no verb prints the credential.

@@ -241,7 +241,8 @@ func TestLookupNeverCrossesRegistries(t *testing.T) {
 
 func TestLookupInvalidImage(t *testing.T) {
 	k := keyringOf(t, "reg.example.com")
-	for _, image := range []string{"", "UPPER/case", "reg.example.com/app:bad tag"} {
+	// "UPPER/case" is valid for the kubelet: host "UPPER".
+	for _, image := range []string{"", "upper/CASE", "reg.example.com/app:bad tag", "https://reg.example.com/app"} {
 		if ms, err := k.Lookup(image); err == nil {
 			t.Errorf("Lookup(%q) = %v, nil; want an error", image, ms)
 		}

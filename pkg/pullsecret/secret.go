@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -19,7 +20,8 @@ type Secret struct {
 	Namespace string
 	Name      string
 	Type      corev1.SecretType
-	// Entries are the usable entries, sorted by Key.
+	// Entries are the usable entries, sorted by Key, including empty ones
+	// (see Entry.Empty).
 	Entries []Entry
 	// Problems describe entries that were dropped or are suspicious, e.g.
 	// `entry "reg.example.com": auth is not valid base64`. Safe to print.
@@ -41,6 +43,11 @@ type Entry struct {
 	Username string
 	// ID identifies the credential's content without revealing it.
 	ID string
+	// Empty is true when the entry has no username ("{}", null, only an
+	// identitytoken, only a password): the kubelet keeps it as an empty
+	// credential, which pulls anonymously, and tries it in its place, so it
+	// can come before a later match. Its ID is registry.Anonymous's.
+	Empty bool
 
 	auth *authenticator
 }
@@ -85,8 +92,10 @@ type rawEntry struct {
 // JSON that does not parse or is not an object, no "auths" object, no
 // entries, or no usable entry. A secret with at least one usable entry is
 // returned, with the dropped entries described in Problems: "auth" that is
-// not base64 or has no ":", a field of the wrong JSON type, no username, a
-// key that is not a URL or names no host.
+// not base64 or has no ":", a field of the wrong JSON type, a key that is
+// not a URL or names no host (":5000", "https://:5000/v2/", ""). Entries
+// without a username are kept as empty credentials, as the kubelet keeps
+// them, with a problem saying so.
 func Parse(s *corev1.Secret) (*Secret, error) {
 	if s == nil {
 		return nil, errors.New("parsing pull secret: no secret")
@@ -212,7 +221,7 @@ func parseEntry(key string, raw json.RawMessage) (e *Entry, problem string, fata
 		}
 	case "null":
 		// The kubelet decodes null as an empty entry and keeps it.
-		return bad(false, "is null, so it has no auth and no username")
+		return newEntry(key, shown, "", "", false, " (it is null)")
 	default:
 		return bad(true, "is a JSON %s, not an object", kind)
 	}
@@ -253,32 +262,57 @@ func parseEntry(key string, raw json.RawMessage) (e *Entry, problem string, fata
 		disagree = (username != "" || password != "") && (username != user || password != pass)
 		username, password = user, pass
 	}
-
-	if username == "" {
-		switch {
-		case hasString(re.IdentityToken) || hasString(re.RegistryToken):
-			return bad(false, "has no auth and no username; the kubelet ignores identitytoken and registrytoken")
-		case password != "":
-			return bad(false, "has a password but no username")
-		default:
-			return bad(false, "has no auth and no username")
-		}
+	note := ""
+	switch {
+	case username != "":
+	case hasString(re.IdentityToken) || hasString(re.RegistryToken):
+		note = " (the kubelet ignores identitytoken and registrytoken)"
+	case password != "":
+		note = " (a password without a username is not sent)"
 	}
+	return newEntry(key, shown, username, password, disagree, note)
+}
 
+// newEntry checks the key and builds the entry of a decoded credential.
+// emptyNote says why an entry without a username has none.
+func newEntry(key, shown, username, password string, disagree bool, emptyNote string) (*Entry, string, bool) {
+	bad := func(msg string) (*Entry, string, bool) {
+		return nil, fmt.Sprintf("entry %q: %s", shown, msg), false
+	}
 	registry, err := normaliseKey(key)
 	if err != nil {
-		return bad(false, "key is not a valid registry URL, so the kubelet ignores it")
+		return bad("key is not a valid registry URL, so the kubelet ignores it")
 	}
-	if host, _, _ := strings.Cut(registry, "/"); host == "" {
-		return bad(false, "key names no registry host, so it matches no image")
+	if !hasHost(registry) {
+		// The kubelet indexes it, but no image has an empty host.
+		return bad("key names no registry host, so it matches no image")
+	}
+
+	if username == "" {
+		// The kubelet keeps the entry as an empty credential, tried in its
+		// place; the runtime pulls anonymously with it (containerd sends no
+		// password without a username).
+		e := &Entry{Key: shown, Registry: registry, ID: emptyCredentialID, Empty: true}
+		return e, fmt.Sprintf("entry %q: has no username%s: the kubelet tries it in its place as an empty credential, which pulls anonymously", shown, emptyNote), false
 	}
 
 	cfg := authn.AuthConfig{Username: username, Password: password}
-	e = &Entry{Key: shown, Registry: registry, Username: username, ID: credentialID(cfg), auth: newAuthenticator(cfg)}
+	e := &Entry{Key: shown, Registry: registry, Username: username, ID: credentialID(cfg), auth: newAuthenticator(cfg)}
+	problem := ""
 	if disagree {
 		problem = fmt.Sprintf("entry %q: the username/password fields disagree with auth; the kubelet uses auth", shown)
 	}
 	return e, problem, false
+}
+
+// hasHost reports whether an index key ("host[:port][/path]") names a host.
+func hasHost(indexKey string) bool {
+	hostport, _, _ := strings.Cut(indexKey, "/")
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	return host != ""
 }
 
 // decodeAuth decodes an "auth" value as the kubelet does: padded standard

@@ -191,12 +191,6 @@ func TestParseInvalid(t *testing.T) {
 			`no usable entry: entry "reg.example.com": auth is not valid base64`, true},
 		{"only entry: auth without colon", configJSON("bad", `{"auths":{"reg.example.com":{"auth":"`+b64(alicePassword)+`"}}}`),
 			`no usable entry: entry "reg.example.com": auth does not decode to username:password`, true},
-		{"only entry: identity token", configJSON("bad", `{"auths":{"reg.example.com":{"identitytoken":"`+identityToken+`"}}}`),
-			`no usable entry: entry "reg.example.com": has no auth and no username; the kubelet ignores identitytoken and registrytoken`, false},
-		{"only entry: empty auth and username", configJSON("bad", `{"auths":{"reg.example.com":{"auth":"","username":""}}}`),
-			`no usable entry: entry "reg.example.com": has no auth and no username`, false},
-		{"only entry: auth with empty username", configJSON("bad", `{"auths":{"reg.example.com":{"auth":"`+b64(":"+alicePassword)+`"}}}`),
-			`no usable entry: entry "reg.example.com": has a password but no username`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,19 +233,20 @@ func TestParseEntryProblems(t *testing.T) {
 		"https://": {"auth":"` + b64("alice:"+alicePassword) + `"}
 	}}`
 	s := mustParse(t, configJSON("mixed", data))
-	if got := matchKeysOfEntries(s.Entries); !slices.Equal(got, []string{"good.example.com"}) {
-		t.Errorf("Entries = %q, want only good.example.com", got)
+	wantEntries := []string{"good.example.com", "null.example.com", "pw-only.example.com", "token.example.com"}
+	if got := matchKeysOfEntries(s.Entries); !slices.Equal(got, wantEntries) {
+		t.Errorf("Entries = %q, want %q", got, wantEntries)
 	}
 	want := []string{
 		`entry "array.example.com": is a JSON array, not an object`,
 		`entry "bad-b64.example.com": auth is not valid base64`,
 		`entry "https://": key names no registry host, so it matches no image`,
 		`entry "no-colon.example.com": auth does not decode to username:password`,
-		`entry "null.example.com": is null, so it has no auth and no username`,
+		`entry "null.example.com": has no username (it is null): the kubelet tries it in its place as an empty credential, which pulls anonymously`,
 		`entry "number.example.com": "password" is a JSON number, not a string`,
-		`entry "pw-only.example.com": has a password but no username`,
+		`entry "pw-only.example.com": has no username (a password without a username is not sent): the kubelet tries it in its place as an empty credential, which pulls anonymously`,
 		`entry "reg example.com": key is not a valid registry URL, so the kubelet ignores it`,
-		`entry "token.example.com": has no auth and no username; the kubelet ignores identitytoken and registrytoken`,
+		`entry "token.example.com": has no username (the kubelet ignores identitytoken and registrytoken): the kubelet tries it in its place as an empty credential, which pulls anonymously`,
 	}
 	if !slices.Equal(s.Problems, want) {
 		t.Errorf("Problems =\n%s\nwant\n%s", strings.Join(s.Problems, "\n"), strings.Join(want, "\n"))

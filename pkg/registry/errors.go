@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,21 @@ const (
 	// Options.Platform was set and the index has no manifest for it. The
 	// Result still carries the index digest.
 	ReasonNoMatchingPlatform Reason = "no-matching-platform"
+	// The registry redirected more than MaxRedirects times in one request
+	// (a redirect loop, or a chain too long to be honest).
+	ReasonRedirectLoop Reason = "redirect-loop"
+	// A redirect we refuse to follow: from a public host to a private or
+	// link-local address (go-containerregistry's SSRF guard).
+	ReasonRedirectRefused Reason = "redirect-refused"
+	// The registry answered 200 with something that is not an image
+	// manifest or index, e.g. a proxy's HTML login page.
+	ReasonNotAManifest Reason = "not-a-manifest"
+	// The manifest's content does not hash to the digest the registry
+	// announced (Options.VerifyContent).
+	ReasonDigestMismatch Reason = "digest-mismatch"
+	// The token service answered something that is not a token: JSON that
+	// does not parse, or no token in it.
+	ReasonTokenService Reason = "token-service"
 	// The caller's context was canceled.
 	ReasonCanceled Reason = "canceled"
 	// Anything else. The message says what happened.
@@ -91,9 +107,15 @@ func (e *plainHTTPError) Error() string {
 
 // attemptTimeoutError is one HTTP attempt running past Options.Timeout
 // (the caller's own context still being alive). It is retried.
-type attemptTimeoutError struct{ after time.Duration }
+type attemptTimeoutError struct {
+	after time.Duration
+	body  bool // the answer began but its body did not arrive in time
+}
 
 func (e *attemptTimeoutError) Error() string {
+	if e.body {
+		return fmt.Sprintf("the answer did not finish within %s", e.after)
+	}
 	return fmt.Sprintf("no answer within %s", e.after)
 }
 func (e *attemptTimeoutError) Timeout() bool   { return true }
@@ -107,6 +129,42 @@ func (e *retryAfterTooLongError) Error() string {
 	return fmt.Sprintf("rate limited: asked to wait %s, more than the %s limit", e.wait, e.limit)
 }
 
+// redirectLoopError ends a request the registry redirected more than
+// MaxRedirects times. go-containerregistry installs its own CheckRedirect
+// (an SSRF guard) that replaces Go's 10-hop limit and has none itself.
+type redirectLoopError struct {
+	hops       int
+	host, path string // of the first request, query stripped
+}
+
+func (e *redirectLoopError) Error() string {
+	return fmt.Sprintf("%s%s redirected more than %d times", e.host, e.path, e.hops-1)
+}
+
+// unusableHeadError is a 200 answer to a manifest HEAD whose headers cannot
+// tell the digest (Docker-Content-Digest, Content-Type or Content-Length
+// missing or malformed). containerd then GETs the manifest and hashes it;
+// so do we.
+type unusableHeadError struct{ why string }
+
+func (e *unusableHeadError) Error() string { return "unusable HEAD answer: " + e.why }
+
+// notManifestError is a 200 answer to a manifest request whose media type
+// is neither a manifest nor an index.
+type notManifestError struct{ host, mediaType string }
+
+func (e *notManifestError) Error() string {
+	return fmt.Sprintf("%s answered with content type %q, not an image manifest or index", e.host, e.mediaType)
+}
+
+// lookupDeadlineError is one lookup running past Options.LookupTimeout, all
+// its attempts, redirects and token exchanges included.
+type lookupDeadlineError struct{ after time.Duration }
+
+func (e *lookupDeadlineError) Error() string {
+	return fmt.Sprintf("lookup took longer than %s", e.after)
+}
+
 // classifier turns an error from go-containerregistry into an *Error.
 type classifier struct {
 	registry string          // e.g. "index.docker.io"
@@ -115,6 +173,10 @@ type classifier struct {
 	attempts int             // Options.Retries, for messages
 	secrets  []string        // strings to scrub from every message
 	ctx      context.Context // the caller's context
+	// lookup is the lookup's own context, bounded by Options.LookupTimeout
+	// (lookupLimit); nil when there is none.
+	lookup      context.Context
+	lookupLimit time.Duration
 }
 
 func (c classifier) classify(err error) *Error {
@@ -140,8 +202,32 @@ func (c classifier) classifyRaw(err error) *Error {
 	if c.ctx != nil && c.ctx.Err() != nil {
 		return contextError(c.ctx)
 	}
+	if c.lookup != nil && errors.Is(c.lookup.Err(), context.DeadlineExceeded) {
+		return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("no answer for %s from %s within the lookup limit of %s (attempts, redirects and token exchanges included)", c.ref, c.registry, c.lookupLimit)}
+	}
+	var loop *redirectLoopError
+	if errors.As(err, &loop) {
+		return &Error{Reason: ReasonRedirectLoop, Message: fmt.Sprintf("registry %s redirected %s more than %d times; stopped (a redirect loop?)", c.registry, c.clean(loop.path), loop.hops-1)}
+	}
+	var notManifest *notManifestError
+	if errors.As(err, &notManifest) {
+		return &Error{Reason: ReasonNotAManifest, Status: http.StatusOK, Message: fmt.Sprintf("%s answered for %s with content type %q, not an image manifest or index (a proxy or login page in the way?)", notManifest.host, c.ref, truncate(c.clean(notManifest.mediaType), 80))}
+	}
+	var unusable *unusableHeadError
+	if errors.As(err, &unusable) {
+		return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s sent an unusable answer for %s: %s", c.registry, c.ref, c.clean(unusable.why))}
+	}
+	if e := c.tokenAnswerError(err); e != nil {
+		return e
+	}
+	if msg := err.Error(); strings.Contains(msg, "SSRF protection: redirect") {
+		return &Error{Reason: ReasonRedirectRefused, Message: fmt.Sprintf("registry %s redirected to a private or link-local address; refusing to follow it (%s)", c.registry, c.clean(msg))}
+	}
 	var attempt *attemptTimeoutError
 	if errors.As(err, &attempt) {
+		if attempt.body {
+			return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("registry %s started answering for %s but did not finish within %s", c.registry, c.ref, attempt.after)}
+		}
 		return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("no answer from %s within %s (%s)", urlHost(err, c.registry), attempt.after, plural(c.attempts, "attempt"))}
 	}
 	if errors.Is(err, context.Canceled) {
@@ -176,14 +262,30 @@ func (c classifier) classifyRaw(err error) *Error {
 		return &Error{Reason: ReasonTLS, Message: fmt.Sprintf("plain HTTP to %s refused: it is allowed only for registries listed as insecure", ph.host)}
 	}
 	msg := err.Error()
-	if strings.Contains(msg, "no token in bearer response") {
-		// The raw message carries the token service's answer: never print it.
-		return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("the token service of %s answered without a token", c.registry)}
+	if strings.Contains(msg, "does not match requested digest") {
+		return &Error{Reason: ReasonDigestMismatch, Message: fmt.Sprintf("registry %s served content for %s that does not hash to the digest it announced: %s", c.registry, c.ref, c.clean(msg))}
 	}
-	if strings.Contains(msg, "did not include") || strings.Contains(msg, "does not match requested digest") {
+	if strings.Contains(msg, "did not include") {
 		return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s sent an unusable answer: %s", c.registry, c.clean(msg))}
 	}
-	return &Error{Reason: ReasonUnknown, Message: c.clean(msg)}
+	if strings.Contains(msg, "malformed HTTP") || strings.Contains(msg, "connection broken") || strings.Contains(msg, "server closed") {
+		return &Error{Reason: ReasonNetwork, Message: fmt.Sprintf("connection to %s broke: %s", urlHost(err, c.registry), c.clean(msg))}
+	}
+	return &Error{Reason: ReasonUnknown, Message: fmt.Sprintf("talking to registry %s: %s", c.registry, c.clean(msg))}
+}
+
+// tokenAnswerError names a token service answer that is not a token. The
+// raw error may carry the answer (which may hold a token): never print it.
+func (c classifier) tokenAnswerError(err error) *Error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case strings.Contains(err.Error(), "no token in bearer response"):
+		return &Error{Reason: ReasonTokenService, Message: fmt.Sprintf("the token service of %s answered without a token", c.registry)}
+	case errors.As(err, &syntax), errors.As(err, &typ):
+		return &Error{Reason: ReasonTokenService, Message: fmt.Sprintf("the token service of %s answered something that is not token JSON", c.registry)}
+	}
+	return nil
 }
 
 func (c classifier) fromTransportError(terr *transport.Error) *Error {
@@ -406,4 +508,10 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// SafeLine makes a foreign line fit for a log: one line, URL queries and
+// authorization values removed, at most n characters.
+func SafeLine(s string, n int) string {
+	return truncate(sanitize(strings.Join(strings.Fields(s), " ")), n)
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -72,11 +73,17 @@ func TestClassify(t *testing.T) {
 		{"refused", &url.Error{Op: "Get", URL: "https://reg.example:5000/v2/", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, ReasonNetwork, 0, []string{"reg.example:5000", "refused"}, nil},
 		{"plain HTTP refused", &url.Error{Op: "Get", URL: "http://reg.example/v2/", Err: &plainHTTPError{host: "reg.example"}}, ReasonTLS, 0, []string{"insecure"}, nil},
 		{"scheme mismatch", &url.Error{Op: "Get", URL: "https://reg.example/v2/", Err: http.ErrSchemeMismatch}, ReasonTLS, 0, []string{"plain HTTP"}, nil},
-		{"token body", errors.New("no token in bearer response:\n{\"refresh_token\":\"" + secret + "\"}"), ReasonServerError, 0, []string{"without a token"}, []string{secret, "refresh_token"}},
+		{"token body", errors.New("no token in bearer response:\n{\"refresh_token\":\"" + secret + "\"}"), ReasonTokenService, 0, []string{"without a token", "reg.example"}, []string{secret, "refresh_token"}},
+		{"token JSON that does not parse", &url.Error{Op: "Get", URL: "https://auth.example/token", Err: &json.SyntaxError{Offset: 3}}, ReasonTokenService, 0, []string{"not token JSON", "reg.example"}, nil},
+		{"redirect loop", &url.Error{Op: "Head", URL: "https://reg.example/v2/a/manifests/v1", Err: &redirectLoopError{hops: 11, host: "reg.example", path: "/v2/a/manifests/v1"}}, ReasonRedirectLoop, 0, []string{"reg.example", "more than 10 times"}, nil},
+		{"SSRF redirect refused", &url.Error{Op: "Head", URL: "https://reg.example/v2/a/manifests/v1", Err: errors.New(`SSRF protection: redirect from "reg.example" to private/link-local host "169.254.169.254" denied`)}, ReasonRedirectRefused, 0, []string{"reg.example", "169.254.169.254"}, nil},
+		{"not a manifest", &url.Error{Op: "Head", URL: "https://reg.example/v2/a/manifests/v1", Err: &notManifestError{host: "reg.example", mediaType: "text/html"}}, ReasonNotAManifest, 200, []string{"text/html", "reg.example/a:v1"}, nil},
+		{"digest mismatch", errors.New(`manifest digest: "sha256:aa" does not match requested digest: "sha256:bb" for "reg.example/a@sha256:bb"`), ReasonDigestMismatch, 0, []string{"reg.example", "does not hash"}, nil},
+		{"broken connection", &url.Error{Op: "Head", URL: "https://reg.example:5000/v2/", Err: errors.New("net/http: HTTP/1.x transport connection broken: malformed HTTP response \"x\"")}, ReasonNetwork, 0, []string{"reg.example:5000"}, nil},
 		{"realm", errors.New(`invalid realm in www-authenticate: realm host "169.254.169.254" is a private or link-local address`), ReasonInsecureTokenRealm, 0, []string{"169.254.169.254", "private address"}, nil},
 		{"realm redirect", &url.Error{Op: "Get", URL: "https://auth.example/token?sig=" + secret, Err: errors.New(`refusing token-server redirect to "http://10.1.1.1/t?sig=` + secret + `": realm host "10.1.1.1" is a private or link-local address`)}, ReasonInsecureTokenRealm, 0, []string{"redirected"}, []string{secret}},
 		{"unknown, with a URL query and a header", fmt.Errorf(`GET https://cdn.example/blob?X-Amz-Signature=%s: weird; Authorization: Bearer abcdefghijklmnop`, secret), ReasonUnknown, 0, []string{"https://cdn.example/blob", "Bearer REDACTED"}, []string{secret, "abcdefghijklmnop"}},
-		{"unknown with the secret", errors.New("helper said " + secret), ReasonUnknown, 0, []string{"REDACTED"}, []string{secret}},
+		{"unknown with the secret", errors.New("helper said " + secret), ReasonUnknown, 0, []string{"REDACTED", "registry reg.example"}, []string{secret}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

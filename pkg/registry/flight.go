@@ -9,6 +9,7 @@ import (
 // found.
 type outcome struct {
 	digest, mediaType, platform, platformDigest, note string
+	verified                                          bool // digest computed from the content
 	err                                               *Error
 }
 

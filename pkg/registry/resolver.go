@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/version"
@@ -32,11 +33,14 @@ import (
 
 // Defaults for the zero Options fields.
 const (
-	DefaultConcurrency  = 16
-	DefaultPerHost      = 4
-	DefaultTimeout      = 20 * time.Second
-	DefaultRetries      = 3
-	DefaultRetryBackoff = 250 * time.Millisecond
+	DefaultConcurrency = 16
+	DefaultPerHost     = 4
+	DefaultTimeout     = 20 * time.Second
+	// DefaultLookupTimeout bounds one lookup as a whole: every attempt,
+	// redirect, token exchange and Retry-After wait.
+	DefaultLookupTimeout = 60 * time.Second
+	DefaultRetries       = 3
+	DefaultRetryBackoff  = 250 * time.Millisecond
 	// MaxRetryAfter is the longest Retry-After we wait; a registry asking
 	// for more gets a rate-limited failure at once.
 	MaxRetryAfter = 30 * time.Second
@@ -51,6 +55,13 @@ type Options struct {
 	// Timeout bounds each HTTP attempt (default 20s); a timed-out attempt is
 	// retried like a 5xx.
 	Timeout time.Duration
+	// LookupTimeout bounds each lookup of one (reference, credential) as a
+	// whole, retries, redirects and token exchanges included (default 60s).
+	LookupTimeout time.Duration
+	// VerifyContent, when set, checks each digest a HEAD announced against
+	// the manifest's content with one GET by that digest, for callers that
+	// write the digest down (pin). A HEAD alone trusts the header.
+	VerifyContent bool
 	// Retries is the number of attempts per HTTP request for 5xx, 408,
 	// timeouts, transient network errors and 429 (default 3; 1 = no retry).
 	Retries int
@@ -110,6 +121,9 @@ type Result struct {
 	// Note is a remark for humans, e.g. that Options.Platform did not apply
 	// because the tag is a single-platform manifest.
 	Note string `json:"note,omitempty"`
+	// ContentVerified is true when the digest was computed from the
+	// manifest's content (a GET) rather than taken from a HEAD's header.
+	ContentVerified bool `json:"contentVerified,omitempty"`
 	// CredentialSource is the Source of the credential whose answer this
 	// is (the one accepted, or the one that got a final non-auth failure
 	// such as not-found). Empty when every credential was refused or no
@@ -165,6 +179,9 @@ func New(o Options) (*Resolver, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.LookupTimeout <= 0 {
+		o.LookupTimeout = DefaultLookupTimeout
 	}
 	if o.Retries <= 0 {
 		o.Retries = DefaultRetries
@@ -264,6 +281,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		}
 		res.Digest, res.MediaType, res.Note = out.digest, out.mediaType, out.note
 		res.Platform, res.PlatformDigest = out.platform, out.platformDigest
+		res.ContentVerified = out.verified
 		res.Err = out.err
 		if ctx.Err() == nil {
 			res.CredentialSource = c.Source
@@ -365,11 +383,17 @@ func (r *Resolver) fetch(ctx context.Context, ref name.Reference, c Credential) 
 		return outcome{err: e}
 	}
 
+	// The lookup's own deadline: per-attempt timeouts alone let retries,
+	// redirects and token exchanges add up without end.
+	lctx, cancel := context.WithTimeout(ctx, r.opts.LookupTimeout)
+	defer cancel()
 	cl := classifier{
-		registry: host,
-		ref:      ref.Name(),
-		attempts: r.opts.Retries,
-		ctx:      ctx,
+		registry:    host,
+		ref:         ref.Name(),
+		attempts:    r.opts.Retries,
+		ctx:         ctx,
+		lookup:      lctx,
+		lookupLimit: r.opts.LookupTimeout,
 	}
 	p, err := r.puller(c)
 	if err != nil {
@@ -387,17 +411,65 @@ func (r *Resolver) fetch(ctx context.Context, ref name.Reference, c Credential) 
 		return outcome{err: e}
 	}
 	if r.platform == nil {
-		desc, err := p.Head(ctx, ref)
+		desc, err := p.Head(lctx, ref)
+		var unusable *unusableHeadError
+		if errors.As(err, &unusable) {
+			out := r.byContent(lctx, p, ref, fail, cl)
+			if out.err == nil {
+				out.note = fmt.Sprintf("the registry's HEAD answer was unusable (%s); resolved with a manifest GET, which Docker Hub counts as a pull", unusable.why)
+			}
+			return out
+		}
 		if err != nil {
 			return fail(err)
 		}
-		return outcome{digest: desc.Digest.String(), mediaType: string(desc.MediaType)}
+		out := outcome{digest: desc.Digest.String(), mediaType: string(desc.MediaType)}
+		if r.opts.VerifyContent {
+			// A GET by digest: go-containerregistry hashes the content and
+			// fails unless it matches.
+			if _, err := p.Get(lctx, ref.Context().Digest(out.digest)); err != nil {
+				return fail(err)
+			}
+			out.verified = true
+		}
+		return out
 	}
+	desc, err := p.Get(lctx, ref)
+	if err != nil {
+		return fail(err)
+	}
+	d := desc.Descriptor
+	if mt, ok := manifestType(desc); ok {
+		d.MediaType = types.MediaType(mt)
+	} else {
+		return outcome{err: cl.classify(&notManifestError{host: host, mediaType: string(desc.MediaType)})}
+	}
+	out := selectPlatform(ref.Name(), d, desc.Manifest, *r.platform)
+	out.verified = out.err == nil
+	return out
+}
+
+// byContent resolves ref with a manifest GET, hashing what it got, for a
+// registry whose HEAD answer did not tell the digest.
+func (r *Resolver) byContent(ctx context.Context, p *remote.Puller, ref name.Reference, fail func(error) outcome, cl classifier) outcome {
 	desc, err := p.Get(ctx, ref)
 	if err != nil {
 		return fail(err)
 	}
-	return selectPlatform(ref.Name(), desc.Descriptor, desc.Manifest, *r.platform)
+	mt, ok := manifestType(desc)
+	if !ok {
+		return outcome{err: cl.classify(&notManifestError{host: ref.Context().RegistryStr(), mediaType: string(desc.MediaType)})}
+	}
+	return outcome{digest: desc.Digest.String(), mediaType: mt, verified: true}
+}
+
+// manifestType is the media type of a fetched manifest: its Content-Type
+// when that names a manifest, else what its content says.
+func manifestType(desc *remote.Descriptor) (string, bool) {
+	if mt := baseMediaType(string(desc.MediaType)); IsManifestMediaType(mt) {
+		return mt, true
+	}
+	return sniffManifest(desc.Manifest)
 }
 
 func (r *Resolver) hostDown(host string) *Error {
@@ -510,7 +582,15 @@ func allRefused(registry string, refusals []refusal) *Error {
 		e.Message = fmt.Sprintf("%s; credential tried: %s", refusals[0].err.Message, refusals[0].source)
 		return e
 	}
-	e.Message = fmt.Sprintf("registry %s refused every credential: %s", registry, strings.Join(tried, ", "))
+	// The registry's own words, from the refusal that decided the reason.
+	said := refusals[len(refusals)-1].err.Message
+	for _, rf := range refusals {
+		if rf.err.Reason == e.Reason {
+			said = rf.err.Message
+			break
+		}
+	}
+	e.Message = fmt.Sprintf("registry %s refused every credential: %s; first refusal: %s", registry, strings.Join(tried, ", "), said)
 	return e
 }
 
@@ -539,7 +619,11 @@ func selectPlatform(ref string, desc v1.Descriptor, manifest []byte, want v1.Pla
 		}
 		have = append(have, m.Platform.String())
 	}
-	out.err = &Error{Reason: ReasonNoMatchingPlatform, Message: truncate(fmt.Sprintf("%s has no manifest for %s (it has %s)", ref, want.String(), strings.Join(have, ", ")), 300)}
+	listed := "it lists no platforms"
+	if len(have) > 0 {
+		listed = "it has " + strings.Join(have, ", ")
+	}
+	out.err = &Error{Reason: ReasonNoMatchingPlatform, Message: truncate(fmt.Sprintf("%s has no manifest for %s (%s)", ref, want.String(), listed), 300)}
 	return out
 }
 

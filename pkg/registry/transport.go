@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -131,19 +133,26 @@ func (t *attemptTransport) once(req *http.Request) (*http.Response, error) {
 	}
 	// The body is read after we return: keep the deadline until it is
 	// consumed or closed.
-	resp.Body = &cancelOnDone{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelOnDone{ReadCloser: resp.Body, cancel: cancel, ctx: ctx, parent: req.Context(), timeout: t.timeout}
 	return resp, nil
 }
 
+// cancelOnDone ends an attempt's deadline with its body, and names a body
+// that dripped past the deadline as the attempt's timeout.
 type cancelOnDone struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	cancel      context.CancelFunc
+	ctx, parent context.Context
+	timeout     time.Duration
 }
 
 func (b *cancelOnDone) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
 		b.cancel()
+	}
+	if err != nil && err != io.EOF && errors.Is(b.ctx.Err(), context.DeadlineExceeded) && b.parent.Err() == nil {
+		return n, &attemptTimeoutError{after: b.timeout, body: true}
 	}
 	return n, err
 }
@@ -208,8 +217,12 @@ type observer struct {
 var realmRE = regexp.MustCompile(`(?i)\brealm="([^"]*)"`)
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := checkRedirects(req); err != nil {
+		return nil, err
+	}
 	o.stats.requests.Add(1)
-	if strings.Contains(req.URL.Path, "/manifests/") {
+	manifest := strings.Contains(req.URL.Path, "/manifests/")
+	if manifest {
 		switch req.Method {
 		case http.MethodHead:
 			o.stats.heads.Add(1)
@@ -218,6 +231,12 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := o.next.RoundTrip(req)
+	if err == nil && manifest && resp.StatusCode == http.StatusOK {
+		if cerr := checkManifestAnswer(req, resp); cerr != nil {
+			drain(resp)
+			return nil, cerr
+		}
+	}
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
 		for _, h := range resp.Header.Values("WWW-Authenticate") {
 			if m := realmRE.FindStringSubmatch(h); m != nil {
@@ -227,6 +246,74 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// MaxRedirects bounds the redirects followed for one request, as Go's own
+// http.Client would had go-containerregistry not replaced its check.
+const MaxRedirects = 10
+
+// checkRedirects refuses the request that would be hop MaxRedirects+1 of a
+// redirect chain. http.Client sets Request.Response on every redirected
+// request, so the chain is there to count.
+func checkRedirects(req *http.Request) error {
+	hops, first := 0, req
+	for r := req; r.Response != nil && r.Response.Request != nil; r = r.Response.Request {
+		hops++
+		first = r.Response.Request
+	}
+	if hops <= MaxRedirects {
+		return nil
+	}
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+	return &redirectLoopError{hops: hops, host: first.URL.Host, path: first.URL.Path}
+}
+
+// checkManifestAnswer vets a 200 answer to a manifest request before
+// go-containerregistry trusts it: a HEAD must carry a digest, a size and a
+// media type it can use, and no answer may be of a type that is not a
+// manifest (a proxy's login page with a digest header is not an image).
+// Generic JSON types pass to the GET, which decides by the content.
+func checkManifestAnswer(req *http.Request, resp *http.Response) error {
+	mt := baseMediaType(resp.Header.Get("Content-Type"))
+	if !IsManifestMediaType(mt) && !sniffable[mt] {
+		return &notManifestError{host: req.URL.Host, mediaType: mt}
+	}
+	if req.Method != http.MethodHead {
+		return nil
+	}
+	switch {
+	case !IsManifestMediaType(mt):
+		return &unusableHeadError{why: fmt.Sprintf("content type %q does not say which manifest it is", mt)}
+	case resp.ContentLength < 0:
+		return &unusableHeadError{why: "no Content-Length"}
+	}
+	dh := resp.Header.Get("Docker-Content-Digest")
+	if dh == "" {
+		return &unusableHeadError{why: "no Docker-Content-Digest header"}
+	}
+	if _, err := v1.NewHash(dh); err != nil {
+		return &unusableHeadError{why: fmt.Sprintf("Docker-Content-Digest %q is not a digest", truncate(sanitize(dh), 80))}
+	}
+	return nil
+}
+
+// sniffable are content types that may hold a manifest without saying
+// which kind (older registries answer application/json): the body decides.
+var sniffable = map[string]bool{
+	"":                         true,
+	"application/json":         true,
+	"text/plain":               true,
+	"application/octet-stream": true,
+}
+
+// baseMediaType is a Content-Type without parameters, lower case.
+func baseMediaType(ct string) string {
+	if mt, _, err := mime.ParseMediaType(ct); err == nil {
+		return mt
+	}
+	return strings.ToLower(strings.TrimSpace(ct))
 }
 
 func (o *observer) realm(host string) string {

@@ -1,0 +1,90 @@
+package faultregistry
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+)
+
+// TestResolverAgainstEveryFault drives pkg/registry's Resolver at every
+// fault at once. The e2e suite does the same through kubectl; this is the
+// fast loop, and it logs the fault table.
+func TestResolverAgainstEveryFault(t *testing.T) {
+	reg, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, reg.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := registry.New(registry.Options{CAFile: ca, Timeout: time.Second, LookupTimeout: 8 * time.Second, PerHost: 32, Concurrency: 64, RetryBackoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := registry.Credential{Source: "test", ID: "test", Auth: &authn.Basic{Username: reg.User, Password: reg.Password}}
+	images := reg.Images()
+	var reqs []registry.Request
+	for image := range images {
+		reqs = append(reqs, registry.Request{Image: image, Credentials: []registry.Credential{cred}})
+	}
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].Image < reqs[j].Image })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	results := r.ResolveAll(ctx, reqs)
+	wall := time.Since(start)
+	for _, res := range results {
+		key := images[res.Image]
+		want := Expected[key]
+		got := ""
+		if res.Err != nil {
+			got = string(res.Err.Reason)
+		}
+		t.Logf("%-20s → %-16s %s", key, orOK(got), oneLine(res))
+		if got != want {
+			t.Errorf("%s: reason %q, want %q (%v)", key, got, want, res.Err)
+		}
+		if want == "" && res.Digest != reg.Digest {
+			t.Errorf("%s: digest %s, want %s", key, res.Digest, reg.Digest)
+		}
+		if res.Err != nil && strings.Contains(res.Err.Message, reg.Password) {
+			t.Errorf("%s: message holds the password: %s", key, res.Err.Message)
+		}
+	}
+	for _, f := range Faults {
+		if n := reg.Requests(f); n > 12 {
+			t.Errorf("%s: %d requests, want at most 12", f, n)
+		}
+	}
+	if leaks := reg.Leaks(); len(leaks) > 0 {
+		t.Errorf("credentials reached another host: %v", leaks)
+	}
+	if wall > 20*time.Second {
+		t.Errorf("wall time %s, want the faults bounded well under 20s", wall)
+	}
+	t.Logf("wall %s, %+v", wall, r.Stats())
+}
+
+func orOK(s string) string {
+	if s == "" {
+		return "ok"
+	}
+	return s
+}
+
+func oneLine(res registry.Result) string {
+	if res.Err != nil {
+		return res.Err.Message
+	}
+	return res.Note
+}
