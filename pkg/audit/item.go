@@ -41,7 +41,14 @@ type Item struct {
 	parsed bool
 	usage  workload.Usage
 	object workload.Object
+	// podSecrets are the distinct imagePullSecrets of the running pods of
+	// a controller (workload.Workload.PodPullSecrets).
+	podSecrets [][]string
 }
+
+// RunningPodSecrets lists the distinct imagePullSecrets the workload's
+// running pods were created with; empty for a bare Pod.
+func (it *Item) RunningPodSecrets() [][]string { return it.podSecrets }
 
 // Reference is an image reference's normalised parts.
 type Reference struct {

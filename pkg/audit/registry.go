@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 
@@ -10,14 +11,16 @@ import (
 )
 
 // NeedsRegistry reports whether the registry has something to say about the
-// item: tag references (what does the tag point at now, and can this pod's
-// credentials pull it). A digest reference names its image already.
+// item: for a tag, what it points at now; for tags and digests alike,
+// whether this pod's credentials can pull it (a pinned image from a private
+// registry without a pull secret fails on a new node just the same).
 func (it *Item) NeedsRegistry() bool {
-	return it.parsed && it.ref.Digest == ""
+	return it.parsed
 }
 
-// ApplyResolution records what the registry said about the item's tag and
-// adds the registry findings: tag-moved, unresolvable, no-credentials.
+// ApplyResolution records what the registry said about the image for the
+// pods the item's spec makes (for a Pod, the pod itself) and adds the
+// registry findings: tag-moved, unresolvable, no-credentials.
 // credentialsKnown is false when the pod's pull secrets could not be read
 // (RBAC): a refusal then proves nothing about what a node could pull.
 func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
@@ -25,6 +28,7 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 		return
 	}
 	it.CredentialSource = res.CredentialSource
+	pinned := it.ref.Digest != ""
 	if res.Err != nil {
 		switch res.Err.Reason {
 		case registry.ReasonUnauthorized, registry.ReasonForbidden:
@@ -35,22 +39,106 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 				return
 			}
 			it.add(newFinding(IDNoCredentials,
-				fmt.Sprintf("%s refused every credential this pod can use (%s): a node without the image cached cannot pull it", it.ref.Registry, res.Err.Message),
+				fmt.Sprintf("%s refused every credential this pod can use (%s): a node without the image cached cannot pull it%s", it.ref.Registry, res.Err.Message, nodeProviderNote(it.ref.Registry)),
 				fmt.Sprintf("add an imagePullSecret for %s to the pod or its service account: kubectl create secret docker-registry NAME --docker-server=%s -n %s, then reference it", it.ref.Registry, it.ref.Registry, it.Namespace)))
+		case registry.ReasonNotFound:
+			if pinned {
+				it.add(newFinding(IDUnresolvable,
+					fmt.Sprintf("the registry has no manifest with the pinned digest %s (%s): a node without it cached cannot pull it", imageref.ShortDigest(it.ref.Digest), res.Err.Message),
+					"the digest was deleted or never pushed: push it again, or pin to a digest the registry has"))
+				return
+			}
+			fallthrough
 		default:
+			what := fmt.Sprintf("what %q points at", it.ref.TagOrLatest())
+			if pinned {
+				what = "whether this pod can pull " + imageref.ShortDigest(it.ref.Digest)
+			}
 			it.add(newFinding(IDUnresolvable,
-				fmt.Sprintf("the registry could not say what %q points at: %s", it.ref.TagOrLatest(), res.Err.Error()),
+				fmt.Sprintf("the registry could not say %s: %s", what, res.Err.Error()),
 				unresolvableFix(res.Err.Reason)))
 		}
 		return
 	}
 	it.ResolvedDigest = res.Digest
-	if len(it.RunningDigests) > 0 && !slices.Contains(it.RunningDigests, res.Digest) {
+	if !pinned && len(it.RunningDigests) > 0 && !slices.Contains(it.RunningDigests, res.Digest) {
 		it.add(newFinding(IDTagMoved,
 			fmt.Sprintf("tag %q now points at %s, which no pod runs (they run %s): a restart or rollout would change the code",
 				it.ref.TagOrLatest(), imageref.ShortDigest(res.Digest), shortDigests(it.RunningDigests)),
 			"pin what runs today before anything restarts: "+it.pinCommand()+" --source=running"))
 	}
+}
+
+// PodsView is what the registry said for the running pods of a controller
+// that carry their own pull secrets, different from what new pods get.
+type PodsView struct {
+	Secrets []string // the pods' imagePullSecrets
+	Result  registry.Result
+	Known   bool // the secrets could be read
+}
+
+// ApplyRunningPods compares the running pods' own credentials with the
+// template's (already applied by ApplyResolution, whose view newSecrets
+// names): the kubelet reads only a pod's spec, so pods created before a
+// secret was added to (or removed from) the template or service account
+// pull with what they were created with.
+func ApplyRunningPods(it *Item, newSecrets []string, views []PodsView) {
+	if !it.NeedsRegistry() {
+		return
+	}
+	var existing *Finding
+	for i := range it.Findings {
+		if it.Findings[i].ID == IDNoCredentials {
+			existing = &it.Findings[i]
+		}
+	}
+	for _, v := range views {
+		refused := v.Result.Err != nil && (v.Result.Err.Reason == registry.ReasonUnauthorized || v.Result.Err.Reason == registry.ReasonForbidden)
+		switch {
+		case !v.Known:
+		case refused && existing != nil:
+			existing.Message += fmt.Sprintf("; the running pods' own pull secrets (%s) are refused too", secretList(v.Secrets))
+		case refused:
+			f := newFinding(IDNoCredentials,
+				fmt.Sprintf("the running pods were created with pull secrets %s, which %s refuses (%s): they cannot pull the image again, e.g. on a new node after an eviction; pods created now get %s and can pull%s",
+					secretList(v.Secrets), it.ref.Registry, v.Result.Err.Message, secretList(newSecrets), nodeProviderNote(it.ref.Registry)),
+				it.recreatePodsFix())
+			it.add(f)
+			existing = &it.Findings[len(it.Findings)-1]
+		case v.Result.Err == nil && existing != nil:
+			existing.Message += fmt.Sprintf("; the running pods still pull with the secrets they were created with (%s), so the template or its service account lost a secret since they started", secretList(v.Secrets))
+			existing.Fix = fmt.Sprintf("add the secret to the template (spec.template.spec.imagePullSecrets) or to its service account, so that new pods get it: kubectl create secret docker-registry NAME --docker-server=%s -n %s if it is gone", it.ref.Registry, it.Namespace)
+		}
+	}
+}
+
+// recreatePodsFix says how to give running pods the template's current
+// pull secrets: they are fixed at pod creation.
+func (it *Item) recreatePodsFix() string {
+	switch it.Kind {
+	case "Deployment", "StatefulSet", "DaemonSet":
+		return "recreate the running pods so they get the current pull secrets: kubectl rollout restart " + it.objectRef() + " -n " + it.Namespace
+	case "CronJob", "Job":
+		return "the pods of the next Job get the current pull secrets; delete the old pods of " + it.objectRef() + " -n " + it.Namespace + " once it has run"
+	}
+	return "recreate the running pods so they get the current pull secrets: delete them and let " + it.objectRef() + " -n " + it.Namespace + " create new ones"
+}
+
+func secretList(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return "[" + strings.Join(names, ", ") + "]"
+}
+
+// nodeProviderNote warns that a node may hold credentials of its own for
+// registries that cloud providers serve through kubelet credential
+// providers (ECR, GCR/Artifact Registry, ACR), which the API cannot show.
+func nodeProviderNote(host string) string {
+	if !imageref.ProviderServed(host) {
+		return ""
+	}
+	return "; unless the nodes run a kubelet credential provider for " + host + ", which may still pull it"
 }
 
 // unresolvableFix says what to check for each kind of registry failure.

@@ -66,6 +66,7 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 		RunningImageIDs: u.Digests(imageref.KindConfig),
 		usage:           u,
 		object:          w.Object,
+		podSecrets:      w.PodPullSecrets,
 	}
 	ref, err := parsed.parse(u.Image)
 	if err != nil {

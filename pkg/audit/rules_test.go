@@ -196,8 +196,15 @@ func TestRegistryRules(t *testing.T) {
 		{"not found", "reg.example.com/app:1", nil,
 			registry.Result{Err: &registry.Error{Reason: registry.ReasonNotFound, Message: "manifest unknown", Status: 404}}, true,
 			[]string{IDMutableTag, IDUnresolvable}, ""},
-		{"digest references are not asked", "reg.example.com/app@" + digestA, running(digestA),
-			registry.Result{Err: refused}, true, nil, ""},
+		// A pinned private image without a pull secret fails on a new node.
+		{"digest reference, every credential refused", "reg.example.com/app@" + digestA, running(digestA),
+			registry.Result{Err: refused}, true, []string{IDNoCredentials}, ""},
+		{"digest reference pullable", "reg.example.com/app@" + digestA, running(digestA),
+			registry.Result{Digest: digestA, CredentialSource: "anonymous"}, true, nil, digestA},
+		{"digest gone from the registry", "reg.example.com/app@" + digestA, nil,
+			registry.Result{Err: &registry.Error{Reason: registry.ReasonNotFound, Message: "manifest unknown", Status: 404}}, true, []string{IDUnresolvable}, ""},
+		{"ECR refusal mentions the node's provider", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@" + digestA, nil,
+			registry.Result{Err: refused}, true, []string{IDNoCredentials}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,6 +215,50 @@ func TestRegistryRules(t *testing.T) {
 			}
 			if it.ResolvedDigest != tt.resolved {
 				t.Errorf("resolvedDigest: got %q, want %q", it.ResolvedDigest, tt.resolved)
+			}
+			provider := strings.Contains(tt.image, ".dkr.ecr.")
+			for _, f := range it.Findings {
+				if f.ID == IDNoCredentials && strings.Contains(f.Message, "credential provider") != provider {
+					t.Errorf("no-credentials message %q: mentions a node credential provider = %v, want %v", f.Message, !provider, provider)
+				}
+			}
+		})
+	}
+}
+
+func TestApplyRunningPods(t *testing.T) {
+	refused := registry.Result{Err: &registry.Error{Reason: registry.ReasonUnauthorized, Message: "401", Status: 401}}
+	ok := registry.Result{Digest: digestA}
+	tests := []struct {
+		name        string
+		template    registry.Result
+		pods        []PodsView
+		wantIDs     []string
+		wantMessage string // in the no-credentials finding
+		wantFix     string
+	}{
+		{"running pods lack the secret new pods get", ok, []PodsView{{Secrets: nil, Result: refused, Known: true}},
+			[]string{IDNoCredentials}, "the running pods were created with pull secrets (none)", "rollout restart deployment/web"},
+		{"the template lost a secret the pods still have", refused, []PodsView{{Secrets: []string{"old"}, Result: ok, Known: true}},
+			[]string{IDNoCredentials}, "still pull with the secrets they were created with ([old])", "add the secret to the template"},
+		{"both refused: one finding", refused, []PodsView{{Secrets: []string{"old"}, Result: refused, Known: true}},
+			[]string{IDNoCredentials}, "own pull secrets ([old]) are refused too", "add an imagePullSecret"},
+		{"unreadable secrets prove nothing", ok, []PodsView{{Secrets: []string{"x"}, Result: refused, Known: false}},
+			nil, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it := oneItem(t, "reg.example.com/app@"+digestA, corev1.PullIfNotPresent, running(digestA), Options{})
+			it.Kind, it.Name, it.Namespace = "Deployment", "web", "shop"
+			ApplyResolution(&it, tt.template, true)
+			ApplyRunningPods(&it, []string{"regcred"}, tt.pods)
+			if got := ids(it); !slices.Equal(got, tt.wantIDs) {
+				t.Fatalf("findings: got %v, want %v", got, tt.wantIDs)
+			}
+			for _, f := range it.Findings {
+				if !strings.Contains(f.Message, tt.wantMessage) || !strings.Contains(f.Fix, tt.wantFix) {
+					t.Errorf("finding %s: message %q fix %q; want %q and %q", f.ID, f.Message, f.Fix, tt.wantMessage, tt.wantFix)
+				}
 			}
 		})
 	}

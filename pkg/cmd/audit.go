@@ -169,8 +169,10 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// resolve asks the registries about every tag reference, once per unique
-// (reference, credential), with each workload's own pull secrets.
+// resolve asks the registries about every image, once per unique
+// (reference, credential): with the credentials of the pods the spec makes
+// now and, where a controller's running pods carry other pull secrets,
+// with theirs (the kubelet reads only the pod's own spec).
 func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, items []audit.Item) []string {
 	var pending []int
 	for i := range items {
@@ -186,23 +188,57 @@ func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, i
 		return []string{"registry checks skipped: " + err.Error()}
 	}
 
-	reqs := make([]registry.Request, len(pending))
-	known := make([]bool, len(pending))
+	// reqs[n] is pending[n]'s template view; pods[n] its running-pod views,
+	// each an index into reqs.
+	reqs := make([]registry.Request, len(pending), 2*len(pending))
+	known := make([]bool, len(pending), 2*len(pending))
+	pods := make([][]podsRequest, len(pending))
 	localWarned := false
-	for n, i := range pending {
-		it := &items[i]
-		creds, complete, err := plan.For(it.Object(), it.Image)
+	warn := func(err error) {
 		if err != nil && !localWarned {
 			warnings = append(warnings, err.Error())
 			localWarned = true
 		}
-		reqs[n] = registry.Request{Image: it.Image, Credentials: creds}
+	}
+	for n, i := range pending {
+		it := &items[i]
+		obj := it.Object()
+		creds, complete, err := plan.For(obj, it.Image)
+		warn(err)
+		reqs[n] = registry.Request{Image: it.Image, Credentials: creds, CheckAccess: true}
 		known[n] = complete
+		if obj.Kind == "Pod" {
+			continue
+		}
+		for _, secrets := range it.RunningPodSecrets() {
+			podCreds, podComplete, err := plan.ForPods(obj.Namespace, secrets, it.Image)
+			warn(err)
+			if credentialKey(podCreds) == credentialKey(creds) {
+				continue // the same credentials: the same answer
+			}
+			pods[n] = append(pods[n], podsRequest{secrets: secrets, req: len(reqs)})
+			reqs = append(reqs, registry.Request{Image: it.Image, Credentials: podCreds, CheckAccess: true})
+			known = append(known, podComplete)
+		}
 	}
 	results := o.resolver.ResolveAll(ctx, reqs)
 	o.progress.Done()
 	for n, i := range pending {
 		audit.ApplyResolution(&items[i], results[n], known[n])
+		if len(pods[n]) == 0 {
+			continue
+		}
+		views := make([]audit.PodsView, len(pods[n]))
+		for k, p := range pods[n] {
+			views[k] = audit.PodsView{Secrets: p.secrets, Result: results[p.req], Known: known[p.req]}
+		}
+		audit.ApplyRunningPods(&items[i], plan.NewPodSecrets(items[i].Object()), views)
 	}
 	return warnings
+}
+
+// podsRequest is one registry request for a controller's running pods.
+type podsRequest struct {
+	secrets []string
+	req     int
 }

@@ -42,22 +42,59 @@ func loadCredentialPlan(ctx context.Context, getter genericclioptions.RESTClient
 }
 
 // For returns the credentials for one image of one workload, and whether
-// they are complete (false when the namespace's secrets are unreadable).
-// It is not safe for concurrent use.
+// they are complete (false when the namespace's secrets are unreadable):
+// for a Pod its own pull secrets, for a template what a pod created from
+// it now gets (the template's, or else its service account's). It is not
+// safe for concurrent use.
 func (p *credentialPlan) For(obj workload.Object, image string) ([]registry.Credential, bool, error) {
+	if obj.Spec == nil {
+		return p.credentials("", "", nil, image)
+	}
+	if obj.Kind == "Pod" {
+		return p.ForPods(obj.Namespace, obj.Spec.PullSecrets, image)
+	}
+	key := "template\x00" + obj.Namespace + "\x00" + obj.Spec.ServiceAccount + "\x00" + strings.Join(obj.Spec.PullSecrets, "\x00")
+	return p.credentials(key, obj.Namespace, func() []pullsecret.Source {
+		return p.store.Sources(obj.Namespace, obj.Spec.ServiceAccount, obj.Spec.PullSecrets)
+	}, image)
+}
+
+// NewPodSecrets names the pull secrets a pod created from obj's template
+// gets now: the template's, or else its service account's.
+func (p *credentialPlan) NewPodSecrets(obj workload.Object) []string {
+	if obj.Spec == nil {
+		return nil
+	}
+	if len(obj.Spec.PullSecrets) > 0 || p.store == nil {
+		return obj.Spec.PullSecrets
+	}
+	names, _ := p.store.ServiceAccountPullSecrets(obj.Namespace, obj.Spec.ServiceAccount)
+	return names
+}
+
+// ForPods returns the credentials of pods that exist in ns with the given
+// imagePullSecrets: those secrets alone, as the kubelet reads them.
+func (p *credentialPlan) ForPods(ns string, podSecrets []string, image string) ([]registry.Credential, bool, error) {
+	key := "pod\x00" + ns + "\x00" + strings.Join(podSecrets, "\x00")
+	return p.credentials(key, ns, func() []pullsecret.Source { return p.store.PodSources(ns, podSecrets) }, image)
+}
+
+// credentials memoises one keyring per key; sources is nil (or the plan
+// has no store) for the local docker config alone.
+func (p *credentialPlan) credentials(key, ns string, sources func() []pullsecret.Source, image string) ([]registry.Credential, bool, error) {
 	complete := true
-	var key string
-	if p.store != nil && obj.Spec != nil {
-		key = obj.Namespace + "\x00" + obj.Spec.ServiceAccount + "\x00" + strings.Join(obj.Spec.PullSecrets, "\x00")
-		complete = p.store.SecretsError(obj.Namespace) == nil && p.store.ServiceAccountError(obj.Namespace) == nil
+	if p.store == nil || sources == nil {
+		key, sources = "", nil
+	} else {
+		complete = p.store.SecretsError(ns) == nil && p.store.ServiceAccountError(ns) == nil
 	}
 	keyring, ok := p.keyrings[key]
 	if !ok {
-		var sources []pullsecret.Source
-		if key != "" {
-			sources = p.store.Sources(obj.Namespace, obj.Spec.ServiceAccount, obj.Spec.PullSecrets)
+		var src []pullsecret.Source
+		if sources != nil {
+			src = sources()
 		}
-		keyring = pullsecret.NewKeyring(sources...)
+		keyring = pullsecret.NewKeyring(src...)
 		p.keyrings[key] = keyring
 	}
 	creds, err := keyring.Credentials(image, p.local)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,14 +24,24 @@ import (
 // fieldManager names our changes in managedFields.
 const fieldManager = "kubectl-imgtrust"
 
-// pinTally is the summary of a pin run.
-type pinTally struct{ pinned, alreadyPinned, skipped, failed int }
+// pinTally is the summary of a pin run. untouched and unknown count only
+// what an interrupt left: objects never patched, and objects whose cut
+// request could not be checked.
+type pinTally struct {
+	pinned, alreadyPinned, skipped, failed int
+	interrupted                            bool
+	untouched, unknown                     int
+}
 
 // liveTarget is one object to pin, with how to reach it through the API.
 type liveTarget struct {
 	workload.Workload
 	resource dynamic.ResourceInterface
 }
+
+// recheckTimeout bounds the re-read that tells whether a patch cut by an
+// interrupt landed; it runs on a fresh context, the run's being cancelled.
+const recheckTimeout = 10 * time.Second
 
 func (o *PinOptions) runLive(ctx context.Context) error {
 	found, err := workload.Discover(ctx, o.configFlags, o.scope)
@@ -48,10 +59,41 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 	if err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
+	tally := o.pinAll(ctx, found.Workloads, func(obj workload.Object) (dynamic.ResourceInterface, error) {
+		return resourceFor(dyn, mapper, obj)
+	}, chooserFor)
+	verb := "to pin (nothing changed; --apply patches them)"
+	if o.sends() {
+		verb = "pinned"
+		if o.DryRun == "server" {
+			verb = "pinned (server dry run, nothing persisted)"
+		}
+	}
+	fmt.Fprintf(o.ErrOut, "%d objects %s, %d already pinned, %d skipped, %d failed\n", tally.pinned, verb, tally.alreadyPinned, tally.skipped, tally.failed)
+	if tally.interrupted {
+		return &exitError{Code: ExitError, Err: fmt.Errorf("interrupted: %d objects patched, %d untouched, %d unknown; run again to pin the rest", tally.pinned, tally.untouched, tally.unknown)}
+	}
+	if tally.failed > 0 {
+		return &exitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+// pinAll pins each workload in turn. Once ctx is cancelled (Ctrl-C) it
+// starts no new patch and names every object left as untouched, so each
+// object ends patched or untouched and the user is told which.
+func (o *PinOptions) pinAll(ctx context.Context, workloads []workload.Workload, resource func(workload.Object) (dynamic.ResourceInterface, error), chooserFor func(workload.Object) pin.Chooser) pinTally {
 	named := len(o.scope.Args) > 0
 	var tally pinTally
-	multiple := len(found.Workloads) > 1
-	for _, w := range found.Workloads {
+	multiple := len(workloads) > 1
+	for i, w := range workloads {
+		if ctx.Err() != nil {
+			tally.interrupted = true
+			for _, rest := range workloads[i:] {
+				o.untouched(rest.Object, "interrupted before its patch was sent", &tally)
+			}
+			break
+		}
 		label := objectLabel(w.Object)
 		if w.Kind == "Pod" && !named {
 			fmt.Fprintf(o.ErrOut, "skipped %s: a bare Pod is pinned only when named explicitly (pod/%s)\n", label, w.Name)
@@ -67,7 +109,7 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 		if o.ResourceVersion != "" {
 			w.ResourceVersion = o.ResourceVersion
 		}
-		res, err := resourceFor(dyn, mapper, w.Object)
+		res, err := resource(w.Object)
 		if err != nil {
 			fmt.Fprintf(o.ErrOut, "failed %s: %v\n", label, err)
 			tally.failed++
@@ -75,18 +117,43 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 		}
 		o.pinObject(ctx, liveTarget{Workload: w, resource: res}, chooserFor(w.Object), multiple, &tally)
 	}
-	verb := "to pin (nothing changed; --apply patches them)"
+	return tally
+}
+
+// untouched says an interrupt left obj as it was. Without --apply nothing
+// is ever patched, so there is nothing to say.
+func (o *PinOptions) untouched(obj workload.Object, why string, tally *pinTally) {
 	if o.sends() {
-		verb = "pinned"
-		if o.DryRun == "server" {
-			verb = "pinned (server dry run, nothing persisted)"
-		}
+		fmt.Fprintf(o.ErrOut, "untouched %s: %s\n", objectLabel(obj), why)
 	}
-	fmt.Fprintf(o.ErrOut, "%d objects %s, %d already pinned, %d skipped, %d failed\n", tally.pinned, verb, tally.alreadyPinned, tally.skipped, tally.failed)
-	if tally.failed > 0 {
-		return &exitError{Code: ExitFindings}
+	tally.untouched++
+}
+
+// afterCut finds out whether a patch whose request the interrupt cut was
+// applied, by re-reading the object on a fresh, short context.
+func (o *PinOptions) afterCut(ctx context.Context, t liveTarget, changes []pin.Change, tally *pinTally) {
+	label := objectLabel(t.Object)
+	if o.DryRun == "server" {
+		o.untouched(t.Object, "interrupted during a server dry run, which persists nothing", tally)
+		return
 	}
-	return nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recheckTimeout)
+	defer cancel()
+	cur, err := t.resource.Get(ctx, t.Name, metav1.GetOptions{})
+	var applied bool
+	if err == nil {
+		applied, err = pin.Landed(cur.Object, changes)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(o.ErrOut, "unknown %s: the interrupt cut its patch request and re-reading it failed: %v\n", label, err)
+		tally.unknown++
+	case applied:
+		fmt.Fprintf(o.ErrOut, "patched %s: the interrupt cut its patch request; re-read: the pinned images are there\n", label)
+		tally.pinned++
+	default:
+		o.untouched(t.Object, "the interrupt cut its patch request; re-read: the images are unchanged", tally)
+	}
 }
 
 // sends reports whether patches go to the API server.
@@ -96,6 +163,12 @@ func (o *PinOptions) sends() bool { return o.Apply || o.DryRun == "server" }
 func (o *PinOptions) pinObject(ctx context.Context, t liveTarget, chooser pin.Chooser, multiple bool, tally *pinTally) {
 	label := objectLabel(t.Object)
 	changes, skipped := pin.Plan(t.Object, t.Containers, chooser, o.DropTag)
+	if ctx.Err() != nil {
+		// Interrupted while choosing digests: nothing was sent.
+		tally.interrupted = true
+		o.untouched(t.Object, "interrupted before its patch was sent", tally)
+		return
+	}
 	failed := false
 	for _, s := range skipped {
 		if s.Reason == pin.ReasonAlreadyPinned {
@@ -123,16 +196,31 @@ func (o *PinOptions) pinObject(ctx context.Context, t liveTarget, chooser pin.Ch
 		fmt.Fprintf(o.ErrOut, "%s %s: %s %q %s -> %s (from %s)\n", o.pinVerb(), label, c.Container.Type, c.Container.Name, c.Old, c.New, c.Source)
 	}
 	if err := o.printChanges(ctx, t, changes, multiple); err != nil {
+		if ctx.Err() != nil {
+			tally.interrupted = true
+			o.untouched(t.Object, "interrupted before its patch was sent", tally)
+			return
+		}
 		fmt.Fprintf(o.ErrOut, "failed %s: %v\n", label, err)
 		tally.failed++
 		return
 	}
 	if o.sends() {
 		o.warnBeforeApply(t.Object)
-		if err := o.apply(ctx, t, chooser, changes); err != nil {
+		err := o.apply(ctx, t, chooser, changes)
+		if err != nil && ctx.Err() != nil {
+			// The interrupt cut the request: it landed whole or not at all.
+			tally.interrupted = true
+			o.afterCut(ctx, t, changes, tally)
+			return
+		}
+		if err != nil {
 			fmt.Fprintf(o.ErrOut, "failed %s: %v\n", label, err)
 			tally.failed++
 			return
+		}
+		if o.DryRun != "server" {
+			fmt.Fprintf(o.ErrOut, "patched %s\n", label)
 		}
 	}
 	if failed {

@@ -169,7 +169,13 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 	for _, w := range warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
+	for i := range reqs {
+		reqs[i].Credentials = withAnonymousFallback(reqs[i].Credentials)
+	}
 	results := collapse(reqs, resolver.ResolveAll(ctx, reqs))
+	for i := range results {
+		noteKubeletFailure(&results[i])
+	}
 	progress.Done()
 	failed := 0
 	for _, r := range results {
@@ -260,6 +266,30 @@ func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []st
 		}
 	}
 	return reqs, warnings, nil
+}
+
+// withAnonymousFallback lets resolve answer even when every credential a
+// node would use is refused: the kubelet stops there, resolve asks once
+// more anonymously and says so (noteKubeletFailure).
+func withAnonymousFallback(creds []registry.Credential) []registry.Credential {
+	for _, c := range creds {
+		if c.ID == registry.Anonymous.ID {
+			return creds
+		}
+	}
+	return append(creds, registry.Anonymous)
+}
+
+// noteKubeletFailure marks an answer that only the anonymous fallback got.
+func noteKubeletFailure(r *registry.Result) {
+	if r.Err != nil || r.CredentialSource != registry.Anonymous.Source || len(r.Refused) == 0 {
+		return
+	}
+	note := fmt.Sprintf("the credentials a node would use were refused (%s); this digest came from an anonymous request, which the kubelet does not try once a credential matched, so a node's pull would fail", strings.Join(r.Refused, ", "))
+	if r.Note != "" {
+		note = r.Note + "; " + note
+	}
+	r.Note = note
 }
 
 func credentialKey(creds []registry.Credential) string {

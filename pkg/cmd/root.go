@@ -8,7 +8,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/url"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -118,12 +121,47 @@ func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []str
 	var exit *exitError
 	if errors.As(err, &exit) {
 		if exit.Err != nil {
-			fmt.Fprintf(streams.ErrOut, "error: %s\n", oneLine(exit.Err.Error()))
+			fmt.Fprintf(streams.ErrOut, "error: %s\n", errorLine(exit.Err))
 		}
 		return exit.Code
 	}
-	fmt.Fprintf(streams.ErrOut, "error: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(streams.ErrOut, "error: %s\n", errorLine(err))
 	return ExitError
+}
+
+// errorLine is the one line printed for err.
+func errorLine(err error) string {
+	if msg, ok := apiServerUnreachable(err); ok {
+		return msg
+	}
+	return oneLine(err.Error())
+}
+
+// apiServerUnreachable names an API server that did not answer (refused,
+// cut, timed out) in a short line, instead of one "Get https://…: dial
+// tcp …" per kind listed. Registry URLs (/v2/…) are left alone: their
+// failures belong to the report.
+func apiServerUnreachable(err error) (string, bool) {
+	var uerr *url.Error
+	if !errors.As(err, &uerr) || errors.Is(err, context.Canceled) {
+		return "", false
+	}
+	u, perr := url.Parse(uerr.URL)
+	if perr != nil || !(u.Path == "/version" || strings.HasPrefix(u.Path, "/api") || strings.HasPrefix(u.Path, "/openapi")) {
+		return "", false
+	}
+	var cause string
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		cause = "connection refused"
+	case uerr.Timeout() || errors.Is(err, context.DeadlineExceeded):
+		cause = "timed out"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
+		cause = "the connection was closed"
+	default:
+		cause = oneLine(uerr.Err.Error())
+	}
+	return fmt.Sprintf("the API server at %s://%s is unreachable: %s", u.Scheme, u.Host, cause), true
 }
 
 func oneLine(s string) string {

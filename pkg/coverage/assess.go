@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
@@ -56,7 +55,7 @@ func (a assessor) assess(img image) verdict {
 		v.status, v.detail = Unknown, ws.unknown
 		return v
 	}
-	repoName, err := name.NewRepository(reg + "/" + repo)
+	repoName, err := registry.Repository(reg, repo, false)
 	if err != nil {
 		v.status, v.detail = Unknown, fmt.Sprintf("cannot match %s/%s: %v", reg, repo, err)
 		return v
@@ -81,11 +80,18 @@ func (a assessor) matched(v verdict, reg, repo string, matches []pullsecret.Matc
 		ref := SecretRef{Name: secretName(m.Source), Source: ws.source}
 		v.secrets = appendRef(v.secrets, ref)
 		who := fmt.Sprintf("user %q from %s", m.Username, ref.Name)
+		check := Check{Key: credentialKey(reg, m.Credential), Repository: repo, Credential: m.Credential, Username: m.Username, Source: m.Source}
+		if m.Empty {
+			// The kubelet tries an entry without a username as an empty
+			// credential: an anonymous pull, whose answer is per repository.
+			who = fmt.Sprintf("an empty entry %q in %s (pulls anonymously)", m.Key, ref.Name)
+			check.Key, check.Credential, check.Username = anonymousKey(reg, repo), registry.Anonymous, ""
+		}
 		if m.DockerHubFallback {
 			who += " (through the index.docker.io fallback)"
 		}
 		users = append(users, who)
-		res, verified := a.verification(Check{Key: credentialKey(reg, m.Credential), Repository: repo, Credential: m.Credential, Username: m.Username, Source: m.Source})
+		res, verified := a.verification(check)
 		switch {
 		case !verified:
 		case res.Result == registry.VerifyOK:
@@ -106,6 +112,9 @@ func (a assessor) matched(v verdict, reg, repo string, matches []pullsecret.Matc
 	case len(rejected) > 0 && len(unchecked) == 0:
 		v.status = CredentialRejected
 		v.detail = fmt.Sprintf("refused %s: update the secret with a valid login for %s", strings.Join(rejected, "; "), reg)
+		if imageref.ProviderServed(reg) {
+			v.detail += fmt.Sprintf("; nodes with a kubelet credential provider for %s may still pull it, which the API cannot show", reg)
+		}
 	case len(unchecked) > 0:
 		v.detail = fmt.Sprintf("%s; could not verify: %s", strings.Join(users, ", "), strings.Join(unchecked, "; "))
 	default:
@@ -113,6 +122,9 @@ func (a assessor) matched(v verdict, reg, repo string, matches []pullsecret.Matc
 	}
 	if len(ws.missing) > 0 {
 		v.detail += fmt.Sprintf("; also references missing secret %s (the kubelet skips it)", strings.Join(ws.labels(refNames(ws.missing)), ", "))
+	}
+	if len(ws.notes) > 0 {
+		v.detail += "; note " + strings.Join(ws.notes, "; ")
 	}
 	return v
 }

@@ -68,6 +68,14 @@ func TestEvaluateStatuses(t *testing.T) {
 			Unknown, []SecretRef{}, "--verify checks it"},
 		{"unknown when secrets are forbidden", deploy("ns", "web", "", []string{"regcred"}, 0, img), []runtime.Object{goodSecret}, true, nil,
 			Unknown, []SecretRef{}, "cannot read secrets in ns (forbidden by RBAC)"},
+		// The kubelet reads a pod's own spec: its service account's secrets
+		// were copied in at creation, if at all.
+		{"a bare pod does not take its service account's secrets", barePod(deploy("ns", "web", "builder", nil, 1, img)), []runtime.Object{goodSecret, serviceAccount("ns", "builder", "regcred")}, false, nil,
+			NodeProvided, []SecretRef{}, "no pull secret covers"},
+		{"an empty entry is an anonymous attempt", deploy("ns", "web", "", []string{"empty"}, 0, img), []runtime.Object{rawSecret("ns", "empty", corev1.SecretTypeDockerConfigJson, corev1.DockerConfigJsonKey, `{"auths":{"`+priv+`":{}}}`)}, false, verdicts{priv + " anonymous": registry.VerifyOK},
+			Covered, []SecretRef{{"empty", pullsecret.KindPodSecret}}, "an empty entry"},
+		{"problems of a usable secret are shown", deploy("ns", "web", "", []string{"mixed"}, 0, img), []runtime.Object{rawSecret("ns", "mixed", corev1.SecretTypeDockerConfigJson, corev1.DockerConfigJsonKey, `{"auths":{"`+priv+`":{"username":"alice","password":"`+privPassword+`"},":5000":{"username":"x","password":"y"}}}`)}, false, nil,
+			Covered, []SecretRef{{"mixed", pullsecret.KindPodSecret}}, "note mixed:"},
 		{"docker hub fallback key", deploy("ns", "web", "", []string{"hub"}, 0, "nginx:1"), []runtime.Object{pullSecret("ns", "hub", "https://index.docker.io/v1/", "carol", privPassword)}, false, nil,
 			Covered, []SecretRef{{"hub", pullsecret.KindPodSecret}}, "index.docker.io fallback"},
 	}
@@ -167,4 +175,10 @@ func TestParseStatuses(t *testing.T) {
 	if _, err := ParseStatuses([]string{"missing"}); err == nil || !strings.Contains(err.Error(), `unknown status "missing"`) {
 		t.Errorf("ParseStatuses(missing) error = %v, want unknown status", err)
 	}
+}
+
+// barePod turns a test workload into a bare Pod.
+func barePod(w workload.Workload) workload.Workload {
+	w.APIVersion, w.Kind = "v1", "Pod"
+	return w
 }

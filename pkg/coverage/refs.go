@@ -24,10 +24,14 @@ type workloadSecrets struct {
 	failingWhy []string
 	// unknown says why the references cannot be judged ("" when they can).
 	unknown string
+	// notes are problems of usable secrets worth showing, e.g. entries
+	// the kubelet keeps as empty credentials or keys naming no host.
+	notes []string
 }
 
-// secretsOf applies the ServiceAccount admission rule: a pod's own
-// imagePullSecrets, or else its service account's.
+// secretsOf applies the ServiceAccount admission rule for templates: a
+// pod's own imagePullSecrets, or else its service account's. A Pod that
+// exists has only its own: the rule ran when it was created.
 func secretsOf(w workload.Workload, store Store) workloadSecrets {
 	ws := workloadSecrets{ns: w.Namespace, source: pullsecret.KindPodSecret}
 	if w.Spec == nil {
@@ -38,7 +42,7 @@ func secretsOf(w workload.Workload, store Store) workloadSecrets {
 		ws.serviceAccount = "default"
 	}
 	ws.names = w.Spec.PullSecrets
-	if len(ws.names) == 0 {
+	if len(ws.names) == 0 && w.Kind != "Pod" {
 		ws.source = pullsecret.KindServiceAccountSecret
 		if err := store.ServiceAccountError(w.Namespace); err != nil {
 			ws.unknown = fmt.Sprintf("cannot read service accounts in %s (%s): the pull secrets of service account %s are unknown", w.Namespace, reason(err), ws.serviceAccount)
@@ -62,6 +66,8 @@ func secretsOf(w workload.Workload, store Store) workloadSecrets {
 			if sec.FailsPulls {
 				ws.failing = append(ws.failing, ref)
 				ws.failingWhy = append(ws.failingWhy, fmt.Sprintf("%s: %s", name, strings.Join(sec.Problems, "; ")))
+			} else if len(sec.Problems) > 0 {
+				ws.notes = append(ws.notes, fmt.Sprintf("%s: %s", name, strings.Join(sec.Problems, "; ")))
 			}
 		case pullsecret.SecretInvalid:
 			if inv.FailsPulls {

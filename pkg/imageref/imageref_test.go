@@ -178,3 +178,24 @@ func TestShortDigest(t *testing.T) {
 		}
 	}
 }
+
+func TestProviderServed(t *testing.T) {
+	for host, want := range map[string]bool{
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com":     true,
+		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn": true,
+		"gcr.io":                      true,
+		"eu.gcr.io":                   true,
+		"europe-west1-docker.pkg.dev": true,
+		"acme.azurecr.io":             true,
+		"acme.azurecr.io:443":         true,
+		"ghcr.io":                     false,
+		"index.docker.io":             false,
+		"registry.example.com":        false,
+		"ecr.example.com":             false,
+		"notgcr.io":                   false,
+	} {
+		if got := ProviderServed(host); got != want {
+			t.Errorf("ProviderServed(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -36,6 +36,39 @@ func ApplyChanges(obj map[string]any, changes []Change) error {
 	return nil
 }
 
+// Landed tells, from an object re-read after its patch request was cut
+// (e.g. by Ctrl-C), whether the patch was applied. A patch is atomic on the
+// server, so every path holds either its old image (false) or its new one
+// (true); anything else means someone changed the object since, an error.
+func Landed(obj map[string]any, changes []Change) (bool, error) {
+	if len(changes) == 0 {
+		return false, fmt.Errorf("no changes to look for")
+	}
+	applied, unchanged := 0, 0
+	for _, c := range changes {
+		tokens, err := parsePointer(c.Container.Path)
+		if err != nil {
+			return false, err
+		}
+		get, _, err := locate(obj, tokens)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", c.Container.Path, err)
+		}
+		switch got, _ := get().(string); got {
+		case c.New:
+			applied++
+		case c.Old:
+			unchanged++
+		default:
+			return false, fmt.Errorf("%s is %q, neither %q nor %q: the object changed meanwhile", c.Container.Path, got, c.Old, c.New)
+		}
+	}
+	if applied > 0 && unchanged > 0 {
+		return false, fmt.Errorf("%d of %d images are pinned: the object changed meanwhile", applied, len(changes))
+	}
+	return applied > 0, nil
+}
+
 // locate finds the value at a JSON pointer's tokens, returning a getter and
 // a setter for it.
 func locate(node any, tokens []string) (get func() any, set func(string), err error) {

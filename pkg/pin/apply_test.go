@@ -45,3 +45,34 @@ func TestApplyChanges(t *testing.T) {
 		})
 	}
 }
+
+func TestLanded(t *testing.T) {
+	const spec = "/spec/jobTemplate/spec/template/spec"
+	changes := kindChanges(spec)
+	half := liveObject("batch/v1", "CronJob", spec)
+	if err := ApplyChanges(half, changes[:1]); err != nil {
+		t.Fatal(err)
+	}
+	moved := liveObject("batch/v1", "CronJob", spec)
+	if err := ApplyChanges(moved, []Change{{Container: changes[1].Container, Old: changes[1].Old, New: "busybox:other"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name        string
+		obj         map[string]any
+		wantApplied bool
+		wantErr     bool
+	}{
+		{"patch landed", wantPinned("batch/v1", "CronJob", spec), true, false},
+		{"patch did not land", liveObject("batch/v1", "CronJob", spec), false, false},
+		{"half pinned is not a patch of ours", half, false, true},
+		{"someone else changed an image", moved, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			applied, err := Landed(tt.obj, changes)
+			if (err != nil) != tt.wantErr || applied != tt.wantApplied {
+				t.Errorf("Landed() = %v, %v; want applied=%v, error=%v", applied, err, tt.wantApplied, tt.wantErr)
+			}
+		})
+	}
+}

@@ -61,19 +61,18 @@ func TestCredentials(t *testing.T) {
 		want    []cred
 		wantErr bool
 	}{
-		{"secrets, deduped, then local, then anonymous", "reg.example.com/team/app:1", local, []cred{
+		// Once a credential matched, the kubelet never falls back to anonymous.
+		{"secrets, deduped, then local, no anonymous", "reg.example.com/team/app:1", local, []cred{
 			{"service-account-secret ns/sa", "bob"},
 			{"pod-secret ns/pod", "alice"},
 			{"local-docker-config", "carol"},
-			{"anonymous", ""},
 		}, false},
 		{"without local", "reg.example.com/app", nil, []cred{
 			{"pod-secret ns/pod", "alice"},
-			{"anonymous", ""},
 		}, false},
 		{"local anonymous is skipped", "quay.io/app", local, []cred{{"anonymous", ""}}, false},
 		{"local empty config is skipped", "empty.example.com/app", local, []cred{{"anonymous", ""}}, false},
-		{"local token for docker hub", "nginx", local, []cred{{"local-docker-config", ""}, {"anonymous", ""}}, false},
+		{"local token for docker hub", "nginx", local, []cred{{"local-docker-config", ""}}, false},
 		{"local error keeps the rest", "broken.example.com/app", local, []cred{{"anonymous", ""}}, true},
 	}
 	for _, tt := range tests {
@@ -93,8 +92,8 @@ func TestCredentials(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Credentials(%q) = %v, want %v", tt.image, got, tt.want)
 			}
-			if last := creds[len(creds)-1]; last != registry.Anonymous {
-				t.Errorf("Credentials(%q) last = %v, want registry.Anonymous", tt.image, last)
+			if i := slices.Index(creds, registry.Anonymous); i > 0 {
+				t.Errorf("Credentials(%q) = %v: anonymous after a matched credential, which the kubelet never tries", tt.image, creds)
 			}
 		})
 	}
@@ -105,8 +104,8 @@ func TestCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(creds) != 2 || creds[0].Source != "pod-secret ns/d" {
-		t.Errorf("dedupe with local: got %v, want the pod secret then anonymous", creds)
+	if len(creds) != 1 || creds[0].Source != "pod-secret ns/d" {
+		t.Errorf("dedupe with local: got %v, want the pod secret alone", creds)
 	}
 
 	// The keychain is asked once per registry.

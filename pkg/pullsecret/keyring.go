@@ -195,16 +195,14 @@ func (h held) match(fallback bool) Match {
 	}
 }
 
-// Credentials returns the credentials the resolver should try for image, in
-// order: the keyring's matches, then the local docker config's credential
-// for the image's registry (if local is not nil and it is not anonymous),
-// then registry.Anonymous. Credentials with the same ID appear once, so an
-// empty entry (Entry.Empty, ID "anonymous") stands for the anonymous
-// attempt in its own place and no anonymous comes after it.
-//
-// Anonymous comes last even when secrets matched; the kubelet would not try
-// it then, so a pod whose matched credentials are all rejected fails to
-// pull a public image. Use Lookup for the kubelet's exact view.
+// Credentials returns the credentials the kubelet would try for image, in
+// its order: the keyring's matches, then the local docker config's
+// credential for the image's registry (if local is not nil; it stands in
+// for the node's own), and registry.Anonymous only when nothing matched:
+// the kubelet pulls anonymously only then, and once a credential matched a
+// pull fails when every matched one is refused. Credentials with the same
+// ID appear once; an empty entry (Entry.Empty, ID "anonymous") is an
+// anonymous attempt in its own place.
 //
 // When the local docker config cannot be read the list is complete without
 // it and the error says why.
@@ -243,7 +241,9 @@ func (k *Keyring) Credentials(image string, local *LocalConfig) ([]registry.Cred
 			add(c)
 		}
 	}
-	add(registry.Anonymous)
+	if len(out) == 0 {
+		add(registry.Anonymous)
+	}
 	return out, localErr
 }
 

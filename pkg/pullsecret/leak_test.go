@@ -49,8 +49,8 @@ func TestNoLeak(t *testing.T) {
 		t.Fatalf("Lookup = %v, %v", matches, err)
 	}
 	creds, err := k.Credentials("team.example.com/app", local)
-	if err != nil || len(creds) != 3 {
-		t.Fatalf("Credentials = %v, %v; want secret, local, anonymous", creds, err)
+	if err != nil || len(creds) != 2 {
+		t.Fatalf("Credentials = %v, %v; want secret, local", creds, err)
 	}
 	_, invalid := Parse(configJSON("bad", `{"auths":{"reg.example.com":{"auth":"`+alicePassword+`"}}}`))
 	if invalid == nil {

@@ -258,6 +258,19 @@ func (s *Store) Sources(ns, serviceAccount string, podSecrets []string) []Source
 	return TemplateSources(localRefs(podSecrets), localRefs(saSecrets), get)
 }
 
+// PodSources returns the sources of a pod that exists: its own
+// imagePullSecrets and nothing else, which is all the kubelet reads (the
+// service account's were copied in at creation, if at all).
+func (s *Store) PodSources(ns string, podSecrets []string) []Source {
+	var out []Source
+	for _, n := range podSecrets {
+		if _, sec, _ := s.Secret(ns, n); sec != nil {
+			out = append(out, Source{Kind: KindPodSecret, Secret: sec})
+		}
+	}
+	return out
+}
+
 func localRefs(names []string) []corev1.LocalObjectReference {
 	out := make([]corev1.LocalObjectReference, len(names))
 	for i, n := range names {

@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/version"
 )
 
@@ -98,6 +99,10 @@ type Request struct {
 	// moves on to the next one, any other answer ends the search. None
 	// means [Anonymous].
 	Credentials []Credential
+	// CheckAccess asks the registry even for a reference that carries a
+	// digest (one HEAD by digest), to learn whether these credentials can
+	// pull it; without it such a reference is answered without a request.
+	CheckAccess bool
 }
 
 // Result is what Resolve found for one Request.
@@ -124,6 +129,9 @@ type Result struct {
 	// ContentVerified is true when the digest was computed from the
 	// manifest's content (a GET) rather than taken from a HEAD's header.
 	ContentVerified bool `json:"contentVerified,omitempty"`
+	// Refused lists the sources of the credentials the registry refused
+	// before the one whose answer this is (which may be anonymous).
+	Refused []string `json:"refusedCredentials,omitempty"`
 	// CredentialSource is the Source of the credential whose answer this
 	// is (the one accepted, or the one that got a final non-auth failure
 	// such as not-found). Empty when every credential was refused or no
@@ -264,7 +272,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		return res
 	}
 	res.Reference = ref.Name()
-	if d, ok := ref.(name.Digest); ok && r.platform == nil {
+	if d, ok := ref.(name.Digest); ok && r.platform == nil && !req.CheckAccess {
 		res.Digest = d.DigestStr()
 		return res
 	}
@@ -282,6 +290,9 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		res.Digest, res.MediaType, res.Note = out.digest, out.mediaType, out.note
 		res.Platform, res.PlatformDigest = out.platform, out.platformDigest
 		res.ContentVerified = out.verified
+		for _, rf := range refusals {
+			res.Refused = append(res.Refused, rf.source)
+		}
 		res.Err = out.err
 		if ctx.Err() == nil {
 			res.CredentialSource = c.Source
@@ -334,20 +345,42 @@ func (r *Resolver) ResolveAll(ctx context.Context, reqs []Request) []Result {
 	return results
 }
 
-// parse normalises a reference like the kubelet's runtime (Docker Hub and
-// "latest" implied), marking registries listed in Options.Insecure.
+// parse reads a reference with the kubelet's grammar (imageref, after
+// distribution/reference: Docker Hub and "latest" implied, an uppercase
+// host alias such as "REGISTRY/app" allowed) and builds the
+// go-containerregistry name from its parts, whose own parser disagrees on
+// such edge cases. Registries listed in Options.Insecure are marked.
 func (r *Resolver) parse(image string) (name.Reference, error) {
-	if strings.TrimSpace(image) != image || image == "" {
-		return nil, fmt.Errorf("image reference %q is empty or has surrounding whitespace", image)
-	}
-	ref, err := name.ParseReference(image)
+	ref, err := imageref.Parse(image)
 	if err != nil {
 		return nil, err
 	}
-	if r.insecure.has(ref.Context().RegistryStr(), "https") {
-		return name.ParseReference(image, name.Insecure)
+	repo, err := Repository(ref.Registry, ref.Repository, r.insecure.has(ref.Registry, "https"))
+	if err != nil {
+		return nil, fmt.Errorf("image reference %q: %w", image, err)
 	}
-	return ref, nil
+	if ref.Digest != "" {
+		return repo.Digest(ref.Digest), nil
+	}
+	return repo.Tag(ref.TagOrLatest()), nil
+}
+
+// Repository builds go-containerregistry's name for a registry host and a
+// repository path already parsed with the kubelet's grammar (imageref),
+// without re-parsing them: its parser refuses hosts such as "REGISTRY".
+func Repository(host, path string, insecure bool) (name.Repository, error) {
+	var opts []name.Option
+	if insecure {
+		opts = append(opts, name.Insecure)
+	}
+	reg, err := name.NewRegistry(host, opts...)
+	if err != nil {
+		return name.Repository{}, err
+	}
+	if path == "" {
+		return name.Repository{}, fmt.Errorf("empty repository")
+	}
+	return reg.Repo(path), nil
 }
 
 // lookup resolves ref with one credential, once per run.

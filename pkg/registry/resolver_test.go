@@ -125,9 +125,28 @@ func TestDigestReferenceNeedsNoRequest(t *testing.T) {
 	}
 }
 
+// TestKubeletGrammar: references go-containerregistry's own parser would
+// reject or read differently resolve as the kubelet reads them.
+func TestKubeletGrammar(t *testing.T) {
+	r := newResolver(t, Options{})
+	for image, want := range map[string]string{
+		"nginx":                   "index.docker.io/library/nginx:latest",
+		"docker.io/acme/web:1":    "index.docker.io/acme/web:1",
+		"REGISTRY/app:1":          "REGISTRY/app:1",
+		"MyHost:5000/team/app:v2": "MyHost:5000/team/app:v2",
+	} {
+		ref, err := r.parse(image)
+		if err != nil || ref.Name() != want {
+			t.Errorf("parse(%q) = %v, %v; want %s", image, ref, err, want)
+		}
+	}
+}
+
 func TestInvalidReference(t *testing.T) {
 	r := newResolver(t, Options{})
-	for _, image := range []string{"", " nginx", "UPPER/case", "nginx:tag:tag", "nginx@sha256:short"} {
+	// The kubelet's grammar: "UPPER/case" is a host alias and valid, an
+	// uppercase path, a tag starting with "-" and "a//b" are not.
+	for _, image := range []string{"", " nginx", "upper/CASE", "nginx:tag:tag", "nginx@sha256:short", "nginx:-tag", "a//b", "-docker"} {
 		got := r.Resolve(t.Context(), Request{Image: image})
 		if got.Err == nil || got.Err.Reason != ReasonInvalidReference {
 			t.Errorf("Resolve(%q).Err = %v, want %s", image, got.Err, ReasonInvalidReference)

@@ -104,11 +104,7 @@ func (v *Verifier) verify(ctx context.Context, registry, repository string, cred
 	if auth == nil {
 		auth = authn.Anonymous
 	}
-	opts := []name.Option{name.StrictValidation}
-	if v.insecure.has(registry, "https") {
-		opts = append(opts, name.Insecure)
-	}
-	repo, err := name.NewRepository(registry+"/"+repository, opts...)
+	repo, err := Repository(registry, repository, v.insecure.has(registry, "https"))
 	if err != nil {
 		return Verification{Result: VerifyUnreachable, Message: fmt.Sprintf("%s/%s is not a valid repository name", registry, repository)}
 	}

@@ -18,6 +18,9 @@ func ResolveTable(w io.Writer, results []registry.Result, withPlatform bool) err
 	rows := make([][]string, 0, len(results))
 	for _, r := range results {
 		digest, source := r.Digest, r.CredentialSource
+		if len(r.Refused) > 0 {
+			source += " (refused: " + strings.Join(r.Refused, ", ") + ")"
+		}
 		if r.Err != nil {
 			digest, source = "error: "+string(r.Err.Reason), strings.Join(strings.Fields(r.Err.Message), " ")
 		}

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -101,6 +102,16 @@ func List(ctx context.Context, client kubernetes.Interface, ns string) (objects 
 		objects = append(objects, r.objects...)
 		if r.problem != nil {
 			problems = append(problems, r.problem)
+		}
+	}
+	// An error that is no API status means the API server did not answer
+	// (refused, cut, timed out, interrupted): the kinds that were read are
+	// not "the rest" as with RBAC, so fail rather than report a part of the
+	// cluster as if it were all.
+	for _, p := range problems {
+		var status apierrors.APIStatus
+		if !errors.As(p.Err, &status) {
+			return nil, problems, p
 		}
 	}
 	if len(problems) == len(kindListers) {

@@ -3,6 +3,7 @@ package workload
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -19,6 +20,12 @@ type Workload struct {
 	// Containers in spec order (init, regular), then ephemeral containers
 	// found on pods.
 	Containers []Usage
+	// PodPullSecrets lists the distinct imagePullSecrets of the pods rolled
+	// up into a controller, sorted. A running pod keeps the secrets it was
+	// created with (the ServiceAccount admission plugin copies the service
+	// account's in only then), which may differ from what the template and
+	// service account give new pods today. Empty for a bare Pod.
+	PodPullSecrets [][]string
 }
 
 // Usage is one container's image with what the workload's pods run for it.
@@ -164,7 +171,16 @@ func buildWorkload(objects []Object, root int, pods []int) Workload {
 				w.Containers[i].Running = append(w.Containers[i].Running, img)
 			}
 		}
+		if pod.Spec != nil && p != root {
+			secrets := pod.Spec.PullSecrets
+			if !slices.ContainsFunc(w.PodPullSecrets, func(s []string) bool { return slices.Equal(s, secrets) }) {
+				w.PodPullSecrets = append(w.PodPullSecrets, secrets)
+			}
+		}
 	}
+	sort.Slice(w.PodPullSecrets, func(a, b int) bool {
+		return strings.Join(w.PodPullSecrets[a], ",") < strings.Join(w.PodPullSecrets[b], ",")
+	})
 	for i := range w.Containers {
 		sort.Slice(w.Containers[i].Running, func(a, b int) bool {
 			return w.Containers[i].Running[a].ImageID < w.Containers[i].Running[b].ImageID

@@ -58,6 +58,9 @@ const (
 	Hang             = "hang"      // never answers
 	SlowDrip         = "slow-drip" // HEAD unusable; the GET body drips a byte a second
 	ResetConnection  = "reset"     // the connection closes mid-answer
+	// Public serves anonymous requests as Docker Hub does, and refuses a
+	// wrong login rather than ignore it.
+	Public = "public"
 )
 
 // Faults are the fault repositories of the main registry, in a stable order.
@@ -66,7 +69,7 @@ var Faults = []string{
 	NoDigestHeader, BadDigestHeader, HTMLPage, HeadWithBody,
 	Status401, Status403, Status404,
 	RateLimitOnce, RateLimitNoHint, RateLimitLong, ServerErrorOnce, ServerErrorAll,
-	Hang, SlowDrip, ResetConnection,
+	Hang, SlowDrip, ResetConnection, Public,
 }
 
 // Registry is the running set of servers.
@@ -230,7 +233,8 @@ func (r *Registry) pushEverywhere(servers ...*httptest.Server) error {
 // serveMain is the main registry: basic auth, then the fault its
 // repository names.
 func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
-	if u, p, ok := req.BasicAuth(); !ok || u != r.User || p != r.Password {
+	anonymousPublic := req.Header.Get("Authorization") == "" && strings.HasPrefix(req.URL.Path, "/v2/"+Public+"/")
+	if u, p, ok := req.BasicAuth(); !anonymousPublic && (!ok || u != r.User || p != r.Password) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="faultregistry"`)
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return
@@ -512,7 +516,7 @@ var Expected = map[string]string{
 	Status401: "unauthorized", Status403: "forbidden", Status404: "not-found",
 	RateLimitOnce: "", RateLimitNoHint: "rate-limited", RateLimitLong: "rate-limited",
 	ServerErrorOnce: "", ServerErrorAll: "server-error",
-	Hang: "timeout", SlowDrip: "timeout", ResetConnection: "network",
+	Hang: "timeout", SlowDrip: "timeout", ResetConnection: "network", Public: "",
 	"bearer": "", "bad-token": "token-service", "unknown-ca": "tls", "plain-http": "tls",
 }
 
