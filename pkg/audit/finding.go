@@ -54,6 +54,12 @@ const (
 	IDTagMoved               = "tag-moved"
 	IDUnresolvable           = "unresolvable"
 	IDNoCredentials          = "no-credentials"
+	// Signature findings (audit --signatures, --verify-key, --trust-cert).
+	IDUnsigned              = "unsigned"
+	IDSignatureUnverified   = "signature-unverified"
+	IDSignedByUnknownKey    = "signed-by-unknown-key"
+	IDSignatureInvalid      = "signature-invalid"
+	IDSignatureLookupFailed = "signature-lookup-failed"
 )
 
 // severities is the one table of how bad each finding is.
@@ -70,6 +76,11 @@ var severities = map[string]Severity{
 	IDTagMoved:               SeverityHigh,
 	IDUnresolvable:           SeverityMedium,
 	IDNoCredentials:          SeverityHigh,
+	IDUnsigned:               SeverityMedium, // high with --require-signature
+	IDSignatureUnverified:    SeverityLow,
+	IDSignedByUnknownKey:     SeverityHigh,
+	IDSignatureInvalid:       SeverityHigh,
+	IDSignatureLookupFailed:  SeverityMedium,
 }
 
 // Finding is one problem with one image usage.

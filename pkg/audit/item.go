@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -34,8 +35,11 @@ type Item struct {
 	// CredentialSource says which credential the registry accepted:
 	// "pod-secret NS/NAME", "service-account-secret NS/NAME",
 	// "local-docker-config" or "anonymous".
-	CredentialSource string    `json:"credentialSource,omitempty"`
-	Findings         []Finding `json:"findings"`
+	CredentialSource string `json:"credentialSource,omitempty"`
+	// Signature is what the signature check found for the digest that
+	// runs (audit --signatures); nil when not asked.
+	Signature *signature.Result `json:"signature,omitempty"`
+	Findings  []Finding         `json:"findings"`
 
 	ref    imageref.Reference
 	parsed bool

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -131,6 +132,9 @@ func TestSeveritiesMatchTheContract(t *testing.T) {
 		"pull-policy-stale-risk": "medium", "mixed-running-digests": "high", "running-differs-from-spec": "high",
 		"disallowed-registry": "high", "invalid-reference": "high", "tag-moved": "high", "unresolvable": "medium",
 		"no-credentials": "high",
+		// The signatures issue's contract.
+		"unsigned": "medium", "signature-unverified": "low", "signed-by-unknown-key": "high",
+		"signature-invalid": "high", "signature-lookup-failed": "medium",
 	}
 	for id, sev := range want {
 		if severities[id] != sev {
@@ -278,5 +282,44 @@ func TestReportSummaryAndFailOn(t *testing.T) {
 	}
 	if _, err := ParseSeverity("critical"); err == nil {
 		t.Error("ParseSeverity(critical): want an error")
+	}
+}
+
+func TestApplySignatures(t *testing.T) {
+	sig := func(s signature.Status) signature.Result {
+		return signature.Result{Status: s, Digest: digestA, Error: "x", Artifacts: []signature.Artifact{{Format: signature.FormatCosignSig, SignedBy: "k"}}}
+	}
+	tests := []struct {
+		results []signature.Status
+		require bool
+		want    []string
+		sev     Severity
+	}{
+		{[]signature.Status{signature.StatusVerified}, false, nil, ""},
+		{[]signature.Status{signature.StatusUnsigned}, false, []string{IDUnsigned}, SeverityMedium},
+		{[]signature.Status{signature.StatusUnsigned}, true, []string{IDUnsigned}, SeverityHigh},
+		{[]signature.Status{signature.StatusUnverified}, false, []string{IDSignatureUnverified}, SeverityLow},
+		{[]signature.Status{signature.StatusOtherKey}, false, []string{IDSignedByUnknownKey}, SeverityHigh},
+		{[]signature.Status{signature.StatusInvalid}, false, []string{IDSignatureInvalid}, SeverityHigh},
+		{[]signature.Status{signature.StatusLookupFailed}, false, []string{IDSignatureLookupFailed}, SeverityMedium},
+		// Mixed running digests: the worst stands for the item.
+		{[]signature.Status{signature.StatusVerified, signature.StatusOtherKey}, false, []string{IDSignedByUnknownKey}, SeverityHigh},
+	}
+	for _, tt := range tests {
+		it := oneItem(t, "reg.example.com/app@"+digestA, corev1.PullIfNotPresent, nil, Options{})
+		var rs []signature.Result
+		for _, s := range tt.results {
+			rs = append(rs, sig(s))
+		}
+		ApplySignatures(&it, rs, DigestFromSpec, tt.require)
+		if got := ids(it); !slices.Equal(got, tt.want) {
+			t.Errorf("%v: findings %v, want %v", tt.results, got, tt.want)
+		}
+		if len(it.Findings) > 0 && it.Findings[0].Severity != tt.sev {
+			t.Errorf("%v: severity %s, want %s", tt.results, it.Findings[0].Severity, tt.sev)
+		}
+		if it.Signature == nil || it.Signature.DigestFrom != DigestFromSpec {
+			t.Errorf("%v: signature %+v, want it recorded with its digest's origin", tt.results, it.Signature)
+		}
 	}
 }

@@ -25,6 +25,7 @@ type AuditOptions struct {
 	AllowedRegistries []string
 	FailOn            string
 	Offline           bool
+	signatureFlags
 
 	scope    workload.Scope
 	allowed  []audit.AllowedRegistry
@@ -62,9 +63,19 @@ Deployment, Pod -> Job -> CronJob), with the digests its pods run. Findings:
   unresolvable               medium  the registry could not answer
   no-credentials             high    the registry refused every credential the pod has
 
-The last three ask the registries, with the pods' own pull secrets (then your
-docker config, then anonymous); --offline skips them. With -f the manifests
-are read locally and the registry is not asked.`,
+With --signatures (implied by --verify-key and --trust-cert), for the digest
+the pods run (else the spec's, else what the tag points at now):
+
+  unsigned                   medium  no cosign or Notation signature (high with --require-signature)
+  signature-unverified       low     signed, but no key or certificate was given
+  signed-by-unknown-key      high    signed, by none of the given keys or certificates
+  signature-invalid          high    a signature claims a given key but does not verify
+  signature-lookup-failed    medium  the registry could not say (never reported as unsigned)
+
+The registry findings use the pods' own pull secrets (then your docker
+config standing in for the node's; anonymous only when none matched);
+--offline skips them. With -f the manifests are read locally and the
+registry is not asked.`,
 		Example: `  # Audit every namespace
   kubectl imgtrust audit -A
 
@@ -78,6 +89,9 @@ are read locally and the registry is not asked.`,
   # Manifests on disk, for CI: fail on medium or worse
   kubectl imgtrust audit -f manifests/ -R --fail-on=medium
 
+  # Is every running image signed by our cosign key, or our Notation CA?
+  kubectl imgtrust audit -A --verify-key cosign.pub --trust-cert notation-ca.pem
+
   # Only allow images from our registry
   kubectl imgtrust audit -A --allowed-registries=ghcr.io/acme,registry.acme.dev -o json`,
 		RunE: runFlow(o),
@@ -87,7 +101,9 @@ are read locally and the registry is not asked.`,
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json or yaml (default: a table)")
 	cmd.Flags().StringSliceVar(&o.AllowedRegistries, "allowed-registries", nil, "Registries (host, or host/path prefix) images may come from; others get disallowed-registry")
 	cmd.Flags().StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a finding at or above this severity exists: none, low, medium or high")
-	cmd.Flags().BoolVar(&o.Offline, "offline", false, "Do not ask registries: skip tag-moved, unresolvable and no-credentials")
+	cmd.Flags().BoolVar(&o.Offline, "offline", false, "Do not ask registries: skip tag-moved, unresolvable, no-credentials and signatures")
+	o.signatureFlags.AddFlags(cmd)
+	cmd.Flags().BoolVar(&o.RequireSignature, "require-signature", false, "Make unsigned a high finding")
 	return cmd
 }
 
@@ -106,7 +122,11 @@ func (o *AuditOptions) Complete(args []string) error {
 	if o.scope.Offline() {
 		o.Offline = true // manifests name no running pods or readable secrets
 	}
-	return nil
+	if o.signatureFlags.Enabled() && o.Offline {
+		fmt.Fprintln(o.ErrOut, "warning: signatures are not checked with --offline or -f: they live in the registry")
+		return nil
+	}
+	return o.signatureFlags.Complete()
 }
 
 // Validate checks the flags.
@@ -233,6 +253,11 @@ func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, i
 			views[k] = audit.PodsView{Secrets: p.secrets, Result: results[p.req], Known: known[p.req]}
 		}
 		audit.ApplyRunningPods(&items[i], plan.NewPodSecrets(items[i].Object()), views)
+	}
+	if o.checker != nil {
+		// After the resolutions: the digests to check and the credential
+		// the registry accepted come from them.
+		o.checkSignatures(ctx, items, pending, reqs, results)
 	}
 	return warnings
 }

@@ -27,6 +27,7 @@ type PinOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	scopeFlags
 	registryFlags
+	signatureFlags
 
 	All             bool
 	Apply           bool
@@ -95,6 +96,8 @@ keeping comments and formatting; digests then come from the registry.`,
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
+	cmd.Flags().StringArrayVar(&o.VerifyKeys, "verify-key", nil, "Pin only to digests signed by this PEM public key (cosign.pub), verified offline (repeatable)")
+	cmd.Flags().StringArrayVar(&o.TrustCerts, "trust-cert", nil, "Pin only to digests with a Notation signature chaining to this PEM certificate (repeatable)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "Pin every workload in the namespace")
 	cmd.Flags().BoolVar(&o.Apply, "apply", false, "Patch the objects (default: print the patch and change nothing)")
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", o.DryRun, `"server" sends the patch with server-side dry run and persists nothing; "none" or "client" as usual`)
@@ -116,7 +119,7 @@ func (o *PinOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.scope.Offline() && !cmd.Flags().Changed("source") {
 		o.Source = string(pin.SourceRegistry) // manifests have no running pods
 	}
-	return nil
+	return o.signatureFlags.Complete()
 }
 
 // Validate checks the flag combinations before anything is read or sent.
@@ -161,7 +164,7 @@ func (o *PinOptions) Validate(args []string) error {
 	if o.ResourceVersion != "" && len(args) != 1 {
 		return fmt.Errorf("--resource-version needs exactly one TYPE/NAME argument")
 	}
-	if o.Source == string(pin.SourceRegistry) {
+	if o.Source == string(pin.SourceRegistry) || o.signatureFlags.Enabled() {
 		return o.registryFlags.Validate()
 	}
 	return nil
@@ -169,7 +172,7 @@ func (o *PinOptions) Validate(args []string) error {
 
 // Run pins manifests or live objects.
 func (o *PinOptions) Run(ctx context.Context) error {
-	if o.Source == string(pin.SourceRegistry) {
+	if o.Source == string(pin.SourceRegistry) || o.checker != nil {
 		var err error
 		opts := o.registryFlags.Options("")
 		// pin writes the digest down: check it against the manifest's

@@ -37,6 +37,11 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		if err != nil {
 			return "", err
 		}
+		if o.checker != nil {
+			if err := o.verifyDigest(ctx, plan, workload.Object{}, image, digest); err != nil {
+				return "", err
+			}
+		}
 		return pin.PinnedImage(image, digest, o.DropTag)
 	}
 

@@ -16,8 +16,10 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -440,7 +442,7 @@ func resourceFor(dyn dynamic.Interface, mapper meta.RESTMapper, obj workload.Obj
 // choosers returns, per workload, the chooser of its digests: from its pods,
 // or from the registry with the workload's own pull credentials.
 func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (func(workload.Object) pin.Chooser, error) {
-	if o.Source == string(pin.SourceRunning) {
+	if o.Source == string(pin.SourceRunning) && o.checker == nil {
 		return func(workload.Object) pin.Chooser { return pin.RunningChooser() }, nil
 	}
 	plan, warnings, err := loadCredentialPlan(ctx, o.configFlags, found)
@@ -451,10 +453,46 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
 	return func(obj workload.Object) pin.Chooser {
-		return pin.RegistryChooser(func(u workload.Usage) (string, error) {
-			return o.resolveUsage(ctx, plan, obj, u.Image)
-		})
+		c := pin.RunningChooser()
+		if o.Source == string(pin.SourceRegistry) {
+			c = pin.RegistryChooser(func(u workload.Usage) (string, error) {
+				return o.resolveUsage(ctx, plan, obj, u.Image)
+			})
+		}
+		if o.checker == nil {
+			return c
+		}
+		choose := c.Choose
+		c.Choose = func(u workload.Usage) (string, error) {
+			d, err := choose(u)
+			if err != nil {
+				return "", err
+			}
+			return d, o.verifyDigest(ctx, plan, obj, u.Image, d)
+		}
+		return c
 	}, nil
+}
+
+// verifyDigest refuses a digest that no --verify-key or --trust-cert
+// signed, checked with the credentials a node would use for the image.
+func (o *PinOptions) verifyDigest(ctx context.Context, plan *credentialPlan, obj workload.Object, image, digest string) error {
+	repo, err := o.resolver.RepositoryOf(image)
+	if err != nil {
+		return err
+	}
+	creds, _, _ := plan.For(obj, image)
+	req := registry.Request{Image: repo.Digest(digest).Name(), Credentials: creds, CheckAccess: true}
+	cred := acceptedCredential(req, o.resolver.Resolve(ctx, req))
+	res := o.checker.Check(ctx, o.resolver.Artifacts(cred), repo, digest)
+	if res.Status == signature.StatusVerified {
+		return nil
+	}
+	why := string(res.Status)
+	if res.Error != "" {
+		why += ": " + res.Error
+	}
+	return &pin.Refusal{Reason: pin.ReasonNotVerified, Message: fmt.Sprintf("%s is not signed by a --verify-key or --trust-cert (%s): not pinned", imageref.ShortDigest(digest), why)}
 }
 
 // resolveUsage asks the registry for one image with obj's credentials.

@@ -31,6 +31,9 @@ const (
 	ReasonOtherRepository    = "other-repository"
 	ReasonOtherImage         = "other-image"
 	ReasonResolveFailed      = "resolve-failed"
+	// The digest is not signed by a key or certificate given with
+	// --verify-key or --trust-cert.
+	ReasonNotVerified = "not-verified"
 )
 
 // Refusal is a deliberate decision not to pin a container, with what the

@@ -165,10 +165,18 @@ type Resolver struct {
 	platform *v1.Platform
 	insecure hostSet
 	observer *observer
-	remote   []remote.Option // without auth
-	stats    counters
-	flights  flights
-	global   *semaphore.Weighted
+	remote   []remote.Option   // without auth
+	stack    http.RoundTripper // ours, below go-containerregistry's layers
+	// referrersAPI remembers per registry host whether it serves the OCI
+	// referrers API (true) or needs the tag-schema fallback (false).
+	referrersAPI sync.Map
+	// authed caches an authenticated transport per (repository, credential)
+	// for the referrers API, which go-containerregistry's Puller does not
+	// expose.
+	authed  sync.Map
+	stats   counters
+	flights flights
+	global  *semaphore.Weighted
 
 	mu      sync.Mutex
 	hosts   map[string]*semaphore.Weighted
@@ -235,6 +243,7 @@ func New(o Options) (*Resolver, error) {
 		backoff:  o.RetryBackoff,
 		now:      time.Now,
 	}
+	r.stack = stack
 	r.remote = []remote.Option{
 		remote.WithTransport(stack),
 		remote.WithUserAgent(o.UserAgent),

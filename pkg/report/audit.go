@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,10 +17,20 @@ import (
 func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 	headers := []string{"namespace", "workload", "container", "image", "pinning", "findings"}
 	online := r.Summary.Registry == "online"
+	signed := false
+	for _, it := range r.Items {
+		signed = signed || it.Signature != nil
+	}
+	if signed {
+		headers = append(headers, "signed")
+	}
 	if wide {
 		headers = append(headers, "registry", "pods", "running")
 		if online {
 			headers = append(headers, "resolved", "credentials")
+		}
+		if signed {
+			headers = append(headers, "signed by")
 		}
 	}
 	rows := make([][]string, 0, len(r.Items))
@@ -36,6 +47,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			string(it.Pinning),
 			dash(strings.Join(ids, ",")),
 		}
+		if signed {
+			row = append(row, signedStatus(it))
+		}
 		if wide {
 			registry := "-"
 			if it.Reference != nil {
@@ -45,6 +59,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			row = append(row, registry, strconv.Itoa(it.Pods), dash(strings.Join(running, ",")))
 			if online {
 				row = append(row, dash(imageref.ShortDigest(it.ResolvedDigest)), dash(it.CredentialSource))
+			}
+			if signed {
+				row = append(row, signedBy(it))
 			}
 		}
 		rows = append(rows, row)
@@ -112,4 +129,40 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// signedStatus is the SIGNED column: the signature status, "-" when the
+// item was not checked.
+func signedStatus(it audit.Item) string {
+	if it.Signature == nil {
+		return "-"
+	}
+	return string(it.Signature.Status)
+}
+
+// signedBy names the keys and certificates that verified, else who the
+// signatures say signed.
+func signedBy(it audit.Item) string {
+	if it.Signature == nil {
+		return "-"
+	}
+	var out []string
+	for _, v := range it.Signature.VerifiedBy {
+		switch {
+		case v.Kind == "x509":
+			out = append(out, v.Subject)
+		case v.File != "":
+			out = append(out, v.File)
+		default:
+			out = append(out, v.KeyID)
+		}
+	}
+	if len(out) == 0 {
+		for _, a := range it.Signature.Artifacts {
+			if a.SignedBy != "" && !slices.Contains(out, a.SignedBy) {
+				out = append(out, a.SignedBy)
+			}
+		}
+	}
+	return dash(strings.Join(out, ", "))
 }

@@ -61,6 +61,9 @@ const (
 	// Public serves anonymous requests as Docker Hub does, and refuses a
 	// wrong login rather than ignore it.
 	Public = "public"
+	// SignaturesDenied serves the image but answers 403 to every signature
+	// lookup (the .sig and fallback tags, the referrers API).
+	SignaturesDenied = "signatures-denied"
 )
 
 // Faults are the fault repositories of the main registry, in a stable order.
@@ -69,7 +72,7 @@ var Faults = []string{
 	NoDigestHeader, BadDigestHeader, HTMLPage, HeadWithBody,
 	Status401, Status403, Status404,
 	RateLimitOnce, RateLimitNoHint, RateLimitLong, ServerErrorOnce, ServerErrorAll,
-	Hang, SlowDrip, ResetConnection, Public,
+	Hang, SlowDrip, ResetConnection, Public, SignaturesDenied,
 }
 
 // Registry is the running set of servers.
@@ -247,6 +250,9 @@ func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
 	n := r.count(fault)
 	manifest := strings.Contains(req.URL.Path, "/manifests/")
 	switch {
+	case fault == SignaturesDenied && (strings.Contains(req.URL.Path, "/referrers/") || strings.Contains(req.URL.Path, "/manifests/sha256-")):
+		writeError(w, http.StatusForbidden, "DENIED", "signatures are not for you")
+		return
 	case !manifest:
 	case fault == RedirectLoop:
 		http.Redirect(w, req, req.URL.Path, http.StatusTemporaryRedirect)
@@ -516,7 +522,7 @@ var Expected = map[string]string{
 	Status401: "unauthorized", Status403: "forbidden", Status404: "not-found",
 	RateLimitOnce: "", RateLimitNoHint: "rate-limited", RateLimitLong: "rate-limited",
 	ServerErrorOnce: "", ServerErrorAll: "server-error",
-	Hang: "timeout", SlowDrip: "timeout", ResetConnection: "network", Public: "",
+	Hang: "timeout", SlowDrip: "timeout", ResetConnection: "network", Public: "", SignaturesDenied: "",
 	"bearer": "", "bad-token": "token-service", "unknown-ca": "tls", "plain-http": "tls",
 }
 

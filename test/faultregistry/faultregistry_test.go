@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 )
 
 // TestResolverAgainstEveryFault drives pkg/registry's Resolver at every
@@ -87,4 +88,37 @@ func oneLine(res registry.Result) string {
 		return res.Err.Message
 	}
 	return res.Note
+}
+
+// TestSignatureLookupRefused: a 403 on every signature lookup is never
+// "unsigned".
+func TestSignatureLookupRefused(t *testing.T) {
+	reg, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, reg.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := registry.New(registry.Options{CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := signature.New(signature.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := registry.Credential{Source: "test", ID: "test", Auth: &authn.Basic{Username: reg.User, Password: reg.Password}}
+	for fault, want := range map[string]signature.Status{SignaturesDenied: signature.StatusLookupFailed, Healthy: signature.StatusUnsigned} {
+		repo, err := r.RepositoryOf(reg.Image(fault))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := c.Check(t.Context(), r.Artifacts(cred), repo, reg.Digest)
+		if got.Status != want || (want == signature.StatusLookupFailed && !strings.Contains(got.Error, "forbidden")) {
+			t.Errorf("%s: %+v, want %s", fault, got, want)
+		}
+	}
 }

@@ -1,0 +1,98 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+)
+
+// Where the digest whose signatures are checked came from.
+const (
+	DigestFromRunning  = "running"  // status.imageID of the pods
+	DigestFromSpec     = "spec"     // the digest written in the spec
+	DigestFromRegistry = "registry" // what the tag resolves to now
+)
+
+// SignatureDigests returns the digests to check for the item, in order:
+// the ones its pods run, else the spec's digest, else the resolved one.
+func (it *Item) SignatureDigests() ([]string, string) {
+	switch {
+	case len(it.RunningDigests) > 0:
+		return it.RunningDigests, DigestFromRunning
+	case it.parsed && it.ref.Digest != "":
+		return []string{it.ref.Digest}, DigestFromSpec
+	case it.ResolvedDigest != "":
+		return []string{it.ResolvedDigest}, DigestFromRegistry
+	}
+	return nil, ""
+}
+
+// statusRank orders statuses worst first, for an item whose pods run
+// several digests.
+var statusRank = map[signature.Status]int{
+	signature.StatusInvalid: 0, signature.StatusOtherKey: 1, signature.StatusLookupFailed: 2,
+	signature.StatusUnsigned: 3, signature.StatusUnverified: 4, signature.StatusVerified: 5,
+}
+
+// ApplySignatures records the signature checks of the item's digests (the
+// worst one stands for the item) and adds the finding it calls for.
+// requireSignature raises unsigned to high.
+func ApplySignatures(it *Item, results []signature.Result, from string, requireSignature bool) {
+	if len(results) == 0 {
+		return
+	}
+	worst := results[0]
+	for _, r := range results[1:] {
+		if statusRank[r.Status] < statusRank[worst.Status] {
+			worst = r
+		}
+	}
+	worst.DigestFrom = from
+	it.Signature = &worst
+	d := imageref.ShortDigest(worst.Digest)
+	switch worst.Status {
+	case signature.StatusUnsigned:
+		f := newFinding(IDUnsigned,
+			fmt.Sprintf("no cosign or Notation signature of %s (%s digest) was found", d, from),
+			"sign it (cosign sign --key KEY IMAGE@DIGEST, or notation sign), or run only images that are signed")
+		if requireSignature {
+			f.Severity = SeverityHigh
+		}
+		it.add(f)
+	case signature.StatusUnverified:
+		it.add(newFinding(IDSignatureUnverified,
+			fmt.Sprintf("%s is signed (%s), but no key or certificate was given to check it", d, signers(worst)),
+			"verify it: pass --verify-key cosign.pub or --trust-cert notation-ca.pem"))
+	case signature.StatusOtherKey:
+		it.add(newFinding(IDSignedByUnknownKey,
+			fmt.Sprintf("%s is signed, but by none of the keys or certificates given (%s)", d, signers(worst)),
+			"run an image signed by a key you trust, or add its key if you trust it (--verify-key)"))
+	case signature.StatusInvalid:
+		it.add(newFinding(IDSignatureInvalid,
+			fmt.Sprintf("a signature of %s does not hold: %s", d, worst.Error),
+			"do not run it: re-sign the image you meant, and find out who changed it"))
+	case signature.StatusLookupFailed:
+		it.add(newFinding(IDSignatureLookupFailed,
+			fmt.Sprintf("the signatures of %s could not be read: %s", d, worst.Error),
+			"check the registry and the pull secret's access to the signature tags and referrers, then run again"))
+	}
+}
+
+// signers names who the artifacts say signed, briefly.
+func signers(r signature.Result) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range r.Artifacts {
+		s := a.Format
+		if a.SignedBy != "" {
+			s += " by " + a.SignedBy
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "; ")
+}

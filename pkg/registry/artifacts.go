@@ -1,0 +1,254 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Where a referrer was found: the OCI referrers API, or the tag-schema
+// fallback index "sha256-<hex>" that pushers keep for registries without it.
+const (
+	ViaReferrersAPI = "referrers-api"
+	ViaReferrersTag = "referrers-tag"
+)
+
+// Bounds on what signature lookups read.
+const (
+	maxReferrerPages = 8
+	maxArtifactBlob  = 4 << 20
+)
+
+// Artifacts reads what is attached to images (signatures, attestations)
+// with one credential, through the resolver's connection: its per-host
+// and overall limits, retries, lookup deadline and request counting. Every
+// failure is an *Error; a missing manifest is ReasonNotFound.
+type Artifacts struct {
+	r    *Resolver
+	cred Credential
+}
+
+// Artifacts returns the reader for one credential.
+func (r *Resolver) Artifacts(c Credential) *Artifacts { return &Artifacts{r: r, cred: c} }
+
+// bounded runs f within the host and global limits and the lookup deadline.
+func (a *Artifacts) bounded(ctx context.Context, host, what string, f func(ctx context.Context, p *remote.Puller) error) *Error {
+	hostSem := a.r.hostSemaphore(host)
+	if err := hostSem.Acquire(ctx, 1); err != nil {
+		return contextError(ctx)
+	}
+	defer hostSem.Release(1)
+	if err := a.r.global.Acquire(ctx, 1); err != nil {
+		return contextError(ctx)
+	}
+	defer a.r.global.Release(1)
+	lctx, cancel := context.WithTimeout(ctx, a.r.opts.LookupTimeout)
+	defer cancel()
+	cl := classifier{registry: host, ref: what, attempts: a.r.opts.Retries, ctx: ctx, lookup: lctx, lookupLimit: a.r.opts.LookupTimeout}
+	p, err := a.r.puller(a.cred)
+	if err == nil {
+		err = f(lctx, p)
+	}
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	cl.realm = a.r.observer.realm(host)
+	cl.secrets = a.r.secretsOf(ctx, a.cred)
+	return cl.classify(err)
+}
+
+// Head returns ref's descriptor with a HEAD (no pull on Docker Hub).
+func (a *Artifacts) Head(ctx context.Context, ref name.Reference) (*v1.Descriptor, *Error) {
+	var desc *v1.Descriptor
+	e := a.bounded(ctx, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
+		desc, err = p.Head(ctx, ref)
+		return err
+	})
+	return desc, e
+}
+
+// Manifest GETs ref's manifest (by digest, go-containerregistry checks the
+// content against it).
+func (a *Artifacts) Manifest(ctx context.Context, ref name.Reference) (*remote.Descriptor, *Error) {
+	var desc *remote.Descriptor
+	e := a.bounded(ctx, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
+		desc, err = p.Get(ctx, ref)
+		return err
+	})
+	return desc, e
+}
+
+// Blob reads a small blob (a signature payload, a bundle, an envelope) and
+// checks it against its digest.
+func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) ([]byte, *Error) {
+	var b []byte
+	ref := repo.Digest(d.String())
+	e := a.bounded(ctx, repo.RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) error {
+		l, err := p.Layer(ctx, ref)
+		if err != nil {
+			return err
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		b, err = io.ReadAll(io.LimitReader(rc, maxArtifactBlob+1))
+		if err != nil {
+			return err
+		}
+		if len(b) > maxArtifactBlob {
+			return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("blob %s in %s is larger than %d bytes", d, repo, maxArtifactBlob)}
+		}
+		if got, _, _ := v1.SHA256(strings.NewReader(string(b))); got != d {
+			return &Error{Reason: ReasonDigestMismatch, Message: fmt.Sprintf("registry %s served blob %s with other content (%s)", repo.RegistryStr(), d, got)}
+		}
+		return nil
+	})
+	return b, e
+}
+
+// Referrers lists the manifests whose subject is d: from the referrers
+// API where the registry has one (following Link pages), else from the
+// fallback tag index, which is only HEADed when it is absent. It says
+// which it used. No referrers at all is an empty list, not an error.
+func (a *Artifacts) Referrers(ctx context.Context, d name.Digest) ([]v1.Descriptor, string, *Error) {
+	host := d.Context().RegistryStr()
+	if has, known := a.r.referrersAPI.Load(host); !known || has.(bool) {
+		descs, supported, e := a.referrersAPI(ctx, d)
+		if e != nil {
+			return nil, ViaReferrersAPI, e
+		}
+		a.r.referrersAPI.Store(host, supported)
+		if supported {
+			return descs, ViaReferrersAPI, nil
+		}
+	}
+	tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1))
+	if _, e := a.Head(ctx, tag); e != nil {
+		if e.Reason == ReasonNotFound {
+			return nil, ViaReferrersTag, nil
+		}
+		return nil, ViaReferrersTag, e
+	}
+	desc, e := a.Manifest(ctx, tag)
+	if e != nil {
+		return nil, ViaReferrersTag, e
+	}
+	idx, err := v1.ParseIndexManifest(strings.NewReader(string(desc.Manifest)))
+	if err != nil {
+		return nil, ViaReferrersTag, &Error{Reason: ReasonServerError, Message: fmt.Sprintf("the referrers tag %s is not an index", tag)}
+	}
+	return idx.Manifests, ViaReferrersTag, nil
+}
+
+var nextLinkRE = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
+
+// referrersAPI GETs /v2/<repo>/referrers/<digest>; supported is false when
+// the registry answers as one without the API (404, 400, 406, or not an
+// index), as the distribution spec allows.
+func (a *Artifacts) referrersAPI(ctx context.Context, d name.Digest) (descs []v1.Descriptor, supported bool, e *Error) {
+	repo := d.Context()
+	e = a.bounded(ctx, repo.RegistryStr(), d.Name(), func(ctx context.Context, _ *remote.Puller) error {
+		client, err := a.client(ctx, repo)
+		if err != nil {
+			return err
+		}
+		next := &url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/referrers/" + d.DigestStr()}
+		for page := 0; next != nil; page++ {
+			if page == maxReferrerPages {
+				return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s lists referrers of %s over more than %d pages", repo.RegistryStr(), d.DigestStr(), maxReferrerPages)}
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Accept", string(types.OCIImageIndex))
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(io.LimitReader(resp.Body, maxArtifactBlob))
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			switch {
+			case page == 0 && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusNotAcceptable):
+				return nil
+			case resp.StatusCode != http.StatusOK:
+				resp.Body = io.NopCloser(strings.NewReader(string(body)))
+				return transport.CheckError(resp, http.StatusOK)
+			case page == 0 && baseMediaType(resp.Header.Get("Content-Type")) != string(types.OCIImageIndex):
+				return nil
+			}
+			var idx v1.IndexManifest
+			if err := json.Unmarshal(body, &idx); err != nil {
+				return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s answered the referrers of %s with an index that does not parse", repo.RegistryStr(), d.DigestStr())}
+			}
+			supported = true
+			descs = append(descs, idx.Manifests...)
+			next = nil
+			if m := nextLinkRE.FindStringSubmatch(resp.Header.Get("Link")); m != nil {
+				u, err := req.URL.Parse(m[1])
+				if err != nil || u.Host != req.URL.Host {
+					return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s sent a referrers page link to another host", repo.RegistryStr())}
+				}
+				next = u
+			}
+		}
+		return nil
+	})
+	return descs, supported, e
+}
+
+// client is an HTTP client authenticated for repo with the credential,
+// built on the resolver's transport stack (ping and token once each).
+func (a *Artifacts) client(ctx context.Context, repo name.Repository) (*http.Client, error) {
+	key := repo.Name() + "\x00" + credKey(a.cred)
+	if c, ok := a.r.authed.Load(key); ok {
+		return c.(*http.Client), nil
+	}
+	auth := a.cred.Auth
+	if auth == nil {
+		auth = Anonymous.Auth
+	}
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, transport.NewUserAgent(a.r.stack, a.r.opts.UserAgent), []string{repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, err
+	}
+	c := &http.Client{Transport: rt, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= MaxRedirects || req.URL.Host != via[0].URL.Host {
+			return fmt.Errorf("refusing the referrers redirect to %s", req.URL.Host)
+		}
+		return nil
+	}}
+	a.r.authed.Store(key, c)
+	return c, nil
+}
+
+// RepositoryOf returns the repository an image reference names, as the
+// resolver reads it (kubelet grammar, insecure hosts marked).
+func (r *Resolver) RepositoryOf(image string) (name.Repository, error) {
+	ref, err := r.parse(image)
+	if err != nil {
+		return name.Repository{}, err
+	}
+	return ref.Context(), nil
+}

@@ -1,0 +1,213 @@
+package signature
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+)
+
+// Media and artifact types of signatures (see ../shared/SIGNATURES.md).
+const (
+	mtSimpleSigning       = "application/vnd.dev.cosign.simplesigning.v1+json"
+	mtCosignArtifactSig   = "application/vnd.dev.cosign.artifact.sig.v1+json"
+	mtSigstoreBundle      = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	mtNotationSignature   = "application/vnd.cncf.notary.signature"
+	mtOCIEmpty            = "application/vnd.oci.empty.v1+json"
+	annotationCosignSig   = "dev.cosignproject.cosign/signature"
+	annotationBundleType  = "dev.sigstore.bundle.predicateType"
+	predicateCosignSignV1 = "https://sigstore.dev/cosign/sign/v1"
+)
+
+// Options configure a Checker.
+type Options struct {
+	Keys  []Key
+	Certs []Cert
+	// MaxSignatures bounds the signatures read per digest (default 8).
+	MaxSignatures int
+}
+
+// Checker checks digests against the configured keys and certificates.
+type Checker struct {
+	opts     Options
+	notation *notationVerifier
+}
+
+// New builds a Checker. With neither keys nor certificates it checks
+// presence only and says who signed.
+func New(o Options) (*Checker, error) {
+	if o.MaxSignatures <= 0 {
+		o.MaxSignatures = 8
+	}
+	c := &Checker{opts: o}
+	if len(o.Certs) > 0 {
+		nv, err := newNotationVerifier(o.Certs)
+		if err != nil {
+			return nil, err
+		}
+		c.notation = nv
+	}
+	return c, nil
+}
+
+// Keyed reports whether keys or certificates were given.
+func (c *Checker) Keyed() bool { return len(c.opts.Keys) > 0 || len(c.opts.Certs) > 0 }
+
+// found is one signature artifact with its verdict.
+type found struct {
+	Artifact
+	claims   bool     // it names a configured key or certificate
+	verified []Signer // who verified it
+}
+
+// Check finds and verifies the signatures of digest in repo, reading with
+// one credential. It never returns an error: failures are in the Result.
+func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name.Repository, digest string) Result {
+	res := Result{Digest: digest}
+	d := repo.Digest(digest)
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		return Result{Status: StatusLookupFailed, Digest: digest, Error: fmt.Sprintf("%q is not a digest", digest)}
+	}
+	var all []found
+	var failures []string
+	fail := func(e *registry.Error) { failures = append(failures, e.Error()) }
+
+	// The legacy cosign tag.
+	sigTag := repo.Tag(strings.Replace(digest, ":", "-", 1) + ".sig")
+	if _, e := arts.Head(ctx, sigTag); e == nil {
+		if desc, e := arts.Manifest(ctx, sigTag); e != nil {
+			fail(e)
+		} else {
+			all = append(all, c.cosignSimpleSigning(ctx, arts, repo, h, desc.Digest.String(), desc.Manifest, ViaSigTag, fail)...)
+		}
+	} else if e.Reason != registry.ReasonNotFound {
+		fail(e)
+	}
+
+	// Referrers: bundles, cosign signatures in referrers mode, Notation.
+	descs, via, e := arts.Referrers(ctx, d)
+	if e != nil {
+		fail(e)
+	}
+	var subject *v1.Descriptor
+	read := 0
+	for _, desc := range descs {
+		if read == c.opts.MaxSignatures {
+			break
+		}
+		kind := desc.ArtifactType
+		if kind == "" || kind == mtOCIEmpty {
+			// Fallback indexes may list bundles as empty artifacts: decide
+			// by the manifest itself.
+			kind = ""
+		}
+		if kind != "" && kind != mtSigstoreBundle && kind != mtCosignArtifactSig && kind != mtNotationSignature {
+			continue // SBOMs and other attachments
+		}
+		if kind == mtSigstoreBundle && desc.Annotations[annotationBundleType] != "" && desc.Annotations[annotationBundleType] != predicateCosignSignV1 {
+			continue // an attestation, not a signature
+		}
+		m, e := arts.Manifest(ctx, repo.Digest(desc.Digest.String()))
+		if e != nil {
+			fail(e)
+			continue
+		}
+		mf, err := v1.ParseManifest(strings.NewReader(string(m.Manifest)))
+		if err != nil {
+			failures = append(failures, fmt.Sprintf("referrer %s is not a manifest", desc.Digest))
+			continue
+		}
+		if kind == "" {
+			kind = classify(mf)
+		}
+		read++
+		switch kind {
+		case mtSigstoreBundle:
+			if f, ok := c.cosignBundle(ctx, arts, repo, h, desc.Digest.String(), mf, via, fail); ok {
+				all = append(all, f)
+			}
+		case mtCosignArtifactSig:
+			all = append(all, c.cosignSimpleSigning(ctx, arts, repo, h, desc.Digest.String(), m.Manifest, via, fail)...)
+		case mtNotationSignature:
+			if subject == nil {
+				sd, e := arts.Head(ctx, d)
+				if e != nil {
+					fail(e)
+					continue
+				}
+				subject = sd
+			}
+			if f, ok := c.notationSignature(ctx, arts, repo, *subject, desc.Digest.String(), mf, via, fail); ok {
+				all = append(all, f)
+			}
+		default:
+			read--
+		}
+	}
+	return c.verdict(res, all, failures)
+}
+
+// classify tells a referrer's kind from its manifest.
+func classify(mf *v1.Manifest) string {
+	if mf.ArtifactType != "" && mf.ArtifactType != mtOCIEmpty {
+		return mf.ArtifactType
+	}
+	if len(mf.Layers) > 0 {
+		switch string(mf.Layers[0].MediaType) {
+		case mtSigstoreBundle:
+			return mtSigstoreBundle
+		case mtSimpleSigning:
+			return mtCosignArtifactSig
+		case "application/jose+json", "application/cose":
+			return mtNotationSignature
+		}
+	}
+	return ""
+}
+
+// verdict sums up the artifacts. Verified wins; then a signature that
+// claims a trusted key but fails is invalid; an incomplete lookup proves
+// nothing; then other-key, unverified, unsigned.
+func (c *Checker) verdict(res Result, all []found, failures []string) Result {
+	var invalid []string
+	for _, f := range all {
+		res.Artifacts = append(res.Artifacts, f.Artifact)
+		for _, s := range f.verified {
+			if !containsSigner(res.VerifiedBy, s) {
+				res.VerifiedBy = append(res.VerifiedBy, s)
+			}
+		}
+		if f.claims && !f.Verified {
+			invalid = append(invalid, f.Problem)
+		}
+	}
+	switch {
+	case len(res.VerifiedBy) > 0:
+		res.Status = StatusVerified
+	case len(invalid) > 0:
+		res.Status, res.Error = StatusInvalid, strings.Join(invalid, "; ")
+	case len(failures) > 0:
+		res.Status, res.Error = StatusLookupFailed, strings.Join(failures, "; ")
+	case len(all) == 0:
+		res.Status = StatusUnsigned
+	case !c.Keyed():
+		res.Status = StatusUnverified
+	default:
+		res.Status = StatusOtherKey
+	}
+	return res
+}
+
+func containsSigner(list []Signer, s Signer) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

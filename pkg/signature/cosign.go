@@ -1,0 +1,172 @@
+package signature
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+)
+
+// simpleSigning is the part of cosign's payload we check.
+type simpleSigning struct {
+	Critical struct {
+		Image struct {
+			DockerManifestDigest string `json:"docker-manifest-digest"`
+		} `json:"image"`
+	} `json:"critical"`
+}
+
+// cosignSimpleSigning checks the layers of a legacy cosign signature
+// manifest (the .sig tag, or a referrer of that type): each is a payload
+// naming the digest, signed in its layer annotation.
+func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, manifest []byte, via string, fail func(*registry.Error)) []found {
+	mf, err := v1.ParseManifest(bytes.NewReader(manifest))
+	if err != nil {
+		fail(&registry.Error{Reason: registry.ReasonServerError, Message: fmt.Sprintf("the cosign signature manifest %s does not parse", manifestDigest)})
+		return nil
+	}
+	var out []found
+	for i, layer := range mf.Layers {
+		if i == c.opts.MaxSignatures {
+			break
+		}
+		if string(layer.MediaType) != mtSimpleSigning {
+			continue
+		}
+		f := found{Artifact: Artifact{Digest: manifestDigest, Format: FormatCosignSig, Via: via}}
+		sig, err := base64.StdEncoding.DecodeString(layer.Annotations[annotationCosignSig])
+		if err != nil || len(sig) == 0 {
+			f.Problem = "the signature annotation is missing or not base64"
+			out = append(out, f)
+			continue
+		}
+		if !c.Keyed() {
+			f.SignedBy = "a key (unverified)"
+			out = append(out, f)
+			continue
+		}
+		payload, e := arts.Blob(ctx, repo, layer.Digest)
+		if e != nil {
+			fail(e)
+			continue
+		}
+		var p simpleSigning
+		named := json.Unmarshal(payload, &p) == nil && p.Critical.Image.DockerManifestDigest != ""
+		for _, k := range c.opts.Keys {
+			if k.verifier.VerifySignature(bytes.NewReader(sig), bytes.NewReader(payload)) != nil {
+				continue
+			}
+			f.SignedBy, f.claims = k.ID, true
+			if !named || p.Critical.Image.DockerManifestDigest != h.String() {
+				f.Problem = fmt.Sprintf("signed by key %s for digest %q, not %s", k.File, p.Critical.Image.DockerManifestDigest, h)
+				break
+			}
+			f.Verified = true
+			f.verified = append(f.verified, Signer{Kind: "key", KeyID: k.ID, File: k.File})
+			break
+		}
+		if f.SignedBy == "" {
+			f.SignedBy = "a key not given"
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// cosignBundle checks a sigstore bundle referrer. Only a DSSE statement
+// with cosign's signing predicate is a signature; other predicates are
+// attestations (ok is false).
+func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, mf *v1.Manifest, via string, fail func(*registry.Error)) (found, bool) {
+	f := found{Artifact: Artifact{Digest: manifestDigest, Format: FormatCosignBundle, Via: via}}
+	if len(mf.Layers) == 0 {
+		return f, false
+	}
+	raw, e := arts.Blob(ctx, repo, mf.Layers[0].Digest)
+	if e != nil {
+		fail(e)
+		return f, false
+	}
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(raw); err != nil {
+		f.Problem = "the bundle does not parse: " + oneLine(err.Error())
+		f.claims = c.Keyed()
+		return f, true
+	}
+	env, err := b.Envelope()
+	if err != nil {
+		return f, false // a message-signature bundle: not cosign's image signature
+	}
+	stmt, err := env.Statement()
+	if err != nil || stmt.GetPredicateType() != predicateCosignSignV1 {
+		return f, false
+	}
+	subjectOK := false
+	for _, s := range stmt.GetSubject() {
+		subjectOK = subjectOK || s.GetDigest()["sha256"] == h.Hex
+	}
+	hint := b.GetVerificationMaterial().GetPublicKey().GetHint()
+	f.SignedBy = "key " + hint
+	if hint == "" {
+		f.SignedBy = "a key"
+	}
+	if !subjectOK {
+		f.claims, f.Problem = true, "the signature's subject is another digest"
+		return f, true
+	}
+	if !c.Keyed() {
+		return f, true
+	}
+	want, err := hex.DecodeString(h.Hex)
+	if err != nil {
+		return f, true
+	}
+	for _, k := range c.opts.Keys {
+		if hint != "" && hint != k.ID {
+			continue
+		}
+		err := verifyBundle(&b, k, want)
+		if err == nil {
+			f.Verified, f.claims, f.SignedBy = true, true, k.ID
+			f.verified = append(f.verified, Signer{Kind: "key", KeyID: k.ID, File: k.File})
+			return f, true
+		}
+		if hint != "" {
+			f.claims, f.Problem = true, fmt.Sprintf("claims key %s but does not verify: %s", k.File, oneLine(err.Error()))
+		}
+	}
+	return f, true
+}
+
+// verifyBundle is `cosign verify --key K --insecure-ignore-tlog` for a
+// bundle: the key as the only trusted material, no timestamps required.
+func verifyBundle(b *bundle.Bundle, k Key, digest []byte) error {
+	material := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}), nil
+	})
+	v, err := verify.NewVerifier(material, verify.WithNoObserverTimestamps())
+	if err != nil {
+		return err
+	}
+	_, err = v.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithKey()))
+	return err
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

@@ -1,0 +1,73 @@
+package signature
+
+// Status is what the signatures of a digest amount to.
+type Status string
+
+const (
+	// StatusVerified: a configured key or certificate verified a signature
+	// of exactly this digest.
+	StatusVerified Status = "verified"
+	// StatusUnverified: signatures exist, and no key or certificate was
+	// given to check them (presence only).
+	StatusUnverified Status = "unverified"
+	// StatusUnsigned: every lookup answered, and none found a signature.
+	StatusUnsigned Status = "unsigned"
+	// StatusInvalid: a signature claims a configured key or certificate
+	// but does not verify, or is for another digest.
+	StatusInvalid Status = "invalid"
+	// StatusOtherKey: signatures exist, none by a configured key or cert.
+	StatusOtherKey Status = "other-key"
+	// StatusLookupFailed: the registry could not say (401, 403, 429, 5xx,
+	// timeouts): nothing is proven either way.
+	StatusLookupFailed Status = "lookup-failed"
+)
+
+// Formats of signature artifacts.
+const (
+	FormatCosignSig    = "cosign-sig"
+	FormatCosignBundle = "cosign-bundle"
+	FormatNotation     = "notation"
+)
+
+// ViaSigTag is the legacy cosign tag "sha256-<hex>.sig"; the referrers
+// ways are registry.ViaReferrersAPI and registry.ViaReferrersTag.
+const ViaSigTag = "sig-tag"
+
+// Result is the signature check of one digest. Its JSON is part of the
+// AuditReport contract.
+type Result struct {
+	Status Status `json:"status"`
+	// Digest is the digest checked; DigestFrom says where it came from
+	// (set by the caller: "running", "spec" or "registry").
+	Digest     string `json:"digest,omitempty"`
+	DigestFrom string `json:"digestFrom,omitempty"`
+	// VerifiedBy lists the configured keys and certificates that verified
+	// a signature.
+	VerifiedBy []Signer   `json:"verifiedBy,omitempty"`
+	Artifacts  []Artifact `json:"artifacts,omitempty"`
+	// Error says why the lookup failed, or what was invalid.
+	Error string `json:"error,omitempty"`
+}
+
+// Signer is who vouched: a key (kind "key", its fingerprint and file) or a
+// certificate (kind "x509", its subject and file).
+type Signer struct {
+	Kind    string `json:"kind"`
+	KeyID   string `json:"keyID,omitempty"`
+	File    string `json:"file,omitempty"`
+	Subject string `json:"subject,omitempty"`
+}
+
+// Artifact is one signature found for the digest.
+type Artifact struct {
+	// Digest of the signature's manifest.
+	Digest string `json:"digest"`
+	Format string `json:"format"`
+	Via    string `json:"via"`
+	// SignedBy is who the signature says signed it (a key fingerprint
+	// hint, a certificate subject); unverified unless Verified.
+	SignedBy string `json:"signedBy,omitempty"`
+	Verified bool   `json:"verified,omitempty"`
+	// Problem says why it did not verify, when it claimed to.
+	Problem string `json:"problem,omitempty"`
+}

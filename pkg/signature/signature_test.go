@@ -1,0 +1,263 @@
+package signature
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+)
+
+// fixture is go-containerregistry's in-process registry with an image and
+// helpers that write signatures the way cosign does.
+type fixture struct {
+	t      *testing.T
+	srv    *httptest.Server
+	repo   name.Repository
+	digest v1.Hash
+	desc   v1.Descriptor
+	api    bool
+	deny   bool // answer 403 to signature lookups
+}
+
+func newFixture(t *testing.T, referrersAPI bool) *fixture {
+	t.Helper()
+	f := &fixture{t: t, api: referrersAPI}
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(referrersAPI))
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.deny && (strings.Contains(r.URL.Path, "/referrers/") || strings.Contains(r.URL.Path, "/manifests/sha256-")) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"errors":[{"code":"DENIED","message":"no"}]}`)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	host := strings.TrimPrefix(f.srv.URL, "http://")
+	var err error
+	if f.repo, err = name.NewRepository(host+"/app", name.Insecure); err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(128, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(f.repo.Tag("v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	f.digest, _ = img.Digest()
+	raw, _ := img.RawManifest()
+	mt, _ := img.MediaType()
+	f.desc = v1.Descriptor{MediaType: mt, Digest: f.digest, Size: int64(len(raw))}
+	return f
+}
+
+type rawManifest struct {
+	b  []byte
+	mt types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.b, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+func (f *fixture) blob(b []byte, mt types.MediaType) v1.Descriptor {
+	f.t.Helper()
+	l := static.NewLayer(b, mt)
+	if err := remote.WriteLayer(f.repo, l); err != nil {
+		f.t.Fatal(err)
+	}
+	d, _ := l.Digest()
+	return v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(b))}
+}
+
+// put writes a manifest (by tag when tag is set) and returns its descriptor.
+func (f *fixture) put(m any, tag string) v1.Descriptor {
+	f.t.Helper()
+	b, _ := json.Marshal(m)
+	h, _, _ := v1.SHA256(bytes.NewReader(b))
+	var ref name.Reference = f.repo.Digest(h.String())
+	if tag != "" {
+		ref = f.repo.Tag(tag)
+	}
+	if err := remote.Put(ref, rawManifest{b, types.OCIManifestSchema1}); err != nil {
+		f.t.Fatal(err)
+	}
+	return v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: int64(len(b))}
+}
+
+// legacy writes a cosign .sig tag: a simple-signing payload naming
+// payloadDigest, signed with kp.
+func (f *fixture) legacy(kp *sign.EphemeralKeypair, payloadDigest string) {
+	f.t.Helper()
+	payload := []byte(fmt.Sprintf(`{"critical":{"identity":{"docker-reference":%q},"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"},"optional":null}`, f.repo.Name(), payloadDigest))
+	sig, _, err := kp.SignData(context.Background(), payload)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	layer := f.blob(payload, mtSimpleSigning)
+	layer.Annotations = map[string]string{annotationCosignSig: base64.StdEncoding.EncodeToString(sig)}
+	cfg := f.blob([]byte("{}"), types.OCIConfigJSON)
+	f.put(v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: cfg, Layers: []v1.Descriptor{layer}},
+		strings.Replace(f.digest.String(), ":", "-", 1)+".sig")
+}
+
+// bundle attaches a sigstore bundle as a referrer: a DSSE statement over
+// subjectHex with predicate, signed with kp.
+func (f *fixture) bundle(kp *sign.EphemeralKeypair, subjectHex, predicate string) {
+	f.bundleWith(kp, subjectHex, predicate, false)
+}
+
+// bundleWith can tamper with the signed statement after signing.
+func (f *fixture) bundleWith(kp *sign.EphemeralKeypair, subjectHex, predicate string, tamper bool) {
+	f.t.Helper()
+	stmt := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":%q,"digest":{"sha256":%q}}],"predicateType":%q,"predicate":{}}`, f.repo.Name(), subjectHex, predicate)
+	pb, err := sign.Bundle(&sign.DSSEData{Data: []byte(stmt), PayloadType: "application/vnd.in-toto+json"}, kp, sign.BundleOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if tamper {
+		env := pb.GetDsseEnvelope()
+		env.Payload = bytes.Replace(env.Payload, []byte(`"predicate":{}`), []byte(`"predicate":{"x":1}`), 1)
+	}
+	raw, err := (&sgbundle.Bundle{Bundle: pb}).MarshalJSON()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	layer := f.blob(raw, mtSigstoreBundle)
+	cfg := f.blob([]byte("{}"), mtOCIEmpty)
+	subject := f.desc
+	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: mtSigstoreBundle, Config: cfg, Layers: []v1.Descriptor{layer}, Subject: &subject,
+		Annotations: map[string]string{annotationBundleType: predicate}}
+	d := f.put(m, "")
+	if !f.api {
+		// Pushers keep the tag-schema index for registries without the API.
+		d.ArtifactType = mtSigstoreBundle
+		d.Annotations = map[string]string{annotationBundleType: predicate}
+		idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{d}}
+		b, _ := json.Marshal(idx)
+		if err := remote.Put(f.repo.Tag(strings.Replace(f.digest.String(), ":", "-", 1)), rawManifest{b, types.OCIImageIndex}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func keypair(t *testing.T) (*sign.EphemeralKeypair, string) {
+	t.Helper()
+	kp, err := sign.NewEphemeralKeypair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := kp.GetPublicKeyPem()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "cosign.pub")
+	if err := os.WriteFile(p, []byte(pem), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kp, p
+}
+
+func (f *fixture) check(t *testing.T, keyFiles ...string) Result {
+	t.Helper()
+	keys, err := LoadKeys(keyFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := registry.New(registry.Options{Insecure: []string{f.repo.RegistryStr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
+	t.Logf("%+v (requests %d)", res, r.Stats().Requests)
+	return res
+}
+
+func TestCosign(t *testing.T) {
+	const otherPredicate = "https://slsa.dev/provenance/v1"
+	for _, api := range []bool{true, false} {
+		via := registry.ViaReferrersTag
+		if api {
+			via = registry.ViaReferrersAPI
+		}
+		t.Run(via, func(t *testing.T) {
+			kpA, pubA := keypair(t)
+			_, pubB := keypair(t)
+			tests := []struct {
+				name   string
+				setup  func(f *fixture)
+				keys   []string
+				want   Status
+				wantIn string // in the artifacts' via/format or the error
+			}{
+				{"unsigned", func(f *fixture) {}, []string{pubA}, StatusUnsigned, ""},
+				{"legacy .sig by our key", func(f *fixture) { f.legacy(kpA, f.digest.String()) }, []string{pubA}, StatusVerified, ViaSigTag},
+				{"legacy .sig by another key", func(f *fixture) { f.legacy(kpA, f.digest.String()) }, []string{pubB}, StatusOtherKey, ""},
+				{"legacy .sig, presence only", func(f *fixture) { f.legacy(kpA, f.digest.String()) }, nil, StatusUnverified, ""},
+				{"legacy payload names another digest", func(f *fixture) { f.legacy(kpA, "sha256:"+strings.Repeat("0", 64)) }, []string{pubA}, StatusInvalid, "for digest"},
+				{"bundle by our key", func(f *fixture) { f.bundle(kpA, f.digest.Hex, predicateCosignSignV1) }, []string{pubA}, StatusVerified, via},
+				{"bundle by another key", func(f *fixture) { f.bundle(kpA, f.digest.Hex, predicateCosignSignV1) }, []string{pubB}, StatusOtherKey, ""},
+				{"bundle for another digest", func(f *fixture) { f.bundle(kpA, strings.Repeat("0", 64), predicateCosignSignV1) }, []string{pubA}, StatusInvalid, "another digest"},
+				{"tampered bundle claiming our key", func(f *fixture) { f.bundleWith(kpA, f.digest.Hex, predicateCosignSignV1, true) }, []string{pubA}, StatusInvalid, "does not verify"},
+				{"an attestation is not a signature", func(f *fixture) { f.bundle(kpA, f.digest.Hex, otherPredicate) }, []string{pubA}, StatusUnsigned, ""},
+				{"lookups refused: never unsigned", func(f *fixture) { f.deny = true }, []string{pubA}, StatusLookupFailed, "forbidden"},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					f := newFixture(t, api)
+					tt.setup(f)
+					got := f.check(t, tt.keys...)
+					if got.Status != tt.want {
+						t.Fatalf("Status = %s, want %s (%+v)", got.Status, tt.want, got)
+					}
+					blob, _ := json.Marshal(got)
+					if !strings.Contains(string(blob), tt.wantIn) {
+						t.Errorf("result %s does not mention %q", blob, tt.wantIn)
+					}
+					if got.Status == StatusVerified && (len(got.VerifiedBy) != 1 || got.VerifiedBy[0].File != pubA) {
+						t.Errorf("VerifiedBy = %+v, want key %s", got.VerifiedBy, pubA)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestKeyIDIsCosignsHint(t *testing.T) {
+	kp, pub := keypair(t)
+	keys, err := LoadKeys([]string{pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys[0].ID != string(kp.GetHint()) {
+		t.Errorf("ID = %s, want the bundle hint %s", keys[0].ID, kp.GetHint())
+	}
+	if _, err := LoadKeys([]string{filepath.Join(t.TempDir(), "missing.pub")}); err == nil || !strings.Contains(err.Error(), "--verify-key") {
+		t.Errorf("missing key file: %v, want an error naming --verify-key", err)
+	}
+}
