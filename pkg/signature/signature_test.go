@@ -151,14 +151,20 @@ func (f *fixture) bundleWith(kp *sign.EphemeralKeypair, subjectHex, predicate st
 		Annotations: map[string]string{annotationBundleType: predicate}}
 	d := f.put(m, "")
 	if !f.api {
-		// Pushers keep the tag-schema index for registries without the API.
 		d.ArtifactType = mtSigstoreBundle
 		d.Annotations = map[string]string{annotationBundleType: predicate}
-		idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{d}}
-		b, _ := json.Marshal(idx)
-		if err := remote.Put(f.repo.Tag(strings.Replace(f.digest.String(), ":", "-", 1)), rawManifest{b, types.OCIImageIndex}); err != nil {
-			f.t.Fatal(err)
-		}
+		f.fallbackIndex(d)
+	}
+}
+
+// fallbackIndex writes the tag-schema index pushers keep for registries
+// without the referrers API.
+func (f *fixture) fallbackIndex(d v1.Descriptor) {
+	f.t.Helper()
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{d}}
+	b, _ := json.Marshal(idx)
+	if err := remote.Put(f.repo.Tag(strings.Replace(f.digest.String(), ":", "-", 1)), rawManifest{b, types.OCIImageIndex}); err != nil {
+		f.t.Fatal(err)
 	}
 }
 
