@@ -22,9 +22,10 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-imgtrust ./cmd/kubectl-imgtrust
 
-## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane), cached in .cache/tools
+## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane) and signers (cosign, notation), cached in .cache/tools
 tools:
 	hack/build-tools.sh
+	hack/build-signers.sh
 
 ## vet: gofmt and go vet
 vet:

@@ -23,16 +23,8 @@ import (
 // reason, every healthy image resolves right, and no output format shows
 // a secret or the registry's stray bytes.
 func TestRegistryFaultsBoundedAndNamed(t *testing.T) {
-	reg, err := faultregistry.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
+	reg, ca := faultregistry.StartForTest(t)
 	dir := t.TempDir()
-	ca := filepath.Join(dir, "fault-ca.pem")
-	if err := os.WriteFile(ca, reg.CAPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	ns := "faults-" + randomSuffix()
 	private, public := push(t, stack.Registry+"/"+ns+"/private:1"), push(t, stack.PublicRegistry+"/"+ns+"/public:1")
 	auths := map[string]any{}

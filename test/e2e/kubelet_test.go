@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -137,15 +135,7 @@ func TestRunningPodsKeepTheirPullSecrets(t *testing.T) {
 // and says the pod's own credentials failed.
 func TestNoAnonymousFallbackOnceMatched(t *testing.T) {
 	ctx := testContext(t)
-	reg, err := faultregistry.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, reg.CAPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	reg, ca := faultregistry.StartForTest(t)
 	ns := newNamespace(t, "noanon")
 	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "stale", reg.Host, reg.User, "not-the-password"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -536,4 +538,25 @@ func (r *Registry) Images() map[string]string {
 		m[r.Image(f)] = f
 	}
 	return m
+}
+
+// StartForTest starts the registry for t, stops it when t ends, and
+// writes its CA into a file for --registry-ca-file, returning its path.
+func StartForTest(t interface {
+	Helper()
+	Fatal(...any)
+	Cleanup(func())
+	TempDir() string
+}) (*Registry, string) {
+	t.Helper()
+	reg, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	ca := filepath.Join(t.TempDir(), "faultregistry-ca.pem")
+	if err := os.WriteFile(ca, reg.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return reg, ca
 }

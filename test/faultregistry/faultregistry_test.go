@@ -2,8 +2,6 @@ package faultregistry
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -19,15 +17,7 @@ import (
 // fault at once. The e2e suite does the same through kubectl; this is the
 // fast loop, and it logs the fault table.
 func TestResolverAgainstEveryFault(t *testing.T) {
-	reg, err := Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, reg.CAPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	reg, ca := StartForTest(t)
 	r, err := registry.New(registry.Options{CAFile: ca, Timeout: time.Second, LookupTimeout: 8 * time.Second, PerHost: 32, Concurrency: 64, RetryBackoff: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -93,15 +83,7 @@ func oneLine(res registry.Result) string {
 // TestSignatureLookupRefused: a 403 on every signature lookup is never
 // "unsigned".
 func TestSignatureLookupRefused(t *testing.T) {
-	reg, err := Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, reg.CAPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	reg, ca := StartForTest(t)
 	r, err := registry.New(registry.Options{CAFile: ca})
 	if err != nil {
 		t.Fatal(err)
