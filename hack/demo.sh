@@ -6,11 +6,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 eval "$(hack/local-cluster.sh env)"
 
+export IMGTRUST_DEMO_KEYS="$root/.cache/demo-keys"
 go run ./hack/demo
 
 echo
 echo '$ kubectl imgtrust audit -A'
 kubectl imgtrust audit -A || true   # findings are the point of the demo
+
+keys=.cache/demo-keys
+echo
+echo "\$ kubectl imgtrust audit -n shop --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem"
+kubectl imgtrust audit -n shop --verify-key "$keys/demo.pub" --trust-cert "$keys/notation-ca.pem" || true
 
 cat <<MSG
 
@@ -21,6 +27,7 @@ then try:
   kubectl imgtrust resolve -n shop
   kubectl imgtrust pin deploy/web -n shop --source=registry -o diff
   kubectl imgtrust secrets -A --verify
+  kubectl imgtrust audit -A --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem -o wide
   kubectl imgtrust --help
 Stop it with: make demo-down
 MSG

@@ -144,6 +144,15 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 
+	if err := d.sign(ctx, map[string]string{
+		"demo":     api.Repo() + "@" + api.Digest,
+		"legacy":   migrate.Repo() + "@" + migrate.Digest,
+		"vendor":   webOld.Repo() + "@" + webOld.Digest,
+		"notation": report.Repo() + "@" + report.Digest,
+	}); err != nil {
+		return err
+	}
+
 	ns, err := d.cs.CoreV1().Namespaces().Get(ctx, "shop", metav1.GetOptions{})
 	if err != nil {
 		return err
@@ -154,4 +163,54 @@ func (d *demo) run(ctx context.Context) error {
 	ns.Labels[loadedLabel] = "loaded"
 	_, err = d.cs.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
 	return err
+}
+
+// sign signs some demo images with the real signers, offline, into
+// $IMGTRUST_DEMO_KEYS: api with the demo key (a bundle), migrate with the
+// demo key in the legacy .sig format, web's running digest with a vendor
+// key the demo does not trust, and report with notation. postgres stays
+// unsigned.
+func (d *demo) sign(ctx context.Context, refs map[string]string) error {
+	dir := os.Getenv("IMGTRUST_DEMO_KEYS")
+	if dir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "demo: signing images with cosign and notation, keys in", dir)
+	demoKey, _, err := d.s.CosignKeyPair(ctx, dir, "demo")
+	if err != nil {
+		return err
+	}
+	vendorKey, _, err := d.s.CosignKeyPair(ctx, dir, "vendor")
+	if err != nil {
+		return err
+	}
+	if err := d.s.CosignSign(ctx, demoKey, refs["demo"], false); err != nil {
+		return err
+	}
+	if err := d.s.CosignSign(ctx, demoKey, refs["legacy"], true); err != nil {
+		return err
+	}
+	if err := d.s.CosignSign(ctx, vendorKey, refs["vendor"], false); err != nil {
+		return err
+	}
+	notationDir := dir + "/notation"
+	cert, err := d.s.NotationSetup(ctx, notationDir)
+	if err != nil {
+		return err
+	}
+	if err := d.s.NotationSign(ctx, notationDir, refs["notation"], false); err != nil {
+		return err
+	}
+	// A stable name for the README's commands.
+	b, err := os.ReadFile(cert)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dir+"/notation-ca.pem", b, 0o600)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -38,6 +39,18 @@ type fixture struct {
 	desc   v1.Descriptor
 	api    bool
 	deny   bool // answer 403 to signature lookups
+
+	mu       sync.Mutex
+	requests []string // "METHOD path" after setup, pings excluded
+	counting bool
+}
+
+func (f *fixture) count(r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.counting && r.URL.Path != "/v2/" {
+		f.requests = append(f.requests, r.Method+" "+r.URL.Path)
+	}
 }
 
 func newFixture(t *testing.T, referrersAPI bool) *fixture {
@@ -45,6 +58,7 @@ func newFixture(t *testing.T, referrersAPI bool) *fixture {
 	f := &fixture{t: t, api: referrersAPI}
 	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(referrersAPI))
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.count(r)
 		if f.deny && (strings.Contains(r.URL.Path, "/referrers/") || strings.Contains(r.URL.Path, "/manifests/sha256-")) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
@@ -265,5 +279,58 @@ func TestKeyIDIsCosignsHint(t *testing.T) {
 	}
 	if _, err := LoadKeys([]string{filepath.Join(t.TempDir(), "missing.pub")}); err == nil || !strings.Contains(err.Error(), "--verify-key") {
 		t.Errorf("missing key file: %v, want an error naming --verify-key", err)
+	}
+}
+
+// TestRequestBudget: presence costs two requests per digest (the .sig
+// HEAD and one referrers lookup); each signature read costs a manifest
+// and a blob.
+func TestRequestBudget(t *testing.T) {
+	kp, pub := keypair(t)
+	for _, tt := range []struct {
+		name  string
+		api   bool
+		setup func(f *fixture)
+		max   int
+	}{
+		{"unsigned, referrers API", true, func(f *fixture) {}, 2},
+		{"unsigned, fallback tag", false, func(f *fixture) {}, 2},
+		{"one bundle, referrers API", true, func(f *fixture) { f.bundle(kp, f.digest.Hex, predicateCosignSignV1) }, 2 + 2},
+		{"one bundle, fallback tag", false, func(f *fixture) { f.bundle(kp, f.digest.Hex, predicateCosignSignV1) }, 2 + 1 + 2}, // + the index GET after its HEAD
+		{"legacy .sig", true, func(f *fixture) { f.legacy(kp, f.digest.String()) }, 2 + 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.api)
+			tt.setup(f)
+			keys, err := LoadKeys([]string{pub})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _ := New(Options{Keys: keys})
+			r, err := registry.New(registry.Options{Insecure: []string{f.repo.RegistryStr()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A first check learns whether the host has the referrers API
+			// (one request per host and run); the second shows the cost
+			// per digest.
+			c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
+			f.mu.Lock()
+			f.counting = true
+			f.mu.Unlock()
+			got := c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
+			f.mu.Lock()
+			reqs := append([]string(nil), f.requests...)
+			f.mu.Unlock()
+			if len(reqs) > tt.max {
+				t.Errorf("%d requests (%v), want at most %d", len(reqs), reqs, tt.max)
+			}
+			for _, r := range reqs {
+				if strings.HasPrefix(r, "GET ") && strings.Contains(r, "/manifests/sha256-") && got.Status == StatusUnsigned {
+					t.Errorf("%s: a manifest GET just to learn presence (Docker Hub counts it as a pull)", r)
+				}
+			}
+			t.Logf("%s: %d requests: %v", got.Status, len(reqs), reqs)
+		})
 	}
 }
