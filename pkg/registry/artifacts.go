@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,7 +117,7 @@ func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) (
 		if len(b) > maxArtifactBlob {
 			return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("blob %s in %s is larger than %d bytes", d, repo, maxArtifactBlob)}
 		}
-		if got, _, _ := v1.SHA256(strings.NewReader(string(b))); got != d {
+		if got, _, _ := v1.SHA256(bytes.NewReader(b)); got != d {
 			return &Error{Reason: ReasonDigestMismatch, Message: fmt.Sprintf("registry %s served blob %s with other content (%s)", repo.RegistryStr(), d, got)}
 		}
 		return nil
@@ -151,7 +152,7 @@ func (a *Artifacts) Referrers(ctx context.Context, d name.Digest) ([]v1.Descript
 	if e != nil {
 		return nil, ViaReferrersTag, e
 	}
-	idx, err := v1.ParseIndexManifest(strings.NewReader(string(desc.Manifest)))
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
 	if err != nil {
 		return nil, ViaReferrersTag, &Error{Reason: ReasonServerError, Message: fmt.Sprintf("the referrers tag %s is not an index", tag)}
 	}

@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -117,7 +118,7 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 			fail(e)
 			continue
 		}
-		mf, err := v1.ParseManifest(strings.NewReader(string(m.Manifest)))
+		mf, err := v1.ParseManifest(bytes.NewReader(m.Manifest))
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("referrer %s is not a manifest", desc.Digest))
 			continue
