@@ -76,7 +76,9 @@ func (o *AuditOptions) checkSignatures(ctx context.Context, items []audit.Item, 
 		cred := acceptedCredential(reqs[n], results[n])
 		froms[n] = from
 		for _, d := range digests {
-			key := repo.Name() + "@" + d + "\x00" + cred.ID + "\x00" + cred.Source
+			// One check per credential content: the same login held by
+			// secrets in many namespaces is one credential.
+			key := repo.Name() + "@" + d + "\x00" + registry.CredentialKey(cred)
 			j, ok := jobs[key]
 			if !ok {
 				j = &sigJob{repo: repo, digest: d, cred: cred}

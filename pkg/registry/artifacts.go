@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -131,12 +132,30 @@ func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) (
 // which it used. No referrers at all is an empty list, not an error.
 func (a *Artifacts) Referrers(ctx context.Context, d name.Digest) ([]v1.Descriptor, string, *Error) {
 	host := d.Context().RegistryStr()
-	if has, known := a.r.referrersAPI.Load(host); !known || has.(bool) {
+	// Until a host is known, one lookup at a time asks its API, so that
+	// a registry without one is sent that question once, not once per
+	// lookup in flight.
+	probe, _ := a.r.referrersProbe.LoadOrStore(host, &sync.Mutex{})
+	mu := probe.(*sync.Mutex)
+	has, known := a.r.referrersAPI.Load(host)
+	if !known {
+		mu.Lock()
+		has, known = a.r.referrersAPI.Load(host)
+		if known {
+			mu.Unlock()
+		}
+	}
+	if !known || has.(bool) {
 		descs, supported, e := a.referrersAPI(ctx, d)
+		if e == nil {
+			a.r.referrersAPI.Store(host, supported)
+		}
+		if !known {
+			mu.Unlock()
+		}
 		if e != nil {
 			return nil, ViaReferrersAPI, e
 		}
-		a.r.referrersAPI.Store(host, supported)
 		if supported {
 			return descs, ViaReferrersAPI, nil
 		}

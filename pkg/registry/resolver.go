@@ -169,7 +169,8 @@ type Resolver struct {
 	stack    http.RoundTripper // ours, below go-containerregistry's layers
 	// referrersAPI remembers per registry host whether it serves the OCI
 	// referrers API (true) or needs the tag-schema fallback (false).
-	referrersAPI sync.Map
+	referrersAPI   sync.Map
+	referrersProbe sync.Map // host → *sync.Mutex held while the API is probed
 	// authed caches an authenticated transport per (repository, credential)
 	// for the referrers API, which go-containerregistry's Puller does not
 	// expose.
@@ -587,6 +588,10 @@ func (r *Resolver) secretsOf(ctx context.Context, c Credential) []string {
 	r.mu.Unlock()
 	return s
 }
+
+// CredentialKey identifies a credential's content for deduplication: its
+// ID, else its Source.
+func CredentialKey(c Credential) string { return credKey(c) }
 
 // credKey identifies a credential for deduplication: its ID, else its
 // Source (callers should set ID).

@@ -119,6 +119,80 @@ func TestBench100Pods(t *testing.T) {
 	}
 	checkRequestBudget(t, priv, res, true)
 	checkRequestBudget(t, pub, res, false)
+
+	// Signatures: sign two public images with the real cosign (a bundle and
+	// a legacy .sig), then check every running digest with the key.
+	dir := t.TempDir()
+	key, pubKey, err := stack.CosignKeyPair(ctx, dir, "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var public []loader.Image
+	for _, im := range res.Images {
+		if !im.Private {
+			public = append(public, im)
+		}
+	}
+	signed := map[string]bool{}
+	for i, im := range public[:2] {
+		repo := strings.TrimPrefix(im.Ref[:strings.LastIndex(im.Ref, ":")], pub.host+"/")
+		if err := stack.CosignSign(ctx, key, stack.PublicRegistry+"/"+repo+"@"+im.Digest, i == 1); err != nil {
+			t.Fatal(err)
+		}
+		signed[im.Ref] = true
+	}
+	priv.Snapshot(true)
+	pub.Snapshot(true)
+	rep, r = auditJSON(t, "-A", "-l", selector, "--verify-key", pubKey)
+	mustSucceed(t, r, "audit --verify-key")
+	for _, it := range rep.Items {
+		want := "unsigned"
+		if signed[it.Image] {
+			want = "verified"
+		}
+		if it.Signature == nil || string(it.Signature.Status) != want {
+			t.Errorf("%s: signature %+v, want %s", it.Image, it.Signature, want)
+		}
+	}
+	checkSignatureBudget(t, priv, res, true, nil)
+	checkSignatureBudget(t, pub, res, false, signed)
+}
+
+// checkSignatureBudget asserts the signatures issue's budget on one
+// registry, on top of one manifest HEAD per reference for the resolution:
+// presence costs the .sig HEAD and one referrers lookup per digest (the
+// fallback tag's HEAD on a registry without the API, plus the requests that
+// learn it has none), and each signature read a manifest and a blob. No
+// manifest GET just to learn presence: Docker Hub counts those as pulls.
+func checkSignatureBudget(t *testing.T, p benchProxy, res *loader.Result, private bool, signed map[string]bool) {
+	t.Helper()
+	s := p.Snapshot(true)
+	t.Logf("%s with --verify-key: %s", p.host, s.Summary())
+	digests := 0
+	for _, im := range res.Images {
+		if im.Private == private {
+			digests++
+		}
+	}
+	manifestGETs := s.ByKind[http.MethodGet+" "+proxy.KindManifest]
+	// Per signed digest: the .sig manifest or the fallback index and the
+	// bundle manifest, i.e. at most 2 manifest GETs.
+	if manifestGETs > 2*len(signed) {
+		t.Errorf("%s: %d manifest GETs for %d signed digests, want at most 2 each (none for presence)", p.host, manifestGETs, len(signed))
+	}
+	// Resolution HEADs (1 per reference) + presence (.sig HEAD + fallback
+	// HEAD per digest); one referrers API request per host learns it has
+	// none.
+	heads := s.ByKind[http.MethodHead+" "+proxy.KindManifest]
+	if heads > 3*digests {
+		t.Errorf("%s: %d manifest HEADs for %d digests, want at most 3 each", p.host, heads, digests)
+	}
+	if n := s.Kind(proxy.KindOther); n > 1 {
+		t.Errorf("%s: %d referrers API requests, want the host's lack of it learned once", p.host, n)
+	}
+	if n := s.Kind(proxy.KindBlob); n > 2*len(signed) {
+		t.Errorf("%s: %d blob requests for %d signed digests, want at most 2 each", p.host, n, len(signed))
+	}
 }
 
 // checkRequestBudget asserts issue 8's targets on one registry: exactly one
