@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -189,81 +190,16 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// resolve asks the registries about every image, once per unique
-// (reference, credential): with the credentials of the pods the spec makes
-// now and, where a controller's running pods carry other pull secrets,
-// with theirs (the kubelet reads only the pod's own spec).
+// resolve runs the registry stage of the audit: resolutions, credentials
+// and, when asked, signatures (pkg/pipeline).
 func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, items []audit.Item) []string {
-	var pending []int
-	for i := range items {
-		if items[i].NeedsRegistry() {
-			pending = append(pending, i)
-		}
-	}
-	if len(pending) == 0 {
-		return nil
-	}
-	plan, warnings, err := loadCredentialPlan(ctx, o.configFlags, found)
+	client, err := workload.NewClient(o.configFlags)
 	if err != nil {
 		return []string{"registry checks skipped: " + err.Error()}
 	}
-
-	// reqs[n] is pending[n]'s template view; pods[n] its running-pod views,
-	// each an index into reqs.
-	reqs := make([]registry.Request, len(pending), 2*len(pending))
-	known := make([]bool, len(pending), 2*len(pending))
-	pods := make([][]podsRequest, len(pending))
-	localWarned := false
-	warn := func(err error) {
-		if err != nil && !localWarned {
-			warnings = append(warnings, err.Error())
-			localWarned = true
-		}
+	stage := pipeline.AuditStage{
+		Resolver: o.resolver, Signatures: o.checker, RequireSignature: o.RequireSignature,
+		Concurrency: o.Concurrency, Done: o.progress.Done,
 	}
-	for n, i := range pending {
-		it := &items[i]
-		obj := it.Object()
-		creds, complete, err := plan.For(obj, it.Image)
-		warn(err)
-		reqs[n] = registry.Request{Image: it.Image, Credentials: creds, CheckAccess: true}
-		known[n] = complete
-		if obj.Kind == "Pod" {
-			continue
-		}
-		for _, secrets := range it.RunningPodSecrets() {
-			podCreds, podComplete, err := plan.ForPods(obj.Namespace, secrets, it.Image)
-			warn(err)
-			if credentialKey(podCreds) == credentialKey(creds) {
-				continue // the same credentials: the same answer
-			}
-			pods[n] = append(pods[n], podsRequest{secrets: secrets, req: len(reqs)})
-			reqs = append(reqs, registry.Request{Image: it.Image, Credentials: podCreds, CheckAccess: true})
-			known = append(known, podComplete)
-		}
-	}
-	results := o.resolver.ResolveAll(ctx, reqs)
-	o.progress.Done()
-	for n, i := range pending {
-		audit.ApplyResolution(&items[i], results[n], known[n])
-		if len(pods[n]) == 0 {
-			continue
-		}
-		views := make([]audit.PodsView, len(pods[n]))
-		for k, p := range pods[n] {
-			views[k] = audit.PodsView{Secrets: p.secrets, Result: results[p.req], Known: known[p.req]}
-		}
-		audit.ApplyRunningPods(&items[i], plan.NewPodSecrets(items[i].Object()), views)
-	}
-	if o.checker != nil {
-		// After the resolutions: the digests to check and the credential
-		// the registry accepted come from them.
-		o.checkSignatures(ctx, items, pending, reqs, results)
-	}
-	return warnings
-}
-
-// podsRequest is one registry request for a controller's running pods.
-type podsRequest struct {
-	secrets []string
-	req     int
+	return stage.Run(ctx, client, found, items)
 }

@@ -1,8 +1,9 @@
 package cmd
 
 import (
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 )
 
 // raiseClientLimits lifts client-go's default 5 QPS / 10 burst, which would
@@ -14,9 +15,4 @@ func raiseClientLimits(c *rest.Config) *rest.Config {
 }
 
 // reason shortens API errors for warnings: RBAC denials become "forbidden by RBAC".
-func reason(err error) string {
-	if apierrors.IsForbidden(err) {
-		return "forbidden by RBAC"
-	}
-	return err.Error()
-}
+func reason(err error) string { return pipeline.Reason(err) }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -29,7 +30,7 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 			}
 		}
 	}
-	plan := newCredentialPlan(nil)
+	plan := pipeline.NewCredentialPlan(nil)
 	// The resolver remembers each answer for the run, so an image shared by
 	// many files costs one registry request.
 	resolve := func(image string) (string, error) {

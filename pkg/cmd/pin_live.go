@@ -18,6 +18,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -445,10 +446,11 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 	if o.Source == string(pin.SourceRunning) && o.checker == nil {
 		return func(workload.Object) pin.Chooser { return pin.RunningChooser() }, nil
 	}
-	plan, warnings, err := loadCredentialPlan(ctx, o.configFlags, found)
+	client, err := workload.NewClient(o.configFlags)
 	if err != nil {
 		return nil, err
 	}
+	plan, warnings := pipeline.LoadCredentialPlan(ctx, client, found)
 	for _, w := range warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
@@ -476,14 +478,14 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 
 // verifyDigest refuses a digest that no --verify-key or --trust-cert
 // signed, checked with the credentials a node would use for the image.
-func (o *PinOptions) verifyDigest(ctx context.Context, plan *credentialPlan, obj workload.Object, image, digest string) error {
+func (o *PinOptions) verifyDigest(ctx context.Context, plan *pipeline.CredentialPlan, obj workload.Object, image, digest string) error {
 	repo, err := o.resolver.RepositoryOf(image)
 	if err != nil {
 		return err
 	}
 	creds, _, _ := plan.For(obj, image)
 	req := registry.Request{Image: repo.Digest(digest).Name(), Credentials: creds, CheckAccess: true}
-	cred := acceptedCredential(req, o.resolver.Resolve(ctx, req))
+	cred := pipeline.AcceptedCredential(req, o.resolver.Resolve(ctx, req))
 	res := o.checker.Check(ctx, o.resolver.Artifacts(cred), repo, digest)
 	if res.Status == signature.StatusVerified {
 		return nil
@@ -496,7 +498,7 @@ func (o *PinOptions) verifyDigest(ctx context.Context, plan *credentialPlan, obj
 }
 
 // resolveUsage asks the registry for one image with obj's credentials.
-func (o *PinOptions) resolveUsage(ctx context.Context, plan *credentialPlan, obj workload.Object, image string) (string, error) {
+func (o *PinOptions) resolveUsage(ctx context.Context, plan *pipeline.CredentialPlan, obj workload.Object, image string) (string, error) {
 	creds, _, err := plan.For(obj, image)
 	if err != nil && len(creds) == 0 {
 		return "", err

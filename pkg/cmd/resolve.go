@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -223,7 +224,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []string, error) {
 	var reqs []registry.Request
 	var warnings []string
-	plan := newCredentialPlan(nil)
+	plan := pipeline.NewCredentialPlan(nil)
 	for _, img := range o.images {
 		creds, _, err := plan.For(workload.Object{}, img)
 		if err != nil {
@@ -240,10 +241,12 @@ func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []st
 	}
 	warnings = append(warnings, found.Warnings...)
 	if !o.scope.Offline() {
-		var storeWarnings []string
-		if plan, storeWarnings, err = loadCredentialPlan(ctx, o.configFlags, found); err != nil {
+		client, err := workload.NewClient(o.configFlags)
+		if err != nil {
 			return nil, nil, err
 		}
+		var storeWarnings []string
+		plan, storeWarnings = pipeline.LoadCredentialPlan(ctx, client, found)
 		warnings = append(warnings, storeWarnings...)
 	}
 	seen, warned := map[string]bool{}, map[string]bool{}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/coverage"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
@@ -132,7 +133,7 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 	}
 	whole := len(o.scope.Args) == 0 && o.scope.Selector == ""
 	namespaces := o.namespaces(ctx, client, found, whole)
-	store := pullsecret.LoadStore(ctx, client, namespaces, referencedSecrets(found.Workloads))
+	store := pullsecret.LoadStore(ctx, client, namespaces, pipeline.ReferencedSecrets(found.Workloads))
 	in := coverage.Input{Workloads: found.Workloads, Store: store, Namespaces: namespaces, WholeNamespaces: whole}
 	in.Elsewhere = locateMissing(ctx, client, store, namespaces, coverage.MissingNames(in))
 	if verifier != nil {

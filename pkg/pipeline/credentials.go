@@ -1,23 +1,24 @@
-package cmd
+package pipeline
 
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
-// credentialPlan gives each workload's images the credentials a node would
+// CredentialPlan gives each workload's images the credentials a node would
 // try, in the kubelet's order: the pod's pull secrets (or its service
 // account's), then the user's docker config standing in for the node's,
 // then anonymous.
-type credentialPlan struct {
+type CredentialPlan struct {
 	store *pullsecret.Store
 	local *pullsecret.LocalConfig
 	// keyrings by namespace, service account and pull secrets: thousands of
@@ -25,20 +26,16 @@ type credentialPlan struct {
 	keyrings map[string]*pullsecret.Keyring
 }
 
-func newCredentialPlan(store *pullsecret.Store) *credentialPlan {
-	return &credentialPlan{store: store, local: pullsecret.NewLocalConfig(authn.DefaultKeychain), keyrings: map[string]*pullsecret.Keyring{}}
+func NewCredentialPlan(store *pullsecret.Store) *CredentialPlan {
+	return &CredentialPlan{store: store, local: pullsecret.NewLocalConfig(authn.DefaultKeychain), keyrings: map[string]*pullsecret.Keyring{}}
 }
 
-// loadCredentialPlan reads the pull secrets and service accounts of the
+// LoadCredentialPlan reads the pull secrets and service accounts of the
 // discovered workloads' namespaces (one LIST each per namespace) and
 // returns the plan with warnings naming what could not be read.
-func loadCredentialPlan(ctx context.Context, getter genericclioptions.RESTClientGetter, found *workload.Discovery) (*credentialPlan, []string, error) {
-	client, err := workload.NewClient(getter)
-	if err != nil {
-		return nil, nil, err
-	}
-	store := pullsecret.LoadStore(ctx, client, found.Namespaces(), referencedSecrets(found.Workloads))
-	return newCredentialPlan(store), storeWarnings(store, found.Namespaces()), nil
+func LoadCredentialPlan(ctx context.Context, client kubernetes.Interface, found *workload.Discovery) (*CredentialPlan, []string) {
+	store := pullsecret.LoadStore(ctx, client, found.Namespaces(), ReferencedSecrets(found.Workloads))
+	return NewCredentialPlan(store), storeWarnings(store, found.Namespaces())
 }
 
 // For returns the credentials for one image of one workload, and whether
@@ -46,7 +43,7 @@ func loadCredentialPlan(ctx context.Context, getter genericclioptions.RESTClient
 // for a Pod its own pull secrets, for a template what a pod created from
 // it now gets (the template's, or else its service account's). It is not
 // safe for concurrent use.
-func (p *credentialPlan) For(obj workload.Object, image string) ([]registry.Credential, bool, error) {
+func (p *CredentialPlan) For(obj workload.Object, image string) ([]registry.Credential, bool, error) {
 	if obj.Spec == nil {
 		return p.credentials("", "", nil, image)
 	}
@@ -61,7 +58,7 @@ func (p *credentialPlan) For(obj workload.Object, image string) ([]registry.Cred
 
 // NewPodSecrets names the pull secrets a pod created from obj's template
 // gets now: the template's, or else its service account's.
-func (p *credentialPlan) NewPodSecrets(obj workload.Object) []string {
+func (p *CredentialPlan) NewPodSecrets(obj workload.Object) []string {
 	if obj.Spec == nil {
 		return nil
 	}
@@ -74,14 +71,14 @@ func (p *credentialPlan) NewPodSecrets(obj workload.Object) []string {
 
 // ForPods returns the credentials of pods that exist in ns with the given
 // imagePullSecrets: those secrets alone, as the kubelet reads them.
-func (p *credentialPlan) ForPods(ns string, podSecrets []string, image string) ([]registry.Credential, bool, error) {
+func (p *CredentialPlan) ForPods(ns string, podSecrets []string, image string) ([]registry.Credential, bool, error) {
 	key := "pod\x00" + ns + "\x00" + strings.Join(podSecrets, "\x00")
 	return p.credentials(key, ns, func() []pullsecret.Source { return p.store.PodSources(ns, podSecrets) }, image)
 }
 
 // credentials memoises one keyring per key; sources is nil (or the plan
 // has no store) for the local docker config alone.
-func (p *credentialPlan) credentials(key, ns string, sources func() []pullsecret.Source, image string) ([]registry.Credential, bool, error) {
+func (p *CredentialPlan) credentials(key, ns string, sources func() []pullsecret.Source, image string) ([]registry.Credential, bool, error) {
 	complete := true
 	if p.store == nil || sources == nil {
 		key, sources = "", nil
@@ -101,8 +98,8 @@ func (p *credentialPlan) credentials(key, ns string, sources func() []pullsecret
 	return creds, complete, err
 }
 
-// referencedSecrets lists, per namespace, the pull secrets pod specs name.
-func referencedSecrets(workloads []workload.Workload) map[string][]string {
+// ReferencedSecrets lists, per namespace, the pull secrets pod specs name.
+func ReferencedSecrets(workloads []workload.Workload) map[string][]string {
 	out := map[string][]string{}
 	seen := map[string]bool{}
 	for _, w := range workloads {
@@ -125,11 +122,19 @@ func storeWarnings(store *pullsecret.Store, namespaces []string) []string {
 	var out []string
 	for _, ns := range namespaces {
 		if err := store.SecretsError(ns); err != nil {
-			out = append(out, fmt.Sprintf("cannot read pull secrets in namespace %q (%s): registry results there use only your docker config and anonymous access", ns, reason(err)))
+			out = append(out, fmt.Sprintf("cannot read pull secrets in namespace %q (%s): registry results there use only your docker config and anonymous access", ns, Reason(err)))
 		}
 		if err := store.ServiceAccountError(ns); err != nil {
-			out = append(out, fmt.Sprintf("cannot read service accounts in namespace %q (%s): their pull secrets are not considered", ns, reason(err)))
+			out = append(out, fmt.Sprintf("cannot read service accounts in namespace %q (%s): their pull secrets are not considered", ns, Reason(err)))
 		}
 	}
 	return out
+}
+
+// Reason shortens API errors for warnings: RBAC denials become "forbidden by RBAC".
+func Reason(err error) string {
+	if apierrors.IsForbidden(err) {
+		return "forbidden by RBAC"
+	}
+	return err.Error()
 }

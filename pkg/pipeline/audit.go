@@ -1,0 +1,183 @@
+package pipeline
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// AuditStage is the registry stage of an audit: every image is asked once
+// per unique (reference, credential), with the credentials of the pods the
+// spec makes now and, where a controller's running pods carry other pull
+// secrets, with theirs (the kubelet reads only a pod's own spec); then,
+// when Signatures is set, the signatures of the digests that run.
+type AuditStage struct {
+	Resolver         *registry.Resolver
+	Signatures       *signature.Checker // nil: no signature checks
+	RequireSignature bool
+	Concurrency      int    // signature checks in flight at most
+	Done             func() // called when the resolutions are in (progress)
+}
+
+// Run adds the registry findings to items and returns warnings naming what
+// could not be read.
+func (s AuditStage) Run(ctx context.Context, client kubernetes.Interface, found *workload.Discovery, items []audit.Item) []string {
+	var pending []int
+	for i := range items {
+		if items[i].NeedsRegistry() {
+			pending = append(pending, i)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	plan, warnings := LoadCredentialPlan(ctx, client, found)
+
+	// reqs[n] is pending[n]'s template view; pods[n] its running-pod views,
+	// each an index into reqs.
+	reqs := make([]registry.Request, len(pending), 2*len(pending))
+	known := make([]bool, len(pending), 2*len(pending))
+	pods := make([][]podsRequest, len(pending))
+	localWarned := false
+	warn := func(err error) {
+		if err != nil && !localWarned {
+			warnings = append(warnings, err.Error())
+			localWarned = true
+		}
+	}
+	for n, i := range pending {
+		it := &items[i]
+		obj := it.Object()
+		creds, complete, err := plan.For(obj, it.Image)
+		warn(err)
+		reqs[n] = registry.Request{Image: it.Image, Credentials: creds, CheckAccess: true}
+		known[n] = complete
+		if obj.Kind == "Pod" {
+			continue
+		}
+		for _, secrets := range it.RunningPodSecrets() {
+			podCreds, podComplete, err := plan.ForPods(obj.Namespace, secrets, it.Image)
+			warn(err)
+			if credentialsKey(podCreds) == credentialsKey(creds) {
+				continue // the same credentials: the same answer
+			}
+			pods[n] = append(pods[n], podsRequest{secrets: secrets, req: len(reqs)})
+			reqs = append(reqs, registry.Request{Image: it.Image, Credentials: podCreds, CheckAccess: true})
+			known = append(known, podComplete)
+		}
+	}
+	results := s.Resolver.ResolveAll(ctx, reqs)
+	if s.Done != nil {
+		s.Done()
+	}
+	for n, i := range pending {
+		audit.ApplyResolution(&items[i], results[n], known[n])
+		if len(pods[n]) == 0 {
+			continue
+		}
+		views := make([]audit.PodsView, len(pods[n]))
+		for k, p := range pods[n] {
+			views[k] = audit.PodsView{Secrets: p.secrets, Result: results[p.req], Known: known[p.req]}
+		}
+		audit.ApplyRunningPods(&items[i], plan.NewPodSecrets(items[i].Object()), views)
+	}
+	if s.Signatures != nil {
+		// After the resolutions: the digests to check and the credential
+		// the registry accepted come from them.
+		s.checkSignatures(ctx, items, pending, reqs, results)
+	}
+	return warnings
+}
+
+// podsRequest is one registry request for a controller's running pods.
+type podsRequest struct {
+	secrets []string
+	req     int
+}
+
+// sigJob is one signature check: per unique (repository, digest,
+// credential), never per pod.
+type sigJob struct {
+	repo   name.Repository
+	digest string
+	cred   registry.Credential
+	res    signature.Result
+}
+
+// checkSignatures checks the digests each item runs, with the credential
+// the registry accepted for its image, and adds the findings.
+func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pending []int, reqs []registry.Request, results []registry.Result) {
+	jobs := map[string]*sigJob{}
+	var order []*sigJob
+	perItem := make([][]*sigJob, len(pending))
+	froms := make([]string, len(pending))
+	for n, i := range pending {
+		it := &items[i]
+		digests, from := it.SignatureDigests()
+		repo, err := s.Resolver.RepositoryOf(it.Image)
+		if err != nil || len(digests) == 0 {
+			continue
+		}
+		cred := AcceptedCredential(reqs[n], results[n])
+		froms[n] = from
+		for _, d := range digests {
+			// One check per credential content: the same login held by
+			// secrets in many namespaces is one credential.
+			key := repo.Name() + "@" + d + "\x00" + registry.CredentialKey(cred)
+			j, ok := jobs[key]
+			if !ok {
+				j = &sigJob{repo: repo, digest: d, cred: cred}
+				jobs[key] = j
+				order = append(order, j)
+			}
+			perItem[n] = append(perItem[n], j)
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(max(s.Concurrency, 1))
+	for _, j := range order {
+		g.Go(func() error {
+			j.res = s.Signatures.Check(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for n, i := range pending {
+		var rs []signature.Result
+		for _, j := range perItem[n] {
+			rs = append(rs, j.res)
+		}
+		audit.ApplySignatures(&items[i], rs, froms[n], s.RequireSignature)
+	}
+}
+
+// AcceptedCredential is the credential whose answer resolved the image,
+// else the first the kubelet would try.
+func AcceptedCredential(req registry.Request, res registry.Result) registry.Credential {
+	for _, c := range req.Credentials {
+		if c.Source == res.CredentialSource {
+			return c
+		}
+	}
+	if len(req.Credentials) > 0 {
+		return req.Credentials[0]
+	}
+	return registry.Anonymous
+}
+
+// credentialsKey identifies a credential list by content, in order.
+func credentialsKey(creds []registry.Credential) string {
+	ids := make([]string, len(creds))
+	for i, c := range creds {
+		ids[i] = registry.CredentialKey(c)
+	}
+	return strings.Join(ids, ",")
+}
