@@ -260,7 +260,7 @@ func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []st
 				warned[err.Error()] = true
 				warnings = append(warnings, err.Error())
 			}
-			key := u.Image + "\x00" + credentialKey(creds)
+			key := u.Image + "\x00" + pipeline.CredentialsKey(creds)
 			if seen[key] {
 				continue
 			}
@@ -293,14 +293,6 @@ func noteKubeletFailure(r *registry.Result) {
 		note = r.Note + "; " + note
 	}
 	r.Note = note
-}
-
-func credentialKey(creds []registry.Credential) string {
-	ids := make([]string, len(creds))
-	for i, c := range creds {
-		ids[i] = c.ID
-	}
-	return strings.Join(ids, ",")
 }
 
 // collapse keeps one result per image: the first success, else the first

@@ -66,7 +66,7 @@ func (s AuditStage) Run(ctx context.Context, client kubernetes.Interface, found 
 		for _, secrets := range it.RunningPodSecrets() {
 			podCreds, podComplete, err := plan.ForPods(obj.Namespace, secrets, it.Image)
 			warn(err)
-			if credentialsKey(podCreds) == credentialsKey(creds) {
+			if CredentialsKey(podCreds) == CredentialsKey(creds) {
 				continue // the same credentials: the same answer
 			}
 			pods[n] = append(pods[n], podsRequest{secrets: secrets, req: len(reqs)})
@@ -173,8 +173,8 @@ func AcceptedCredential(req registry.Request, res registry.Result) registry.Cred
 	return registry.Anonymous
 }
 
-// credentialsKey identifies a credential list by content, in order.
-func credentialsKey(creds []registry.Credential) string {
+// CredentialsKey identifies a credential list by content, in order.
+func CredentialsKey(creds []registry.Credential) string {
 	ids := make([]string, len(creds))
 	for i, c := range creds {
 		ids[i] = registry.CredentialKey(c)

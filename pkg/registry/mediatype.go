@@ -6,20 +6,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// manifestMediaTypes are the answers a runtime can pull: image manifests
-// and indexes, Docker and OCI, including Docker's legacy schema 1.
-var manifestMediaTypes = map[string]bool{
-	string(types.DockerManifestSchema2):       true,
-	string(types.DockerManifestList):          true,
-	string(types.OCIManifestSchema1):          true,
-	string(types.OCIImageIndex):               true,
-	string(types.DockerManifestSchema1):       true,
-	string(types.DockerManifestSchema1Signed): true,
+// IsManifestMediaType reports whether mt (without parameters) is what a
+// runtime can pull: an image manifest or index, Docker or OCI, including
+// Docker's legacy schema 1.
+func IsManifestMediaType(mt string) bool {
+	m := types.MediaType(mt)
+	return m.IsImage() || m.IsIndex() || m.IsSchema1()
 }
-
-// IsManifestMediaType reports whether mt (without parameters) is an image
-// manifest or index media type.
-func IsManifestMediaType(mt string) bool { return manifestMediaTypes[mt] }
 
 // sniffManifest tells a manifest's media type from its content, for answers
 // whose Content-Type did not say (see sniffable). It follows the OCI image

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -102,12 +103,10 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 			break
 		}
 		kind := desc.ArtifactType
-		if kind == "" || kind == mtOCIEmpty {
-			// Fallback indexes may list bundles as empty artifacts: decide
-			// by the manifest itself.
-			kind = ""
+		if kind == mtOCIEmpty {
+			kind = "" // fallback indexes may list bundles so: decide by the manifest
 		}
-		if kind != "" && kind != mtSigstoreBundle && kind != mtCosignArtifactSig && kind != mtNotationSignature {
+		if kind != "" && !signatureKinds[kind] {
 			continue // SBOMs and other attachments
 		}
 		if kind == mtSigstoreBundle && desc.Annotations[annotationBundleType] != "" && desc.Annotations[annotationBundleType] != predicateCosignSignV1 {
@@ -125,6 +124,9 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 		}
 		if kind == "" {
 			kind = classify(mf)
+		}
+		if !signatureKinds[kind] {
+			continue
 		}
 		read++
 		switch kind {
@@ -146,12 +148,13 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 			if f, ok := c.notationSignature(ctx, arts, repo, *subject, desc.Digest.String(), mf, via, fail); ok {
 				all = append(all, f)
 			}
-		default:
-			read--
 		}
 	}
 	return c.verdict(res, all, failures)
 }
+
+// signatureKinds are the referrer artifact types that hold signatures.
+var signatureKinds = map[string]bool{mtSigstoreBundle: true, mtCosignArtifactSig: true, mtNotationSignature: true}
 
 // classify tells a referrer's kind from its manifest.
 func classify(mf *v1.Manifest) string {
@@ -179,7 +182,7 @@ func (c *Checker) verdict(res Result, all []found, failures []string) Result {
 	for _, f := range all {
 		res.Artifacts = append(res.Artifacts, f.Artifact)
 		for _, s := range f.verified {
-			if !containsSigner(res.VerifiedBy, s) {
+			if !slices.Contains(res.VerifiedBy, s) {
 				res.VerifiedBy = append(res.VerifiedBy, s)
 			}
 		}
@@ -202,13 +205,4 @@ func (c *Checker) verdict(res Result, all []found, failures []string) Result {
 		res.Status = StatusOtherKey
 	}
 	return res
-}
-
-func containsSigner(list []Signer, s Signer) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

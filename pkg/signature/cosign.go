@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -163,10 +162,5 @@ func verifyBundle(b *bundle.Bundle, k Key, digest []byte) error {
 	return err
 }
 
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
+// oneLine makes a library's error fit a one-line problem.
+func oneLine(s string) string { return registry.SafeLine(s, 200) }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,21 +62,12 @@ func TestAllowlistDockerHubNamespaces(t *testing.T) {
 		for _, name := range []string{"org", "org-full", "library", "prefix"} {
 			it := item(t, rep, "Deployment", name, "app")
 			got := strings.Contains(strings.Join(findingIDs(it), ","), audit.IDDisallowedRegistry)
-			want := contains(tt.disallowed, name)
+			want := slices.Contains(tt.disallowed, name)
 			if got != want {
 				t.Errorf("--allowed-registries %s, %s (%s): disallowed = %v, want %v", tt.entry, name, it.Image, got, want)
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // A running pod keeps the pull secrets it was created with; the template's
@@ -158,7 +150,7 @@ func TestNoAnonymousFallbackOnceMatched(t *testing.T) {
 		t.Errorf("web: %+v, want the refusal named", f)
 	}
 	anon := item(t, rep, "Deployment", "anon", "app")
-	if contains(findingIDs(anon), audit.IDNoCredentials) {
+	if slices.Contains(findingIDs(anon), audit.IDNoCredentials) {
 		t.Errorf("anon: %v; no secret matched, so the anonymous pull works", findingIDs(anon))
 	}
 	if anon.CredentialSource != "anonymous" {
