@@ -18,6 +18,10 @@ echo
 echo "\$ kubectl imgtrust audit -n shop --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem"
 kubectl imgtrust audit -n shop --verify-key "$keys/demo.pub" --trust-cert "$keys/notation-ca.pem" || true
 
+echo
+echo '$ kubectl imgtrust audit -n shop --provenance --updates --platform linux/amd64 -o wide'
+kubectl imgtrust audit -n shop --provenance --updates --platform linux/amd64 -o wide || true
+
 cat <<MSG
 
 The demo cluster keeps running. Point kubectl at it with:
@@ -28,6 +32,7 @@ then try:
   kubectl imgtrust pin deploy/web -n shop --source=registry -o diff
   kubectl imgtrust secrets -A --verify
   kubectl imgtrust audit -A --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem -o wide
+  kubectl imgtrust audit -A --provenance --max-age 180d --updates -o wide
   kubectl imgtrust --help
 Stop it with: make demo-down
 MSG

@@ -64,7 +64,18 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	api, err := d.s.PushIndex(ctx, priv+"/shop/api:2.0", "linux/amd64", "linux/arm64")
+	// web 1.5 is out: audit --updates says so.
+	if _, err := d.s.PushImage(ctx, priv+"/shop/web:1.5"); err != nil {
+		return err
+	}
+	// api is built as BuildKit does with --provenance: a source annotation
+	// on the index and SLSA provenance per platform.
+	api, err := d.s.PushBuildKitIndex(ctx, priv+"/shop/api:2.0",
+		map[string]string{"org.opencontainers.image.source": "https://github.com/acme/api"},
+		func(subject string) string {
+			return fixture.SLSAv1(subject, "https://github.com/acme/api.git#refs/tags/v2.0.0",
+				"4f2a9c1e0b7d3a5f6c8e9d0a1b2c3d4e5f6a7b8c", "https://github.com/docker/buildx@v0.20.0", "2026-11-20T08:00:00Z")
+		}, "linux/amd64", "linux/arm64")
 	if err != nil {
 		return err
 	}

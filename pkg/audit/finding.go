@@ -60,6 +60,16 @@ const (
 	IDSignedByUnknownKey    = "signed-by-unknown-key"
 	IDSignatureInvalid      = "signature-invalid"
 	IDSignatureLookupFailed = "signature-lookup-failed"
+	// Provenance and freshness findings (audit --provenance, --max-age,
+	// --updates).
+	IDNoProvenance           = "no-provenance"
+	IDProvenanceMismatch     = "provenance-mismatch"
+	IDProvenanceLookupFailed = "provenance-lookup-failed"
+	IDImageTooOld            = "image-too-old"
+	IDNewerPatchAvailable    = "newer-patch-available"
+	IDNewerMinorAvailable    = "newer-minor-available"
+	IDNewerMajorAvailable    = "newer-major-available"
+	IDUpdatesLookupFailed    = "updates-lookup-failed"
 )
 
 // severities is the one table of how bad each finding is.
@@ -81,6 +91,14 @@ var severities = map[string]Severity{
 	IDSignedByUnknownKey:     SeverityHigh,
 	IDSignatureInvalid:       SeverityHigh,
 	IDSignatureLookupFailed:  SeverityMedium,
+	IDNoProvenance:           SeverityLow,
+	IDProvenanceMismatch:     SeverityHigh,
+	IDProvenanceLookupFailed: SeverityMedium,
+	IDImageTooOld:            SeverityMedium,
+	IDNewerPatchAvailable:    SeverityMedium,
+	IDNewerMinorAvailable:    SeverityLow,
+	IDNewerMajorAvailable:    SeverityLow,
+	IDUpdatesLookupFailed:    SeverityLow,
 }
 
 // Finding is one problem with one image usage.

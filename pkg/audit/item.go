@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
@@ -39,7 +40,13 @@ type Item struct {
 	// Signature is what the signature check found for the digest that
 	// runs (audit --signatures); nil when not asked.
 	Signature *signature.Result `json:"signature,omitempty"`
-	Findings  []Finding         `json:"findings"`
+	// Provenance is where the running digest came from (audit
+	// --provenance or --max-age); nil when not asked.
+	Provenance *provenance.Provenance `json:"provenance,omitempty"`
+	// Updates are newer releases of the tag in its repository (audit
+	// --updates); nil when not asked or the image has no tag.
+	Updates  *provenance.Updates `json:"updates,omitempty"`
+	Findings []Finding           `json:"findings"`
 
 	ref    imageref.Reference
 	parsed bool
@@ -48,7 +55,11 @@ type Item struct {
 	// podSecrets are the distinct imagePullSecrets of the running pods of
 	// a controller (workload.Workload.PodPullSecrets).
 	podSecrets [][]string
+	nodes      []string
 }
+
+// Nodes are the nodes the workload's pods are scheduled on.
+func (it *Item) Nodes() []string { return it.nodes }
 
 // RunningPodSecrets lists the distinct imagePullSecrets the workload's
 // running pods were created with; empty for a bare Pod.

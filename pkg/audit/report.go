@@ -26,6 +26,23 @@ type Summary struct {
 	Registry string `json:"registry"`
 	// Warnings name what could not be read; the items hold the rest.
 	Warnings []string `json:"warnings,omitempty"`
+	// Cost is what the optional registry reads cost (--provenance,
+	// --max-age, --updates); nil when none ran.
+	Cost *Cost `json:"cost,omitempty"`
+}
+
+// Cost counts registry requests of the opt-in reads: manifest GETs count
+// as pulls on Docker Hub.
+type Cost struct {
+	Provenance *ReadCost `json:"provenance,omitempty"`
+	Updates    *ReadCost `json:"updates,omitempty"`
+}
+
+// ReadCost is how many digests (provenance) or repositories (updates)
+// were read, with how many requests.
+type ReadCost struct {
+	Lookups  int `json:"lookups"`
+	Requests int `json:"requests"`
 }
 
 // NewReport wraps items with their summary.

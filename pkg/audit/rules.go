@@ -67,6 +67,7 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 		usage:           u,
 		object:          w.Object,
 		podSecrets:      w.PodPullSecrets,
+		nodes:           w.Nodes,
 	}
 	ref, err := parsed.parse(u.Image)
 	if err != nil {

@@ -135,6 +135,11 @@ func TestSeveritiesMatchTheContract(t *testing.T) {
 		// The signatures issue's contract.
 		"unsigned": "medium", "signature-unverified": "low", "signed-by-unknown-key": "high",
 		"signature-invalid": "high", "signature-lookup-failed": "medium",
+		// The provenance and freshness issue's contract (lookup failures
+		// are ours: a failed read is never a missing value).
+		"no-provenance": "low", "provenance-mismatch": "high", "image-too-old": "medium",
+		"newer-patch-available": "medium", "newer-minor-available": "low", "newer-major-available": "low",
+		"provenance-lookup-failed": "medium", "updates-lookup-failed": "low",
 	}
 	for id, sev := range want {
 		if severities[id] != sev {

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -27,6 +29,7 @@ type AuditOptions struct {
 	FailOn            string
 	Offline           bool
 	signatureFlags
+	provenanceFlags
 
 	scope    workload.Scope
 	allowed  []audit.AllowedRegistry
@@ -73,6 +76,23 @@ the pods run (else the spec's, else what the tag points at now):
   signature-invalid          high    a signature claims a given key but does not verify
   signature-lookup-failed    medium  the registry could not say (never reported as unsigned)
 
+With --provenance (and --max-age), for the same digest: OCI annotations,
+config labels (org.opencontainers.image.*, org.label-schema.*) and the SLSA
+provenance BuildKit attaches, at most 5 registry requests per digest:
+
+  no-provenance              low     no source or revision anywhere
+  provenance-mismatch        high    two places disagree on source or revision
+  provenance-lookup-failed   medium  the registry could not say (never reported as no-provenance)
+  image-too-old              medium  built longer ago than --max-age
+
+With --updates, for tags that are versions ([v]1.2.3[-suffix]; latest, dates
+and hashes are skipped), the repository's tags are listed once:
+
+  newer-patch-available      medium  a higher patch of the same minor exists
+  newer-minor-available      low     a higher minor of the same major exists
+  newer-major-available      low     a higher major exists
+  updates-lookup-failed      low     the tags could not be listed
+
 The registry findings use the pods' own pull secrets (then your docker
 config standing in for the node's; anonymous only when none matched);
 --offline skips them. With -f the manifests are read locally and the
@@ -93,6 +113,12 @@ registry is not asked.`,
   # Is every running image signed by our cosign key, or our Notation CA?
   kubectl imgtrust audit -A --verify-key cosign.pub --trust-cert notation-ca.pem
 
+  # Where each running image came from, and which are older than half a year
+  kubectl imgtrust audit -A --provenance --max-age 180d -o wide
+
+  # Which workloads run an old release of their image?
+  kubectl imgtrust audit -A --updates
+
   # Only allow images from our registry
   kubectl imgtrust audit -A --allowed-registries=ghcr.io/acme,registry.acme.dev -o json`,
 		RunE: runFlow(o),
@@ -104,6 +130,7 @@ registry is not asked.`,
 	cmd.Flags().StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a finding at or above this severity exists: none, low, medium or high")
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "Do not ask registries: skip tag-moved, unresolvable, no-credentials and signatures")
 	o.signatureFlags.AddFlags(cmd)
+	o.provenanceFlags.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.RequireSignature, "require-signature", false, "Make unsigned a high finding")
 	return cmd
 }
@@ -123,9 +150,19 @@ func (o *AuditOptions) Complete(args []string) error {
 	if o.scope.Offline() {
 		o.Offline = true // manifests name no running pods or readable secrets
 	}
+	if err := o.provenanceFlags.Complete(); err != nil {
+		return err
+	}
+	if (o.provenanceFlags.Enabled() || o.Updates) && o.Offline {
+		fmt.Fprintln(o.ErrOut, "warning: provenance, age and newer releases are not read with --offline or -f: they live in the registry")
+	}
 	if o.signatureFlags.Enabled() && o.Offline {
 		fmt.Fprintln(o.ErrOut, "warning: signatures are not checked with --offline or -f: they live in the registry")
 		return nil
+	}
+	if o.provenanceFlags.Enabled() {
+		// cosign's SLSA attestations are found with the signatures.
+		o.signatureFlags.attestations = provenance.IsSLSA
 	}
 	return o.signatureFlags.Complete()
 }
@@ -158,10 +195,14 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	}
 	items := audit.Evaluate(found.Workloads, audit.Options{AllowedRegistries: o.allowed, FromFiles: o.scope.Offline()})
 	warnings := found.Warnings
+	var cost *audit.Cost
 	if !o.Offline {
-		warnings = append(warnings, o.resolve(ctx, found, items)...)
+		var more []string
+		more, cost = o.resolve(ctx, found, items)
+		warnings = append(warnings, more...)
 	}
 	rep := audit.NewReport(report.APIVersion, items, !o.Offline, warnings)
+	rep.Summary.Cost = cost
 
 	switch o.Output {
 	case report.FormatJSON, report.FormatYAML:
@@ -192,14 +233,19 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 
 // resolve runs the registry stage of the audit: resolutions, credentials
 // and, when asked, signatures (pkg/pipeline).
-func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, items []audit.Item) []string {
+func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, items []audit.Item) ([]string, *audit.Cost) {
 	client, err := workload.NewClient(o.configFlags)
 	if err != nil {
-		return []string{"registry checks skipped: " + err.Error()}
+		return []string{"registry checks skipped: " + err.Error()}, nil
 	}
 	stage := pipeline.AuditStage{
 		Resolver: o.resolver, Signatures: o.checker, RequireSignature: o.RequireSignature,
 		Concurrency: o.Concurrency, Done: o.progress.Done,
+		Provenance: o.provenanceFlags.Enabled(), ProvenanceOptions: o.provenanceFlags.Options(time.Now(), o.checker != nil),
+		Platform: o.provenanceFlags.platform, Updates: o.provenanceFlags.Updates,
 	}
-	return stage.Run(ctx, client, found, items)
+	if stage.Provenance || stage.Updates {
+		stage.Cost = &audit.Cost{}
+	}
+	return stage.Run(ctx, client, found, items), stage.Cost
 }

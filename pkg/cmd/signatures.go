@@ -14,6 +14,9 @@ type signatureFlags struct {
 	RequireSignature bool
 
 	checker *signature.Checker
+	// attestations, when set before Complete, makes the checker also read
+	// the cosign attestations it accepts (audit --provenance: SLSA).
+	attestations func(predicateType string) bool
 }
 
 func (f *signatureFlags) AddFlags(cmd *cobra.Command) {
@@ -40,6 +43,6 @@ func (f *signatureFlags) Complete() error {
 	if err != nil {
 		return err
 	}
-	f.checker, err = signature.New(signature.Options{Keys: keys, Certs: certs})
+	f.checker, err = signature.New(signature.Options{Keys: keys, Certs: certs, Attestations: f.attestations})
 	return err
 }

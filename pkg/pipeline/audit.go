@@ -5,10 +5,12 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -23,8 +25,21 @@ type AuditStage struct {
 	Resolver         *registry.Resolver
 	Signatures       *signature.Checker // nil: no signature checks
 	RequireSignature bool
-	Concurrency      int    // signature checks in flight at most
+	Concurrency      int    // signature and provenance reads in flight at most
 	Done             func() // called when the resolutions are in (progress)
+
+	// Provenance reads where each running digest came from (--provenance,
+	// --max-age); ProvenanceOptions say which findings to add.
+	Provenance        bool
+	ProvenanceOptions audit.ProvenanceOptions
+	// Platform picks the manifest of multi-arch images; nil: each
+	// workload's node's platform.
+	Platform *v1.Platform
+	// Updates lists each repository's tags once to find newer releases of
+	// version tags (--updates).
+	Updates bool
+	// Cost, when set, is filled with what the optional reads cost.
+	Cost *audit.Cost
 }
 
 // Run adds the registry findings to items and returns warnings naming what
@@ -89,10 +104,17 @@ func (s AuditStage) Run(ctx context.Context, client kubernetes.Interface, found 
 		}
 		audit.ApplyRunningPods(&items[i], plan.NewPodSecrets(items[i].Object()), views)
 	}
+	var attested map[string][]provenance.Attested
 	if s.Signatures != nil {
 		// After the resolutions: the digests to check and the credential
 		// the registry accepted come from them.
-		s.checkSignatures(ctx, items, pending, reqs, results)
+		attested = s.checkSignatures(ctx, items, pending, reqs, results)
+	}
+	if s.Provenance {
+		warnings = append(warnings, s.readProvenance(ctx, client, items, pending, reqs, results, attested)...)
+	}
+	if s.Updates {
+		s.findUpdates(ctx, items, pending, reqs, results)
 	}
 	return warnings
 }
@@ -113,8 +135,9 @@ type sigJob struct {
 }
 
 // checkSignatures checks the digests each item runs, with the credential
-// the registry accepted for its image, and adds the findings.
-func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pending []int, reqs []registry.Request, results []registry.Result) {
+// the registry accepted for its image, and adds the findings. It returns
+// the attestations found, by digestKey, for the provenance read.
+func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pending []int, reqs []registry.Request, results []registry.Result) map[string][]provenance.Attested {
 	jobs := map[string]*sigJob{}
 	var order []*sigJob
 	perItem := make([][]*sigJob, len(pending))
@@ -131,7 +154,7 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 		for _, d := range digests {
 			// One check per credential content: the same login held by
 			// secrets in many namespaces is one credential.
-			key := repo.Name() + "@" + d + "\x00" + registry.CredentialKey(cred)
+			key := digestKey(repo, d, cred)
 			j, ok := jobs[key]
 			if !ok {
 				j = &sigJob{repo: repo, digest: d, cred: cred}
@@ -157,6 +180,20 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 		}
 		audit.ApplySignatures(&items[i], rs, froms[n], s.RequireSignature)
 	}
+	attested := map[string][]provenance.Attested{}
+	for key, j := range jobs {
+		for _, a := range j.res.Attestations {
+			attested[key] = append(attested[key], provenance.Attested{Statement: a.Statement, Verified: a.Verified})
+		}
+	}
+	return attested
+}
+
+// digestKey identifies one registry read of a digest: per repository,
+// digest and credential content (the same login held by secrets in many
+// namespaces is one credential).
+func digestKey(repo name.Repository, digest string, cred registry.Credential) string {
+	return repo.Name() + "@" + digest + "\x00" + registry.CredentialKey(cred)
 }
 
 // AcceptedCredential is the credential whose answer resolved the image,

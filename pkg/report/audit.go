@@ -17,9 +17,10 @@ import (
 func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 	headers := []string{"namespace", "workload", "container", "image", "pinning", "findings"}
 	online := r.Summary.Registry == "online"
-	signed := false
+	signed, traced := false, false
 	for _, it := range r.Items {
 		signed = signed || it.Signature != nil
+		traced = traced || it.Provenance != nil
 	}
 	if signed {
 		headers = append(headers, "signed")
@@ -31,6 +32,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 		}
 		if signed {
 			headers = append(headers, "signed by")
+		}
+		if traced {
+			headers = append(headers, "source", "revision", "created")
 		}
 	}
 	rows := make([][]string, 0, len(r.Items))
@@ -63,6 +67,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			if signed {
 				row = append(row, signedBy(it))
 			}
+			if traced {
+				row = append(row, provenanceColumns(it)...)
+			}
 		}
 		rows = append(rows, row)
 	}
@@ -78,6 +85,12 @@ func AuditSummary(w io.Writer, r audit.Report) {
 	s := r.Summary
 	fmt.Fprintf(w, "%d images in %d workloads: %d high, %d medium, %d low findings (registry %s)\n",
 		s.Images, s.Workloads, s.Findings[audit.SeverityHigh], s.Findings[audit.SeverityMedium], s.Findings[audit.SeverityLow], s.Registry)
+	if c := s.Cost; c != nil && c.Provenance != nil {
+		fmt.Fprintf(w, "provenance: %s read with %s\n", plural(c.Provenance.Lookups, "digest"), plural(c.Provenance.Requests, "registry request"))
+	}
+	if c := s.Cost; c != nil && c.Updates != nil {
+		fmt.Fprintf(w, "updates: tags of %s listed with %s\n", plural(c.Updates.Lookups, "repository"), plural(c.Updates.Requests, "registry request"))
+	}
 	for _, id := range r.FindingIDs() {
 		for _, it := range r.Items {
 			if f, ok := findingByID(it, id); ok {
@@ -165,4 +178,33 @@ func signedBy(it audit.Item) string {
 		}
 	}
 	return dash(strings.Join(out, ", "))
+}
+
+// provenanceColumns are SOURCE, REVISION (abbreviated as git does) and
+// CREATED (the day) of -o wide.
+func provenanceColumns(it audit.Item) []string {
+	p := it.Provenance
+	if p == nil {
+		return []string{"-", "-", "-"}
+	}
+	rev := p.Revision
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	created := "-"
+	if t, ok := p.CreatedTime(); ok {
+		created = t.UTC().Format("2006-01-02")
+	}
+	return []string{dash(p.Source), dash(rev), created}
+}
+
+// plural counts things: "1 digest", "2 digests", "3 repositories".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	if strings.HasSuffix(thing, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(thing, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -31,6 +31,10 @@ type Options struct {
 	Certs []Cert
 	// MaxSignatures bounds the signatures read per digest (default 8).
 	MaxSignatures int
+	// Attestations, when set, also finds cosign attestations whose
+	// predicate type it accepts (the .att tag, and bundles among the
+	// referrers) and reads the first one into Result.Attestations.
+	Attestations func(predicateType string) bool
 }
 
 // Checker checks digests against the configured keys and certificates.
@@ -91,6 +95,22 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 		fail(e)
 	}
 
+	// The legacy cosign attestation tag, when attestations are asked for.
+	var atts []Attestation
+	var attFailures []string
+	if c.opts.Attestations != nil {
+		attTag := repo.Tag(strings.Replace(digest, ":", "-", 1) + ".att")
+		if _, e := arts.Head(ctx, attTag); e == nil {
+			if desc, e := arts.Manifest(ctx, attTag); e != nil {
+				attFailures = append(attFailures, e.Error())
+			} else if a := c.legacyAttestation(ctx, arts, repo, h, desc.Digest.String(), desc.Manifest, func(e *registry.Error) { attFailures = append(attFailures, e.Error()) }); a != nil {
+				atts = append(atts, *a)
+			}
+		} else if e.Reason != registry.ReasonNotFound {
+			attFailures = append(attFailures, e.Error())
+		}
+	}
+
 	// Referrers: bundles, cosign signatures in referrers mode, Notation.
 	descs, via, e := arts.Referrers(ctx, d)
 	if e != nil {
@@ -109,8 +129,9 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 		if kind != "" && !signatureKinds[kind] {
 			continue // SBOMs and other attachments
 		}
-		if kind == mtSigstoreBundle && desc.Annotations[annotationBundleType] != "" && desc.Annotations[annotationBundleType] != predicateCosignSignV1 {
-			continue // an attestation, not a signature
+		if pt := desc.Annotations[annotationBundleType]; kind == mtSigstoreBundle && pt != "" && pt != predicateCosignSignV1 &&
+			(len(atts) > 0 || !c.wantAttestation(pt)) {
+			continue // an attestation, not a signature (and not one asked for)
 		}
 		m, e := arts.Manifest(ctx, repo.Digest(desc.Digest.String()))
 		if e != nil {
@@ -131,8 +152,12 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 		read++
 		switch kind {
 		case mtSigstoreBundle:
-			if f, ok := c.cosignBundle(ctx, arts, repo, h, desc.Digest.String(), mf, via, fail); ok {
+			f, ok, att := c.cosignBundle(ctx, arts, repo, h, desc.Digest.String(), mf, via, fail)
+			if ok {
 				all = append(all, f)
+			}
+			if att != nil && len(atts) == 0 {
+				atts = append(atts, *att)
 			}
 		case mtCosignArtifactSig:
 			all = append(all, c.cosignSimpleSigning(ctx, arts, repo, h, desc.Digest.String(), m.Manifest, via, fail)...)
@@ -150,7 +175,10 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 			}
 		}
 	}
-	return c.verdict(res, all, failures)
+	res = c.verdict(res, all, failures)
+	res.Attestations = atts
+	res.AttestationsError = strings.Join(attFailures, "; ")
+	return res
 }
 
 // signatureKinds are the referrer artifact types that hold signatures.

@@ -85,31 +85,37 @@ func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifa
 }
 
 // cosignBundle checks a sigstore bundle referrer. Only a DSSE statement
-// with cosign's signing predicate is a signature; other predicates are
-// attestations (ok is false).
-func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, mf *v1.Manifest, via string, fail func(*registry.Error)) (found, bool) {
-	f := found{Artifact: Artifact{Digest: manifestDigest, Format: FormatCosignBundle, Via: via}}
+// with cosign's signing predicate is a signature (ok); a statement with a
+// predicate asked for (Options.Attestations) is returned as att.
+func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, mf *v1.Manifest, via string, fail func(*registry.Error)) (f found, ok bool, att *Attestation) {
+	f = found{Artifact: Artifact{Digest: manifestDigest, Format: FormatCosignBundle, Via: via}}
 	if len(mf.Layers) == 0 {
-		return f, false
+		return f, false, nil
 	}
 	raw, e := arts.Blob(ctx, repo, mf.Layers[0].Digest)
 	if e != nil {
 		fail(e)
-		return f, false
+		return f, false, nil
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(raw); err != nil {
 		f.Problem = "the bundle does not parse: " + oneLine(err.Error())
 		f.claims = c.Keyed()
-		return f, true
+		return f, true, nil
 	}
 	env, err := b.Envelope()
 	if err != nil {
-		return f, false // a message-signature bundle: not cosign's image signature
+		return f, false, nil // a message-signature bundle: not cosign's image signature
 	}
 	stmt, err := env.Statement()
-	if err != nil || stmt.GetPredicateType() != predicateCosignSignV1 {
-		return f, false
+	if err != nil {
+		return f, false, nil
+	}
+	if pt := stmt.GetPredicateType(); pt != predicateCosignSignV1 {
+		if payload, err := env.DecodeB64Payload(); err == nil {
+			att = c.bundleAttestation(&b, payload, pt, manifestDigest, via, h)
+		}
+		return f, false, att
 	}
 	subjectOK := false
 	for _, s := range stmt.GetSubject() {
@@ -122,14 +128,14 @@ func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, re
 	}
 	if !subjectOK {
 		f.claims, f.Problem = true, "the signature's subject is another digest"
-		return f, true
+		return f, true, nil
 	}
 	if !c.Keyed() {
-		return f, true
+		return f, true, nil
 	}
 	want, err := hex.DecodeString(h.Hex)
 	if err != nil {
-		return f, true
+		return f, true, nil
 	}
 	for _, k := range c.opts.Keys {
 		if hint != "" && hint != k.ID {
@@ -139,13 +145,13 @@ func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, re
 		if err == nil {
 			f.Verified, f.claims, f.SignedBy = true, true, k.ID
 			f.verified = append(f.verified, Signer{Kind: "key", KeyID: k.ID, File: k.File})
-			return f, true
+			return f, true, nil
 		}
 		if hint != "" {
 			f.claims, f.Problem = true, fmt.Sprintf("claims key %s but does not verify: %s", k.File, oneLine(err.Error()))
 		}
 	}
-	return f, true
+	return f, true, nil
 }
 
 // verifyBundle is `cosign verify --key K --insecure-ignore-tlog` for a

@@ -47,6 +47,11 @@ type Result struct {
 	Artifacts  []Artifact `json:"artifacts,omitempty"`
 	// Error says why the lookup failed, or what was invalid.
 	Error string `json:"error,omitempty"`
+	// Attestations are the cosign attestations asked for (audit
+	// --provenance: SLSA provenance); AttestationsError says why looking
+	// for them failed (it does not change Status).
+	Attestations      []Attestation `json:"attestations,omitempty"`
+	AttestationsError string        `json:"attestationsError,omitempty"`
 }
 
 // Signer is who vouched: a key (kind "key", its fingerprint and file) or a

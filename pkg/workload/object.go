@@ -30,7 +30,10 @@ const (
 type PodSpec struct {
 	ServiceAccount string
 	PullSecrets    []string
-	Containers     []ContainerSpec
+	// NodeName is where a pod is scheduled (its platform decides which
+	// manifest of a multi-arch image it runs); empty for templates.
+	NodeName   string
+	Containers []ContainerSpec
 }
 
 // ContainerSpec is one container's image as written.
@@ -175,7 +178,7 @@ func controllerOf(refs []metav1.OwnerReference) *metav1.OwnerReference {
 }
 
 func slimSpec(spec *corev1.PodSpec, specPath string) *PodSpec {
-	out := &PodSpec{ServiceAccount: spec.ServiceAccountName}
+	out := &PodSpec{ServiceAccount: spec.ServiceAccountName, NodeName: spec.NodeName}
 	for _, s := range spec.ImagePullSecrets {
 		out.PullSecrets = append(out.PullSecrets, s.Name)
 	}

@@ -26,6 +26,8 @@ type Workload struct {
 	// account's in only then), which may differ from what the template and
 	// service account give new pods today. Empty for a bare Pod.
 	PodPullSecrets [][]string
+	// Nodes are the distinct nodes its pods are scheduled on, sorted.
+	Nodes []string
 }
 
 // Usage is one container's image with what the workload's pods run for it.
@@ -171,6 +173,9 @@ func buildWorkload(objects []Object, root int, pods []int) Workload {
 				w.Containers[i].Running = append(w.Containers[i].Running, img)
 			}
 		}
+		if pod.Spec != nil && pod.Spec.NodeName != "" && !slices.Contains(w.Nodes, pod.Spec.NodeName) {
+			w.Nodes = append(w.Nodes, pod.Spec.NodeName)
+		}
 		if pod.Spec != nil && p != root {
 			secrets := pod.Spec.PullSecrets
 			if !slices.ContainsFunc(w.PodPullSecrets, func(s []string) bool { return slices.Equal(s, secrets) }) {
@@ -178,6 +183,7 @@ func buildWorkload(objects []Object, root int, pods []int) Workload {
 			}
 		}
 	}
+	slices.Sort(w.Nodes)
 	sort.Slice(w.PodPullSecrets, func(a, b int) bool {
 		return strings.Join(w.PodPullSecrets[a], ",") < strings.Join(w.PodPullSecrets[b], ",")
 	})

@@ -418,3 +418,20 @@ func dump(ws []gotWorkload) string {
 	}
 	return b.String()
 }
+
+// A workload knows the nodes its pods are on (their platform picks the
+// manifest of a multi-arch image), each once, sorted.
+func TestRollupNodes(t *testing.T) {
+	rs := obj("ReplicaSet", "ns", "web", nil, "app")
+	var objects []Object
+	objects = append(objects, rs)
+	for i, node := range []string{"b", "a", "b", ""} {
+		p := pod("ns", fmt.Sprintf("web-%d", i), ownedBy(rs), nil, "app")
+		p.Spec.NodeName = node
+		objects = append(objects, p)
+	}
+	ws := Rollup(objects, RollupOptions{})
+	if len(ws) != 1 || strings.Join(ws[0].Nodes, ",") != "a,b" {
+		t.Fatalf("nodes: %+v", ws)
+	}
+}

@@ -156,6 +156,42 @@ func TestBench100Pods(t *testing.T) {
 	}
 	checkSignatureBudget(t, priv, res, true, nil)
 	checkSignatureBudget(t, pub, res, false, signed)
+
+	// Provenance and updates: at most 5 requests per unique digest (here a
+	// manifest and its config), one tag listing per repository, and the
+	// report's cost is what the proxies served.
+	rep, r = auditJSON(t, "-A", "-l", selector, "--provenance", "--updates")
+	mustSucceed(t, r, "audit --provenance --updates")
+	reads, listings := 0, 0
+	for _, p := range []benchProxy{priv, pub} {
+		private := p == priv
+		s := p.Snapshot(true)
+		t.Logf("%s with --provenance --updates: %s", p.host, s.Summary())
+		digests, repos := 0, map[string]bool{}
+		for _, im := range res.Images {
+			if im.Private == private {
+				digests++
+				repos[im.Ref[:strings.LastIndex(im.Ref, ":")]] = true
+			}
+		}
+		gets := s.ByKind[http.MethodGet+" "+proxy.KindManifest] + s.ByKind[http.MethodGet+" "+proxy.KindBlob]
+		if gets > 5*digests {
+			t.Errorf("%s: %d provenance GETs for %d digests, want at most 5 each", p.host, gets, digests)
+		}
+		if n := s.Kind(proxy.KindTags); n != len(repos) {
+			t.Errorf("%s: %d tag listings for %d repositories, want exactly one each", p.host, n, len(repos))
+		}
+		reads += gets
+		listings += s.Kind(proxy.KindTags)
+	}
+	if c := rep.Summary.Cost; c == nil || c.Provenance == nil || c.Updates == nil || c.Provenance.Requests != reads || c.Updates.Requests != listings {
+		t.Errorf("the report's cost %+v is not what the proxies served (%d reads, %d listings)", rep.Summary.Cost, reads, listings)
+	}
+	for _, it := range rep.Items {
+		if it.Provenance == nil || it.Provenance.Error != "" || it.Updates == nil {
+			t.Errorf("%s: provenance %+v, updates %+v", it.Image, it.Provenance, it.Updates)
+		}
+	}
 }
 
 // checkSignatureBudget asserts the signatures issue's budget on one

@@ -63,8 +63,9 @@ func dropVerb(resource, verb string) func(*rbacv1.ClusterRole) {
 				// Split the rule so only this resource loses the verb.
 				rest := slices.DeleteFunc(slices.Clone(rule.Resources), func(s string) bool { return s == resource })
 				r.Rules[i].Resources = rest
-				r.Rules = append(r.Rules, rbacv1.PolicyRule{APIGroups: rule.APIGroups, Resources: []string{resource},
-					Verbs: slices.DeleteFunc(slices.Clone(rule.Verbs), func(s string) bool { return s == verb })})
+				if verbs := slices.DeleteFunc(slices.Clone(rule.Verbs), func(s string) bool { return s == verb }); len(verbs) > 0 {
+					r.Rules = append(r.Rules, rbacv1.PolicyRule{APIGroups: rule.APIGroups, Resources: []string{resource}, Verbs: verbs})
+				}
 				if len(rest) == 0 {
 					r.Rules = slices.Delete(r.Rules, i, i+1)
 				}
@@ -103,7 +104,13 @@ func rbacWorkloads(t *testing.T, ns string) {
 	must(w.CronJob(ctx, "nightly", spec("nightly")))
 	must(w.Job(ctx, "once", spec("once")))
 	must(w.ReplicationController(ctx, "legacy", 1, spec("legacy")))
-	_, err = w.Pod(ctx, "bare", spec("bare"))
+	// The bare pod is on a node, whose platform audit --provenance reads.
+	node := "node-" + ns
+	must(fixture.CreateNode(ctx, kube, node, "linux", "amd64"))
+	t.Cleanup(func() { _ = kube.CoreV1().Nodes().Delete(context.Background(), node, metav1.DeleteOptions{}) })
+	bare := spec("bare")
+	bare.NodeName = node
+	_, err = w.Pod(ctx, "bare", bare)
 	must(err)
 	pods, err := fixture.WaitForPods(ctx, kube, ns, "app=web", 1)
 	must(err)
@@ -140,6 +147,7 @@ func TestShippedRBAC(t *testing.T) {
 	}{
 		{"audit -A", []string{"audit", "-A"}, "statefulset/db"},
 		{"audit -n", []string{"audit", "-n", ns}, "daemonset/agent"},
+		{"audit --provenance", []string{"audit", "-n", ns, "--provenance", "pod/bare"}, "pod/bare"},
 		{"resolve TYPE/NAME", []string{"resolve", "deploy/web", "-n", ns}, "/app:1"},
 		{"secrets -n", []string{"secrets", "-n", ns}, "covered"},
 		{"secrets -A", []string{"secrets", "-A"}, "replicationcontroller/legacy"},
@@ -193,6 +201,20 @@ func TestShippedRBACOneVerbLess(t *testing.T) {
 			if !strings.Contains(r.Stdout, "deployment/web") || strings.Contains(r.Stdout, "statefulset/db") {
 				t.Errorf("%v: want deployment/web reported and no statefulset/db:\n%s", args, r)
 			}
+		}
+	})
+
+	t.Run("no get on nodes", func(t *testing.T) {
+		kubeconfig := asServiceAccount(t, ns, "no-nodes", shippedRole(t, "imgtrust-readonly.yaml", dropVerb("nodes", "get")), "")
+		r := kubectl(t, "imgtrust", "audit", "-n", ns, "--provenance", "pod/bare", "--kubeconfig", kubeconfig)
+		if r.Code != 0 && r.Code != 1 {
+			t.Errorf("want the audit reported (exit 0 or 1), got %s", r)
+		}
+		if !warned(r.Stderr, "node-"+ns, "forbidden", "--platform") {
+			t.Errorf("want a warning naming the node as forbidden and --platform as the way out:\n%s", r)
+		}
+		if !strings.Contains(r.Stdout, "pod/bare") {
+			t.Errorf("want the pod still reported:\n%s", r)
 		}
 	})
 

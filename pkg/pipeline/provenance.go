@@ -1,0 +1,126 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+)
+
+// provJob is one provenance read: per unique (repository, digest,
+// credential, platform), never per pod.
+type provJob struct {
+	repo     name.Repository
+	digest   string
+	cred     registry.Credential
+	platform *v1.Platform
+	attested []provenance.Attested
+	res      provenance.Provenance
+}
+
+// readProvenance reads the provenance of the first digest each item runs
+// (mixed digests are a finding of their own) and adds the findings.
+func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interface, items []audit.Item, pending []int, reqs []registry.Request, results []registry.Result, attested map[string][]provenance.Attested) []string {
+	platforms, warnings := s.nodePlatforms(ctx, client, items, pending)
+	jobs := map[string]*provJob{}
+	var order []*provJob
+	perItem := make([]*provJob, len(pending))
+	froms := make([]string, len(pending))
+	for n, i := range pending {
+		it := &items[i]
+		digests, from := it.SignatureDigests()
+		repo, err := s.Resolver.RepositoryOf(it.Image)
+		if err != nil || len(digests) == 0 {
+			continue
+		}
+		platform := s.Platform
+		if platform == nil {
+			platform = firstPlatform(it.Nodes(), platforms)
+		}
+		cred := AcceptedCredential(reqs[n], results[n])
+		key := digestKey(repo, digests[0], cred)
+		if platform != nil {
+			key += "\x00" + platform.String()
+		}
+		j, ok := jobs[key]
+		if !ok {
+			j = &provJob{repo: repo, digest: digests[0], cred: cred, platform: platform, attested: attested[digestKey(repo, digests[0], cred)]}
+			jobs[key] = j
+			order = append(order, j)
+		}
+		perItem[n], froms[n] = j, from
+	}
+	var g errgroup.Group
+	g.SetLimit(max(s.Concurrency, 1))
+	for _, j := range order {
+		g.Go(func() error {
+			j.res = provenance.Read(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest, j.platform, j.attested)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if s.Cost != nil {
+		c := &audit.ReadCost{Lookups: len(order)}
+		for _, j := range order {
+			c.Requests += j.res.Requests
+		}
+		s.Cost.Provenance = c
+	}
+	for n, i := range pending {
+		if j := perItem[n]; j != nil {
+			audit.ApplyProvenance(&items[i], j.res, froms[n], s.ProvenanceOptions)
+		}
+	}
+	return warnings
+}
+
+// nodePlatforms reads the os/arch of each node the items' pods run on,
+// once per node: it picks the manifest of a multi-arch image they run.
+func (s AuditStage) nodePlatforms(ctx context.Context, client kubernetes.Interface, items []audit.Item, pending []int) (map[string]*v1.Platform, []string) {
+	out := map[string]*v1.Platform{}
+	if s.Platform != nil || client == nil {
+		return out, nil
+	}
+	var names []string
+	for _, i := range pending {
+		for _, node := range items[i].Nodes() {
+			if _, ok := out[node]; !ok {
+				out[node] = nil
+				names = append(names, node)
+			}
+		}
+	}
+	sort.Strings(names)
+	var warnings []string
+	for _, node := range names {
+		nd, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("the platform of node %s is unknown (%s): multi-arch images are read only as far as their index; pass --platform", node, Reason(err)))
+			break // one node unreadable: the rest are too, as a rule (RBAC)
+		}
+		info := nd.Status.NodeInfo
+		if info.OperatingSystem != "" && info.Architecture != "" {
+			out[node] = &v1.Platform{OS: info.OperatingSystem, Architecture: info.Architecture}
+		}
+	}
+	return out, warnings
+}
+
+// firstPlatform is the platform of the first node with a known one.
+func firstPlatform(nodes []string, platforms map[string]*v1.Platform) *v1.Platform {
+	for _, n := range nodes {
+		if p := platforms[n]; p != nil {
+			return p
+		}
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+)
+
+// tagsJob is one tag listing: per (repository, credential) per run.
+type tagsJob struct {
+	repo     name.Repository
+	cred     registry.Credential
+	tags     []string
+	requests int
+	err      *registry.Error
+}
+
+// findUpdates lists the tags of each repository whose items run a version
+// tag, once, and adds what is newer than each item's tag.
+func (s AuditStage) findUpdates(ctx context.Context, items []audit.Item, pending []int, reqs []registry.Request, results []registry.Result) {
+	jobs := map[string]*tagsJob{}
+	var order []*tagsJob
+	perItem := make([]*tagsJob, len(pending))
+	for n, i := range pending {
+		it := &items[i]
+		ref, ok := it.ParsedReference()
+		if !ok || ref.Tag == "" {
+			continue // digest only: there is no release to compare
+		}
+		if _, isVersion := provenance.ParseVersion(ref.Tag); !isVersion {
+			audit.ApplyUpdates(it, provenance.Newer(ref.Tag, nil), "")
+			continue // no listing for latest, dates and hashes
+		}
+		repo, err := s.Resolver.RepositoryOf(it.Image)
+		if err != nil {
+			continue
+		}
+		cred := AcceptedCredential(reqs[n], results[n])
+		key := repo.Name() + "\x00" + registry.CredentialKey(cred)
+		j, ok := jobs[key]
+		if !ok {
+			j = &tagsJob{repo: repo, cred: cred}
+			jobs[key] = j
+			order = append(order, j)
+		}
+		perItem[n] = j
+	}
+	var g errgroup.Group
+	g.SetLimit(max(s.Concurrency, 1))
+	for _, j := range order {
+		g.Go(func() error {
+			j.tags, j.requests, j.err = s.Resolver.Artifacts(j.cred).Tags(ctx, j.repo)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if s.Cost != nil {
+		c := &audit.ReadCost{Lookups: len(order)}
+		for _, j := range order {
+			c.Requests += j.requests
+		}
+		s.Cost.Updates = c
+	}
+	for n, i := range pending {
+		j := perItem[n]
+		if j == nil {
+			continue
+		}
+		ref, _ := items[i].ParsedReference()
+		if j.err != nil {
+			audit.ApplyUpdates(&items[i], provenance.Updates{Error: j.err.Error()}, ref.Tag)
+			continue
+		}
+		audit.ApplyUpdates(&items[i], provenance.Newer(ref.Tag, j.tags), ref.Tag)
+	}
+}
