@@ -80,6 +80,17 @@ func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interf
 			audit.ApplyProvenance(&items[i], j.res, froms[n], s.ProvenanceOptions)
 		}
 	}
+	if s.ProvenanceOptions.MaxAge > 0 {
+		unknown := 0
+		for _, j := range order {
+			if _, ok := j.res.CreatedTime(); !ok && j.res.Error == "" {
+				unknown++
+			}
+		}
+		if unknown > 0 {
+			warnings = append(warnings, fmt.Sprintf("--max-age: the build time of %d of %d digests is unknown, so their age is not judged (provenance.note in -o json says why)", unknown, len(order)))
+		}
+	}
 	return warnings
 }
 

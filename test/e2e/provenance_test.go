@@ -178,6 +178,14 @@ func TestProvenanceThroughKubectl(t *testing.T) {
 		t.Errorf("the mismatch names both revisions: %s", m)
 	}
 
+	// Ages that cannot be judged are counted, not passed over in silence:
+	// the BuildKit index without a platform, and the plain image.
+	if !slices.ContainsFunc(rep.Summary.Warnings, func(w string) bool {
+		return strings.Contains(w, "--max-age: the build time of 2 of 7 digests is unknown")
+	}) {
+		t.Errorf("want a warning counting the unknown ages: %q", rep.Summary.Warnings)
+	}
+
 	// The cost: what the report says is what the registry served, within
 	// the budget per digest.
 	c := rep.Summary.Cost
