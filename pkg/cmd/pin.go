@@ -28,6 +28,7 @@ type PinOptions struct {
 	scopeFlags
 	registryFlags
 	signatureFlags
+	mirrorFlags
 
 	All             bool
 	Apply           bool
@@ -69,7 +70,20 @@ be reverted: pin their manifests instead, with -f. Bare Pods are pinned only
 when named explicitly.
 
 With -f, manifest files are rewritten in place (--write) or shown as a diff,
-keeping comments and formatting; digests then come from the registry.`,
+keeping comments and formatting; digests then come from the registry.
+
+--mirror-to PREFIX pins to a copy in a registry you control. The digest is
+chosen as above (images already pinned keep theirs), and the copy is named
+  PREFIX/HOST/REPOSITORY:TAG   e.g. nginx:1.27 -> PREFIX/docker.io/library/nginx:1.27
+(a port becomes -PORT: localhost:5000 -> localhost-5000; --mirror-layout=flat
+drops HOST). With --apply, everything the digest names is copied (every
+platform, config and layers, skipping what the target has) with its cosign
+.sig/.att tags and referrers; the source is read with the pods' credentials,
+the target written with your docker config's. A target tag that names another
+digest is refused without --overwrite-tags. The workload is patched only
+after the target answers the digest for every manifest and the pods have a
+pull secret (or anonymous access) the mirror accepts; otherwise nothing is
+patched, and the secret to create is named.`,
 		Example: `  # Show the patch that pins a Deployment to what its pods run
   kubectl imgtrust pin deploy/web -n shop
 
@@ -83,7 +97,11 @@ keeping comments and formatting; digests then come from the registry.`,
   kubectl imgtrust pin --all -n shop --dry-run=server
 
   # Pin manifest files in place
-  kubectl imgtrust pin -f k8s/ -R --write`,
+  kubectl imgtrust pin -f k8s/ -R --write
+
+  # Copy what deploy/web runs into our registry, then pin it to the copy
+  kubectl imgtrust pin deploy/web --mirror-to registry.acme.dev/mirror          # the plan
+  kubectl imgtrust pin deploy/web --mirror-to registry.acme.dev/mirror --apply  # copy, check, patch`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return &exitError{Code: ExitError, Err: err}
@@ -105,6 +123,7 @@ keeping comments and formatting; digests then come from the registry.`,
 	cmd.Flags().BoolVar(&o.DropTag, "drop-tag", false, "Write repo@sha256:... instead of repo:tag@sha256:...")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "What to print: patch (strategic merge), json-patch, yaml (the pinned object) or diff")
 	cmd.Flags().BoolVar(&o.Write, "write", false, "With -f: rewrite the files in place instead of printing a diff")
+	o.mirrorFlags.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.ResourceVersion, "resource-version", "", "With one TYPE/NAME: patch only if the object is still at this resourceVersion (no retry)")
 	return cmd
 }
@@ -128,6 +147,9 @@ func (o *PinOptions) Validate(args []string) error {
 	case string(pin.SourceRunning), string(pin.SourceRegistry):
 	default:
 		return fmt.Errorf("--source %q is not supported: use running or registry", o.Source)
+	}
+	if err := o.mirrorFlags.Validate(); err != nil {
+		return err
 	}
 	switch o.DryRun {
 	case "none", "client", "server":
@@ -164,7 +186,7 @@ func (o *PinOptions) Validate(args []string) error {
 	if o.ResourceVersion != "" && len(args) != 1 {
 		return fmt.Errorf("--resource-version needs exactly one TYPE/NAME argument")
 	}
-	if o.Source == string(pin.SourceRegistry) || o.signatureFlags.Enabled() {
+	if o.Source == string(pin.SourceRegistry) || o.signatureFlags.Enabled() || o.mirroring() {
 		return o.registryFlags.Validate()
 	}
 	return nil
@@ -172,7 +194,7 @@ func (o *PinOptions) Validate(args []string) error {
 
 // Run pins manifests or live objects.
 func (o *PinOptions) Run(ctx context.Context) error {
-	if o.Source == string(pin.SourceRegistry) || o.checker != nil {
+	if o.Source == string(pin.SourceRegistry) || o.checker != nil || o.mirroring() {
 		var err error
 		opts := o.registryFlags.Options("")
 		// pin writes the digest down: check it against the manifest's

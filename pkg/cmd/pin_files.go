@@ -45,6 +45,12 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		}
 		return pin.PinnedImage(image, digest, o.DropTag)
 	}
+	rewrite := pin.PinManifest
+	if o.mirroring() {
+		o.mirrorFlags.plan = plan
+		resolve = o.mirrorResolver(ctx, plan)
+		rewrite = pin.MirrorManifest
+	}
 
 	var edited, unchanged, failed int
 	for _, path := range files {
@@ -54,7 +60,7 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 			failed++
 			continue
 		}
-		res, err := pin.PinManifest(data, resolve)
+		res, err := rewrite(data, resolve)
 		if err != nil {
 			fmt.Fprintf(o.ErrOut, "failed %s: %v\n", path, err)
 			failed++
@@ -88,6 +94,7 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		verb = "rewritten"
 	}
 	fmt.Fprintf(o.ErrOut, "%d files %s, %d unchanged, %d with failures\n", edited, verb, unchanged, failed)
+	o.mirrorSummary()
 	if failed > 0 {
 		return &exitError{Code: ExitFindings}
 	}

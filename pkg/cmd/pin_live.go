@@ -73,6 +73,7 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 		}
 	}
 	fmt.Fprintf(o.ErrOut, "%d objects %s, %d already pinned, %d skipped, %d failed\n", tally.pinned, verb, tally.alreadyPinned, tally.skipped, tally.failed)
+	o.mirrorSummary()
 	if tally.interrupted {
 		return &exitError{Code: ExitError, Err: fmt.Errorf("interrupted: %d objects patched, %d untouched, %d unknown; run again to pin the rest", tally.pinned, tally.untouched, tally.unknown)}
 	}
@@ -165,7 +166,7 @@ func (o *PinOptions) sends() bool { return o.Apply || o.DryRun == "server" }
 // pinObject plans, prints or sends one object's patch, and tallies it.
 func (o *PinOptions) pinObject(ctx context.Context, t liveTarget, chooser pin.Chooser, multiple bool, tally *pinTally) {
 	label := objectLabel(t.Object)
-	changes, skipped := pin.Plan(t.Object, t.Containers, chooser, o.DropTag)
+	changes, skipped := o.plan(t, chooser)
 	if ctx.Err() != nil {
 		// Interrupted while choosing digests: nothing was sent.
 		tally.interrupted = true
@@ -174,7 +175,7 @@ func (o *PinOptions) pinObject(ctx context.Context, t liveTarget, chooser pin.Ch
 	}
 	failed := false
 	for _, s := range skipped {
-		if s.Reason == pin.ReasonAlreadyPinned {
+		if s.Reason == pin.ReasonAlreadyPinned || s.Reason == pin.ReasonAlreadyMirrored {
 			continue
 		}
 		what := "skipped"
@@ -204,6 +205,11 @@ func (o *PinOptions) pinObject(ctx context.Context, t liveTarget, chooser pin.Ch
 			o.untouched(t.Object, "interrupted before its patch was sent", tally)
 			return
 		}
+		fmt.Fprintf(o.ErrOut, "failed %s: %v\n", label, err)
+		tally.failed++
+		return
+	}
+	if err := o.mirrorBefore(ctx, t, changes); err != nil {
 		fmt.Fprintf(o.ErrOut, "failed %s: %v\n", label, err)
 		tally.failed++
 		return
@@ -242,7 +248,7 @@ func (o *PinOptions) pinVerb() string {
 
 func allAlreadyPinned(skipped []pin.Skip) bool {
 	for _, s := range skipped {
-		if s.Reason != pin.ReasonAlreadyPinned {
+		if s.Reason != pin.ReasonAlreadyPinned && s.Reason != pin.ReasonAlreadyMirrored {
 			return false
 		}
 	}
@@ -318,9 +324,12 @@ func (o *PinOptions) apply(ctx context.Context, t liveTarget, chooser pin.Choose
 		return fmt.Errorf("re-reading after a conflict: the object no longer holds a pod spec")
 	}
 	t.Workload = refreshed(t.Workload, obj)
-	changes, _ = pin.Plan(t.Object, t.Containers, chooser, o.DropTag)
+	changes, _ = o.plan(t, chooser)
 	if len(changes) == 0 {
 		return nil // someone else pinned it meanwhile
+	}
+	if err := o.mirrorBefore(ctx, t, changes); err != nil {
+		return err
 	}
 	fmt.Fprintf(o.ErrOut, "retrying %s: it changed while we worked (resourceVersion conflict)\n", objectLabel(t.Object))
 	return conflictMessage(o.sendPatch(ctx, t, changes), true)
@@ -443,7 +452,7 @@ func resourceFor(dyn dynamic.Interface, mapper meta.RESTMapper, obj workload.Obj
 // choosers returns, per workload, the chooser of its digests: from its pods,
 // or from the registry with the workload's own pull credentials.
 func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (func(workload.Object) pin.Chooser, error) {
-	if o.Source == string(pin.SourceRunning) && o.checker == nil {
+	if o.Source == string(pin.SourceRunning) && o.checker == nil && !o.mirroring() {
 		return func(workload.Object) pin.Chooser { return pin.RunningChooser() }, nil
 	}
 	client, err := workload.NewClient(o.configFlags)
@@ -454,6 +463,7 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 	for _, w := range warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
+	o.mirrorFlags.plan = plan
 	return func(obj workload.Object) pin.Chooser {
 		c := pin.RunningChooser()
 		if o.Source == string(pin.SourceRegistry) {

@@ -22,6 +22,7 @@ const (
 // Reasons a container is not pinned. They are stable, for scripts.
 const (
 	ReasonAlreadyPinned      = "already-pinned"
+	ReasonAlreadyMirrored    = "already-mirrored"
 	ReasonInvalidReference   = "invalid-reference"
 	ReasonEphemeralContainer = "ephemeral-container"
 	ReasonUnsupportedPath    = "unsupported-path"

@@ -1,6 +1,7 @@
 package pin
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -54,6 +55,21 @@ type ManifestResult struct {
 // only when the file as a whole cannot be edited (it wraps ErrNotYAML when
 // it does not parse, e.g. a Helm template).
 func PinManifest(data []byte, resolve Resolver) (ManifestResult, error) {
+	return rewriteManifest(data, resolve, false)
+}
+
+// ErrAlreadyMirrored is what a mirror Resolver answers for an image that
+// already is in the mirror: it is skipped, not failed.
+var ErrAlreadyMirrored = errors.New("already in the mirror")
+
+// MirrorManifest is PinManifest for pinning to a mirror: resolve names
+// the copy of each image (another repository, with a digest); images
+// already pinned are passed too, and must keep their digest.
+func MirrorManifest(data []byte, resolve Resolver) (ManifestResult, error) {
+	return rewriteManifest(data, resolve, true)
+}
+
+func rewriteManifest(data []byte, resolve Resolver, mirror bool) (ManifestResult, error) {
 	result := ManifestResult{Data: data}
 	docs, err := parseDocuments(data)
 	if err != nil {
@@ -83,17 +99,23 @@ func PinManifest(data []byte, resolve Resolver) (ManifestResult, error) {
 			result.Skipped = append(result.Skipped, ManifestSkip{s.ImageSite, ReasonInvalidReference, msg})
 			continue
 		}
-		if ref.Digest != "" {
+		if ref.Digest != "" && !mirror {
 			result.Skipped = append(result.Skipped, ManifestSkip{s.ImageSite, ReasonAlreadyPinned, "already pinned to " + ref.Digest})
 			continue
 		}
 		r, ok := cache[s.Image]
 		if !ok {
 			r.pinned, r.err = resolve(s.Image)
-			if r.err == nil {
+			if r.err == nil && mirror {
+				r.err = checkMirrored(ref, r.pinned)
+			} else if r.err == nil {
 				r.err = checkPinned(ref, r.pinned)
 			}
 			cache[s.Image] = r
+		}
+		if errors.Is(r.err, ErrAlreadyMirrored) {
+			result.Skipped = append(result.Skipped, ManifestSkip{s.ImageSite, ReasonAlreadyMirrored, "already in the mirror"})
+			continue
 		}
 		if r.err != nil {
 			result.Errors = append(result.Errors, ManifestError{s.ImageSite, fmt.Errorf("resolving %q: %w", s.Image, r.err)})
@@ -134,6 +156,21 @@ func checkPinned(ref imageref.Reference, pinned string) error {
 		return fmt.Errorf("resolver gave %q, which has no digest", pinned)
 	case got.Name() != ref.Name():
 		return fmt.Errorf("resolver gave %q, another repository than %q", pinned, ref.Original)
+	}
+	return nil
+}
+
+// checkMirrored makes sure a mirror's answer is a reference with a
+// digest, the same digest when one was written.
+func checkMirrored(ref imageref.Reference, pinned string) error {
+	got, err := imageref.Parse(pinned)
+	switch {
+	case err != nil:
+		return err
+	case got.Digest == "":
+		return fmt.Errorf("the mirror name %q has no digest", pinned)
+	case ref.Digest != "" && got.Digest != ref.Digest:
+		return fmt.Errorf("the mirror name %q changes the digest %s", pinned, ref.Digest)
 	}
 	return nil
 }

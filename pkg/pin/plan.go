@@ -33,17 +33,40 @@ func (s Skip) Failed() bool { return s.Err != nil }
 // Plan decides, for each usage of obj, the pin to apply or why there is none.
 // Usages must belong to obj: their paths point into it.
 func Plan(obj workload.Object, usages []workload.Usage, chooser Chooser, dropTag bool) (changes []Change, skipped []Skip) {
+	return plan(obj, usages, chooser, dropTag, nil)
+}
+
+// Rename names the mirror copy of an image (repository[:tag] as written);
+// ok is false when the image already is in the mirror.
+type Rename func(image string) (target string, ok bool, err error)
+
+// PlanMirror is Plan for pinning to a mirror: each image is rewritten to
+// its copy, rename(image) pinned to the digest the chooser picks (or the
+// digest already written). Change.Old stays the source image.
+func PlanMirror(obj workload.Object, usages []workload.Usage, chooser Chooser, dropTag bool, rename Rename) (changes []Change, skipped []Skip) {
+	return plan(obj, usages, chooser, dropTag, rename)
+}
+
+func plan(obj workload.Object, usages []workload.Usage, chooser Chooser, dropTag bool, rename Rename) (changes []Change, skipped []Skip) {
 	for _, u := range usages {
 		c := u.ContainerSpec
 		skip := func(reason, format string, args ...any) {
 			skipped = append(skipped, Skip{Container: c, Reason: reason, Message: fmt.Sprintf(format, args...)})
 		}
 		ref, err := imageref.Parse(c.Image)
+		target, mirrored := "", false
+		if err == nil && rename != nil {
+			target, mirrored, err = rename(c.Image)
+			if err == nil && !mirrored {
+				skip(ReasonAlreadyMirrored, "already in the mirror")
+				continue
+			}
+		}
 		switch {
 		case err != nil:
 			skip(ReasonInvalidReference, "%v", err)
 			continue
-		case ref.Digest != "":
+		case ref.Digest != "" && rename == nil:
 			skip(ReasonAlreadyPinned, "already pinned to %s", ref.Digest)
 			continue
 		case c.Type == workload.EphemeralContainer:
@@ -57,7 +80,12 @@ func Plan(obj workload.Object, usages []workload.Usage, chooser Chooser, dropTag
 			skip(ReasonUnsupportedPath, "%s %q has no patchable image path: %v", c.Type, c.Name, err)
 			continue
 		}
+		// Mirroring an image already pinned still asks the chooser, so that
+		// --verify-key and what the pods run apply to it too.
 		digest, err := chooser.Choose(u)
+		if err == nil && ref.Digest != "" && digest != ref.Digest {
+			err = &Refusal{Reason: ReasonOtherImage, Message: fmt.Sprintf("the spec names %s but %s was chosen: pin it first, then mirror", imageref.ShortDigest(ref.Digest), imageref.ShortDigest(digest))}
+		}
 		if err != nil {
 			var refusal *Refusal
 			if errors.As(err, &refusal) {
@@ -68,7 +96,11 @@ func Plan(obj workload.Object, usages []workload.Usage, chooser Chooser, dropTag
 			}
 			continue
 		}
-		pinned, err := PinnedImage(c.Image, digest, dropTag)
+		base := c.Image
+		if rename != nil {
+			base = target // PinnedImage adds the digest to the copy's name
+		}
+		pinned, err := PinnedImage(base, digest, dropTag)
 		if err != nil {
 			skipped = append(skipped, Skip{Container: c, Reason: ReasonResolveFailed, Message: err.Error(), Err: err})
 			continue

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -158,5 +160,44 @@ func TestPinnedImage(t *testing.T) {
 				t.Errorf("PinnedImage(%q, %q, %v) = %q, %v; want %q", tt.image, short(tt.digest), tt.dropTag, short(got), err, short(tt.want))
 			}
 		})
+	}
+}
+
+func TestPlanMirror(t *testing.T) {
+	deploy := workload.Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "ns", Name: "web"}
+	rename := func(image string) (string, bool, error) {
+		if strings.HasPrefix(image, "mirror.example/") {
+			return "", false, nil
+		}
+		ref, _ := imageref.Parse(image)
+		target := "mirror.example/m/" + ref.Repository
+		if ref.Tag != "" {
+			target += ":" + ref.Tag
+		}
+		return target, true, nil
+	}
+	usages := []workload.Usage{
+		usage(workload.Container, "web", "ghcr.io/org/web:1.2", "/spec/template/spec/containers/0/image", manifestRun("ghcr.io/org/web", digA)),
+		// Already pinned: mirrored with its own digest, which the pods run.
+		usage(workload.Container, "api", "ghcr.io/org/api:2@"+digA, "/spec/template/spec/containers/1/image", manifestRun("ghcr.io/org/api", digA)),
+		// Pinned, but the pods run another digest: refused, not silently changed.
+		usage(workload.Container, "old", "ghcr.io/org/old:1@"+digA, "/spec/template/spec/containers/2/image", manifestRun("ghcr.io/org/old", digB)),
+		usage(workload.Container, "done", "mirror.example/m/org/x:1@"+digA, "/spec/template/spec/containers/3/image", manifestRun("mirror.example/m/org/x", digA)),
+	}
+	changes, skipped := PlanMirror(deploy, usages, RunningChooser(), false, rename)
+	var got []string
+	for _, c := range changes {
+		got = append(got, c.Old+" → "+strings.ReplaceAll(c.New, digA, "<A>"))
+	}
+	want := []string{"ghcr.io/org/web:1.2 → mirror.example/m/org/web:1.2@<A>", "ghcr.io/org/api:2@" + digA + " → mirror.example/m/org/api:2@<A>"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var reasons []string
+	for _, s := range skipped {
+		reasons = append(reasons, s.Container.Name+":"+s.Reason)
+	}
+	if strings.Join(reasons, ",") != "old:other-image,done:already-mirrored" {
+		t.Errorf("skipped: %v", reasons)
 	}
 }

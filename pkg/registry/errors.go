@@ -73,6 +73,9 @@ const (
 	// The token service answered something that is not a token: JSON that
 	// does not parse, or no token in it.
 	ReasonTokenService Reason = "token-service"
+	// A copy's target tag already names another digest (Copy without
+	// OverwriteTags).
+	ReasonTagConflict Reason = "tag-conflict"
 	// The caller's context was canceled.
 	ReasonCanceled Reason = "canceled"
 	// Anything else. The message says what happened.

@@ -221,11 +221,20 @@ func TestProvenanceThroughKubectl(t *testing.T) {
 // registryGETs counts the private registry's GETs of a repository's
 // manifests and blobs so far.
 func registryGETs(t *testing.T, repo string) int {
+	return privateLogCount(t, `"GET /v2/`+repo+"/manifests/", `"GET /v2/`+repo+"/blobs/")
+}
+
+// privateLogCount counts the private registry's access-log lines that
+// hold any of the markers.
+func privateLogCount(t *testing.T, markers ...string) int {
 	t.Helper()
 	n := 0
 	for _, line := range accessLogLines(t, stack.RegistryAccessLog) {
-		if strings.Contains(line, `"GET /v2/`+repo+"/manifests/") || strings.Contains(line, `"GET /v2/`+repo+"/blobs/") {
-			n++
+		for _, m := range markers {
+			if strings.Contains(line, m) {
+				n++
+				break
+			}
 		}
 	}
 	return n
@@ -312,14 +321,7 @@ func TestUpdatesThroughKubectl(t *testing.T) {
 
 // tagListings counts the private registry's tag listings of a repository.
 func tagListings(t *testing.T, repo string) int {
-	t.Helper()
-	n := 0
-	for _, line := range accessLogLines(t, stack.RegistryAccessLog) {
-		if strings.Contains(line, `"GET /v2/`+repo+"/tags/list") {
-			n++
-		}
-	}
-	return n
+	return privateLogCount(t, `"GET /v2/`+repo+"/tags/list")
 }
 
 // TestProvenanceFromCosignAttestations: SLSA provenance attested with the
