@@ -130,7 +130,7 @@ func (o *PinOptions) copyOnce(ctx context.Context, obj workload.Object, image, d
 			if res.AlreadyPresent {
 				state = "already in the mirror"
 			}
-			fmt.Fprintf(o.ErrOut, "%s %s -> %s (%d manifests checked, %d blobs, %s, %d signatures; pulled with %s, pushed with %s)\n",
+			fmt.Fprintf(o.ErrOut, "%s %s -> %s (manifests checked: %d, blobs: %d, %s, signatures: %d; pulled with %s, pushed with %s)\n",
 				state, res.Source, res.Target, res.Manifests, res.Blobs, bytesText(res.Bytes), res.Signatures, cred.Source, res.PushCredential)
 		}
 	}
@@ -231,7 +231,7 @@ func (o *PinOptions) mirrorSummary() {
 		return
 	}
 	t := o.total
-	fmt.Fprintf(o.ErrOut, "mirror: %d images copied, %d already present; %d blobs and %s transferred; %d signatures and attestations copied\n",
+	fmt.Fprintf(o.ErrOut, "mirror: images copied: %d, already present: %d; blobs transferred: %d, %s; signatures and attestations copied: %d\n",
 		t.copied, t.present, t.blobs, bytesText(t.bytes), t.signatures)
 }
 

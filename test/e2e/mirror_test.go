@@ -93,6 +93,22 @@ func TestMirrorThroughKubectl(t *testing.T) {
 		t.Errorf("the plan wrote %d times to the mirror", n)
 	}
 
+	// --verify-key applies to the source: only what our key signed.
+	_, otherPub, err := stack.CosignKeyPair(ctx, dir, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := pinMirror("--verify-key", otherPub, "--apply")
+	if !strings.Contains(unsigned.Stderr, "is not signed by a --verify-key") || strings.Contains(unsigned.Stderr, "copied ") {
+		t.Errorf("a source not signed by the key is neither copied nor pinned:\n%s", unsigned)
+	}
+	if n := mirrorWrites(t, prefixPath) - before; n != 0 {
+		t.Errorf("an unverified source was written %d times to the mirror", n)
+	}
+	if ok := pinMirror("--verify-key", pub); ok.Code != 0 || !strings.Contains(ok.Stderr, "would copy") {
+		t.Errorf("signed by the key: the plan stands:\n%s", ok)
+	}
+
 	// --apply: the pods have no credential for the private mirror, so the
 	// copy is made but nothing is patched, and the fix is named.
 	refused := pinMirror("--apply")
@@ -122,11 +138,11 @@ func TestMirrorThroughKubectl(t *testing.T) {
 	if img := deploymentImage(t, ns, "web"); img != target+"@"+src.Digest {
 		t.Fatalf("image %s, want %s", img, target+"@"+src.Digest)
 	}
-	if !strings.Contains(applied.Stderr, "mirror: 0 images copied, 1 already present") {
+	if !strings.Contains(applied.Stderr, "mirror: images copied: 0, already present: 1") {
 		t.Errorf("the first --apply made the copy; this one found it:\n%s", applied.Stderr)
 	}
-	if !strings.Contains(refused.Stderr, "copied "+src.Repo()+"@"+src.Digest) || !strings.Contains(refused.Stderr, "3 manifests checked") ||
-		!strings.Contains(refused.Stderr, "2 signatures") || !strings.Contains(refused.Stderr, "pushed with local-docker-config") {
+	if !strings.Contains(refused.Stderr, "copied "+src.Repo()+"@"+src.Digest) || !strings.Contains(refused.Stderr, "manifests checked: 3") ||
+		!strings.Contains(refused.Stderr, "signatures: 2") || !strings.Contains(refused.Stderr, "pushed with local-docker-config") {
 		t.Errorf("the copy says what it copied, with which credentials:\n%s", refused.Stderr)
 	}
 
@@ -275,7 +291,7 @@ spec:
 	if string(got) != want {
 		t.Errorf("rewritten file:\n%s\nwant:\n%s", got, want)
 	}
-	if !strings.Contains(wrote.Stderr, "mirror: 2 images copied, 0 already present") {
+	if !strings.Contains(wrote.Stderr, "mirror: images copied: 2, already present: 0") {
 		t.Errorf("the summary of the copies:\n%s", wrote.Stderr)
 	}
 	craneDir := t.TempDir()
