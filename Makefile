@@ -22,10 +22,11 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-imgtrust ./cmd/kubectl-imgtrust
 
-## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane) and signers (cosign, notation), cached in .cache/tools
+## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane), signers (cosign, notation) and krew (kubectl-krew, validate-krew-manifest), cached in .cache/tools
 tools:
 	hack/build-tools.sh
 	hack/build-signers.sh
+	hack/build-krew.sh
 
 ## vet: gofmt and go vet
 vet:
@@ -71,9 +72,11 @@ clean:
 goreleaser:
 	hack/build-goreleaser.sh
 
-## release-check: goreleaser check and a single-target snapshot build into dist/
+## release-check: goreleaser check, krew's validate-krew-manifest on plugins/imgtrust.yaml, and a single-target snapshot build into dist/
 release-check: goreleaser
+	hack/build-krew.sh
 	hack/release.sh check
+	hack/release.sh validate-krew
 	hack/release.sh snapshot-one
 
 ## release-snapshot: every release archive and checksums.txt into dist/, nothing published

@@ -4,6 +4,7 @@
 #   hack/release.sh check          validate .goreleaser.yaml
 #   hack/release.sh snapshot-one   build the host's target only, into ./dist
 #   hack/release.sh snapshot-all   build every archive and checksums.txt, no publishing
+#   hack/release.sh validate-krew  krew-index's validate-krew-manifest on plugins/imgtrust.yaml
 #
 # snapshot-all cross-compiles six targets: about 20 minutes the first time on
 # 2 busy cores, under a minute once the Go build cache holds them.
@@ -18,7 +19,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 goreleaser="${IMGTRUST_TOOLS_DIR:-$root/.cache/tools}/bin/goreleaser"
 
 usage() {
-  echo "usage: $0 check|snapshot-one|snapshot-all" >&2
+  echo "usage: $0 check|snapshot-one|snapshot-all|validate-krew" >&2
   exit 2
 }
 [[ $# -eq 1 ]] || usage
@@ -49,6 +50,13 @@ case "$1" in
     ;;
   snapshot-all)
     "$goreleaser" release --snapshot --clean --skip=publish
+    ;;
+  validate-krew)
+    # Structure, name, every platform selector used and none overlapping,
+    # as krew-index's CI checks. Installing every platform needs every
+    # archive (snapshot-all, ~20 min cold): the e2e suite installs the
+    # host's with the real krew instead.
+    "${IMGTRUST_TOOLS_DIR:-$root/.cache/tools}/bin/validate-krew-manifest" -manifest "$root/plugins/imgtrust.yaml" -skip-install
     ;;
   *)
     usage

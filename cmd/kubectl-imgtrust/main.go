@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	// As kubectl does: kubeconfigs with auth-provider (oidc) work.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/cmd"
 )

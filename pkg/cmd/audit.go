@@ -20,6 +20,7 @@ import (
 // AuditOptions classifies every image reference in scope.
 type AuditOptions struct {
 	genericiooptions.IOStreams
+	tableFlags
 	configFlags *genericclioptions.ConfigFlags
 	scopeFlags
 	registryFlags
@@ -126,6 +127,7 @@ registry is not asked.`,
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json or yaml (default: a table)")
+	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().StringSliceVar(&o.AllowedRegistries, "allowed-registries", nil, "Registries (host, or host/path prefix) images may come from; others get disallowed-registry")
 	cmd.Flags().StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a finding at or above this severity exists: none, low, medium or high")
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "Do not ask registries: skip tag-moved, unresolvable, no-credentials and signatures")
@@ -220,7 +222,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
 			return nil
 		}
-		if err := report.AuditTable(o.Out, rep, o.Output == report.FormatWide); err != nil {
+		if err := report.AuditTable(o.tableOut(o.Out), rep, o.Output == report.FormatWide); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 		report.AuditSummary(o.ErrOut, rep)

@@ -32,8 +32,10 @@ const fieldManager = "kubectl-imgtrust"
 // request could not be checked.
 type pinTally struct {
 	pinned, alreadyPinned, skipped, failed int
-	interrupted                            bool
-	untouched, unknown                     int
+	// refused counts objects with a container pin refused (exit 1).
+	refused            int
+	interrupted        bool
+	untouched, unknown int
 }
 
 // liveTarget is one object to pin, with how to reach it through the API.
@@ -77,7 +79,7 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 	if tally.interrupted {
 		return &exitError{Code: ExitError, Err: fmt.Errorf("interrupted: %d objects patched, %d untouched, %d unknown; run again to pin the rest", tally.pinned, tally.untouched, tally.unknown)}
 	}
-	if tally.failed > 0 {
+	if tally.failed > 0 || tally.refused > 0 {
 		return &exitError{Code: ExitFindings}
 	}
 	return nil
@@ -108,6 +110,9 @@ func (o *PinOptions) pinAll(ctx context.Context, workloads []workload.Workload, 
 			// The API server rejects any change to a Job's pod template.
 			fmt.Fprintf(o.ErrOut, "skipped %s: a Job's pod template is immutable; pin its manifest (-f) or its CronJob\n", label)
 			tally.skipped++
+			if named {
+				tally.refused++
+			}
 			continue
 		}
 		if o.ResourceVersion != "" {
@@ -173,16 +178,22 @@ func (o *PinOptions) pinObject(ctx context.Context, t liveTarget, chooser pin.Ch
 		o.untouched(t.Object, "interrupted before its patch was sent", tally)
 		return
 	}
-	failed := false
+	failed, refused := false, false
 	for _, s := range skipped {
 		if s.Reason == pin.ReasonAlreadyPinned || s.Reason == pin.ReasonAlreadyMirrored {
 			continue
 		}
 		what := "skipped"
-		if s.Failed() {
+		switch {
+		case s.Failed():
 			what, failed = "failed", true
+		case s.Reason != pin.ReasonEphemeralContainer:
+			refused = true // asked for, and not pinned: the exit says so
 		}
 		fmt.Fprintf(o.ErrOut, "%s %s %s %q: %s\n", what, label, s.Container.Type, s.Container.Name, s.Message)
+	}
+	if refused {
+		tally.refused++
 	}
 	if len(changes) == 0 {
 		switch {

@@ -21,6 +21,7 @@ import (
 // ResolveOptions resolves image references to digests.
 type ResolveOptions struct {
 	genericiooptions.IOStreams
+	tableFlags
 	configFlags *genericclioptions.ConfigFlags
 	scopeFlags
 	registryFlags
@@ -83,6 +84,7 @@ Exit status: 0 when every image resolved, 1 when some failed (unless
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "Print only the pinned references (repo:tag@sha256:...), one per line")
 	cmd.Flags().BoolVar(&o.IgnoreErrors, "ignore-errors", false, "Exit 0 even when some images could not be resolved")
 	cmd.Flags().StringVar(&o.Platform, "platform", "", "Resolve multi-arch images to this platform's manifest: os/arch[/variant]")
@@ -207,7 +209,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.ErrOut, "No images found in scope.")
 			return nil
 		}
-		if err := report.ResolveTable(o.Out, results, o.Platform != ""); err != nil {
+		if err := report.ResolveTable(o.tableOut(o.Out), results, o.Platform != ""); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 		fmt.Fprintf(o.ErrOut, "%d images resolved, %d failed, %d registry requests\n", len(results)-failed, failed, resolver.Stats().Requests)

@@ -152,6 +152,10 @@ func apiServerUnreachable(err error) (string, bool) {
 	}
 	var cause string
 	switch {
+	case strings.Contains(uerr.Err.Error(), "getting credentials"):
+		// The kubeconfig's exec or auth-provider plugin failed; its own
+		// message went to stderr just before.
+		return fmt.Sprintf("cannot get credentials for the API server at %s://%s: %s", u.Scheme, u.Host, oneLine(uerr.Err.Error())), true
 	case errors.Is(err, syscall.ECONNREFUSED):
 		cause = "connection refused"
 	case uerr.Timeout() || errors.Is(err, context.DeadlineExceeded):

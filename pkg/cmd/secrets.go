@@ -22,6 +22,7 @@ import (
 // SecretsOptions reports pull-secret coverage per workload and registry.
 type SecretsOptions struct {
 	genericiooptions.IOStreams
+	tableFlags
 	configFlags *genericclioptions.ConfigFlags
 	scopeFlags
 	connectionFlags
@@ -87,6 +88,7 @@ tokens and auth values are never printed; usernames are.`,
 	}
 	o.scopeFlags.AddFlags(cmd, false)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "Check each matching credential, and anonymous access where none matches, against the registry (no pulls, one try per credential)")
 	cmd.Flags().StringSliceVar(&o.FailOn, "fail-on", nil, "Exit 1 when a row has one of these statuses, e.g. missing-secret,invalid-secret")
 	o.connectionFlags.AddFlags(cmd)
@@ -160,7 +162,7 @@ func (o *SecretsOptions) print(rep coverage.Report) error {
 	default:
 		if len(rep.Items) == 0 {
 			fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
-		} else if err := report.SecretsTable(o.Out, rep); err != nil {
+		} else if err := report.SecretsTable(o.tableOut(o.Out), rep); err != nil {
 			return err
 		}
 		if err := report.SecretsFindings(o.Out, rep); err != nil {

@@ -47,7 +47,7 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			dash(it.Namespace),
 			strings.ToLower(it.Kind) + "/" + it.Name,
 			containerLabel(it.Container, it.ContainerType),
-			it.Image,
+			image(it.Image, wide),
 			string(it.Pinning),
 			dash(strings.Join(ids, ",")),
 		}
@@ -207,4 +207,12 @@ func plural(n int, thing string) string {
 		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(thing, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+// image is the IMAGE cell: the digest abbreviated unless wide.
+func image(s string, wide bool) string {
+	if wide {
+		return s
+	}
+	return ShortImage(s)
 }

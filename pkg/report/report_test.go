@@ -133,16 +133,19 @@ func checkTableShape(t *testing.T, out string, headers []string) {
 	if starts[0] != 0 {
 		t.Errorf("header line %q is indented", header)
 	}
-	for n, line := range lines {
-		if strings.TrimRight(line, " \t") != line {
-			t.Errorf("line %d has trailing blanks: %q", n, line)
+	for n, text := range lines {
+		// Columns align on the screen: count characters, not bytes (an
+		// abbreviated digest ends in "…").
+		line := []rune(text)
+		if strings.TrimRight(text, " \t") != text {
+			t.Errorf("line %d has trailing blanks: %q", n, text)
 		}
-		if strings.ContainsAny(line, "|│─┼") || strings.HasPrefix(line, "+") {
-			t.Errorf("line %d has border characters: %q", n, line)
+		if strings.ContainsAny(text, "|│─┼") || strings.HasPrefix(text, "+") {
+			t.Errorf("line %d has border characters: %q", n, text)
 		}
 		for c, s := range starts[1:] {
 			if len(line) <= s || line[s-1] != ' ' || line[s] == ' ' {
-				t.Errorf("line %d: column %d (%s) does not start at offset %d: %q", n, c+1, headers[c+1], s, line)
+				t.Errorf("line %d: column %d (%s) does not start at offset %d: %q", n, c+1, headers[c+1], s, text)
 			}
 		}
 	}
@@ -475,5 +478,26 @@ func TestEncodeEmptyReport(t *testing.T) {
 	}
 	if !slices.Contains(keys(doc), "summary") {
 		t.Errorf("empty report lacks a summary: %s", b.String())
+	}
+}
+
+func TestNoHeadersAndShortImage(t *testing.T) {
+	var b strings.Builder
+	if err := Table(NoHeaders(&b), []string{"a", "b"}, [][]string{{"1", "2"}, {"3", "4"}}); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != "1   2\n3   4\n" {
+		t.Errorf("--no-headers: %q", b.String())
+	}
+	d := "sha256:46512d65" + strings.Repeat("0", 56)
+	for in, want := range map[string]string{
+		"nginx:1.27@" + d:     "nginx:1.27@sha256:46512d65…",
+		"nginx:1.27":          "nginx:1.27",
+		"nginx@sha256:short":  "nginx@sha256:short",
+		"r.io/a/b:1@" + d[:9]: "r.io/a/b:1@" + d[:9],
+	} {
+		if got := ShortImage(in); got != want {
+			t.Errorf("ShortImage(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

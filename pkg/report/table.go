@@ -64,3 +64,37 @@ func Table(w io.Writer, headers []string, rows [][]string) error {
 	}
 	return nil
 }
+
+// NoHeaders wraps w so that the header line of a table written to it is
+// dropped, as `kubectl get --no-headers` does.
+func NoHeaders(w io.Writer) io.Writer { return &headerSkipper{w: w} }
+
+type headerSkipper struct {
+	w       io.Writer
+	skipped bool
+}
+
+func (h *headerSkipper) Write(p []byte) (int, error) {
+	n := len(p)
+	if !h.skipped {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			return n, nil
+		}
+		h.skipped, p = true, p[i+1:]
+	}
+	if _, err := h.w.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// ShortImage abbreviates the digest of an image for the default table:
+// "repo:tag@sha256:46512d65…"; -o wide and JSON keep it whole.
+func ShortImage(image string) string {
+	at := strings.LastIndex(image, "@sha256:")
+	if at < 0 || len(image)-at-len("@sha256:") != 64 {
+		return image
+	}
+	return image[:at+len("@sha256:")+8] + "…"
+}

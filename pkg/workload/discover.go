@@ -59,18 +59,26 @@ func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, sc
 	if scope.Offline() {
 		return discoverFiles(getter, scope)
 	}
+	// Bad input is said before the cluster is asked anything.
+	var selector labels.Selector
+	if scope.Selector != "" {
+		var err error
+		if selector, err = labels.Parse(scope.Selector); err != nil {
+			return nil, fmt.Errorf("invalid --selector %q: %w", scope.Selector, err)
+		}
+	}
 	client, err := NewClient(getter)
 	if err != nil {
 		return nil, err
 	}
+	// One request before the concurrent listing: an API server that cannot
+	// be reached, or credentials that cannot be had (an exec plugin that
+	// fails), are then said once, not once per kind.
+	if _, err := client.Discovery().ServerVersion(); err != nil {
+		return nil, err
+	}
 	if len(scope.Args) > 0 {
 		return discoverNamed(ctx, getter, client, scope)
-	}
-	var selector labels.Selector
-	if scope.Selector != "" {
-		if selector, err = labels.Parse(scope.Selector); err != nil {
-			return nil, fmt.Errorf("invalid --selector %q: %w", scope.Selector, err)
-		}
 	}
 	ns := scope.Namespace
 	if scope.AllNamespaces {
