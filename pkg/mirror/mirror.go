@@ -149,5 +149,26 @@ func (m *Mirror) Copy(ctx context.Context, image, digest, target string, cred re
 			res.Signatures++
 		}
 	}
+	// A registry with the referrers API keeps no fallback tag: copy what
+	// the API lists, each by digest (go-containerregistry records each in
+	// the target's referrers, or its fallback tag where it has no API).
+	descs, via, e := m.Resolver.Artifacts(cred).Referrers(ctx, src.Digest(digest))
+	if e != nil {
+		res.Err = e
+		return res
+	}
+	if via != registry.ViaReferrersAPI {
+		return res // the fallback tag was copied above
+	}
+	for _, d := range descs {
+		cr, e := m.Resolver.Copy(ctx, src.Digest(d.Digest.String()), cred, dstRepo.Digest(d.Digest.String()), registry.CopyOptions{Push: push})
+		if e != nil {
+			res.Err = e
+			return res
+		}
+		if !cr.AlreadyPresent {
+			res.Signatures++
+		}
+	}
 	return res
 }

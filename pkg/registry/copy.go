@@ -69,7 +69,7 @@ func (u *uploadCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 // repositories of one registry), then HEADs the target by digest: the
 // image and, for an index, each manifest it lists. A target tag that names
 // another digest is refused (ReasonTagConflict) unless OverwriteTags.
-func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, dst name.Tag, o CopyOptions) (CopyResult, *Error) {
+func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, dst name.Reference, o CopyOptions) (CopyResult, *Error) {
 	var res CopyResult
 	counter := &uploadCounter{next: r.stack}
 	push := o.Push
@@ -78,7 +78,7 @@ func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, d
 	}
 	pushOpts := append(slices.Clone(r.remote), remote.WithTransport(counter), remote.WithAuth(push), remote.WithContext(ctx))
 	srcCl := classifier{registry: src.RegistryStr(), ref: src.Name(), attempts: r.opts.Retries, ctx: ctx, lookup: ctx}
-	dstCl := classifier{registry: dst.RegistryStr(), ref: dst.Name(), attempts: r.opts.Retries, ctx: ctx, lookup: ctx}
+	dstCl := classifier{registry: dst.Context().RegistryStr(), ref: dst.Name(), attempts: r.opts.Retries, ctx: ctx, lookup: ctx}
 	fail := func(cl classifier, err error) (CopyResult, *Error) {
 		var e *Error
 		if errors.As(err, &e) {
