@@ -165,7 +165,7 @@ func apiServerUnreachable(err error) (string, bool) {
 	default:
 		cause = oneLine(uerr.Err.Error())
 	}
-	return fmt.Sprintf("the API server at %s://%s is unreachable: %s", u.Scheme, u.Host, cause), true
+	return fmt.Sprintf("cannot reach the API server at %s://%s: %s", u.Scheme, u.Host, cause), true
 }
 
 func oneLine(s string) string {

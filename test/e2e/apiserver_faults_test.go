@@ -41,8 +41,8 @@ func wantUnreachable(t *testing.T, r result, took time.Duration) {
 	if strings.Count(stderr, "\n") != 0 || !strings.HasPrefix(stderr, "error: ") {
 		t.Errorf("want exactly one error line on stderr (no retries, no klog), got %d lines:\n%s", strings.Count(stderr, "\n")+1, stderr)
 	}
-	if !strings.Contains(stderr, "API server") || !strings.Contains(stderr, "unreachable") {
-		t.Errorf("want the error to say the API server is unreachable, got %q", stderr)
+	if !strings.Contains(stderr, "cannot reach the API server at https://") {
+		t.Errorf("want the error to say the API server cannot be reached, got %q", stderr)
 	}
 	if len(stderr) > 400 {
 		t.Errorf("want a short error, got %d bytes: %q", len(stderr), stderr)
