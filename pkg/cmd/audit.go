@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,10 +11,13 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/sarif"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/version"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -126,7 +130,7 @@ registry is not asked.`,
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json or yaml (default: a table)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json, yaml or sarif (SARIF 2.1.0 for code scanning; default: a table)")
 	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().StringSliceVar(&o.AllowedRegistries, "allowed-registries", nil, "Registries (host, or host/path prefix) images may come from; others get disallowed-registry")
 	cmd.Flags().StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a finding at or above this severity exists: none, low, medium or high")
@@ -171,7 +175,7 @@ func (o *AuditOptions) Complete(args []string) error {
 
 // Validate checks the flags.
 func (o *AuditOptions) Validate() error {
-	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatWide, report.FormatJSON, report.FormatYAML); err != nil {
+	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatWide, report.FormatJSON, report.FormatYAML, report.FormatSARIF); err != nil {
 		return err
 	}
 	if o.Offline {
@@ -207,6 +211,13 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	rep.Summary.Cost = cost
 
 	switch o.Output {
+	case report.FormatSARIF:
+		if err := report.Encode(o.Out, report.FormatJSON, sarif.FromAudit(rep, version.Get().Version, manifestSites())); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		}
 	case report.FormatJSON, report.FormatYAML:
 		if err := report.Encode(o.Out, o.Output, rep); err != nil {
 			return &exitError{Code: ExitError, Err: err}
@@ -250,4 +261,22 @@ func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, i
 		stage.Cost = &audit.Cost{}
 	}
 	return stage.Run(ctx, client, found, items), stage.Cost
+}
+
+// manifestSites reads each manifest file once to point SARIF results at
+// the image's line and column; a file that cannot be read keeps its
+// results at file level.
+func manifestSites() sarif.Sites {
+	cache := map[string][]pin.ImageSite{}
+	return func(path string) []pin.ImageSite {
+		if sites, ok := cache[path]; ok {
+			return sites
+		}
+		var sites []pin.ImageSite
+		if data, err := os.ReadFile(path); err == nil {
+			sites, _ = pin.LocateImages(data)
+		}
+		cache[path] = sites
+		return sites
+	}
 }

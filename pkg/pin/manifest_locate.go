@@ -112,6 +112,20 @@ func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
 	return size
 }
 
+// LocateImages lists the image fields of a manifest file's pod specs in
+// file order, with their line and column (for reports that point at them).
+func LocateImages(data []byte) ([]ImageSite, error) {
+	docs, err := parseDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []ImageSite
+	for _, s := range findImages(docs) {
+		out = append(out, s.ImageSite)
+	}
+	return out, nil
+}
+
 // findImages returns the image fields of the documents' pod specs in file
 // order, each scalar once even when aliases reach it again.
 func findImages(docs []*yaml.Node) []site {

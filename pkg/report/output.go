@@ -17,6 +17,8 @@ const (
 	FormatWide  = "wide"
 	FormatJSON  = "json"
 	FormatYAML  = "yaml"
+	// FormatSARIF is SARIF 2.1.0, for code scanning (audit).
+	FormatSARIF = "sarif"
 )
 
 // ValidateFormat checks an -o value against the formats a command offers.

@@ -201,6 +201,7 @@ func fromInfos(infos []*resource.Info) ([]Object, []string) {
 				warnings = append(warnings, fmt.Sprintf("%s %s has no pod template: skipped", u.GetKind(), u.GetName()))
 			}
 		default:
+			obj.Source = info.Source
 			objects = append(objects, obj)
 		}
 	}

@@ -61,6 +61,8 @@ type Object struct {
 	Annotations map[string]string
 	// Spec is the pod spec or pod template; nil for objects without one.
 	Spec *PodSpec
+	// Source is the file an object read with -f came from ("" when live).
+	Source string
 	// Running lists what a pod's statuses say its containers run, keyed by
 	// container type and name. Empty for everything but pods.
 	Running map[ContainerKey]imageref.RunningImage

@@ -1,0 +1,35 @@
+package audit
+
+// descriptions say in one line what each finding means, for reports that
+// describe their rules (SARIF).
+var descriptions = map[string]string{
+	IDImplicitLatest:         "The image has no tag and no digest: the runtime pulls whatever latest is.",
+	IDLatestTag:              "The image uses the tag latest without a digest.",
+	IDMutableTag:             "The image uses a tag without a digest; tags can be moved.",
+	IDImplicitRegistry:       "No registry host is written: Docker Hub is assumed.",
+	IDPullPolicyStaleRisk:    "A tag with imagePullPolicy IfNotPresent: nodes may run different images.",
+	IDMixedRunningDigests:    "Pods of one workload run different images for one container.",
+	IDRunningDiffersFromSpec: "The spec names a digest, and a pod runs another.",
+	IDDisallowedRegistry:     "The image is not from an allowed registry.",
+	IDInvalidReference:       "The image reference does not parse (the kubelet says InvalidImageName).",
+	IDTagMoved:               "The tag now points at an image no pod of the workload runs.",
+	IDUnresolvable:           "The registry could not answer for the image.",
+	IDNoCredentials:          "The registry refused every credential the pod can use.",
+	IDUnsigned:               "No cosign or Notation signature of the running digest was found.",
+	IDSignatureUnverified:    "The image is signed, but no key or certificate was given to check it.",
+	IDSignedByUnknownKey:     "The image is signed, by none of the given keys or certificates.",
+	IDSignatureInvalid:       "A signature claims a given key or chain but does not verify.",
+	IDSignatureLookupFailed:  "The registry could not say whether the image is signed.",
+	IDNoProvenance:           "The image names no source repository or revision.",
+	IDProvenanceMismatch:     "Two places disagree on the image's source or revision.",
+	IDProvenanceLookupFailed: "The image's provenance could not be read.",
+	IDImageTooOld:            "The image was built longer ago than the maximum age.",
+	IDNewerPatchAvailable:    "A higher patch release of the same minor exists.",
+	IDNewerMinorAvailable:    "A higher minor release of the same major exists.",
+	IDNewerMajorAvailable:    "A higher major release exists.",
+	IDUpdatesLookupFailed:    "The repository's tags could not be listed.",
+}
+
+// Describe is the one-line description and the default severity of a
+// finding ID.
+func Describe(id string) (string, Severity) { return descriptions[id], severities[id] }

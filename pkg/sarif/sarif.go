@@ -1,0 +1,182 @@
+// Package sarif writes audit reports as SARIF 2.1.0, the format GitHub code
+// scanning and other security dashboards read: one rule per finding ID, one
+// result per finding, pointing at the manifest line of the image (-f) or at
+// the workload's container (live).
+package sarif
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strings"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
+)
+
+// Schema and version of the log.
+const (
+	SchemaURI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+	Version   = "2.1.0"
+	infoURI   = "https://github.com/imgtrust/kubectl-imgtrust"
+	// fingerprintKey names our partial fingerprint, versioned so that a
+	// change of what it hashes starts a new series instead of mismatching.
+	fingerprintKey = "imgtrustFinding/v1"
+)
+
+// Our own small types: the fields we write, nothing that defaults wrongly
+// (a zero index or offset means something in SARIF).
+type (
+	Log struct {
+		Schema  string `json:"$schema"`
+		Version string `json:"version"`
+		Runs    []Run  `json:"runs"`
+	}
+	Run struct {
+		Tool    Tool     `json:"tool"`
+		Results []Result `json:"results"`
+	}
+	Tool struct {
+		Driver Driver `json:"driver"`
+	}
+	Driver struct {
+		Name           string `json:"name"`
+		Version        string `json:"version,omitempty"`
+		InformationURI string `json:"informationUri"`
+		Rules          []Rule `json:"rules"`
+	}
+	Rule struct {
+		ID                   string       `json:"id"`
+		ShortDescription     Text         `json:"shortDescription"`
+		FullDescription      Text         `json:"fullDescription"`
+		Help                 Text         `json:"help"`
+		DefaultConfiguration Config       `json:"defaultConfiguration"`
+		Properties           RuleProperty `json:"properties"`
+	}
+	Text struct {
+		Text string `json:"text"`
+	}
+	Config struct {
+		Level string `json:"level"`
+	}
+	RuleProperty struct {
+		Tags     []string `json:"tags"`
+		Severity string   `json:"security-severity"`
+	}
+	Result struct {
+		RuleID              string            `json:"ruleId"`
+		Level               string            `json:"level"`
+		Message             Text              `json:"message"`
+		Locations           []Location        `json:"locations"`
+		PartialFingerprints map[string]string `json:"partialFingerprints"`
+		Properties          ResultProperty    `json:"properties"`
+	}
+	ResultProperty struct {
+		Image    string `json:"image"`
+		Digest   string `json:"digest,omitempty"`
+		Registry string `json:"registry,omitempty"`
+	}
+	Location struct {
+		PhysicalLocation *PhysicalLocation `json:"physicalLocation,omitempty"`
+		LogicalLocations []LogicalLocation `json:"logicalLocations,omitempty"`
+	}
+	PhysicalLocation struct {
+		ArtifactLocation ArtifactLocation `json:"artifactLocation"`
+		Region           *Region          `json:"region,omitempty"`
+	}
+	ArtifactLocation struct {
+		URI string `json:"uri"`
+	}
+	Region struct {
+		StartLine   int `json:"startLine"`
+		StartColumn int `json:"startColumn,omitempty"`
+	}
+	LogicalLocation struct {
+		Name               string `json:"name"`
+		FullyQualifiedName string `json:"fullyQualifiedName"`
+		Kind               string `json:"kind"`
+	}
+)
+
+// levels maps our severities to SARIF levels, and to GitHub's
+// security-severity scores (high ≥ 7, medium ≥ 4, low < 4).
+var levels = map[audit.Severity]struct{ level, score string }{
+	audit.SeverityHigh:   {"error", "8.0"},
+	audit.SeverityMedium: {"warning", "5.0"},
+	audit.SeverityLow:    {"note", "2.0"},
+}
+
+// Sites locates images in manifest files: the file's image sites, read
+// once per file (pin.LocateImages).
+type Sites func(path string) []pin.ImageSite
+
+// FromAudit builds the SARIF log of an audit report. sites, for -f,
+// points results at the image's line and column; live results name the
+// workload's container as a logical location.
+func FromAudit(rep audit.Report, toolVersion string, sites Sites) Log {
+	run := Run{Tool: Tool{Driver: Driver{Name: "kubectl-imgtrust", Version: toolVersion, InformationURI: infoURI}}, Results: []Result{}}
+	fixes := map[string]string{}
+	for _, it := range rep.Items {
+		for _, f := range it.Findings {
+			if _, ok := fixes[f.ID]; !ok {
+				fixes[f.ID] = f.Fix
+			}
+			run.Results = append(run.Results, result(it, f, sites))
+		}
+	}
+	ids := make([]string, 0, len(fixes))
+	for id := range fixes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	run.Tool.Driver.Rules = []Rule{}
+	for _, id := range ids {
+		desc, sev := audit.Describe(id)
+		if desc == "" {
+			desc = id
+		}
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, Rule{
+			ID: id, ShortDescription: Text{desc}, FullDescription: Text{desc},
+			Help:                 Text{"Fix: " + fixes[id]},
+			DefaultConfiguration: Config{Level: levels[sev].level},
+			Properties:           RuleProperty{Tags: []string{"security", "supply-chain", "kubernetes"}, Severity: levels[sev].score},
+		})
+	}
+	return Log{Schema: SchemaURI, Version: Version, Runs: []Run{run}}
+}
+
+func result(it audit.Item, f audit.Finding, sites Sites) Result {
+	fqn := strings.Join([]string{it.Namespace, it.Kind, it.Name, it.Container}, "/")
+	r := Result{
+		RuleID: f.ID, Level: levels[f.Severity].level,
+		Message:   Text{f.Message + ". Fix: " + f.Fix},
+		Locations: []Location{{LogicalLocations: []LogicalLocation{{Name: it.Container, FullyQualifiedName: fqn, Kind: "resource"}}}},
+		// Stable across runs: what is wrong, where; not the wording.
+		PartialFingerprints: map[string]string{fingerprintKey: fingerprint(f.ID, fqn, it.Image)},
+		Properties:          ResultProperty{Image: it.Image},
+	}
+	if it.Reference != nil {
+		r.Properties.Registry = it.Reference.Registry
+	}
+	if len(it.RunningDigests) > 0 {
+		r.Properties.Digest = it.RunningDigests[0]
+	}
+	if src := it.Object().Source; src != "" {
+		loc := &PhysicalLocation{ArtifactLocation: ArtifactLocation{URI: src}}
+		if sites != nil {
+			for _, s := range sites(src) {
+				if s.Kind == it.Kind && s.Name == it.Name && s.Container == it.Container && s.Type == it.ContainerType {
+					loc.Region = &Region{StartLine: s.Line, StartColumn: s.Column}
+					break
+				}
+			}
+		}
+		r.Locations[0].PhysicalLocation = loc
+	}
+	return r
+}
+
+func fingerprint(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:16])
+}
