@@ -16,6 +16,8 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/sarif"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/version"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -87,7 +89,7 @@ tokens and auth values are never printed; usernames are.`,
 		RunE: runFlow(o),
 	}
 	o.scopeFlags.AddFlags(cmd, false)
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json, yaml or sarif (SARIF 2.1.0 for code scanning; default: a table)")
 	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "Check each matching credential, and anonymous access where none matches, against the registry (no pulls, one try per credential)")
 	cmd.Flags().StringSliceVar(&o.FailOn, "fail-on", nil, "Exit 1 when a row has one of these statuses, e.g. missing-secret,invalid-secret")
@@ -109,7 +111,7 @@ func (o *SecretsOptions) Complete(args []string) error {
 
 // Validate checks the flags.
 func (o *SecretsOptions) Validate() error {
-	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatJSON, report.FormatYAML); err != nil {
+	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatJSON, report.FormatYAML, report.FormatSARIF); err != nil {
 		return err
 	}
 	return o.connectionFlags.Validate()
@@ -155,6 +157,10 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 
 func (o *SecretsOptions) print(rep coverage.Report) error {
 	switch o.Output {
+	case report.FormatSARIF:
+		if err := report.Encode(o.Out, report.FormatJSON, sarif.FromSecrets(rep, version.Get().Version)); err != nil {
+			return err
+		}
 	case report.FormatJSON, report.FormatYAML:
 		if err := report.Encode(o.Out, o.Output, rep); err != nil {
 			return err

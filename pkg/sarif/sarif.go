@@ -72,7 +72,7 @@ type (
 		Properties          ResultProperty    `json:"properties"`
 	}
 	ResultProperty struct {
-		Image    string `json:"image"`
+		Image    string `json:"image,omitempty"`
 		Digest   string `json:"digest,omitempty"`
 		Registry string `json:"registry,omitempty"`
 	}

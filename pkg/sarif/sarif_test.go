@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/coverage"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 	"github.com/imgtrust/kubectl-imgtrust/test/sarifcheck"
@@ -73,5 +74,27 @@ func TestManifestAuditPointsAtTheLine(t *testing.T) {
 func TestValidateRefusesInvalidSARIF(t *testing.T) {
 	if err := sarifcheck.Validate([]byte(`{"runs":[]}`), schemaPath); err == nil {
 		t.Error("a log without version validated")
+	}
+}
+
+func TestSecretsIsValidSARIF(t *testing.T) {
+	rep := coverage.Report{
+		Items: []coverage.Row{
+			{Namespace: "shop", Kind: "Deployment", Name: "web", Registry: "ghcr.io", Status: coverage.MissingSecret, Detail: "secret regcred does not exist"},
+			{Namespace: "shop", Kind: "Deployment", Name: "api", Registry: "ghcr.io", Status: coverage.Covered},
+		},
+		NamespaceFindings: []coverage.Finding{{Namespace: "shop", Type: coverage.FindingUnused, Object: "secret/old", Detail: "no workload uses it", Fix: "kubectl delete secret old -n shop"}},
+	}
+	log := FromSecrets(rep, "v1")
+	doc, _ := json.Marshal(log)
+	if err := sarifcheck.Validate(doc, schemaPath); err != nil {
+		t.Fatalf("not valid SARIF 2.1.0: %v\n%s", err, doc)
+	}
+	var ids []string
+	for _, r := range log.Runs[0].Results {
+		ids = append(ids, r.RuleID+":"+r.Level)
+	}
+	if strings.Join(ids, ",") != "missing-secret:error,unused-secret:note" || len(log.Runs[0].Tool.Driver.Rules) != 2 {
+		t.Errorf("results %v (covered rows are not results), rules %+v", ids, log.Runs[0].Tool.Driver.Rules)
 	}
 }

@@ -16,16 +16,16 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/test/sarifcheck"
 )
 
-// sarifOf runs audit -o sarif through kubectl and checks the output
-// against the official SARIF 2.1.0 schema.
-func sarifOf(t *testing.T, args ...string) sarif.Log {
+// sarifOf runs a command (audit, secrets) with -o sarif through kubectl
+// and checks the output against the official SARIF 2.1.0 schema.
+func sarifOf(t *testing.T, command string, args ...string) sarif.Log {
 	t.Helper()
-	r := kubectl(t, append(append([]string{"imgtrust", "audit"}, args...), "-o", "sarif")...)
+	r := kubectl(t, append(append([]string{"imgtrust", command}, args...), "-o", "sarif")...)
 	if r.Code != 0 {
-		t.Fatalf("audit -o sarif: %s", r)
+		t.Fatalf("%s -o sarif: %s", command, r)
 	}
 	if err := sarifcheck.Validate([]byte(r.Stdout), filepath.Join(repoRoot, "test", "sarifcheck", sarifcheck.SchemaFile)); err != nil {
-		t.Fatalf("audit -o sarif is not valid SARIF 2.1.0: %v\n%s", err, r.Stdout)
+		t.Fatalf("%s -o sarif is not valid SARIF 2.1.0: %v\n%s", command, err, r.Stdout)
 	}
 	var log sarif.Log
 	if err := json.Unmarshal([]byte(r.Stdout), &log); err != nil {
@@ -43,7 +43,7 @@ func TestAuditSARIF(t *testing.T) {
 	if err := w.Deployment(ctx, "web", 0, fixture.PodSpec(nil, fixture.Container("web", "nginx:latest", corev1.PullIfNotPresent))); err != nil {
 		t.Fatal(err)
 	}
-	live := sarifOf(t, "-n", ns, "--offline")
+	live := sarifOf(t, "audit", "-n", ns, "--offline")
 	found := false
 	for _, r := range live.Runs[0].Results {
 		ll := r.Locations[0].LogicalLocations
@@ -61,7 +61,7 @@ func TestAuditSARIF(t *testing.T) {
 	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	files := sarifOf(t, "-f", path)
+	files := sarifOf(t, "audit", "-f", path)
 	want := map[string][2]int{"mutable-tag": {11, 18}, "implicit-latest": {14, 20}}
 	for _, r := range files.Runs[0].Results {
 		pos, ok := want[r.RuleID]
@@ -76,5 +76,18 @@ func TestAuditSARIF(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("no results for %v", want)
+	}
+
+	// secrets: a private image and a pull secret that does not exist.
+	if err := w.Deployment(ctx, "private", 0, fixture.PodSpec([]string{"gone"}, fixture.Container("app", stack.Registry+"/"+ns+"/app:1", corev1.PullAlways))); err != nil {
+		t.Fatal(err)
+	}
+	secrets := sarifOf(t, "secrets", "-n", ns)
+	hit := false
+	for _, r := range secrets.Runs[0].Results {
+		hit = hit || r.RuleID == "missing-secret" && r.Level == "error" && r.Locations[0].LogicalLocations[0].FullyQualifiedName == ns+"/Deployment/private"
+	}
+	if !hit {
+		t.Errorf("secrets -o sarif: no missing-secret error for deployment/private: %+v", secrets.Runs[0].Results)
 	}
 }
