@@ -113,7 +113,6 @@ func (m *Mirror) Copy(ctx context.Context, image, digest, target string, cred re
 		res.Err = &registry.Error{Reason: registry.ReasonInvalidReference, Message: err.Error()}
 		return res
 	}
-	res.Source = src.Name() + "@" + digest
 	dstRepo, err := m.Resolver.RepositoryOf(target)
 	if err != nil {
 		res.Err = &registry.Error{Reason: registry.ReasonInvalidReference, Message: err.Error()}

@@ -143,13 +143,10 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 	perItem := make([][]*sigJob, len(pending))
 	froms := make([]string, len(pending))
 	for n, i := range pending {
-		it := &items[i]
-		digests, from := it.SignatureDigests()
-		repo, err := s.Resolver.RepositoryOf(it.Image)
-		if err != nil || len(digests) == 0 {
+		repo, digests, from, cred, ok := s.digestsOf(&items[i], reqs[n], results[n])
+		if !ok {
 			continue
 		}
-		cred := AcceptedCredential(reqs[n], results[n])
 		froms[n] = from
 		for _, d := range digests {
 			// One check per credential content: the same login held by
@@ -187,6 +184,19 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 		}
 	}
 	return attested
+}
+
+// digestsOf is where the signature and provenance reads of an item
+// start: its repository, the digests it runs and where they came from, and
+// the credential the registry accepted for it. ok is false when there is
+// nothing to read.
+func (s AuditStage) digestsOf(it *audit.Item, req registry.Request, res registry.Result) (repo name.Repository, digests []string, from string, cred registry.Credential, ok bool) {
+	digests, from = it.SignatureDigests()
+	repo, err := s.Resolver.RepositoryOf(it.Image)
+	if err != nil || len(digests) == 0 {
+		return repo, nil, "", cred, false
+	}
+	return repo, digests, from, AcceptedCredential(req, res), true
 }
 
 // digestKey identifies one registry read of a digest: per repository,

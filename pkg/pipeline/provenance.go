@@ -37,16 +37,14 @@ func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interf
 	froms := make([]string, len(pending))
 	for n, i := range pending {
 		it := &items[i]
-		digests, from := it.SignatureDigests()
-		repo, err := s.Resolver.RepositoryOf(it.Image)
-		if err != nil || len(digests) == 0 {
+		repo, digests, from, cred, ok := s.digestsOf(it, reqs[n], results[n])
+		if !ok {
 			continue
 		}
 		platform := s.Platform
 		if platform == nil {
 			platform = firstPlatform(it.Nodes(), platforms)
 		}
-		cred := AcceptedCredential(reqs[n], results[n])
 		key := digestKey(repo, digests[0], cred)
 		if platform != nil {
 			key += "\x00" + platform.String()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,7 +103,7 @@ var (
 func fromMap(m map[string]string) fields {
 	get := func(k ...string) string {
 		for _, key := range k {
-			if v := strings.TrimSpace(m[key]); key != "" && v != "" {
+			if v := strings.TrimSpace(m[key]); v != "" {
 				return v
 			}
 		}
@@ -135,7 +136,9 @@ func merge(p *Provenance, rs []reading) {
 			continue
 		}
 		if r.from != FromConfig {
-			p.Sources = appendOnce(p.Sources, r.from)
+			if !slices.Contains(p.Sources, r.from) {
+				p.Sources = append(p.Sources, r.from)
+			}
 		}
 		if p.From == "" && (r.values.source != "" || r.values.revision != "") {
 			p.From, p.Verified = r.from, r.verified
@@ -151,15 +154,6 @@ func merge(p *Provenance, rs []reading) {
 		take(&p.BuilderID, r.values.builderID)
 	}
 	p.Mismatch = mismatch(rs)
-}
-
-func appendOnce(s []string, v string) []string {
-	for _, x := range s {
-		if x == v {
-			return s
-		}
-	}
-	return append(s, v)
 }
 
 // mismatch names the first two places that disagree on source or revision.

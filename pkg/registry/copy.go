@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // CopyOptions say how to write to the target registry.
@@ -95,8 +94,8 @@ func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, d
 		if cur.Digest.String() == src.DigestStr() {
 			res.AlreadyPresent = true
 		}
-	} else if !isNotFound(err) {
-		return fail(dstCl, err)
+	} else if e := dstCl.classify(err); e.Reason != ReasonNotFound {
+		return res, e
 	}
 
 	if !res.AlreadyPresent {
@@ -189,25 +188,14 @@ func (r *Resolver) checkCopied(ctx context.Context, d name.Digest, pushOpts []re
 // same tag in the target repository, unless the target already has it
 // there. found is false when the source has no such tag.
 func (r *Resolver) CopyTag(ctx context.Context, src name.Tag, cred Credential, dst name.Tag, o CopyOptions) (found bool, copied bool, e *Error) {
-	p, err := r.puller(cred)
-	srcCl := classifier{registry: src.RegistryStr(), ref: src.Name(), attempts: r.opts.Retries, ctx: ctx, lookup: ctx}
-	if err != nil {
-		return false, false, srcCl.classify(err)
-	}
-	head, err := remote.Head(src, remote.Reuse(p), remote.WithContext(ctx))
-	if isNotFound(err) {
+	head, e := r.Artifacts(cred).Head(ctx, src)
+	if e != nil && e.Reason == ReasonNotFound {
 		return false, false, nil
 	}
-	if err != nil {
-		return false, false, srcCl.classify(err)
+	if e != nil {
+		return false, false, e
 	}
 	o.OverwriteTags = true // signature tags follow the source
 	res, e := r.Copy(ctx, src.Context().Digest(head.Digest.String()), cred, dst, o)
 	return true, e == nil && !res.AlreadyPresent, e
-}
-
-// isNotFound reports a 404 from go-containerregistry.
-func isNotFound(err error) bool {
-	var te *transport.Error
-	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }

@@ -98,13 +98,12 @@ type (
 	}
 )
 
-// levels maps our severities to SARIF levels, and to GitHub's
-// security-severity scores (high ≥ 7, medium ≥ 4, low < 4).
-var levels = map[audit.Severity]struct{ level, score string }{
-	audit.SeverityHigh:   {"error", "8.0"},
-	audit.SeverityMedium: {"warning", "5.0"},
-	audit.SeverityLow:    {"note", "2.0"},
-}
+// levels maps our severities to SARIF levels; scores map those to
+// GitHub's security-severity (high ≥ 7, medium ≥ 4, low < 4).
+var (
+	levels = map[audit.Severity]string{audit.SeverityHigh: "error", audit.SeverityMedium: "warning", audit.SeverityLow: "note"}
+	scores = map[string]string{"error": "8.0", "warning": "5.0", "note": "2.0"}
+)
 
 // Sites locates images in manifest files: the file's image sites, read
 // once per file (pin.LocateImages).
@@ -138,8 +137,8 @@ func FromAudit(rep audit.Report, toolVersion string, sites Sites) Log {
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, Rule{
 			ID: id, ShortDescription: Text{desc}, FullDescription: Text{desc},
 			Help:                 Text{"Fix: " + fixes[id]},
-			DefaultConfiguration: Config{Level: levels[sev].level},
-			Properties:           RuleProperty{Tags: []string{"security", "supply-chain", "kubernetes"}, Severity: levels[sev].score},
+			DefaultConfiguration: Config{Level: levels[sev]},
+			Properties:           RuleProperty{Tags: []string{"security", "supply-chain", "kubernetes"}, Severity: scores[levels[sev]]},
 		})
 	}
 	return Log{Schema: SchemaURI, Version: Version, Runs: []Run{run}}
@@ -148,7 +147,7 @@ func FromAudit(rep audit.Report, toolVersion string, sites Sites) Log {
 func result(it audit.Item, f audit.Finding, sites Sites) Result {
 	fqn := strings.Join([]string{it.Namespace, it.Kind, it.Name, it.Container}, "/")
 	r := Result{
-		RuleID: f.ID, Level: levels[f.Severity].level,
+		RuleID: f.ID, Level: levels[f.Severity],
 		Message:   Text{f.Message + ". Fix: " + f.Fix},
 		Locations: []Location{{LogicalLocations: []LogicalLocation{{Name: it.Container, FullyQualifiedName: fqn, Kind: "resource"}}}},
 		// Stable across runs: what is wrong, where; not the wording.

@@ -21,9 +21,6 @@ var secretRules = map[string]struct{ desc, level string }{
 	coverage.FindingServiceAccountNo:      {"A service account names a pull secret that does not exist.", "warning"},
 }
 
-// scores are GitHub's security-severity per SARIF level.
-var scores = map[string]string{"error": "8.0", "warning": "5.0", "note": "2.0"}
-
 // FromSecrets builds the SARIF log of a secrets report: one result per
 // row whose status is a problem and per namespace finding.
 func FromSecrets(rep coverage.Report, toolVersion string) Log {
