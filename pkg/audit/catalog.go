@@ -33,3 +33,46 @@ var descriptions = map[string]string{
 // Describe is the one-line description and the default severity of a
 // finding ID.
 func Describe(id string) (string, Severity) { return descriptions[id], severities[id] }
+
+// categories group finding IDs for dashboards (OpenReports' category).
+var categories = map[string]string{
+	IDImplicitLatest:         "pinning",
+	IDLatestTag:              "pinning",
+	IDMutableTag:             "pinning",
+	IDImplicitRegistry:       "pinning",
+	IDPullPolicyStaleRisk:    "pinning",
+	IDMixedRunningDigests:    "pinning",
+	IDRunningDiffersFromSpec: "pinning",
+	IDInvalidReference:       "pinning",
+	IDTagMoved:               "pinning",
+	IDDisallowedRegistry:     "registry",
+	IDUnresolvable:           "registry",
+	IDNoCredentials:          "registry",
+	IDUnsigned:               "signature",
+	IDSignatureUnverified:    "signature",
+	IDSignedByUnknownKey:     "signature",
+	IDSignatureInvalid:       "signature",
+	IDSignatureLookupFailed:  "signature",
+	IDNoProvenance:           "provenance",
+	IDProvenanceMismatch:     "provenance",
+	IDProvenanceLookupFailed: "provenance",
+	IDImageTooOld:            "freshness",
+	IDNewerPatchAvailable:    "freshness",
+	IDNewerMinorAvailable:    "freshness",
+	IDNewerMajorAvailable:    "freshness",
+	IDUpdatesLookupFailed:    "freshness",
+}
+
+// Category is the group a finding ID belongs to: pinning, registry,
+// signature, provenance or freshness.
+func Category(id string) string { return categories[id] }
+
+// IsLookupFailure reports whether a finding says only that the registry
+// could not answer: a check not made, never a fact about the image.
+func IsLookupFailure(id string) bool {
+	switch id {
+	case IDUnresolvable, IDSignatureLookupFailed, IDProvenanceLookupFailed, IDUpdatesLookupFailed:
+		return true
+	}
+	return false
+}

@@ -328,3 +328,12 @@ func TestApplySignatures(t *testing.T) {
 		}
 	}
 }
+
+// Every finding ID is described and categorised for the reports.
+func TestEveryFindingIsDescribedAndCategorised(t *testing.T) {
+	for id := range severities {
+		if descriptions[id] == "" || Category(id) == "" {
+			t.Errorf("%s: description %q, category %q", id, descriptions[id], Category(id))
+		}
+	}
+}

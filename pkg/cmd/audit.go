@@ -35,6 +35,7 @@ type AuditOptions struct {
 	Offline           bool
 	signatureFlags
 	provenanceFlags
+	reportFlags
 
 	scope    workload.Scope
 	allowed  []audit.AllowedRegistry
@@ -101,7 +102,14 @@ and hashes are skipped), the repository's tags are listed once:
 The registry findings use the pods' own pull secrets (then your docker
 config standing in for the node's; anonymous only when none matched);
 --offline skips them. With -f the manifests are read locally and the
-registry is not asked.`,
+registry is not asked.
+
+--write-reports writes one OpenReports Report (openreports.io/v1alpha1,
+read by Kyverno and Policy Reporter) per namespace: a result per finding
+(fail, warn for low, error where the registry could not answer) and a pass
+per clean container. It is server-side applied by field manager
+kubectl-imgtrust; results that no longer hold go, and so do our Reports in
+audited namespaces without workloads. -o openreports prints them instead.`,
 		Example: `  # Audit every namespace
   kubectl imgtrust audit -A
 
@@ -124,19 +132,24 @@ registry is not asked.`,
   # Which workloads run an old release of their image?
   kubectl imgtrust audit -A --updates
 
+  # Results where Kyverno's Policy Reporter shows them: one OpenReports
+  # Report per namespace (kubectl get reports -A)
+  kubectl imgtrust audit -A --write-reports
+
   # Only allow images from our registry
   kubectl imgtrust audit -A --allowed-registries=ghcr.io/acme,registry.acme.dev -o json`,
 		RunE: runFlow(o),
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json, yaml or sarif (SARIF 2.1.0 for code scanning; default: a table)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json, yaml, sarif (SARIF 2.1.0 for code scanning) or openreports (the Reports --write-reports would write, as a List); default: a table")
 	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().StringSliceVar(&o.AllowedRegistries, "allowed-registries", nil, "Registries (host, or host/path prefix) images may come from; others get disallowed-registry")
 	cmd.Flags().StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a finding at or above this severity exists: none, low, medium or high")
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "Do not ask registries: skip tag-moved, unresolvable, no-credentials and signatures")
 	o.signatureFlags.AddFlags(cmd)
 	o.provenanceFlags.AddFlags(cmd)
+	o.reportFlags.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.RequireSignature, "require-signature", false, "Make unsigned a high finding")
 	return cmd
 }
@@ -175,7 +188,10 @@ func (o *AuditOptions) Complete(args []string) error {
 
 // Validate checks the flags.
 func (o *AuditOptions) Validate() error {
-	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatWide, report.FormatJSON, report.FormatYAML, report.FormatSARIF); err != nil {
+	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatWide, report.FormatJSON, report.FormatYAML, report.FormatSARIF, report.FormatOpenReports); err != nil {
+		return err
+	}
+	if err := o.reportFlags.validate(o.scope, o.Output); err != nil {
 		return err
 	}
 	if o.Offline {
@@ -186,6 +202,9 @@ func (o *AuditOptions) Validate() error {
 
 // Run discovers, evaluates, optionally asks the registries, and prints.
 func (o *AuditOptions) Run(ctx context.Context) error {
+	if err := o.reportFlags.prepare(o.configFlags); err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
 	if !o.Offline {
 		var err error
 		opts := o.registryFlags.Options("")
@@ -211,6 +230,13 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	rep.Summary.Cost = cost
 
 	switch o.Output {
+	case report.FormatOpenReports:
+		if err := printReports(o.Out, rep); err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		}
 	case report.FormatSARIF:
 		if err := report.Encode(o.Out, report.FormatJSON, sarif.FromAudit(rep, version.Get().Version, manifestSites())); err != nil {
 			return &exitError{Code: ExitError, Err: err}
@@ -231,12 +257,17 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 				fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 			}
 			fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
-			return nil
+			break
 		}
 		if err := report.AuditTable(o.tableOut(o.Out), rep, o.Output == report.FormatWide); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 		report.AuditSummary(o.ErrOut, rep)
+	}
+	if o.WriteReports {
+		if err := o.reportFlags.write(ctx, o.ErrOut, rep, o.scope, len(found.Warnings) == 0); err != nil {
+			return err
+		}
 	}
 	if rep.Exceeds(o.failOn) {
 		return &exitError{Code: ExitFindings}

@@ -19,6 +19,9 @@ const (
 	FormatYAML  = "yaml"
 	// FormatSARIF is SARIF 2.1.0, for code scanning (audit).
 	FormatSARIF = "sarif"
+	// FormatOpenReports prints the openreports.io Reports audit
+	// --write-reports would write.
+	FormatOpenReports = "openreports"
 )
 
 // ValidateFormat checks an -o value against the formats a command offers.

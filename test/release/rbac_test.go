@@ -143,3 +143,18 @@ func TestPinClusterRole(t *testing.T) {
 		}
 	}
 }
+
+// imgtrust-reports adds exactly what --write-reports does: apply
+// (create, patch) and prune (list, delete) our Reports.
+func TestReportsClusterRole(t *testing.T) {
+	const file = "imgtrust-reports.yaml"
+	role := loadClusterRole(t, file)
+	if role.Name != "imgtrust-reports" {
+		t.Errorf("%s: name %q, want imgtrust-reports", file, role.Name)
+	}
+	want := map[grant]bool{}
+	for _, verb := range []string{"create", "patch", "list", "delete"} {
+		want[grant{"openreports.io", "reports", verb}] = true
+	}
+	checkExactly(t, file, grants(t, file, role), want)
+}
