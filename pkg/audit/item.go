@@ -12,6 +12,9 @@ import (
 // Item is one image usage of one workload, the unit of the report. Its JSON
 // field names are a contract (AuditReport, apiVersion imgtrust.dev/v1alpha1).
 type Item struct {
+	// Context is the kubeconfig context the item was found in (audit
+	// --contexts, --all-contexts); empty for one cluster.
+	Context       string                 `json:"context,omitempty"`
 	Namespace     string                 `json:"namespace"`
 	Kind          string                 `json:"kind"`
 	Name          string                 `json:"name"`

@@ -29,6 +29,9 @@ type Summary struct {
 	// Cost is what the optional registry reads cost (--provenance,
 	// --max-age, --updates); nil when none ran.
 	Cost *Cost `json:"cost,omitempty"`
+	// Contexts are the per-context counts of a report of several
+	// kubeconfig contexts; nil for one cluster.
+	Contexts []ContextSummary `json:"contexts,omitempty"`
 }
 
 // Cost counts registry requests of the opt-in reads: manifest GETs count
@@ -36,6 +39,31 @@ type Summary struct {
 type Cost struct {
 	Provenance *ReadCost `json:"provenance,omitempty"`
 	Updates    *ReadCost `json:"updates,omitempty"`
+}
+
+// Add sums two costs of the same reads (several clusters); either may be nil.
+func (c *Cost) Add(other *Cost) *Cost {
+	if other == nil {
+		return c
+	}
+	if c == nil {
+		c = &Cost{}
+	}
+	c.Provenance = c.Provenance.add(other.Provenance)
+	c.Updates = c.Updates.add(other.Updates)
+	return c
+}
+
+func (r *ReadCost) add(other *ReadCost) *ReadCost {
+	if other == nil {
+		return r
+	}
+	if r == nil {
+		r = &ReadCost{}
+	}
+	r.Lookups += other.Lookups
+	r.Requests += other.Requests
+	return r
 }
 
 // ReadCost is how many digests (provenance) or repositories (updates)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -36,7 +37,11 @@ type AuditOptions struct {
 	signatureFlags
 	provenanceFlags
 	reportFlags
+	contextFlags
 
+	args     []string
+	contexts []string
+	shared   *pipeline.Shared // registry reads of all contexts
 	scope    workload.Scope
 	allowed  []audit.AllowedRegistry
 	failOn   audit.Severity
@@ -150,6 +155,7 @@ audited namespaces without workloads. -o openreports prints them instead.`,
 	o.signatureFlags.AddFlags(cmd)
 	o.provenanceFlags.AddFlags(cmd)
 	o.reportFlags.AddFlags(cmd)
+	o.contextFlags.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.RequireSignature, "require-signature", false, "Make unsigned a high finding")
 	return cmd
 }
@@ -157,7 +163,11 @@ audited namespaces without workloads. -o openreports prints them instead.`,
 // Complete reads the namespace and parses list flags.
 func (o *AuditOptions) Complete(args []string) error {
 	var err error
+	o.args = args
 	if o.scope, err = o.scopeFlags.Scope(o.configFlags, args); err != nil {
+		return err
+	}
+	if o.contexts, err = o.contextFlags.names(o.configFlags); err != nil {
 		return err
 	}
 	if o.allowed, err = audit.ParseAllowedRegistries(o.AllowedRegistries); err != nil {
@@ -194,6 +204,14 @@ func (o *AuditOptions) Validate() error {
 	if err := o.reportFlags.validate(o.scope, o.Output); err != nil {
 		return err
 	}
+	if len(o.contexts) > 0 {
+		switch {
+		case o.scope.Offline():
+			return errors.New("--contexts and --all-contexts read clusters and cannot be combined with -f")
+		case o.WriteReports || o.Output == report.FormatOpenReports:
+			return errors.New("OpenReports live in one cluster: run --write-reports or -o openreports once per context (deploy/cronjob runs it in each cluster)")
+		}
+	}
 	if o.Offline {
 		return nil
 	}
@@ -214,20 +232,20 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 			return &exitError{Code: ExitError, Err: err}
 		}
 	}
-	found, err := workload.Discover(ctx, o.configFlags, o.scope)
-	if err != nil {
-		return &exitError{Code: ExitError, Err: err}
+	var rep audit.Report
+	var listingComplete, contextFailed bool
+	if len(o.contexts) > 0 {
+		rep, contextFailed = o.auditContexts(ctx)
+	} else {
+		one, err := o.auditCluster(ctx, o.configFlags, o.scope)
+		if err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		rep = audit.NewReport(report.APIVersion, one.items, !o.Offline, one.warnings)
+		rep.Summary.Cost = one.cost
+		listingComplete = one.listingComplete
 	}
-	items := audit.Evaluate(found.Workloads, audit.Options{AllowedRegistries: o.allowed, FromFiles: o.scope.Offline()})
-	warnings := found.Warnings
-	var cost *audit.Cost
-	if !o.Offline {
-		var more []string
-		more, cost = o.resolve(ctx, found, items)
-		warnings = append(warnings, more...)
-	}
-	rep := audit.NewReport(report.APIVersion, items, !o.Offline, warnings)
-	rep.Summary.Cost = cost
+	warnings := rep.Summary.Warnings
 
 	switch o.Output {
 	case report.FormatOpenReports:
@@ -265,9 +283,12 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		report.AuditSummary(o.ErrOut, rep)
 	}
 	if o.WriteReports {
-		if err := o.reportFlags.write(ctx, o.ErrOut, rep, o.scope, len(found.Warnings) == 0); err != nil {
+		if err := o.reportFlags.write(ctx, o.ErrOut, rep, o.scope, listingComplete); err != nil {
 			return err
 		}
+	}
+	if contextFailed {
+		return &exitError{Code: ExitError} // said in the warnings, after every other context
 	}
 	if rep.Exceeds(o.failOn) {
 		return &exitError{Code: ExitFindings}
@@ -275,10 +296,79 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	return nil
 }
 
+// clusterAudit is what one cluster's audit found.
+type clusterAudit struct {
+	items    []audit.Item
+	warnings []string
+	cost     *audit.Cost
+	// listingComplete is false when RBAC hid some kinds or namespaces.
+	listingComplete bool
+}
+
+// auditCluster audits one cluster (one kubeconfig context): discovery,
+// the rules, and the registry stage on the shared resolver.
+func (o *AuditOptions) auditCluster(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) (clusterAudit, error) {
+	found, err := workload.Discover(ctx, flags, scope)
+	if err != nil {
+		return clusterAudit{}, err
+	}
+	out := clusterAudit{
+		items:           audit.Evaluate(found.Workloads, audit.Options{AllowedRegistries: o.allowed, FromFiles: scope.Offline()}),
+		warnings:        found.Warnings,
+		listingComplete: len(found.Warnings) == 0,
+	}
+	if !o.Offline {
+		var more []string
+		more, out.cost = o.resolve(ctx, flags, found, out.items)
+		out.warnings = append(out.warnings, more...)
+	}
+	return out, nil
+}
+
+// auditContexts audits every context of --contexts at once with one
+// resolver, so an image that runs in many clusters is asked for once per
+// credential. A context that cannot be read is a warning; the others are
+// reported in full. It reports whether any context failed.
+func (o *AuditOptions) auditContexts(ctx context.Context) (audit.Report, bool) {
+	results := make([]clusterAudit, len(o.contexts))
+	errs := make([]error, len(o.contexts))
+	o.shared = &pipeline.Shared{}
+	eachContext(ctx, o.configFlags, o.contexts, func(ctx context.Context, i int, flags *genericclioptions.ConfigFlags) {
+		scope, err := o.scopeFlags.Scope(flags, o.args) // each context's own default namespace
+		if err == nil {
+			results[i], err = o.auditCluster(ctx, flags, scope)
+		}
+		errs[i] = err
+	})
+	var items []audit.Item
+	var warnings []string
+	var cost *audit.Cost
+	failed := map[string]string{}
+	for i, name := range o.contexts {
+		if errs[i] != nil {
+			failed[name] = errorLine(errs[i])
+			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, failed[name]))
+			continue
+		}
+		for _, it := range results[i].items {
+			it.Context = name
+			items = append(items, it)
+		}
+		for _, w := range results[i].warnings {
+			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, w))
+		}
+		cost = cost.Add(results[i].cost)
+	}
+	rep := audit.NewReport(report.APIVersion, items, !o.Offline, warnings)
+	rep.Summary.Cost = cost
+	rep.Summary.Contexts = audit.SummarizeContexts(rep.Items, o.contexts, failed)
+	return rep, len(failed) > 0
+}
+
 // resolve runs the registry stage of the audit: resolutions, credentials
 // and, when asked, signatures (pkg/pipeline).
-func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, items []audit.Item) ([]string, *audit.Cost) {
-	client, err := workload.NewClient(o.configFlags)
+func (o *AuditOptions) resolve(ctx context.Context, flags *genericclioptions.ConfigFlags, found *workload.Discovery, items []audit.Item) ([]string, *audit.Cost) {
+	client, err := workload.NewClient(flags)
 	if err != nil {
 		return []string{"registry checks skipped: " + err.Error()}, nil
 	}
@@ -287,6 +377,7 @@ func (o *AuditOptions) resolve(ctx context.Context, found *workload.Discovery, i
 		Concurrency: o.Concurrency, Done: o.progress.Done,
 		Provenance: o.provenanceFlags.Enabled(), ProvenanceOptions: o.provenanceFlags.Options(time.Now(), o.checker != nil),
 		Platform: o.provenanceFlags.platform, Updates: o.provenanceFlags.Updates,
+		Shared: o.shared,
 	}
 	if stage.Provenance || stage.Updates {
 		stage.Cost = &audit.Cost{}

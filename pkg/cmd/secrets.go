@@ -28,13 +28,16 @@ type SecretsOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	scopeFlags
 	connectionFlags
+	contextFlags
 
 	Output string
 	Verify bool
 	FailOn []string
 
-	scope  workload.Scope
-	failOn map[coverage.Status]bool
+	args     []string
+	contexts []string
+	scope    workload.Scope
+	failOn   map[coverage.Status]bool
 }
 
 // NewSecretsOptions returns options with kubectl's defaults.
@@ -94,13 +97,18 @@ tokens and auth values are never printed; usernames are.`,
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "Check each matching credential, and anonymous access where none matches, against the registry (no pulls, one try per credential)")
 	cmd.Flags().StringSliceVar(&o.FailOn, "fail-on", nil, "Exit 1 when a row has one of these statuses, e.g. missing-secret,invalid-secret")
 	o.connectionFlags.AddFlags(cmd)
+	o.contextFlags.AddFlags(cmd)
 	return cmd
 }
 
 // Complete reads the namespace and the statuses of --fail-on.
 func (o *SecretsOptions) Complete(args []string) error {
 	var err error
+	o.args = args
 	if o.scope, err = o.scopeFlags.Scope(o.configFlags, args); err != nil {
+		return err
+	}
+	if o.contexts, err = o.contextFlags.names(o.configFlags); err != nil {
 		return err
 	}
 	if o.failOn, err = coverage.ParseStatuses(o.FailOn); err != nil {
@@ -127,16 +135,42 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 			return &exitError{Code: ExitError, Err: err}
 		}
 	}
-	found, err := workload.Discover(ctx, o.configFlags, o.scope)
-	if err != nil {
+	var rep coverage.Report
+	contextFailed := false
+	if len(o.contexts) > 0 {
+		rep, contextFailed = o.secretsContexts(ctx, verifier)
+	} else {
+		res, err := o.secretsCluster(ctx, o.configFlags, o.scope, verifier)
+		if err != nil {
+			return &exitError{Code: ExitError, Err: err}
+		}
+		rep = coverage.NewReport(report.APIVersion, res, o.Verify)
+	}
+	if err := o.print(rep); err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
-	client, err := workload.NewClient(o.configFlags)
-	if err != nil {
-		return &exitError{Code: ExitError, Err: err}
+	if contextFailed {
+		return &exitError{Code: ExitError} // said in the warnings, after every other context
 	}
-	whole := len(o.scope.Args) == 0 && o.scope.Selector == ""
-	namespaces := o.namespaces(ctx, client, found, whole)
+	if rep.Has(o.failOn) {
+		return &exitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+// secretsCluster computes the coverage of one cluster (one kubeconfig
+// context).
+func (o *SecretsOptions) secretsCluster(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope, verifier *registry.Verifier) (coverage.Result, error) {
+	found, err := workload.Discover(ctx, flags, scope)
+	if err != nil {
+		return coverage.Result{}, err
+	}
+	client, err := workload.NewClient(flags)
+	if err != nil {
+		return coverage.Result{}, err
+	}
+	whole := len(scope.Args) == 0 && scope.Selector == ""
+	namespaces := namespacesOf(ctx, client, scope, found, whole)
 	store := pullsecret.LoadStore(ctx, client, namespaces, pipeline.ReferencedSecrets(found.Workloads))
 	in := coverage.Input{Workloads: found.Workloads, Store: store, Namespaces: namespaces, WholeNamespaces: whole}
 	in.Elsewhere = locateMissing(ctx, client, store, namespaces, coverage.MissingNames(in))
@@ -145,14 +179,42 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 	}
 	res := coverage.Evaluate(in)
 	res.Warnings = append(append([]string(nil), found.Warnings...), res.Warnings...)
-	rep := coverage.NewReport(report.APIVersion, res, o.Verify)
-	if err := o.print(rep); err != nil {
-		return &exitError{Code: ExitError, Err: err}
+	return res, nil
+}
+
+// secretsContexts computes every context's coverage at once; a context
+// that cannot be read is a warning and the others are reported in full.
+func (o *SecretsOptions) secretsContexts(ctx context.Context, verifier *registry.Verifier) (coverage.Report, bool) {
+	results := make([]coverage.Result, len(o.contexts))
+	errs := make([]error, len(o.contexts))
+	eachContext(ctx, o.configFlags, o.contexts, func(ctx context.Context, i int, flags *genericclioptions.ConfigFlags) {
+		scope, err := o.scopeFlags.Scope(flags, o.args)
+		if err == nil {
+			results[i], err = o.secretsCluster(ctx, flags, scope, verifier)
+		}
+		errs[i] = err
+	})
+	var all coverage.Result
+	failed := false
+	for i, name := range o.contexts {
+		if errs[i] != nil {
+			failed = true
+			all.Warnings = append(all.Warnings, fmt.Sprintf("context %s: %s", name, errorLine(errs[i])))
+			continue
+		}
+		for _, row := range results[i].Rows {
+			row.Context = name
+			all.Rows = append(all.Rows, row)
+		}
+		for _, f := range results[i].Findings {
+			f.Context = name
+			all.Findings = append(all.Findings, f)
+		}
+		for _, w := range results[i].Warnings {
+			all.Warnings = append(all.Warnings, fmt.Sprintf("context %s: %s", name, w))
+		}
 	}
-	if rep.Has(o.failOn) {
-		return &exitError{Code: ExitFindings}
-	}
-	return nil
+	return coverage.NewReport(report.APIVersion, all, o.Verify), failed
 }
 
 func (o *SecretsOptions) print(rep coverage.Report) error {
@@ -184,15 +246,15 @@ func (o *SecretsOptions) print(rep coverage.Report) error {
 // namespaces are those of the workloads found, plus the current namespace
 // (it may hold pull secrets but no workload); with -A and no narrowing,
 // every namespace the user may list.
-func (o *SecretsOptions) namespaces(ctx context.Context, client kubernetes.Interface, found *workload.Discovery, whole bool) []string {
+func namespacesOf(ctx context.Context, client kubernetes.Interface, scope workload.Scope, found *workload.Discovery, whole bool) []string {
 	set := map[string]bool{}
 	for _, ns := range found.Namespaces() {
 		set[ns] = true
 	}
 	switch {
-	case !o.scope.AllNamespaces && whole:
-		set[o.scope.Namespace] = true
-	case o.scope.AllNamespaces && whole:
+	case !scope.AllNamespaces && whole:
+		set[scope.Namespace] = true
+	case scope.AllNamespaces && whole:
 		for _, ns := range listNamespaces(ctx, client) {
 			set[ns] = true
 		}

@@ -14,6 +14,9 @@ type Report struct {
 
 // Row is one workload and one registry it pulls from.
 type Row struct {
+	// Context is the kubeconfig context (secrets --contexts); empty for
+	// one cluster.
+	Context   string `json:"context,omitempty"`
 	Namespace string `json:"namespace"`
 	Kind      string `json:"kind"`
 	Name      string `json:"name"`
@@ -44,6 +47,7 @@ const (
 // Finding is a namespace-level problem. Object is "secret/NAME" or
 // "serviceaccount/NAME"; Fix is a command or an instruction.
 type Finding struct {
+	Context   string `json:"context,omitempty"`
 	Namespace string `json:"namespace"`
 	Type      string `json:"type"`
 	Object    string `json:"object"`

@@ -40,6 +40,9 @@ type AuditStage struct {
 	Updates bool
 	// Cost, when set, is filled with what the optional reads cost.
 	Cost *audit.Cost
+	// Shared, when several clusters are audited at once, makes their
+	// stages read each signature, provenance and tag list once.
+	Shared *Shared
 }
 
 // Run adds the registry findings to items and returns warnings naming what
@@ -128,6 +131,7 @@ type podsRequest struct {
 // sigJob is one signature check: per unique (repository, digest,
 // credential), never per pod.
 type sigJob struct {
+	key    string
 	repo   name.Repository
 	digest string
 	cred   registry.Credential
@@ -154,7 +158,7 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 			key := digestKey(repo, d, cred)
 			j, ok := jobs[key]
 			if !ok {
-				j = &sigJob{repo: repo, digest: d, cred: cred}
+				j = &sigJob{key: key, repo: repo, digest: d, cred: cred}
 				jobs[key] = j
 				order = append(order, j)
 			}
@@ -165,7 +169,9 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 	g.SetLimit(max(s.Concurrency, 1))
 	for _, j := range order {
 		g.Go(func() error {
-			j.res = s.Signatures.Check(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest)
+			j.res, _ = once(s.Shared, "signature\x00"+j.key, func() signature.Result {
+				return s.Signatures.Check(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest)
+			})
 			return nil
 		})
 	}

@@ -19,12 +19,14 @@ import (
 // provJob is one provenance read: per unique (repository, digest,
 // credential, platform), never per pod.
 type provJob struct {
+	key      string
 	repo     name.Repository
 	digest   string
 	cred     registry.Credential
 	platform *v1.Platform
 	attested []provenance.Attested
 	res      provenance.Provenance
+	reused   bool
 }
 
 // readProvenance reads the provenance of the first digest each item runs
@@ -51,7 +53,7 @@ func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interf
 		}
 		j, ok := jobs[key]
 		if !ok {
-			j = &provJob{repo: repo, digest: digests[0], cred: cred, platform: platform, attested: attested[digestKey(repo, digests[0], cred)]}
+			j = &provJob{key: key, repo: repo, digest: digests[0], cred: cred, platform: platform, attested: attested[digestKey(repo, digests[0], cred)]}
 			jobs[key] = j
 			order = append(order, j)
 		}
@@ -61,15 +63,20 @@ func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interf
 	g.SetLimit(max(s.Concurrency, 1))
 	for _, j := range order {
 		g.Go(func() error {
-			j.res = provenance.Read(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest, j.platform, j.attested)
+			j.res, j.reused = once(s.Shared, "provenance\x00"+j.key, func() provenance.Provenance {
+				return provenance.Read(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest, j.platform, j.attested)
+			})
 			return nil
 		})
 	}
 	_ = g.Wait()
 	if s.Cost != nil {
-		c := &audit.ReadCost{Lookups: len(order)}
+		c := &audit.ReadCost{}
 		for _, j := range order {
-			c.Requests += j.res.Requests
+			if !j.reused { // another cluster's stage paid for it
+				c.Lookups++
+				c.Requests += j.res.Requests
+			}
 		}
 		s.Cost.Provenance = c
 	}

@@ -13,8 +13,17 @@ import (
 
 // tagsJob is one tag listing: per (repository, credential) per run.
 type tagsJob struct {
+	key      string
 	repo     name.Repository
 	cred     registry.Credential
+	tags     []string
+	requests int
+	err      *registry.Error
+	reused   bool
+}
+
+// tagList is one listing's outcome, shared between clusters.
+type tagList struct {
 	tags     []string
 	requests int
 	err      *registry.Error
@@ -44,7 +53,7 @@ func (s AuditStage) findUpdates(ctx context.Context, items []audit.Item, pending
 		key := repo.Name() + "\x00" + registry.CredentialKey(cred)
 		j, ok := jobs[key]
 		if !ok {
-			j = &tagsJob{repo: repo, cred: cred}
+			j = &tagsJob{key: key, repo: repo, cred: cred}
 			jobs[key] = j
 			order = append(order, j)
 		}
@@ -54,15 +63,23 @@ func (s AuditStage) findUpdates(ctx context.Context, items []audit.Item, pending
 	g.SetLimit(max(s.Concurrency, 1))
 	for _, j := range order {
 		g.Go(func() error {
-			j.tags, j.requests, j.err = s.Resolver.Artifacts(j.cred).Tags(ctx, j.repo)
+			var listed tagList
+			listed, j.reused = once(s.Shared, "tags\x00"+j.key, func() tagList {
+				tags, requests, err := s.Resolver.Artifacts(j.cred).Tags(ctx, j.repo)
+				return tagList{tags, requests, err}
+			})
+			j.tags, j.requests, j.err = listed.tags, listed.requests, listed.err
 			return nil
 		})
 	}
 	_ = g.Wait()
 	if s.Cost != nil {
-		c := &audit.ReadCost{Lookups: len(order)}
+		c := &audit.ReadCost{}
 		for _, j := range order {
-			c.Requests += j.requests
+			if !j.reused { // another cluster's stage paid for it
+				c.Lookups++
+				c.Requests += j.requests
+			}
 		}
 		s.Cost.Updates = c
 	}

@@ -22,6 +22,10 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 		signed = signed || it.Signature != nil
 		traced = traced || it.Provenance != nil
 	}
+	several := len(r.Summary.Contexts) > 0
+	if several {
+		headers = append([]string{"context"}, headers...)
+	}
 	if signed {
 		headers = append(headers, "signed")
 	}
@@ -50,6 +54,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			image(it.Image, wide),
 			string(it.Pinning),
 			dash(strings.Join(ids, ",")),
+		}
+		if several {
+			row = append([]string{it.Context}, row...)
 		}
 		if signed {
 			row = append(row, signedStatus(it))
@@ -83,8 +90,16 @@ func AuditSummary(w io.Writer, r audit.Report) {
 		fmt.Fprintf(w, "warning: %s\n", warning)
 	}
 	s := r.Summary
-	fmt.Fprintf(w, "%d images in %d workloads: %d high, %d medium, %d low findings (registry %s)\n",
-		s.Images, s.Workloads, s.Findings[audit.SeverityHigh], s.Findings[audit.SeverityMedium], s.Findings[audit.SeverityLow], s.Registry)
+	fmt.Fprintf(w, "%s in %s: %d high, %d medium, %d low findings (registry %s)\n",
+		plural(s.Images, "image"), plural(s.Workloads, "workload"), s.Findings[audit.SeverityHigh], s.Findings[audit.SeverityMedium], s.Findings[audit.SeverityLow], s.Registry)
+	for _, c := range s.Contexts {
+		if c.Error != "" {
+			fmt.Fprintf(w, "  context %s: not audited (see the warning above)\n", c.Name)
+			continue
+		}
+		fmt.Fprintf(w, "  context %s: %s: %d high, %d medium, %d low findings\n",
+			c.Name, plural(c.Workloads, "workload"), c.Findings[audit.SeverityHigh], c.Findings[audit.SeverityMedium], c.Findings[audit.SeverityLow])
+	}
 	if c := s.Cost; c != nil && c.Provenance != nil {
 		fmt.Fprintf(w, "provenance: %s read with %s\n", plural(c.Provenance.Lookups, "digest"), plural(c.Provenance.Requests, "registry request"))
 	}

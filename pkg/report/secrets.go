@@ -13,6 +13,13 @@ import (
 // from the service account carry "(sa)".
 func SecretsTable(w io.Writer, r coverage.Report) error {
 	headers := []string{"namespace", "workload", "registry", "status", "secrets", "detail"}
+	several := false
+	for _, it := range r.Items {
+		several = several || it.Context != ""
+	}
+	if several {
+		headers = append([]string{"context"}, headers...)
+	}
 	rows := make([][]string, 0, len(r.Items))
 	for _, it := range r.Items {
 		names := make([]string, len(it.Secrets))
@@ -22,14 +29,18 @@ func SecretsTable(w io.Writer, r coverage.Report) error {
 				names[i] += "(sa)"
 			}
 		}
-		rows = append(rows, []string{
+		row := []string{
 			dash(it.Namespace),
 			strings.ToLower(it.Kind) + "/" + it.Name,
 			it.Registry,
 			string(it.Status),
 			dash(strings.Join(names, ",")),
 			dash(it.Detail),
-		})
+		}
+		if several {
+			row = append([]string{it.Context}, row...)
+		}
+		rows = append(rows, row)
 	}
 	return Table(w, headers, rows)
 }
@@ -44,7 +55,11 @@ func SecretsFindings(w io.Writer, r coverage.Report) error {
 		return err
 	}
 	for _, f := range r.NamespaceFindings {
-		if _, err := fmt.Fprintf(w, "  %s  %s  %s\n    %s\n    fix: %s\n", f.Namespace, f.Type, f.Object, f.Detail, f.Fix); err != nil {
+		where := f.Namespace
+		if f.Context != "" {
+			where = f.Context + "/" + f.Namespace
+		}
+		if _, err := fmt.Fprintf(w, "  %s  %s  %s\n    %s\n    fix: %s\n", where, f.Type, f.Object, f.Detail, f.Fix); err != nil {
 			return err
 		}
 	}

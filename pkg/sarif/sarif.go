@@ -145,7 +145,7 @@ func FromAudit(rep audit.Report, toolVersion string, sites Sites) Log {
 }
 
 func result(it audit.Item, f audit.Finding, sites Sites) Result {
-	fqn := strings.Join([]string{it.Namespace, it.Kind, it.Name, it.Container}, "/")
+	fqn := inContext(it.Context, strings.Join([]string{it.Namespace, it.Kind, it.Name, it.Container}, "/"))
 	r := Result{
 		RuleID: f.ID, Level: levels[f.Severity],
 		Message:   Text{f.Message + ". Fix: " + f.Fix},
@@ -173,6 +173,15 @@ func result(it audit.Item, f audit.Finding, sites Sites) Result {
 		r.Locations[0].PhysicalLocation = loc
 	}
 	return r
+}
+
+// inContext prefixes a logical location with its kubeconfig context, so
+// that one finding in two clusters is two results (--contexts).
+func inContext(context, fqn string) string {
+	if context == "" {
+		return fqn
+	}
+	return context + "/" + fqn
 }
 
 func fingerprint(parts ...string) string {

@@ -31,7 +31,7 @@ func FromSecrets(rep coverage.Report, toolVersion string) Log {
 		if !ok {
 			continue // covered, not-needed
 		}
-		fqn := strings.Join([]string{row.Namespace, row.Kind, row.Name}, "/")
+		fqn := inContext(row.Context, strings.Join([]string{row.Namespace, row.Kind, row.Name}, "/"))
 		used[string(row.Status)] = "kubectl imgtrust secrets -n NAMESPACE explains each row; create or fix the pull secret and give it to the pods or their service account"
 		run.Results = append(run.Results, Result{
 			RuleID: string(row.Status), Level: rule.level,
@@ -46,7 +46,7 @@ func FromSecrets(rep coverage.Report, toolVersion string) Log {
 		if rule.level == "" {
 			rule.level = "warning"
 		}
-		fqn := f.Namespace + "/" + f.Object
+		fqn := inContext(f.Context, f.Namespace+"/"+f.Object)
 		used[f.Type] = f.Fix
 		run.Results = append(run.Results, Result{
 			RuleID: f.Type, Level: rule.level,

@@ -1,0 +1,118 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+// maxConcurrentContexts bounds how many clusters are listed at once; the
+// registry stage below is bounded by the shared resolver.
+const maxConcurrentContexts = 4
+
+// contextFlags run a command against several kubeconfig contexts in one
+// go: --contexts a,b or --all-contexts.
+type contextFlags struct {
+	Contexts    []string
+	AllContexts bool
+}
+
+func (f *contextFlags) AddFlags(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVar(&f.Contexts, "contexts", nil, "Run against these kubeconfig contexts at once (rows gain a CONTEXT column; each registry is asked once for all)")
+	cmd.Flags().BoolVar(&f.AllContexts, "all-contexts", false, "Run against every context of the kubeconfig")
+}
+
+// names are the contexts to run against, in the order given (sorted for
+// --all-contexts); nil means the one context kubectl would use.
+func (f *contextFlags) names(configFlags *genericclioptions.ConfigFlags) ([]string, error) {
+	if !f.AllContexts && len(f.Contexts) == 0 {
+		return nil, nil
+	}
+	if f.AllContexts && len(f.Contexts) > 0 {
+		return nil, errors.New("--contexts and --all-contexts exclude each other: pick one")
+	}
+	if clusterFlag := oneClusterFlag(configFlags); clusterFlag != "" {
+		return nil, fmt.Errorf("%s names one cluster and cannot be combined with --contexts or --all-contexts: use --contexts a,b alone", clusterFlag)
+	}
+	raw, err := configFlags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	if f.AllContexts {
+		var out []string
+		for name := range raw.Contexts {
+			out = append(out, name)
+		}
+		if len(out) == 0 {
+			return nil, errors.New("--all-contexts: the kubeconfig has no contexts")
+		}
+		slices.Sort(out)
+		return out, nil
+	}
+	var out []string
+	for _, name := range f.Contexts {
+		name = strings.TrimSpace(name)
+		if name == "" || slices.Contains(out, name) {
+			continue
+		}
+		if _, ok := raw.Contexts[name]; !ok {
+			return nil, fmt.Errorf("context %q is not in the kubeconfig: `kubectl config get-contexts` lists them", name)
+		}
+		out = append(out, name)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--contexts: no context named")
+	}
+	return out, nil
+}
+
+// oneClusterFlag names a kubectl flag that picks one cluster or identity,
+// which would silently apply to every context.
+func oneClusterFlag(c *genericclioptions.ConfigFlags) string {
+	for _, f := range []struct {
+		name  string
+		value *string
+	}{
+		{"--context", c.Context}, {"--cluster", c.ClusterName}, {"--user", c.AuthInfoName},
+		{"--server", c.APIServer}, {"--token", c.BearerToken}, {"--certificate-authority", c.CAFile},
+		{"--client-certificate", c.CertFile}, {"--client-key", c.KeyFile}, {"--tls-server-name", c.TLSServerName},
+	} {
+		if f.value != nil && *f.value != "" {
+			return f.name
+		}
+	}
+	return ""
+}
+
+// forContext is a copy of the kubeconfig flags that selects one context;
+// -n, impersonation and the request timeout carry over.
+func forContext(base *genericclioptions.ConfigFlags, name string) *genericclioptions.ConfigFlags {
+	cf := genericclioptions.NewConfigFlags(true)
+	cf.KubeConfig, cf.CacheDir, cf.Namespace = base.KubeConfig, base.CacheDir, base.Namespace
+	cf.Impersonate, cf.ImpersonateUID, cf.ImpersonateGroup = base.Impersonate, base.ImpersonateUID, base.ImpersonateGroup
+	cf.Timeout, cf.Insecure, cf.DisableCompression = base.Timeout, base.Insecure, base.DisableCompression
+	cf.WrapConfigFn = base.WrapConfigFn
+	cf.Context = &name
+	return cf
+}
+
+// eachContext runs fn for every context, a few at a time, and returns
+// when all are done; fn records its own results.
+func eachContext(ctx context.Context, base *genericclioptions.ConfigFlags, names []string, fn func(ctx context.Context, i int, flags *genericclioptions.ConfigFlags)) {
+	sem := make(chan struct{}, maxConcurrentContexts)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fn(ctx, i, forContext(base, name))
+		})
+	}
+	wg.Wait()
+}

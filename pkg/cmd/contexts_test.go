@@ -1,0 +1,95 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+const twoContexts = `apiVersion: v1
+kind: Config
+clusters:
+- name: a
+  cluster: {server: "https://127.0.0.1:1"}
+- name: b
+  cluster: {server: "https://127.0.0.1:2"}
+users:
+- name: u
+  user: {token: not-a-secret}
+contexts:
+- name: prod
+  context: {cluster: a, user: u, namespace: shop}
+- name: dev
+  context: {cluster: b, user: u}
+current-context: dev
+`
+
+func kubeconfigFlags(t *testing.T) *genericclioptions.ConfigFlags {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(path, []byte(twoContexts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cf := genericclioptions.NewConfigFlags(true)
+	cf.KubeConfig = &path
+	return cf
+}
+
+func TestContextNames(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		flags   contextFlags
+		edit    func(*genericclioptions.ConfigFlags)
+		want    []string
+		wantErr string
+	}{
+		{name: "neither: the one context", want: nil},
+		{name: "all, sorted", flags: contextFlags{AllContexts: true}, want: []string{"dev", "prod"}},
+		{name: "as given, once each", flags: contextFlags{Contexts: []string{"prod", " dev", "prod"}}, want: []string{"prod", "dev"}},
+		{name: "unknown", flags: contextFlags{Contexts: []string{"prod", "stage"}}, wantErr: `context "stage" is not in the kubeconfig`},
+		{name: "both", flags: contextFlags{Contexts: []string{"prod"}, AllContexts: true}, wantErr: "exclude each other"},
+		{name: "with --context", flags: contextFlags{AllContexts: true}, edit: func(c *genericclioptions.ConfigFlags) { v := "prod"; c.Context = &v }, wantErr: "--context names one cluster"},
+		{name: "with --token", flags: contextFlags{AllContexts: true}, edit: func(c *genericclioptions.ConfigFlags) { v := "x"; c.BearerToken = &v }, wantErr: "--token names one cluster"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cf := kubeconfigFlags(t)
+			if tc.edit != nil {
+				tc.edit(cf)
+			}
+			got, err := tc.flags.names(cf)
+			switch {
+			case tc.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("err %v, want %q", err, tc.wantErr)
+				}
+			case err != nil:
+				t.Errorf("unexpected error %v", err)
+			case !slices.Equal(got, tc.want):
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Each context keeps its own default namespace; -n applies to all.
+func TestForContextSelectsTheContext(t *testing.T) {
+	base := kubeconfigFlags(t)
+	prod := forContext(base, "prod")
+	ns, _, err := prod.ToRawKubeConfigLoader().Namespace()
+	if err != nil || ns != "shop" {
+		t.Errorf("prod namespace %q, %v; want shop", ns, err)
+	}
+	cfg, err := prod.ToRESTConfig()
+	if err != nil || cfg.Host != "https://127.0.0.1:1" {
+		t.Errorf("prod server %v, %v", cfg, err)
+	}
+	n := "billing"
+	base.Namespace = &n
+	if ns, _, _ := forContext(base, "dev").ToRawKubeConfigLoader().Namespace(); ns != "billing" {
+		t.Errorf("-n billing: dev namespace %q", ns)
+	}
+}
