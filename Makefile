@@ -79,6 +79,10 @@ release-check: goreleaser
 	hack/release.sh validate-krew
 	hack/release.sh snapshot-one
 
-## release-snapshot: every release archive and checksums.txt into dist/, nothing published
+## release-snapshot: every release archive and checksums.txt into dist/, nothing published; with
+## IMAGE_REPO=registry/path/kubectl-imgtrust also the plugin's image (linux/amd64+arm64, hack/image,
+## no Docker daemon), pushed there with your docker config's credentials
+IMAGE_REPO ?=
 release-snapshot: goreleaser
 	hack/release.sh snapshot-all
+	$(if $(IMAGE_REPO),$(GO) run ./hack/image -dist dist -repo $(IMAGE_REPO))
