@@ -25,14 +25,19 @@ type ResolveOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	scopeFlags
 	registryFlags
+	contextFlags
 
 	Output       string
 	Quiet        bool
 	IgnoreErrors bool
 	Platform     string
 
-	images []string // IMAGE arguments
-	scope  workload.Scope
+	images   []string // IMAGE arguments
+	objects  []string // TYPE/NAME arguments
+	contexts []string
+	// contextFailed: a context of --contexts could not be read at all.
+	contextFailed bool
+	scope         workload.Scope
 	// fromCluster is set when workloads are read (no IMAGE-only arguments).
 	fromCluster bool
 }
@@ -83,6 +88,7 @@ Exit status: 0 when every image resolved, 1 when some failed (unless
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
+	o.contextFlags.AddFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
 	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "Print only the pinned references (repo:tag@sha256:...), one per line")
@@ -105,11 +111,20 @@ func (o *ResolveOptions) Complete(args []string) error {
 	if len(o.images) > 0 && len(objects) == 0 && (o.AllNamespaces || o.Selector != "") {
 		return fmt.Errorf("-A and -l select workloads; they cannot be combined with IMAGE arguments alone")
 	}
+	o.objects = objects
 	var err error
 	if o.fromCluster {
-		o.scope, err = o.scopeFlags.Scope(o.configFlags, objects)
+		if o.scope, err = o.scopeFlags.Scope(o.configFlags, objects); err != nil {
+			return err
+		}
 	}
-	return err
+	if o.contexts, err = o.contextFlags.names(o.configFlags); err != nil {
+		return err
+	}
+	if len(o.contexts) > 0 && (!o.fromCluster || o.scope.Offline()) {
+		return fmt.Errorf("--contexts and --all-contexts resolve the images of workloads in clusters: name TYPE/NAME, -l or -A, not only IMAGEs or -f")
+	}
+	return nil
 }
 
 // isResourceArg tells TYPE/NAME (or a bare TYPE) from an image reference:
@@ -207,12 +222,15 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 	default:
 		if len(results) == 0 {
 			fmt.Fprintln(o.ErrOut, "No images found in scope.")
-			return nil
+			break
 		}
 		if err := report.ResolveTable(o.tableOut(o.Out), results, o.Platform != ""); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 		fmt.Fprintf(o.ErrOut, "%d images resolved, %d failed, %d registry requests\n", len(results)-failed, failed, resolver.Stats().Requests)
+	}
+	if o.contextFailed {
+		return &exitError{Code: ExitError} // said in the warnings, after every other context
 	}
 	if failed > 0 && !o.IgnoreErrors {
 		return &exitError{Code: ExitFindings}
@@ -237,13 +255,47 @@ func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []st
 	if !o.fromCluster {
 		return reqs, warnings, nil
 	}
-	found, err := workload.Discover(ctx, o.configFlags, o.scope)
+	if len(o.contexts) == 0 {
+		more, moreWarnings, err := clusterRequests(ctx, o.configFlags, o.scope)
+		return append(reqs, more...), append(warnings, moreWarnings...), err
+	}
+	// Every context's images with that cluster's pull secrets, resolved
+	// together: an image several clusters run is one answer.
+	perContext := make([][]registry.Request, len(o.contexts))
+	perWarnings := make([][]string, len(o.contexts))
+	perFailed := make([]bool, len(o.contexts))
+	eachContext(ctx, o.configFlags, o.contexts, func(ctx context.Context, i int, flags *genericclioptions.ConfigFlags) {
+		scope, err := o.scopeFlags.Scope(flags, o.objects)
+		if err == nil {
+			perContext[i], perWarnings[i], err = clusterRequests(ctx, flags, scope)
+		}
+		if err != nil {
+			perWarnings[i], perFailed[i] = []string{errorLine(err)}, true
+		}
+	})
+	for i, name := range o.contexts {
+		o.contextFailed = o.contextFailed || perFailed[i]
+		reqs = append(reqs, perContext[i]...)
+		for _, w := range perWarnings[i] {
+			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, w))
+		}
+	}
+	return reqs, warnings, nil
+}
+
+// clusterRequests are the requests for the images of one cluster's
+// workloads, each with its pods' pull secrets first.
+func clusterRequests(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) ([]registry.Request, []string, error) {
+	var reqs []registry.Request
+	var warnings []string
+	plan := pipeline.NewCredentialPlan(nil)
+	found, err := workload.Discover(ctx, flags, scope)
 	if err != nil {
 		return nil, nil, err
 	}
 	warnings = append(warnings, found.Warnings...)
-	if !o.scope.Offline() {
-		client, err := workload.NewClient(o.configFlags)
+	if !scope.Offline() {
+		client, err := workload.NewClient(flags)
 		if err != nil {
 			return nil, nil, err
 		}

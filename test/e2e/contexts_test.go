@@ -178,6 +178,20 @@ func TestSeveralContexts(t *testing.T) {
 		}
 	})
 
+	t.Run("resolve", func(t *testing.T) {
+		before := manifestRequests()
+		r := kubectl(t, "imgtrust", "resolve", "deployments", "--kubeconfig", kubeconfig, "--contexts", "one,two,gone", "-n", ns)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "warning: context gone: cannot reach the API server") {
+			t.Errorf("want exit 2 and a warning for context gone, got %s", r)
+		}
+		if !strings.Contains(r.Stdout, img.Digest) || strings.Count(strings.TrimSpace(r.Stdout), "\n") != 1 {
+			t.Errorf("want one row, the image both clusters run, resolved to %s:\n%s", img.Digest, r.Stdout)
+		}
+		if got := manifestRequests() - before; got != 1 {
+			t.Errorf("resolve asked for the shared image %d times, want once", got)
+		}
+	})
+
 	t.Run("secrets", func(t *testing.T) {
 		r := kubectl(t, "imgtrust", "secrets", "--kubeconfig", kubeconfig, "--contexts", "two,one", "-n", ns)
 		mustSucceed(t, r, "secrets --contexts two,one")
