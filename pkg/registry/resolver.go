@@ -244,9 +244,9 @@ func New(o Options) (*Resolver, error) {
 		backoff:  o.RetryBackoff,
 		now:      time.Now,
 	}
-	r.stack = stack
+	r.stack = &pingCache{next: stack}
 	r.remote = []remote.Option{
-		remote.WithTransport(stack),
+		remote.WithTransport(r.stack),
 		remote.WithUserAgent(o.UserAgent),
 		remote.WithRetryBackoff(remote.Backoff{
 			Duration: o.RetryBackoff,

@@ -27,7 +27,8 @@ import (
 // The HTTP stack, outermost first:
 //
 //	go-containerregistry: auth (basic/bearer) → scheme → user agent → retry
-//	ours:                 attemptTransport (per-attempt timeout, 429 + Retry-After)
+//	ours:                 pingCache        (one anonymous GET /v2/ per registry)
+//	                      attemptTransport (per-attempt timeout, 429 + Retry-After)
 //	                      observer         (stats, token realm capture)
 //	                      hostRouter       (TLS per host, plain-HTTP policy)
 //	                      *http.Transport  (verifying, or skip-verify for Insecure hosts)

@@ -268,6 +268,10 @@ func checkRequestBudget(t *testing.T, p benchProxy, res *loader.Result, private 
 	if n := s.Kind(proxy.KindBlob); n != 0 {
 		t.Errorf("%s: %d blob requests, want none (a digest needs only the manifest)", p.host, n)
 	}
+	// The ping's answer depends on neither repository nor credential.
+	if n := s.Kind(proxy.KindPing); n != 1 {
+		t.Errorf("%s: %d pings for %d repositories, want 1 per registry", p.host, n, len(repos))
+	}
 	if got := s.ByKind[http.MethodGet+" "+proxy.KindManifest]; got != 0 {
 		t.Errorf("%s: %d manifest GETs, want HEADs only", p.host, got)
 	}
