@@ -3,7 +3,10 @@
 # end-to-end tests: etcd, kube-apiserver, kube-controller-manager (no kubelet,
 # so pods stay Pending), a private registry with htpasswd auth and an anonymous
 # one standing in for a public registry. Loopback only, no Docker, free ports,
-# so two checkouts (two IMGTRUST_STACK_DIRs) can run side by side.
+# so two checkouts (two IMGTRUST_STACK_DIRs) can run side by side. A third
+# registry uses token auth, as Docker Hub, ghcr, quay, Harbor and ECR do: its
+# 401 names a token service (stackutil tokenserver, the same htpasswd user)
+# whose signed JWTs it accepts.
 #
 #   hack/local-cluster.sh up       start the stack (no-op when already up)
 #   hack/local-cluster.sh env      print export lines: eval "$(hack/local-cluster.sh env)"
@@ -29,19 +32,21 @@ while [[ "$state" == */ && "$state" != / ]]; do state=${state%/}; done
 marker="$state/.imgtrust-local-cluster" # proves a dir is ours before rm -rf
 
 # Start order; down stops in reverse.
-daemons=(etcd registry-private registry-public kube-apiserver kube-controller-manager)
+daemons=(etcd registry-private registry-public tokenserver registry-token kube-apiserver kube-controller-manager)
 no_controllers_marker="$state/no-controllers"
 # A stack that is (or was) up keeps the choice it was started with; a new
 # one follows the variable.
 if { [[ -f "$state/stack.env" ]] && [[ -f "$no_controllers_marker" ]]; } ||
   { [[ ! -f "$state/stack.env" ]] && [[ "${IMGTRUST_STACK_NO_CONTROLLERS:-}" == 1 ]]; }; then
   no_controllers=1
-  daemons=(etcd registry-private registry-public kube-apiserver)
+  daemons=(etcd registry-private registry-public tokenserver registry-token kube-apiserver)
 else
   no_controllers=""
 fi
 registry_user=imgtrust
 context=imgtrust-local
+token_service=imgtrust-token-registry
+token_issuer=imgtrust-local-token
 
 log() { echo "local-cluster: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -193,6 +198,10 @@ EOF
   }
   leaf serving /CN=localhost serving
   leaf admin "/O=system:masters/CN=admin" client
+  # The token service's signing key (ES256) and its self-signed certificate,
+  # the registry's rootcertbundle.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=imgtrust-local-token \
+    -keyout "$pki/token-signing.key" -out "$pki/token-signing.crt" -days 30 2>&3
   # Service-account token signing key pair (RSA, as the brief and most clusters use).
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>&3
   openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>&3
@@ -209,11 +218,18 @@ EOF
 }
 
 # ---------------------------------------------------------------- registries
-# write_registry NAME PORT [HTPASSWD_FILE]
+# write_registry NAME PORT [HTPASSWD_FILE | token TOKEN_PORT]
 write_registry() {
   local dir="$state/$1" auth=""
   mkdir -p "$dir/storage"
-  if [[ -n "${3:-}" ]]; then
+  if [[ "${3:-}" == token ]]; then
+    auth="auth:
+  token:
+    realm: https://localhost:$4/token
+    service: $token_service
+    issuer: $token_issuer
+    rootcertbundle: $state/pki/token-signing.crt"
+  elif [[ -n "${3:-}" ]]; then
     auth="auth:
   htpasswd:
     realm: imgtrust-local
@@ -293,9 +309,9 @@ cmd_up() {
   # A failure anywhere below (not just in wait_for) must not leave daemons behind.
   trap 'rc=$?; if ((rc)); then stop_all; log "up failed; logs kept in $state/logs (\"$0 down\" removes them)"; fi' EXIT
 
-  local etcd_port etcd_peer_port api_port private_port public_port
-  { read -r etcd_port; read -r etcd_peer_port; read -r api_port; read -r private_port; read -r public_port; } \
-    < <("$bin/stackutil" freeport 5)
+  local etcd_port etcd_peer_port api_port private_port public_port token_port token_registry_port
+  { read -r etcd_port; read -r etcd_peer_port; read -r api_port; read -r private_port; read -r public_port
+    read -r token_port; read -r token_registry_port; } < <("$bin/stackutil" freeport 7)
 
   log "generating certificates"
   make_pki
@@ -306,6 +322,7 @@ cmd_up() {
   "$bin/stackutil" htpasswd "$registry_user" "$password" >"$state/registry-private.htpasswd"
   write_registry registry-private "$private_port" "$state/registry-private.htpasswd"
   write_registry registry-public "$public_port"
+  write_registry registry-token "$token_registry_port" token "$token_port"
 
   log "starting etcd and registries"
   start etcd "$bin/etcd" --name=imgtrust --data-dir="$state/etcd" \
@@ -317,6 +334,11 @@ cmd_up() {
     --unsafe-no-fsync --log-level=warn
   start_registry registry-private
   start_registry registry-public
+  mkdir -p "$state/tokenserver"
+  start tokenserver "$bin/stackutil" tokenserver "127.0.0.1:$token_port" "$state/registry-private.htpasswd" \
+    "$pki/token-signing.key" "$pki/token-signing.crt" "$pki/serving.crt" "$pki/serving.key" \
+    "$token_issuer" "$token_service" "$state/tokenserver/access.log"
+  start_registry registry-token
   wait_for "etcd health" etcd 30 curl -fsS "http://127.0.0.1:$etcd_port/health"
 
   log "starting kube-apiserver"
@@ -368,6 +390,8 @@ cmd_up() {
 
   wait_for "registry-private /v2/" registry-private 30 registry_answers "$private_port"
   wait_for "registry-public /v2/" registry-public 30 registry_answers "$public_port"
+  wait_for "registry-token /v2/" registry-token 30 registry_answers "$token_registry_port"
+  wait_for "tokenserver /token" tokenserver 30 curl -fsS --cacert "$pki/ca.crt" "https://localhost:$token_port/token"
   if [[ -z "$no_controllers" ]]; then
     wait_for "the default ServiceAccount" kube-controller-manager 60 \
       "$bin/kubectl" --kubeconfig="$state/kubeconfig" get serviceaccount default -n default
@@ -380,11 +404,13 @@ etcd_port=$etcd_port
 etcd_peer_port=$etcd_peer_port
 private_port=$private_port
 public_port=$public_port
+token_port=$token_port
+token_registry_port=$token_registry_port
 registry_user=$registry_user
 registry_password=$password
 EOF
   trap - EXIT
-  log "up in $((SECONDS - t0))s: apiserver https://127.0.0.1:$api_port, registries localhost:$private_port (private, user $registry_user), localhost:$public_port (anonymous)"
+  log "up in $((SECONDS - t0))s: apiserver https://127.0.0.1:$api_port, registries localhost:$private_port (private, user $registry_user), localhost:$public_port (anonymous), localhost:$token_registry_port (token auth via https://localhost:$token_port/token)"
   log "use it with: eval \"\$($0 env)\""
 }
 
@@ -410,6 +436,9 @@ cmd_env() {
     IMGTRUST_E2E_REGISTRY_ACCESS_LOG "$state/registry-private/access.log"
     IMGTRUST_E2E_PUBLIC_REGISTRY "localhost:$public_port"
     IMGTRUST_E2E_PUBLIC_REGISTRY_ACCESS_LOG "$state/registry-public/access.log"
+    IMGTRUST_E2E_TOKEN_REGISTRY "localhost:$token_registry_port"
+    IMGTRUST_E2E_TOKEN_REGISTRY_ACCESS_LOG "$state/registry-token/access.log"
+    IMGTRUST_E2E_TOKEN_LOG "$state/tokenserver/access.log"
   )
   local i
   for ((i = 0; i < ${#vars[@]}; i += 2)); do
@@ -431,6 +460,8 @@ cmd_status() {
       etcd) where="http://127.0.0.1:${etcd_port:-?}" ;;
       registry-private) where="https://localhost:${private_port:-?} (user ${registry_user:-?})" ;;
       registry-public) where="https://localhost:${public_port:-?} (anonymous)" ;;
+      tokenserver) where="https://localhost:${token_port:-?}/token" ;;
+      registry-token) where="https://localhost:${token_registry_port:-?} (token auth, user ${registry_user:-?})" ;;
       kube-apiserver) where="https://127.0.0.1:${api_port:-?}" ;;
       *) where="" ;;
     esac

@@ -49,7 +49,10 @@ replace (
 	k8s.io/streaming => k8s.io/streaming v0.37.2
 )
 
-require golang.org/x/crypto v0.57.0
+require (
+	github.com/go-jose/go-jose/v4 v4.1.4
+	golang.org/x/crypto v0.57.0
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect
@@ -109,7 +112,6 @@ require (
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.1 // indirect
 	github.com/go-errors/errors v1.4.2 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-logr/zapr v1.3.0 // indirect

@@ -4,6 +4,8 @@
 //	stackutil htpasswd USER PASS   print a bcrypt htpasswd line (distribution's
 //	                               htpasswd auth accepts bcrypt only)
 //	stackutil freeport N           print N distinct free TCP ports on 127.0.0.1
+//	stackutil tokenserver …        the token service of the token-auth registry
+//	                               (tokenserver.go)
 package main
 
 import (
@@ -45,6 +47,8 @@ func run(args []string) error {
 			return fmt.Errorf("freeport: N must be a positive integer, got %q", rest[0])
 		}
 		return freePorts(n)
+	case "tokenserver":
+		return runTokenServer(rest)
 	default:
 		return fmt.Errorf("unknown subcommand %q", cmd)
 	}
