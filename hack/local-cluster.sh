@@ -439,6 +439,7 @@ cmd_env() {
     IMGTRUST_E2E_TOKEN_REGISTRY "localhost:$token_registry_port"
     IMGTRUST_E2E_TOKEN_REGISTRY_ACCESS_LOG "$state/registry-token/access.log"
     IMGTRUST_E2E_TOKEN_LOG "$state/tokenserver/access.log"
+    IMGTRUST_E2E_TOKEN_SERVER "localhost:$token_port"
   )
   local i
   for ((i = 0; i < ${#vars[@]}; i += 2)); do

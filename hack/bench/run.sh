@@ -23,8 +23,12 @@
 #
 # Knobs (environment): BENCH_PODS (10000), BENCH_NAMESPACES (100),
 # BENCH_IMAGES (500), BENCH_RUNS (5), BENCH_SLOW_RUNS (3, for crane-loop and
-# kbld, the slow ones), BENCH_LATENCY (20ms), BENCH_KEEP=1 (leave the stack
-# and proxies up), BENCH_NO_DOCS=1 (do not touch docs/benchmarks.md).
+# kbld, the slow ones), BENCH_LATENCY (20ms), BENCH_PRIVATE_AUTH (token: the
+# token-auth registry and its token service behind the private proxy, as real
+# registries work; basic: the htpasswd registry, which checks bcrypt on every
+# request), BENCH_PER_HOST (4, the plugin's --concurrency-per-registry, for
+# the physical limit), BENCH_KEEP=1 (leave the stack and proxies up),
+# BENCH_NO_DOCS=1 (do not touch docs/benchmarks.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,6 +41,9 @@ images=${BENCH_IMAGES:-500}
 runs=${BENCH_RUNS:-5}
 slow_runs=${BENCH_SLOW_RUNS:-3}
 latency=${BENCH_LATENCY:-20ms}
+private_auth=${BENCH_PRIVATE_AUTH:-token}
+per_host=${BENCH_PER_HOST:-4}
+[[ "$private_auth" == token || "$private_auth" == basic ]] || die "BENCH_PRIVATE_AUTH=$private_auth: use token or basic"
 # A stack of its own, so the bench never touches the e2e or demo stacks.
 export IMGTRUST_STACK_DIR="$root/.cache/stack-bench"
 export IMGTRUST_STACK_NO_CONTROLLERS=1
@@ -88,16 +95,23 @@ eval "$(hack/local-cluster.sh env)"
 export PATH="$tools:$PATH"
 pki="$IMGTRUST_STACK_DIR/pki"
 
-# start_proxy NAME UPSTREAM: a proxy on a free port; its address lands in
-# $out/NAME.addr and its final counts in $out/NAME.final.json.
+# start_proxy NAME UPSTREAM [TOKEN_SERVER]: a proxy on a free port; its
+# address lands in $out/NAME.addr and its final counts in $out/NAME.final.json.
 start_proxy() {
-  "$tools/proxy" -upstream "https://$2" -latency "$latency" -cert "$pki/serving.crt" -key "$pki/serving.key" \
+  "$tools/proxy" -upstream "https://$2" ${3:+-token-upstream "https://$3"} -latency "$latency" -cert "$pki/serving.crt" -key "$pki/serving.key" \
     -ca "$pki/ca.crt" -addr-file "$out/$1.addr" >"$out/$1.final.json" 2>"$out/$1.log" &
   proxy_pids+=($!)
   for _ in $(seq 50); do [[ -s "$out/$1.addr" ]] && return 0; sleep 0.1; done
   die "proxy $1 did not start: $(cat "$out/$1.log")"
 }
-start_proxy private "$IMGTRUST_E2E_REGISTRY"
+if [[ "$private_auth" == token ]]; then
+  private_upstream=$IMGTRUST_E2E_TOKEN_REGISTRY
+  start_proxy private "$private_upstream" "$IMGTRUST_E2E_TOKEN_SERVER"
+else
+  private_upstream=$IMGTRUST_E2E_REGISTRY
+  start_proxy private "$private_upstream"
+fi
+echo "$private_auth" >"$out/private-auth"
 start_proxy public "$IMGTRUST_E2E_PUBLIC_REGISTRY"
 private=$(<"$out/private.addr")
 public=$(<"$out/public.addr")
@@ -105,7 +119,7 @@ public=$(<"$out/public.addr")
 # ---------------------------------------------------------------- load
 log "loading $pods pods in $namespaces namespaces, $images images (registries behind $private and $public)"
 "$tools/load" -pods "$pods" -namespaces "$namespaces" -images "$images" -prefix bench \
-  -private-host "$private" -public-host "$public" -refs-file "$out/refs.txt" >"$out/load.json"
+  -private-host "$private" -public-host "$public" -private-upstream "$private_upstream" -refs-file "$out/refs.txt" >"$out/load.json"
 mapfile -t refs <"$out/refs.txt"
 
 # For the tools given references rather than a cluster (resolve, crane,
@@ -179,8 +193,8 @@ done
 
 # ---------------------------------------------------------------- report
 cp /proc/loadavg "$out/loadavg"
-"$tools/report" -dir "$out" -latency "$latency" >"$out/results.md"
+"$tools/report" -dir "$out" -latency "$latency" -per-host "$per_host" >"$out/results.md"
 if [[ -z "${BENCH_NO_DOCS:-}" ]]; then
-  "$tools/report" -dir "$out" -latency "$latency" -splice docs/benchmarks.md
+  "$tools/report" -dir "$out" -latency "$latency" -per-host "$per_host" -splice docs/benchmarks.md
 fi
 cat "$out/results.md"

@@ -44,6 +44,7 @@ func run() error {
 	keyFile := flag.String("key", "", "serving key (PEM)")
 	caFile := flag.String("ca", "", "CA (PEM) to verify the upstream with")
 	addrFile := flag.String("addr-file", "", "write the listening host:port here once serving (for -listen with port 0)")
+	tokenUpstream := flag.String("token-upstream", "", "the registry's token service (its realm's scheme://host), proxied and counted too, e.g. https://localhost:5001")
 	flag.Parse()
 	if *upstream == "" || *certFile == "" || *keyFile == "" || *caFile == "" {
 		return errors.New("-upstream, -cert, -key and -ca are required")
@@ -65,6 +66,13 @@ func run() error {
 		return err
 	}
 	p := proxy.New(u, *latency, transport)
+	if *tokenUpstream != "" {
+		tu, err := url.Parse(*tokenUpstream)
+		if err != nil || tu.Host == "" {
+			return fmt.Errorf("-token-upstream %q: want scheme://host:port", *tokenUpstream)
+		}
+		p.TokenUpstream = tu
+	}
 	srv := &http.Server{
 		Handler:           p,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},

@@ -43,8 +43,9 @@ func run() error {
 	dir := flag.String("dir", ".cache/bench", "results of hack/bench/run.sh")
 	latency := flag.String("latency", "20ms", "the proxies' latency, for the text")
 	splice := flag.String("splice", "", "replace the generated section of this markdown file instead of printing")
+	perHost := flag.Int("per-host", 4, "requests in flight per registry (the plugin's --concurrency-per-registry), for the physical limit")
 	flag.Parse()
-	md, err := render(*dir, *latency)
+	md, err := render(*dir, *latency, *perHost)
 	if err != nil {
 		return err
 	}
@@ -98,10 +99,18 @@ func median(runs []runResult, f func(runResult) float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-func render(dir, latency string) (string, error) {
+func render(dir, latency string, perHost int) (string, error) {
+	lat, err := time.ParseDuration(latency)
+	if err != nil {
+		return "", fmt.Errorf("-latency %q: %w", latency, err)
+	}
 	var load loader.Result
 	if err := readJSON(filepath.Join(dir, "load.json"), &load); err != nil {
 		return "", err
+	}
+	privateAuth := "basic"
+	if b, err := os.ReadFile(filepath.Join(dir, "private-auth")); err == nil {
+		privateAuth = strings.TrimSpace(string(b))
 	}
 	steps, err := readSteps(dir)
 	if err != nil {
@@ -127,9 +136,9 @@ func render(dir, latency string) (string, error) {
 	}
 	sort.Strings(kinds)
 	w("Cluster: %d pods (%d containers) owned by %d workloads (%s; each Deployment also owns a ReplicaSet) in %d namespaces; "+
-		"%d unique image references in %d repositories over two registries (half private with a pull secret per namespace, half anonymous), "+
+		"%d unique image references in %d repositories over two registries (half private with a pull secret per namespace, %s, half anonymous), "+
 		"each behind the bench proxy adding %s per request. Loaded in %s.\n\n",
-		load.Pods, load.Containers, nWorkloads, strings.Join(kinds, ", "), len(load.Namespaces), len(load.Images), load.Repos, latency, load.Took)
+		load.Pods, load.Containers, nWorkloads, strings.Join(kinds, ", "), len(load.Namespaces), len(load.Images), load.Repos, authText(privateAuth), latency, load.Took)
 
 	w("| # | command | runs | wall, median (min–max) | peak RSS, median | registry requests, median: total (manifest / ping / token / blob) | max requests for one manifest | exit |\n")
 	w("|---|---|---|---|---|---|---|---|\n")
@@ -179,6 +188,21 @@ func render(dir, latency string) (string, error) {
 	ratio("audit-offline", "kubectl-images", rss, "peak RSS")
 	w("\n")
 
+	w("Physical limit: Σ over the two registries of (requests × %s ÷ %d in flight per registry), the time latency alone costs at the plugin's concurrency; medians:\n\n", latency, perHost)
+	limits := map[string]float64{}
+	for _, id := range []string{"audit", "resolve"} {
+		s := byID[id]
+		if s == nil || len(s.runs) == 0 {
+			continue
+		}
+		priv := s.medianOf(func(r runResult) int { return r.private.Total })
+		pub := s.medianOf(func(r runResult) int { return r.public.Total })
+		limit := (float64(priv) + float64(pub)) * lat.Seconds() / float64(perHost)
+		limits[id] = limit
+		w("- %s: %d private + %d public requests → limit %s; wall %s = **%.2f×** the limit\n", id, priv, pub, secs(limit), secs(s.wall()), s.wall()/limit)
+	}
+	w("\n")
+
 	w("Targets of issue 8, judged from the numbers above:\n\n")
 	mark := func(ok bool) string {
 		if ok {
@@ -218,7 +242,39 @@ func render(dir, latency string) (string, error) {
 	} else {
 		w("- resolve faster than kbld: not measured (%s)\n", unavailable(dir, "kbld"))
 	}
+	w("\nTargets of issue 18 (performance against the physical limit), judged from the numbers above:\n\n")
+	for _, id := range []string{"audit", "resolve"} {
+		s := byID[id]
+		if s == nil || len(s.runs) == 0 || limits[id] == 0 {
+			continue
+		}
+		r := s.wall() / limits[id]
+		w("- %s wall ≤ 1.5× the physical limit at %s: %.2f× — %s\n", id, latency, r, mark(r <= 1.5))
+		// One credential per registry here: the namespaces' pull secrets
+		// hold one account, the public registry is anonymous.
+		privPings := s.medianOf(func(r runResult) int { return r.private.Kind(proxy.KindPing) })
+		pubPings := s.medianOf(func(r runResult) int { return r.public.Kind(proxy.KindPing) })
+		w("- %s, at most one ping per (registry, credential): %d private, %d public — %s\n", id, privPings, pubPings, mark(privPings <= 1 && pubPings <= 1))
+	}
+	if a, off, res := byID["audit"], byID["audit-offline"], byID["resolve"]; a != nil && off != nil && res != nil && len(a.runs) > 0 && len(off.runs) > 0 && len(res.runs) > 0 {
+		sum := off.wall() + res.wall()
+		w("- audit online ≤ 1.1 × (audit --offline + resolve) = %s: %s, %.2f× — %s\n", secs(1.1*sum), secs(a.wall()), a.wall()/sum, mark(a.wall() <= 1.1*sum))
+	}
+	if okCrT {
+		w("- resolve ≥ 10× faster than the sequential crane loop: %.1f× — %s\n", 1/crT, mark(1/crT >= 10))
+	}
+	if okKbT {
+		w("- resolve ≥ 3× faster than kbld: %.1f× — %s\n", 1/kbT, mark(1/kbT >= 3))
+	}
 	return beginMarker + "\n" + b.String() + endMarker + "\n", nil
+}
+
+// authText says how the private registry authenticates.
+func authText(auth string) string {
+	if auth == "token" {
+		return "token auth: a Bearer challenge and a token service checking the password once per token"
+	}
+	return "htpasswd basic auth: bcrypt checked on every request"
 }
 
 func readSteps(dir string) ([]step, error) {

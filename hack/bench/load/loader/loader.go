@@ -59,6 +59,10 @@ type Config struct {
 	// sets its latency proxies here; images are always pushed to the stack's
 	// registries directly.
 	PrivateHost, PublicHost string
+	// PrivateUpstream is the stack registry the private images are pushed
+	// to: the basic-auth one (default) or the token-auth one, which the
+	// same user may push to.
+	PrivateUpstream string
 	// ControllersRunning makes every owner a DaemonSet. With the
 	// controller-manager running, ReplicaSet, StatefulSet and Job controllers
 	// would create their own pods as soon as their object exists (before ours
@@ -96,6 +100,9 @@ func (c *Config) defaults(s *fixture.Stack) {
 	}
 	if c.PublicHost == "" {
 		c.PublicHost = s.PublicRegistry
+	}
+	if c.PrivateUpstream == "" {
+		c.PrivateUpstream = s.Registry
 	}
 	if c.Workers <= 0 {
 		c.Workers = 32
@@ -205,7 +212,7 @@ func pushImages(ctx context.Context, s *fixture.Stack, c Config) ([]Image, int, 
 		path := fmt.Sprintf("%s/svc-%03d:v%d", c.Prefix, i%nRepos, i/nRepos+1)
 		pushTo, host := s.PublicRegistry, c.PublicHost
 		if private {
-			pushTo, host = s.Registry, c.PrivateHost
+			pushTo, host = c.PrivateUpstream, c.PrivateHost
 		}
 		g.Go(func() error {
 			p, err := s.PushImage(gctx, pushTo+"/"+path)

@@ -68,6 +68,11 @@ func (s Stats) Kind(kind string) int {
 
 // Proxy is an http.Handler forwarding to one upstream registry.
 type Proxy struct {
+	// TokenUpstream, when set, is the registry's token service on another
+	// host: requests outside /v2/ go there, and the realm naming it is
+	// rewritten to the proxy, so tokens cost latency and are counted.
+	TokenUpstream *url.URL
+
 	upstream *url.URL
 	latency  time.Duration
 	rp       *httputil.ReverseProxy
@@ -84,7 +89,11 @@ func New(upstream *url.URL, latency time.Duration, transport http.RoundTripper) 
 	p.reset()
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(upstream)
+			if p.TokenUpstream != nil && !strings.HasPrefix(r.In.URL.Path, "/v2") {
+				r.SetURL(p.TokenUpstream)
+			} else {
+				r.SetURL(upstream)
+			}
 			// X-Forwarded-Host tells rewriteUpstream (and the registry)
 			// the name the client used. Basic auth and bearer tokens pass
 			// through untouched: Authorization goes on as the client sent it.
@@ -112,6 +121,9 @@ func (p *Proxy) rewriteUpstream(resp *http.Response) {
 		vals := resp.Header.Values(h)
 		for i, v := range vals {
 			vals[i] = strings.ReplaceAll(v, "://"+p.upstream.Host, "://"+self)
+			if p.TokenUpstream != nil {
+				vals[i] = strings.ReplaceAll(vals[i], "://"+p.TokenUpstream.Host, "://"+self)
+			}
 		}
 	}
 }
