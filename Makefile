@@ -59,6 +59,10 @@ demo-down:
 bench: tools
 	hack/bench/run.sh
 
+## bench-scale: audit --offline and kubectl get pods at 1,000 / 10,000 / 30,000 pods (~15 min)
+bench-scale: tools
+	hack/bench/scale.sh
+
 ## fuzz: every Go fuzz target for FUZZTIME each (default 1m); their seeds run in `unit`
 fuzz:
 	hack/fuzz.sh
@@ -66,7 +70,7 @@ fuzz:
 clean:
 	rm -rf bin
 
-.PHONY: goreleaser release-check release-snapshot
+.PHONY: goreleaser release-check release-snapshot bench-scale
 
 ## goreleaser: the goreleaser pinned in hack/goreleaser, cached in .cache/tools (~6 min cold)
 goreleaser:

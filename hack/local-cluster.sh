@@ -319,7 +319,9 @@ cmd_up() {
 
   local password
   password=$(openssl rand -hex 16)
-  "$bin/stackutil" htpasswd "$registry_user" "$password" >"$state/registry-private.htpasswd"
+  # IMGTRUST_STACK_BCRYPT_COST (default 10): the bench lowers it to stand for
+  # registries and token services whose password checks run on other machines.
+  "$bin/stackutil" htpasswd "$registry_user" "$password" "${IMGTRUST_STACK_BCRYPT_COST:-10}" >"$state/registry-private.htpasswd"
   write_registry registry-private "$private_port" "$state/registry-private.htpasswd"
   write_registry registry-public "$public_port"
   write_registry registry-token "$token_registry_port" token "$token_port"

@@ -108,9 +108,12 @@ func render(dir, latency string, perHost int) (string, error) {
 	if err := readJSON(filepath.Join(dir, "load.json"), &load); err != nil {
 		return "", err
 	}
-	privateAuth := "basic"
+	privateAuth, cost := "basic", "10"
 	if b, err := os.ReadFile(filepath.Join(dir, "private-auth")); err == nil {
 		privateAuth = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "bcrypt-cost")); err == nil {
+		cost = strings.TrimSpace(string(b))
 	}
 	steps, err := readSteps(dir)
 	if err != nil {
@@ -138,7 +141,7 @@ func render(dir, latency string, perHost int) (string, error) {
 	w("Cluster: %d pods (%d containers) owned by %d workloads (%s; each Deployment also owns a ReplicaSet) in %d namespaces; "+
 		"%d unique image references in %d repositories over two registries (half private with a pull secret per namespace, %s, half anonymous), "+
 		"each behind the bench proxy adding %s per request. Loaded in %s.\n\n",
-		load.Pods, load.Containers, nWorkloads, strings.Join(kinds, ", "), len(load.Namespaces), len(load.Images), load.Repos, authText(privateAuth), latency, load.Took)
+		load.Pods, load.Containers, nWorkloads, strings.Join(kinds, ", "), len(load.Namespaces), len(load.Images), load.Repos, authText(privateAuth)+", bcrypt cost "+cost, latency, load.Took)
 
 	w("| # | command | runs | wall, median (min–max) | peak RSS, median | registry requests, median: total (manifest / ping / token / blob) | max requests for one manifest | exit |\n")
 	w("|---|---|---|---|---|---|---|---|\n")

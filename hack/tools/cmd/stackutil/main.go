@@ -1,8 +1,10 @@
 // Command stackutil holds the small helpers hack/local-cluster.sh needs and
 // that a stock Linux box lacks:
 //
-//	stackutil htpasswd USER PASS   print a bcrypt htpasswd line (distribution's
-//	                               htpasswd auth accepts bcrypt only)
+//	stackutil htpasswd USER PASS [COST]
+//	                               print a bcrypt htpasswd line (distribution's
+//	                               htpasswd auth accepts bcrypt only; COST
+//	                               defaults to bcrypt's 10)
 //	stackutil freeport N           print N distinct free TCP ports on 127.0.0.1
 //	stackutil tokenserver …        the token service of the token-auth registry
 //	                               (tokenserver.go)
@@ -30,10 +32,17 @@ func run(args []string) error {
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "htpasswd":
-		if len(rest) != 2 || rest[0] == "" {
-			return fmt.Errorf("usage: stackutil htpasswd USER PASS")
+		if len(rest) < 2 || len(rest) > 3 || rest[0] == "" {
+			return fmt.Errorf("usage: stackutil htpasswd USER PASS [COST]")
 		}
-		hash, err := bcrypt.GenerateFromPassword([]byte(rest[1]), bcrypt.DefaultCost)
+		cost := bcrypt.DefaultCost
+		if len(rest) == 3 {
+			var err error
+			if cost, err = strconv.Atoi(rest[2]); err != nil || cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+				return fmt.Errorf("htpasswd: COST must be %d to %d, got %q", bcrypt.MinCost, bcrypt.MaxCost, rest[2])
+			}
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(rest[1]), cost)
 		if err != nil {
 			return fmt.Errorf("hashing password: %w", err)
 		}
