@@ -352,6 +352,9 @@ func (o *AuditOptions) auditContexts(ctx context.Context) (audit.Report, bool) {
 		}
 		for _, it := range results[i].items {
 			it.Context = name
+			for k := range it.Findings {
+				it.Findings[k].Fix = fixInContext(it.Findings[k].Fix, name)
+			}
 			items = append(items, it)
 		}
 		for _, w := range results[i].warnings {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -115,4 +116,19 @@ func eachContext(ctx context.Context, base *genericclioptions.ConfigFlags, names
 		})
 	}
 	wg.Wait()
+}
+
+// namespaceFlag is the -n NS (a DNS label) of the kubectl commands in fixes.
+var namespaceFlag = regexp.MustCompile(` -n ([a-z0-9][-a-z0-9]*)`)
+
+// fixInContext makes the kubectl commands of a fix name the context the
+// finding came from, so that a fix read from a report of several clusters
+// runs against the right one: " -n NS" becomes " -n NS --context NAME".
+// (kubectl does not find plugins behind global flags, so the flag goes
+// after the namespace, not after "kubectl".)
+func fixInContext(fix, context string) string {
+	if !strings.Contains(fix, "kubectl ") {
+		return fix
+	}
+	return namespaceFlag.ReplaceAllString(fix, " -n $1 --context "+context)
 }

@@ -93,3 +93,16 @@ func TestForContextSelectsTheContext(t *testing.T) {
 		t.Errorf("-n billing: dev namespace %q", ns)
 	}
 }
+
+func TestFixInContext(t *testing.T) {
+	for _, tc := range []struct{ fix, want string }{
+		{"pin it to a digest: kubectl imgtrust pin deployment/web -n shop", "pin it to a digest: kubectl imgtrust pin deployment/web -n shop --context prod"},
+		{"pin it (kubectl imgtrust pin cronjob/report -n shop), or set imagePullPolicy: Always", "pin it (kubectl imgtrust pin cronjob/report -n shop --context prod), or set imagePullPolicy: Always"},
+		{"kubectl get secret s -n a -o jsonpath='{.data}' | kubectl create secret generic s -n b", "kubectl get secret s -n a --context prod -o jsonpath='{.data}' | kubectl create secret generic s -n b --context prod"},
+		{"plan the move to 1.5", "plan the move to 1.5"},
+	} {
+		if got := fixInContext(tc.fix, "prod"); got != tc.want {
+			t.Errorf("fixInContext(%q)\n got %q\nwant %q", tc.fix, got, tc.want)
+		}
+	}
+}

@@ -208,6 +208,7 @@ func (o *SecretsOptions) secretsContexts(ctx context.Context, verifier *registry
 		}
 		for _, f := range results[i].Findings {
 			f.Context = name
+			f.Fix = fixInContext(f.Fix, name)
 			all.Findings = append(all.Findings, f)
 		}
 		for _, w := range results[i].Warnings {

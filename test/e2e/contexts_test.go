@@ -176,6 +176,9 @@ func TestSeveralContexts(t *testing.T) {
 		if !strings.Contains(r.Stderr, "context two: 1 workload:") {
 			t.Errorf("no summary for context two:\n%s", r.Stderr)
 		}
+		if !strings.Contains(r.Stderr, "kubectl imgtrust pin deployment/web -n "+ns+" --context one") {
+			t.Errorf("the fix does not name its context:\n%s", r.Stderr)
+		}
 	})
 
 	t.Run("resolve", func(t *testing.T) {
