@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -26,7 +27,15 @@ func main() {
 	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl_complete-") {
 		args = append([]string{cobra.ShellCompRequestCmd}, args...)
 	}
+	// IMGTRUST_CPUPROFILE=FILE writes a CPU profile of the run (go tool
+	// pprof), for the bench; kubectl's own --profile does not reach plugins.
+	if path := os.Getenv("IMGTRUST_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.StartCPUProfile(f)
+		}
+	}
 	code := cmd.Execute(ctx, streams, args)
+	pprof.StopCPUProfile()
 	stop()
 	os.Exit(code)
 }
