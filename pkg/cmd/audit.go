@@ -201,16 +201,11 @@ func (o *AuditOptions) Validate() error {
 	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatWide, report.FormatJSON, report.FormatYAML, report.FormatSARIF, report.FormatOpenReports); err != nil {
 		return err
 	}
-	if err := o.reportFlags.validate(o.scope, o.Output); err != nil {
-		return err
+	if len(o.contexts) > 0 && o.scope.Offline() {
+		return errors.New("--contexts and --all-contexts read clusters and cannot be combined with -f")
 	}
-	if len(o.contexts) > 0 {
-		switch {
-		case o.scope.Offline():
-			return errors.New("--contexts and --all-contexts read clusters and cannot be combined with -f")
-		case o.WriteReports || o.Output == report.FormatOpenReports:
-			return errors.New("OpenReports live in one cluster: run --write-reports or -o openreports once per context (deploy/cronjob runs it in each cluster)")
-		}
+	if err := o.reportFlags.validate(o.scope, o.Output, len(o.contexts)); err != nil {
+		return err
 	}
 	if o.Offline {
 		return nil
@@ -330,16 +325,8 @@ func (o *AuditOptions) auditCluster(ctx context.Context, flags *genericclioption
 // credential. A context that cannot be read is a warning; the others are
 // reported in full. It reports whether any context failed.
 func (o *AuditOptions) auditContexts(ctx context.Context) (audit.Report, bool) {
-	results := make([]clusterAudit, len(o.contexts))
-	errs := make([]error, len(o.contexts))
 	o.shared = &pipeline.Shared{}
-	eachContext(ctx, o.configFlags, o.contexts, func(ctx context.Context, i int, flags *genericclioptions.ConfigFlags) {
-		scope, err := o.scopeFlags.Scope(flags, o.args) // each context's own default namespace
-		if err == nil {
-			results[i], err = o.auditCluster(ctx, flags, scope)
-		}
-		errs[i] = err
-	})
+	results, errs := inEachContext(ctx, o.configFlags, o.contexts, &o.scopeFlags, o.args, o.auditCluster)
 	var items []audit.Item
 	var warnings []string
 	var cost *audit.Cost

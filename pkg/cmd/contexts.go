@@ -7,10 +7,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
 // maxConcurrentContexts bounds how many clusters are listed at once; the
@@ -103,19 +105,28 @@ func forContext(base *genericclioptions.ConfigFlags, name string) *genericcliopt
 	return cf
 }
 
-// eachContext runs fn for every context, a few at a time, and returns
-// when all are done; fn records its own results.
-func eachContext(ctx context.Context, base *genericclioptions.ConfigFlags, names []string, fn func(ctx context.Context, i int, flags *genericclioptions.ConfigFlags)) {
-	sem := make(chan struct{}, maxConcurrentContexts)
-	var wg sync.WaitGroup
+// inEachContext runs fn in every context, a few at a time, each with that
+// context's kubeconfig flags and its own scope (its default namespace
+// unless -n or -A), and returns the results and errors in the order of
+// names.
+func inEachContext[T any](ctx context.Context, base *genericclioptions.ConfigFlags, names []string, scopes *scopeFlags, args []string,
+	fn func(context.Context, *genericclioptions.ConfigFlags, workload.Scope) (T, error)) ([]T, []error) {
+	results, errs := make([]T, len(names)), make([]error, len(names))
+	var g errgroup.Group
+	g.SetLimit(maxConcurrentContexts)
 	for i, name := range names {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			fn(ctx, i, forContext(base, name))
+		g.Go(func() error {
+			flags := forContext(base, name)
+			scope, err := scopes.Scope(flags, args)
+			if err == nil {
+				results[i], err = fn(ctx, flags, scope)
+			}
+			errs[i] = err
+			return nil // kept per context: one lost cluster stops no other
 		})
 	}
-	wg.Wait()
+	_ = g.Wait()
+	return results, errs
 }
 
 // namespaceFlag is the -n NS (a DNS label) of the kubectl commands in fixes.

@@ -12,6 +12,7 @@ import (
 	reportsclient "github.com/openreports/reports-api/pkg/client/clientset/versioned/typed/openreports.io/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/openreports"
@@ -33,7 +34,10 @@ func (f *reportFlags) AddFlags(cmd *cobra.Command) {
 
 // validate rejects what would write a partial or unreal view: a Report
 // covers a whole namespace of a live cluster.
-func (f *reportFlags) validate(scope workload.Scope, output string) error {
+func (f *reportFlags) validate(scope workload.Scope, output string, contexts int) error {
+	if contexts > 0 && (f.WriteReports || output == report.FormatOpenReports) {
+		return errors.New("OpenReports live in one cluster: run --write-reports or -o openreports once per context (deploy/cronjob runs it in each cluster)")
+	}
 	if !f.WriteReports {
 		return nil
 	}
@@ -63,11 +67,12 @@ func (f *reportFlags) prepare(configFlags *genericclioptions.ConfigFlags) error 
 	if err != nil {
 		return err
 	}
-	kube, err := workload.NewClient(configFlags)
+	// Uncached discovery: a CRD installed a minute ago must be seen.
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return err
 	}
-	if err := openreports.CheckInstalled(kube.Discovery()); err != nil {
+	if err := openreports.CheckInstalled(disc); err != nil {
 		return err
 	}
 	f.writer = &openreports.Writer{Client: client}

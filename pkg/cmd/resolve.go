@@ -256,48 +256,48 @@ func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []st
 		return reqs, warnings, nil
 	}
 	if len(o.contexts) == 0 {
-		more, moreWarnings, err := clusterRequests(ctx, o.configFlags, o.scope)
-		return append(reqs, more...), append(warnings, moreWarnings...), err
+		one, err := clusterRequests(ctx, o.configFlags, o.scope)
+		return append(reqs, one.reqs...), append(warnings, one.warnings...), err
 	}
 	// Every context's images with that cluster's pull secrets, resolved
 	// together: an image several clusters run is one answer.
-	perContext := make([][]registry.Request, len(o.contexts))
-	perWarnings := make([][]string, len(o.contexts))
-	perFailed := make([]bool, len(o.contexts))
-	eachContext(ctx, o.configFlags, o.contexts, func(ctx context.Context, i int, flags *genericclioptions.ConfigFlags) {
-		scope, err := o.scopeFlags.Scope(flags, o.objects)
-		if err == nil {
-			perContext[i], perWarnings[i], err = clusterRequests(ctx, flags, scope)
-		}
-		if err != nil {
-			perWarnings[i], perFailed[i] = []string{errorLine(err)}, true
-		}
-	})
+	results, errs := inEachContext(ctx, o.configFlags, o.contexts, &o.scopeFlags, o.objects, clusterRequests)
 	for i, name := range o.contexts {
-		o.contextFailed = o.contextFailed || perFailed[i]
-		reqs = append(reqs, perContext[i]...)
-		for _, w := range perWarnings[i] {
+		if errs[i] != nil {
+			o.contextFailed = true
+			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, errorLine(errs[i])))
+			continue
+		}
+		reqs = append(reqs, results[i].reqs...)
+		for _, w := range results[i].warnings {
 			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, w))
 		}
 	}
 	return reqs, warnings, nil
 }
 
+// clusterImages are one cluster's registry requests and what could not be
+// read there.
+type clusterImages struct {
+	reqs     []registry.Request
+	warnings []string
+}
+
 // clusterRequests are the requests for the images of one cluster's
 // workloads, each with its pods' pull secrets first.
-func clusterRequests(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) ([]registry.Request, []string, error) {
+func clusterRequests(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) (clusterImages, error) {
 	var reqs []registry.Request
 	var warnings []string
 	plan := pipeline.NewCredentialPlan(nil)
 	found, err := workload.Discover(ctx, flags, scope)
 	if err != nil {
-		return nil, nil, err
+		return clusterImages{}, err
 	}
 	warnings = append(warnings, found.Warnings...)
 	if !scope.Offline() {
 		client, err := workload.NewClient(flags)
 		if err != nil {
-			return nil, nil, err
+			return clusterImages{}, err
 		}
 		var storeWarnings []string
 		plan, storeWarnings = pipeline.LoadCredentialPlan(ctx, client, found)
@@ -322,7 +322,7 @@ func clusterRequests(ctx context.Context, flags *genericclioptions.ConfigFlags, 
 			reqs = append(reqs, registry.Request{Image: u.Image, Credentials: creds})
 		}
 	}
-	return reqs, warnings, nil
+	return clusterImages{reqs: reqs, warnings: warnings}, nil
 }
 
 // withAnonymousFallback lets resolve answer even when every credential a

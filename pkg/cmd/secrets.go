@@ -185,15 +185,10 @@ func (o *SecretsOptions) secretsCluster(ctx context.Context, flags *genericcliop
 // secretsContexts computes every context's coverage at once; a context
 // that cannot be read is a warning and the others are reported in full.
 func (o *SecretsOptions) secretsContexts(ctx context.Context, verifier *registry.Verifier) (coverage.Report, bool) {
-	results := make([]coverage.Result, len(o.contexts))
-	errs := make([]error, len(o.contexts))
-	eachContext(ctx, o.configFlags, o.contexts, func(ctx context.Context, i int, flags *genericclioptions.ConfigFlags) {
-		scope, err := o.scopeFlags.Scope(flags, o.args)
-		if err == nil {
-			results[i], err = o.secretsCluster(ctx, flags, scope, verifier)
-		}
-		errs[i] = err
-	})
+	results, errs := inEachContext(ctx, o.configFlags, o.contexts, &o.scopeFlags, o.args,
+		func(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) (coverage.Result, error) {
+			return o.secretsCluster(ctx, flags, scope, verifier)
+		})
 	var all coverage.Result
 	failed := false
 	for i, name := range o.contexts {

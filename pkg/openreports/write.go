@@ -67,12 +67,11 @@ func (w Writer) Write(ctx context.Context, reports []v1alpha1.Report, target Tar
 	var out Outcome
 	written := map[string]bool{}
 	for _, r := range reports {
+		written[r.Namespace] = true // never pruned, even when the write failed
 		if err := w.apply(ctx, r); err != nil {
 			out.Errors = append(out.Errors, fmt.Errorf("cannot write Report %s/%s: %w", r.Namespace, r.Name, err))
-			written[r.Namespace] = true // keep what is there
 			continue
 		}
-		written[r.Namespace] = true
 		out.Written = append(out.Written, r)
 	}
 	if !target.Prune {
