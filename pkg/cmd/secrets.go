@@ -171,7 +171,11 @@ func (o *SecretsOptions) secretsCluster(ctx context.Context, flags *genericcliop
 	}
 	whole := len(scope.Args) == 0 && scope.Selector == ""
 	namespaces := namespacesOf(ctx, client, scope, found, whole)
-	store := pullsecret.LoadStore(ctx, client, namespaces, pipeline.ReferencedSecrets(found.Workloads))
+	store := pullsecret.LoadStore(ctx, client, pullsecret.Load{
+		Namespaces:  namespaces,
+		Referenced:  pipeline.ReferencedSecrets(found.Workloads),
+		ClusterWide: scope.AllNamespaces,
+	})
 	in := coverage.Input{Workloads: found.Workloads, Store: store, Namespaces: namespaces, WholeNamespaces: whole}
 	in.Elsewhere = locateMissing(ctx, client, store, namespaces, coverage.MissingNames(in))
 	if verifier != nil {

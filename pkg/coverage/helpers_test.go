@@ -94,5 +94,5 @@ func storeOf(t *testing.T, namespaces []string, workloads []workload.Workload, f
 	for _, w := range workloads {
 		referenced[w.Namespace] = append(referenced[w.Namespace], w.Spec.PullSecrets...)
 	}
-	return pullsecret.LoadStore(context.Background(), client, namespaces, referenced)
+	return pullsecret.LoadStore(context.Background(), client, pullsecret.Load{Namespaces: namespaces, Referenced: referenced})
 }

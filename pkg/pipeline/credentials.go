@@ -31,10 +31,15 @@ func NewCredentialPlan(store *pullsecret.Store) *CredentialPlan {
 }
 
 // LoadCredentialPlan reads the pull secrets and service accounts of the
-// discovered workloads' namespaces (one LIST each per namespace) and
-// returns the plan with warnings naming what could not be read.
+// discovered workloads' namespaces (one LIST each per namespace, or across
+// the cluster after a cluster-wide discovery) and returns the plan with
+// warnings naming what could not be read.
 func LoadCredentialPlan(ctx context.Context, client kubernetes.Interface, found *workload.Discovery) (*CredentialPlan, []string) {
-	store := pullsecret.LoadStore(ctx, client, found.Namespaces(), ReferencedSecrets(found.Workloads))
+	store := pullsecret.LoadStore(ctx, client, pullsecret.Load{
+		Namespaces:  found.Namespaces(),
+		Referenced:  ReferencedSecrets(found.Workloads),
+		ClusterWide: found.ClusterWide,
+	})
 	return NewCredentialPlan(store), storeWarnings(store, found.Namespaces())
 }
 

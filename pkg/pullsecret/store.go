@@ -41,78 +41,173 @@ const loadConcurrency = 8
 // (service account tokens, TLS keys…) are never transferred or held.
 var pullSecretTypes = []corev1.SecretType{corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg}
 
+// Load says what LoadStore reads.
+type Load struct {
+	Namespaces []string
+	// Referenced names, per namespace, the secrets the caller's objects
+	// use: those of another type are fetched one by one to tell "wrong
+	// type" from "missing".
+	Referenced map[string][]string
+	// ClusterWide is set when the namespaces come from a cluster-wide read
+	// (-A): one paged LIST across the cluster per kind then replaces one
+	// per namespace (3 requests instead of 3 per namespace, which client-go's
+	// rate limit turns into seconds on a large cluster). A cluster-wide list
+	// that fails (RBAC granting namespace by namespace) falls back to those.
+	ClusterWide bool
+}
+
 // LoadStore lists the pull secrets and service accounts of each namespace.
 // What cannot be read is remembered per namespace (see SecretsError) and
-// never stops the rest. referenced names secrets the caller's objects use:
-// those of another type are fetched one by one to tell "wrong type" from
-// "missing".
-func LoadStore(ctx context.Context, client kubernetes.Interface, namespaces []string, referenced map[string][]string) *Store {
-	loaded := make([]*namespaceData, len(namespaces))
+// never stops the rest.
+func LoadStore(ctx context.Context, client kubernetes.Interface, load Load) *Store {
+	s := &Store{namespaces: make(map[string]*namespaceData, len(load.Namespaces))}
+	for _, ns := range load.Namespaces {
+		s.namespaces[ns] = newNamespaceData()
+	}
+	var saListed, secretsListed bool
+	if load.ClusterWide && len(load.Namespaces) > 0 {
+		saListed, secretsListed = s.listClusterWide(ctx, client)
+	}
 	var g errgroup.Group
 	g.SetLimit(loadConcurrency)
-	for i, ns := range namespaces {
+	for _, ns := range load.Namespaces {
+		d := s.namespaces[ns]
 		g.Go(func() error {
-			loaded[i] = loadNamespace(ctx, client, ns, referenced[ns])
+			d.load(ctx, client, ns, load.Referenced[ns], !saListed, !secretsListed)
 			return nil
 		})
 	}
 	_ = g.Wait() // failures are kept per namespace
-	s := &Store{namespaces: make(map[string]*namespaceData, len(namespaces))}
-	for i, ns := range namespaces {
-		s.namespaces[ns] = loaded[i]
-	}
 	return s
 }
 
-func loadNamespace(ctx context.Context, client kubernetes.Interface, ns string, referenced []string) *namespaceData {
-	d := &namespaceData{
+// listClusterWide lists the service accounts and the pull secrets of the
+// whole cluster, keeping those of the store's namespaces, and says which
+// of the two it read in full. What failed is left empty for the
+// per-namespace lists to read.
+func (s *Store) listClusterWide(ctx context.Context, client kubernetes.Interface) (saListed, secretsListed bool) {
+	var g errgroup.Group
+	g.Go(func() error {
+		saListed = listServiceAccounts(ctx, client, metav1.NamespaceAll, s.in) == nil
+		if !saListed {
+			for _, d := range s.namespaces {
+				clear(d.serviceAccounts)
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		secretsListed = listPullSecrets(ctx, client, metav1.NamespaceAll, s.in) == nil
+		if !secretsListed {
+			for _, d := range s.namespaces {
+				d.clearSecrets()
+			}
+		}
+		return nil
+	})
+	_ = g.Wait()
+	return saListed, secretsListed
+}
+
+// in is where an object read by a cluster-wide list goes: its namespace's
+// data, or nil when the store does not hold that namespace.
+func (s *Store) in(ns string) *namespaceData { return s.namespaces[ns] }
+
+func newNamespaceData() *namespaceData {
+	return &namespaceData{
 		secrets:         map[string]*Secret{},
 		invalid:         map[string]*InvalidError{},
 		other:           map[string]corev1.SecretType{},
 		types:           map[string]corev1.SecretType{},
 		serviceAccounts: map[string][]string{},
 	}
+}
+
+// load reads what the cluster-wide lists did not (listSA, listSecrets) and
+// then, one by one, the referenced secrets no pull-secret list returned.
+func (d *namespaceData) load(ctx context.Context, client kubernetes.Interface, ns string, referenced []string, listSA, listSecrets bool) {
+	only := func(string) *namespaceData { return d }
 	// Service accounts first: the secrets they name must be checked for a
 	// wrong type as well as those of the caller's objects.
+	if listSA {
+		d.saErr = listServiceAccounts(ctx, client, ns, only)
+	}
 	referenced = slices.Clone(referenced)
-	d.saErr = eachItem(ctx, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+	for _, names := range d.serviceAccounts {
+		referenced = append(referenced, names...)
+	}
+	if listSecrets {
+		d.secretsErr = listPullSecrets(ctx, client, ns, only)
+	}
+	if d.secretsErr != nil {
+		return
+	}
+	fetched := map[string]bool{}
+	for _, name := range referenced {
+		if d.secrets[name] != nil || d.invalid[name] != nil || fetched[name] {
+			continue
+		}
+		fetched[name] = true
+		sec, err := client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			d.secretsErr = err
+		default:
+			d.add(sec)
+		}
+	}
+}
+
+// listServiceAccounts lists the service accounts of ns (all namespaces
+// for metav1.NamespaceAll), each into the data into gives for its
+// namespace.
+func listServiceAccounts(ctx context.Context, client kubernetes.Interface, ns string, into func(ns string) *namespaceData) error {
+	return eachItem(ctx, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		return client.CoreV1().ServiceAccounts(ns).List(ctx, opts)
 	}, func(o runtime.Object) {
 		sa := o.(*corev1.ServiceAccount)
+		d := into(sa.Namespace)
+		if d == nil {
+			return
+		}
 		names := make([]string, 0, len(sa.ImagePullSecrets))
 		for _, r := range sa.ImagePullSecrets {
 			names = append(names, r.Name)
-			referenced = append(referenced, r.Name)
 		}
 		d.serviceAccounts[sa.Name] = names
 	})
+}
+
+// listPullSecrets lists the secrets of the two pull-secret types in ns
+// (all namespaces for metav1.NamespaceAll) and returns the first error;
+// one type failing does not stop the other.
+func listPullSecrets(ctx context.Context, client kubernetes.Interface, ns string, into func(ns string) *namespaceData) error {
+	var first error
 	for _, t := range pullSecretTypes {
 		err := eachItem(ctx, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.FieldSelector = fields.OneTermEqualSelector("type", string(t)).String()
 			return client.CoreV1().Secrets(ns).List(ctx, opts)
-		}, func(o runtime.Object) { d.add(o.(*corev1.Secret)) })
-		if err != nil && d.secretsErr == nil {
-			d.secretsErr = err
-		}
-	}
-	if d.secretsErr == nil {
-		fetched := map[string]bool{}
-		for _, name := range referenced {
-			if d.secrets[name] != nil || d.invalid[name] != nil || fetched[name] {
-				continue
-			}
-			fetched[name] = true
-			sec, err := client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-			switch {
-			case apierrors.IsNotFound(err):
-			case err != nil:
-				d.secretsErr = err
-			default:
+		}, func(o runtime.Object) {
+			sec := o.(*corev1.Secret)
+			if d := into(sec.Namespace); d != nil {
 				d.add(sec)
 			}
+		})
+		if err != nil && first == nil {
+			first = err
 		}
 	}
-	return d
+	return first
+}
+
+// clearSecrets forgets the secrets read, so a failed cluster-wide list
+// leaves nothing half-read behind its per-namespace retry.
+func (d *namespaceData) clearSecrets() {
+	clear(d.secrets)
+	clear(d.invalid)
+	clear(d.other)
+	clear(d.types)
 }
 
 func (d *namespaceData) add(sec *corev1.Secret) {

@@ -24,7 +24,7 @@ func TestLoadStoreChecksSecretsNamedByServiceAccounts(t *testing.T) {
 	client := fake.NewClientset(opaque, sa)
 	// The real API server filters the pull-secret LIST by type; the fake
 	// does not, so hide the Opaque secret from LISTs as the server would.
-	store := LoadStore(context.Background(), &typeFilteringClient{client}, []string{"ns"}, nil)
+	store := LoadStore(context.Background(), &typeFilteringClient{client}, Load{Namespaces: []string{"ns"}})
 	tests := []struct {
 		name string
 		want SecretState

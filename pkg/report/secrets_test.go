@@ -71,7 +71,7 @@ func TestSecretsOutputNeverHoldsPasswords(t *testing.T) {
 	}
 	client := fake.NewClientset(objs...)
 	referenced := map[string][]string{"ns": {"good", "bad", "opaque", "legacy", "gone"}}
-	store := pullsecret.LoadStore(context.Background(), client, []string{"ns"}, referenced)
+	store := pullsecret.LoadStore(context.Background(), client, pullsecret.Load{Namespaces: []string{"ns"}, Referenced: referenced})
 	in := coverage.Input{Workloads: workloads, Store: store, Namespaces: []string{"ns"}, WholeNamespaces: true}
 	in.Verdicts = map[coverage.CheckKey]registry.Verification{}
 	for i, c := range coverage.Checks(in) {

@@ -35,6 +35,10 @@ type Discovery struct {
 	// Warnings name what could not be read (e.g. RBAC-forbidden kinds); the
 	// workloads hold everything else.
 	Warnings []string
+	// ClusterWide is set when the cluster was read across all namespaces
+	// (-A): what is read next (pull secrets, service accounts) may then be
+	// listed across them too.
+	ClusterWide bool
 }
 
 // Namespaces returns the sorted namespaces of the discovered workloads.
@@ -78,7 +82,11 @@ func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, sc
 		return nil, err
 	}
 	if len(scope.Args) > 0 {
-		return discoverNamed(ctx, getter, client, scope)
+		d, err := discoverNamed(ctx, getter, client, scope)
+		if d != nil {
+			d.ClusterWide = scope.AllNamespaces
+		}
+		return d, err
 	}
 	ns := scope.Namespace
 	if scope.AllNamespaces {
@@ -88,7 +96,7 @@ func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, sc
 	if err != nil {
 		return nil, err
 	}
-	return &Discovery{Workloads: Rollup(objects, RollupOptions{Selector: selector}), Warnings: messages(problems)}, nil
+	return &Discovery{Workloads: Rollup(objects, RollupOptions{Selector: selector}), Warnings: messages(problems), ClusterWide: scope.AllNamespaces}, nil
 }
 
 // NewClient builds a typed client that speaks protobuf, which the API server
