@@ -40,7 +40,14 @@ func run() error {
 	flag.StringVar(&c.Prefix, "prefix", "bench", "prefix of namespaces and image repositories")
 	flag.StringVar(&c.PrivateHost, "private-host", "", "private registry host:port written into pods (default: the stack's)")
 	flag.StringVar(&c.PublicHost, "public-host", "", "public registry host:port written into pods (default: the stack's)")
-	flag.StringVar(&c.PrivateUpstream, "private-upstream", "", "stack registry the private images are pushed to (default: the basic-auth one; the token-auth one for a token bench)")
+	flag.Func("private-upstream", "stack registry the private images are pushed to (default: the basic-auth one; the token-auth one for a token bench); repeat it or separate with commas for several, the same digests in each", func(v string) error {
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				c.PrivateUpstreams = append(c.PrivateUpstreams, r)
+			}
+		}
+		return nil
+	})
 	flag.BoolVar(&c.ControllersRunning, "controllers-running", false, "the controller-manager runs: use only DaemonSets as owners")
 	flag.IntVar(&c.Workers, "workers", 32, "concurrent API calls")
 	flag.IntVar(&c.PushWorkers, "push-workers", 16, "concurrent image pushes")

@@ -45,6 +45,7 @@ func run() error {
 	caFile := flag.String("ca", "", "CA (PEM) to verify the upstream with")
 	addrFile := flag.String("addr-file", "", "write the listening host:port here once serving (for -listen with port 0)")
 	tokenUpstream := flag.String("token-upstream", "", "the registry's token service (its realm's scheme://host), proxied and counted too, e.g. https://localhost:5001")
+	alt := flag.String("alt-upstream", "", "a second registry with the same images, used instead of -upstream (and the token service) after GET /_upstream?use=alt, until ?use=main")
 	flag.Parse()
 	if *upstream == "" || *certFile == "" || *keyFile == "" || *caFile == "" {
 		return errors.New("-upstream, -cert, -key and -ca are required")
@@ -72,6 +73,13 @@ func run() error {
 			return fmt.Errorf("-token-upstream %q: want scheme://host:port", *tokenUpstream)
 		}
 		p.TokenUpstream = tu
+	}
+	if *alt != "" {
+		au, err := url.Parse(*alt)
+		if err != nil || au.Host == "" {
+			return fmt.Errorf("-alt-upstream %q: want https://host:port", *alt)
+		}
+		p.Alt = au
 	}
 	srv := &http.Server{
 		Handler:           p,

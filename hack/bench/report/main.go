@@ -193,7 +193,7 @@ func render(dir, latency string, perHost int) (string, error) {
 
 	w("Physical limit: Σ over the two registries of (requests × %s ÷ %d in flight per registry), the time latency alone costs at the plugin's concurrency; medians:\n\n", latency, perHost)
 	limits := map[string]float64{}
-	for _, id := range []string{"audit", "resolve"} {
+	for _, id := range []string{"audit", "resolve", "audit-basic", "resolve-basic"} {
 		s := byID[id]
 		if s == nil || len(s.runs) == 0 {
 			continue
@@ -213,7 +213,7 @@ func render(dir, latency string, perHost int) (string, error) {
 		}
 		return "**missed**"
 	}
-	for _, id := range []string{"audit", "resolve"} {
+	for _, id := range []string{"audit", "resolve", "audit-basic", "resolve-basic"} {
 		s := byID[id]
 		if s == nil || len(s.runs) == 0 {
 			continue
@@ -269,15 +269,31 @@ func render(dir, latency string, perHost int) (string, error) {
 	if okKbT {
 		w("- resolve ≥ 3× faster than kbld: %.1f× — %s\n", 1/kbT, mark(1/kbT >= 3))
 	}
+	if privateAuth == "both" {
+		w("\nThe same cluster with the private registry checking basic auth (bcrypt) on every request, for comparison (not a target):\n\n")
+		for _, id := range []string{"audit-basic", "resolve-basic"} {
+			if s := byID[id]; s != nil && len(s.runs) > 0 && limits[id] > 0 {
+				w("- %s: %s = %.2f× its physical limit (%s)\n", id, secs(s.wall()), s.wall()/limits[id], secs(limits[id]))
+			}
+		}
+		if a, off, res := byID["audit-basic"], byID["audit-offline"], byID["resolve-basic"]; a != nil && off != nil && res != nil && len(a.runs) > 0 && len(off.runs) > 0 && len(res.runs) > 0 {
+			w("- audit-basic / (audit --offline + resolve-basic): %.2f×\n", a.wall()/(off.wall()+res.wall()))
+		}
+	}
 	return beginMarker + "\n" + b.String() + endMarker + "\n", nil
 }
 
 // authText says how the private registry authenticates.
 func authText(auth string) string {
-	if auth == "token" {
-		return "token auth: a Bearer challenge and a token service checking the password once per token"
+	const token = "token auth: a Bearer challenge and a token service checking the password once per token"
+	const basic = "htpasswd basic auth: bcrypt checked on every request"
+	switch auth {
+	case "token":
+		return token
+	case "both":
+		return token + " (the -basic steps: the same images in a registry with " + basic + ")"
 	}
-	return "htpasswd basic auth: bcrypt checked on every request"
+	return basic
 }
 
 func readSteps(dir string) ([]step, error) {

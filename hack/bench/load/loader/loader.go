@@ -59,10 +59,11 @@ type Config struct {
 	// sets its latency proxies here; images are always pushed to the stack's
 	// registries directly.
 	PrivateHost, PublicHost string
-	// PrivateUpstream is the stack registry the private images are pushed
-	// to: the basic-auth one (default) or the token-auth one, which the
-	// same user may push to.
-	PrivateUpstream string
+	// PrivateUpstreams are the stack registries the private images are
+	// pushed to, the same digests in each: the basic-auth one (default),
+	// the token-auth one (which the same user may push to), or both, for a
+	// proxy that switches between them.
+	PrivateUpstreams []string
 	// ControllersRunning makes every owner a DaemonSet. With the
 	// controller-manager running, ReplicaSet, StatefulSet and Job controllers
 	// would create their own pods as soon as their object exists (before ours
@@ -101,8 +102,8 @@ func (c *Config) defaults(s *fixture.Stack) {
 	if c.PublicHost == "" {
 		c.PublicHost = s.PublicRegistry
 	}
-	if c.PrivateUpstream == "" {
-		c.PrivateUpstream = s.Registry
+	if len(c.PrivateUpstreams) == 0 {
+		c.PrivateUpstreams = []string{s.Registry}
 	}
 	if c.Workers <= 0 {
 		c.Workers = 32
@@ -210,12 +211,16 @@ func pushImages(ctx context.Context, s *fixture.Stack, c Config) ([]Image, int, 
 	for i := range c.Images {
 		private := i%2 == 0
 		path := fmt.Sprintf("%s/svc-%03d:v%d", c.Prefix, i%nRepos, i/nRepos+1)
-		pushTo, host := s.PublicRegistry, c.PublicHost
+		pushTo, host := []string{s.PublicRegistry}, c.PublicHost
 		if private {
-			pushTo, host = c.PrivateUpstream, c.PrivateHost
+			pushTo, host = c.PrivateUpstreams, c.PrivateHost
+		}
+		refs := make([]string, len(pushTo))
+		for k, registry := range pushTo {
+			refs[k] = registry + "/" + path
 		}
 		g.Go(func() error {
-			p, err := s.PushImage(gctx, pushTo+"/"+path)
+			p, err := s.PushImageTo(gctx, refs...)
 			if err != nil {
 				return err
 			}

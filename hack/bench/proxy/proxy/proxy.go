@@ -7,6 +7,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -14,12 +15,18 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // StatsPath serves the counts as JSON; with ?reset=1 they are zeroed after
 // being read, so one proxy can serve several measured runs.
 const StatsPath = "/_stats"
+
+// UpstreamPath switches the proxy between its upstreams: ?use=main or
+// ?use=alt (see Proxy.Alt), so one cluster's image references can be
+// measured against two registries holding the same images.
+const UpstreamPath = "/_upstream"
 
 // Kinds of request, by path.
 const (
@@ -72,10 +79,14 @@ type Proxy struct {
 	// host: requests outside /v2/ go there, and the realm naming it is
 	// rewritten to the proxy, so tokens cost latency and are counted.
 	TokenUpstream *url.URL
+	// Alt, when set, is a second registry holding the same images (with no
+	// token service), used instead of the upstream after ?use=alt.
+	Alt *url.URL
 
 	upstream *url.URL
 	latency  time.Duration
 	rp       *httputil.ReverseProxy
+	useAlt   atomic.Bool
 
 	mu    sync.Mutex
 	stats Stats
@@ -89,9 +100,12 @@ func New(upstream *url.URL, latency time.Duration, transport http.RoundTripper) 
 	p.reset()
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			if p.TokenUpstream != nil && !strings.HasPrefix(r.In.URL.Path, "/v2") {
+			switch {
+			case p.useAlt.Load():
+				r.SetURL(p.Alt)
+			case p.TokenUpstream != nil && !strings.HasPrefix(r.In.URL.Path, "/v2"):
 				r.SetURL(p.TokenUpstream)
-			} else {
+			default:
 				r.SetURL(upstream)
 			}
 			// X-Forwarded-Host tells rewriteUpstream (and the registry)
@@ -121,8 +135,10 @@ func (p *Proxy) rewriteUpstream(resp *http.Response) {
 		vals := resp.Header.Values(h)
 		for i, v := range vals {
 			vals[i] = strings.ReplaceAll(v, "://"+p.upstream.Host, "://"+self)
-			if p.TokenUpstream != nil {
-				vals[i] = strings.ReplaceAll(vals[i], "://"+p.TokenUpstream.Host, "://"+self)
+			for _, u := range []*url.URL{p.TokenUpstream, p.Alt} {
+				if u != nil {
+					vals[i] = strings.ReplaceAll(vals[i], "://"+u.Host, "://"+self)
+				}
 			}
 		}
 	}
@@ -183,6 +199,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = enc.Encode(p.Snapshot(r.URL.Query().Get("reset") == "1"))
 		return
 	}
+	if r.URL.Path == UpstreamPath {
+		p.switchUpstream(w, r.URL.Query().Get("use"))
+		return
+	}
 	kind, manifest := Classify(r.URL.Path)
 	p.count(func(s *Stats) {
 		s.Total++
@@ -202,6 +222,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+func (p *Proxy) switchUpstream(w http.ResponseWriter, use string) {
+	switch {
+	case use == "main":
+		p.useAlt.Store(false)
+	case use == "alt" && p.Alt != nil:
+		p.useAlt.Store(true)
+	default:
+		http.Error(w, "use=main, or use=alt with -alt-upstream set", http.StatusBadRequest)
+		return
+	}
+	_, _ = io.WriteString(w, use+"\n")
 }
 
 // Summary renders ByKind as sorted "METHOD kind=N" pairs, for logs.

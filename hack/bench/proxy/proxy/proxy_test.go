@@ -51,3 +51,55 @@ func TestTokenUpstreamIsProxiedAndCounted(t *testing.T) {
 		t.Errorf("counts %+v", s)
 	}
 }
+
+// ?use=alt sends every request, token or not, to the second registry until
+// ?use=main; a proxy without one refuses the switch.
+func TestSwitchToAltUpstream(t *testing.T) {
+	serve := func(name string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, name)
+		}))
+	}
+	main, alt, tokens := serve("main"), serve("alt"), serve("tokens")
+	defer main.Close()
+	defer alt.Close()
+	defer tokens.Close()
+	up, _ := url.Parse(main.URL)
+	p := New(up, 0, http.DefaultTransport)
+	p.TokenUpstream, _ = url.Parse(tokens.URL)
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	if code, _ := get(UpstreamPath + "?use=alt"); code != http.StatusBadRequest {
+		t.Errorf("use=alt without Alt answered %d, want 400", code)
+	}
+	p.Alt, _ = url.Parse(alt.URL)
+	for _, tt := range []struct{ use, v2, token string }{
+		{"", "main", "tokens"},
+		{"alt", "alt", "alt"},
+		{"main", "main", "tokens"},
+	} {
+		if tt.use != "" {
+			if code, _ := get(UpstreamPath + "?use=" + tt.use); code != http.StatusOK {
+				t.Fatalf("use=%s answered %d", tt.use, code)
+			}
+		}
+		if _, got := get("/v2/"); got != tt.v2 {
+			t.Errorf("after use=%q, /v2/ went to %s, want %s", tt.use, got, tt.v2)
+		}
+		if _, got := get("/token"); got != tt.token {
+			t.Errorf("after use=%q, /token went to %s, want %s", tt.use, got, tt.token)
+		}
+	}
+	if n := p.Snapshot(false).Total; n != 6 {
+		t.Errorf("counted %d requests, want the 6 forwarded (switches are not counted)", n)
+	}
+}
