@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 
@@ -28,14 +29,22 @@ func main() {
 		args = append([]string{cobra.ShellCompRequestCmd}, args...)
 	}
 	// IMGTRUST_CPUPROFILE=FILE writes a CPU profile of the run (go tool
-	// pprof), for the bench; kubectl's own --profile does not reach plugins.
+	// pprof), IMGTRUST_TRACE=FILE an execution trace (go tool trace: where
+	// it waits), for the bench; kubectl's own --profile does not reach
+	// plugins.
 	if path := os.Getenv("IMGTRUST_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {
 			_ = pprof.StartCPUProfile(f)
 		}
 	}
+	if path := os.Getenv("IMGTRUST_TRACE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			_ = trace.Start(f)
+		}
+	}
 	code := cmd.Execute(ctx, streams, args)
 	pprof.StopCPUProfile()
+	trace.Stop()
 	stop()
 	os.Exit(code)
 }
