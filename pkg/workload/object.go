@@ -7,6 +7,8 @@ package workload
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -206,7 +208,7 @@ func runningImages(status *corev1.PodStatus) map[ContainerKey]imageref.RunningIm
 	out := map[ContainerKey]imageref.RunningImage{}
 	add := func(t ContainerType, statuses []corev1.ContainerStatus) {
 		for _, s := range statuses {
-			if img, ok := imageref.ParseImageID(s.ImageID); ok {
+			if img, ok := parseImageID(s.ImageID); ok {
 				out[ContainerKey{Type: t, Name: s.Name}] = img
 			}
 		}
@@ -218,6 +220,38 @@ func runningImages(status *corev1.PodStatus) map[ContainerKey]imageref.RunningIm
 		return nil
 	}
 	return out
+}
+
+// imageIDs memoises imageref.ParseImageID across the pods of a run: a
+// cluster's thousands of containers run a few hundred images, and parsing
+// every status's imageID (distribution/reference's regular expressions) was
+// 15 % of an offline audit's CPU at 30,000 pods. It stops growing at
+// maxImageIDs, so a cluster of all-distinct images costs no more memory
+// than a parse each.
+var imageIDs struct {
+	sync.Map // imageID -> parsedImageID
+	n        atomic.Int64
+}
+
+const maxImageIDs = 16384
+
+type parsedImageID struct {
+	img imageref.RunningImage
+	ok  bool
+}
+
+func parseImageID(id string) (imageref.RunningImage, bool) {
+	if v, ok := imageIDs.Load(id); ok {
+		p := v.(parsedImageID)
+		return p.img, p.ok
+	}
+	img, ok := imageref.ParseImageID(id)
+	if imageIDs.n.Load() < maxImageIDs {
+		if _, loaded := imageIDs.LoadOrStore(id, parsedImageID{img, ok}); !loaded {
+			imageIDs.n.Add(1)
+		}
+	}
+	return img, ok
 }
 
 // noteSpecImages records, with each running image, the image the pod's own
