@@ -174,7 +174,7 @@ func (o *SecretsOptions) secretsCluster(ctx context.Context, flags *genericcliop
 	store := pullsecret.LoadStore(ctx, client, pullsecret.Load{
 		Namespaces:  namespaces,
 		Referenced:  pipeline.ReferencedSecrets(found.Workloads),
-		ClusterWide: scope.AllNamespaces,
+		ClusterWide: found.ClusterWide,
 	})
 	in := coverage.Input{Workloads: found.Workloads, Store: store, Namespaces: namespaces, WholeNamespaces: whole}
 	in.Elsewhere = locateMissing(ctx, client, store, namespaces, coverage.MissingNames(in))

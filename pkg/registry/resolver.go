@@ -377,12 +377,12 @@ func spreadQueue(reqs []Request, repos []string, queue []int) []int {
 			first = reqs[i].Credentials[0]
 		}
 		cred := credKey(first)
-		if key := reqs[i].Image + "\x00" + cred; seen[key] {
+		key := reqs[i].Image + "\x00" + cred
+		if seen[key] {
 			repeats = append(repeats, i)
 			continue
-		} else {
-			seen[key] = true
 		}
+		seen[key] = true
 		repo := repos[i] + "\x00" + cred
 		round := perRepo[repo]
 		perRepo[repo]++

@@ -71,6 +71,10 @@ func (r runResult) maxPerManifest() int {
 	return max(r.private.MaxManifestRequests(), r.public.MaxManifestRequests())
 }
 
+// registrySteps are the steps that ask the registries, whose request
+// budget and physical limit the report gives.
+var registrySteps = []string{"audit", "resolve", "audit-basic", "resolve-basic"}
+
 type step struct {
 	id, command string
 	runs        []runResult
@@ -193,7 +197,7 @@ func render(dir, latency string, perHost int) (string, error) {
 
 	w("Physical limit: Σ over the two registries of (requests × %s ÷ %d in flight per registry), the time latency alone costs at the plugin's concurrency if the registries were asked one after the other (the issue's definition); in brackets the busier registry alone, the floor when they are asked in parallel, as the plugin does; medians:\n\n", latency, perHost)
 	limits := map[string]float64{}
-	for _, id := range []string{"audit", "resolve", "audit-basic", "resolve-basic"} {
+	for _, id := range registrySteps {
 		s := byID[id]
 		if s == nil || len(s.runs) == 0 {
 			continue
@@ -217,7 +221,7 @@ func render(dir, latency string, perHost int) (string, error) {
 		}
 		return "**missed**"
 	}
-	for _, id := range []string{"audit", "resolve", "audit-basic", "resolve-basic"} {
+	for _, id := range registrySteps {
 		s := byID[id]
 		if s == nil || len(s.runs) == 0 {
 			continue
