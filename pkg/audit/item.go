@@ -48,8 +48,10 @@ type Item struct {
 	Provenance *provenance.Provenance `json:"provenance,omitempty"`
 	// Updates are newer releases of the tag in its repository (audit
 	// --updates); nil when not asked or the image has no tag.
-	Updates  *provenance.Updates `json:"updates,omitempty"`
-	Findings []Finding           `json:"findings"`
+	Updates *provenance.Updates `json:"updates,omitempty"`
+	// Source is where the image is written, for manifests read with -f.
+	Source   *SourceLocation `json:"source,omitempty"`
+	Findings []Finding       `json:"findings"`
 
 	ref    imageref.Reference
 	parsed bool
@@ -76,6 +78,14 @@ type Reference struct {
 	Digest     string `json:"digest,omitempty"`
 }
 
+// SourceLocation is a position in a manifest file: 1-based line and
+// column as editors show them (columns in UTF-16 code units).
+type SourceLocation struct {
+	File   string `json:"file"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+}
+
 // MaxSeverity is the worst severity among the item's findings.
 func (it *Item) MaxSeverity() Severity {
 	worst := SeverityNone
@@ -98,4 +108,12 @@ func (it *Item) Usage() workload.Usage { return it.usage }
 func (it *Item) Object() workload.Object { return it.object }
 
 // objectRef is kind/name as the fix commands write it.
-func (it *Item) objectRef() string { return strings.ToLower(it.Kind) + "/" + it.Name }
+// A custom kind is named by its resource and group, since kubectl resolves
+// a bare kind to the built-in one first ("service/hello" is the core
+// Service, not Knative's).
+func (it *Item) objectRef() string {
+	if it.object.Resource != "" {
+		return it.object.Resource + "/" + it.Name
+	}
+	return strings.ToLower(it.Kind) + "/" + it.Name
+}

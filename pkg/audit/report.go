@@ -1,6 +1,11 @@
 package audit
 
-import "sort"
+import (
+	"sort"
+	"strconv"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
 
 // Report is the AuditReport object of -o json|yaml.
 type Report struct {
@@ -26,6 +31,9 @@ type Summary struct {
 	Registry string `json:"registry"`
 	// Warnings name what could not be read; the items hold the rest.
 	Warnings []string `json:"warnings,omitempty"`
+	// InputErrors name -f inputs that could not be read or parsed (also
+	// among the warnings): the report does not cover them.
+	InputErrors []workload.InputError `json:"inputErrors,omitempty"`
 	// Cost is what the optional registry reads cost (--provenance,
 	// --max-age, --updates); nil when none ran.
 	Cost *Cost `json:"cost,omitempty"`
@@ -95,7 +103,9 @@ func NewReport(apiVersion string, items []Item, online bool, warnings []string) 
 			it.Findings = []Finding{}
 		}
 		images[it.Image] = true
-		workloads[it.Namespace+"/"+it.Kind+"/"+it.Name] = true
+		// Manifests may hold two objects of one name (generateName, or
+		// one per namespace-less document): each is its own workload.
+		workloads[it.Namespace+"/"+it.Kind+"/"+it.Name+"/"+it.object.Source+"/"+strconv.Itoa(it.object.SourceLine)] = true
 		for _, f := range it.Findings {
 			s.Findings[f.Severity]++
 			s.ByID[f.ID]++

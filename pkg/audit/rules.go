@@ -69,12 +69,15 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 		podSecrets:      w.PodPullSecrets,
 		nodes:           w.Nodes,
 	}
+	if w.Source != "" {
+		it.Source = &SourceLocation{File: w.Source, Line: u.Line, Column: u.Column}
+	}
 	ref, err := parsed.parse(u.Image)
 	if err != nil {
 		it.Pinning = imageref.PinInvalid
 		it.add(newFinding(IDInvalidReference,
 			fmt.Sprintf("%q is not a valid image reference: the kubelet fails with InvalidImageName", u.Image),
-			"correct the image field to registry/repository:tag@sha256:digest"))
+			invalidReferenceFix(u.Image)))
 		return it
 	}
 	it.ref, it.parsed = ref, true
@@ -138,6 +141,9 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 
 // pinCommand is the command that fixes a tag-only reference.
 func (it *Item) pinCommand() string {
+	if it.Source != nil {
+		return "kubectl imgtrust pin -f " + shellQuote(it.Source.File) + " --write"
+	}
 	if it.Kind == "" || it.Name == "" {
 		return "kubectl imgtrust pin -f <file> --write"
 	}
@@ -170,6 +176,32 @@ func allowed(list []AllowedRegistry, ref imageref.Reference) bool {
 		}
 	}
 	return false
+}
+
+// invalidReferenceFix says how to fix an image that does not parse, with a
+// hint for what is not an image yet: a template, or a build tool's
+// placeholder.
+func invalidReferenceFix(image string) string {
+	switch {
+	case strings.HasPrefix(image, "ko://"):
+		return "ko:// is a placeholder ko replaces at build time: run ko resolve -f FILE and audit its output"
+	case strings.Contains(image, "{{"):
+		return "the image is templated: render it first (e.g. helm template NAME CHART) and audit the output"
+	case strings.Contains(image, "$(") || strings.Contains(image, "${"):
+		return "the image holds a variable that is substituted later (envsubst, Tekton or Argo parameters): substitute it and audit the result"
+	}
+	return "correct the image field to registry/repository:tag@sha256:digest"
+}
+
+// shellQuote quotes a path for a command the user copies, only when it
+// needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+=:,@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func tagSuffix(ref imageref.Reference) string {

@@ -337,3 +337,43 @@ func TestEveryFindingIsDescribedAndCategorised(t *testing.T) {
 		}
 	}
 }
+
+// Fixes fit where the image came from: a file command for -f, and for a
+// custom kind the resource kubectl will not confuse with a built-in one.
+func TestFixesFitTheInput(t *testing.T) {
+	spec := &workload.PodSpec{Containers: []workload.ContainerSpec{{Name: "user-container", Type: workload.Container, Image: "ghcr.io/acme/hello:1", Path: "/spec/template/spec/containers/0/image"}}}
+	tests := []struct {
+		name   string
+		object workload.Object
+		want   string
+	}{
+		{"Knative Service, live", workload.Object{APIVersion: "serving.knative.dev/v1", Kind: "Service", Namespace: "web", Name: "hello", Resource: "services.serving.knative.dev", Spec: spec},
+			"kubectl imgtrust pin services.serving.knative.dev/hello -n web"},
+		{"Deployment, live", workload.Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "web", Name: "hello", Spec: spec},
+			"kubectl imgtrust pin deployment/hello -n web"},
+		{"manifest", workload.Object{APIVersion: "apps/v1", Kind: "Deployment", Name: "hello", Source: "k8s/app dir/web.yaml", Spec: spec},
+			"kubectl imgtrust pin -f 'k8s/app dir/web.yaml' --write"},
+	}
+	for _, tt := range tests {
+		w := workload.Workload{Object: tt.object, Containers: []workload.Usage{{ContainerSpec: spec.Containers[0]}}}
+		items := Evaluate([]workload.Workload{w}, Options{})
+		if len(items) != 1 || len(items[0].Findings) == 0 || !strings.Contains(items[0].Findings[0].Fix, tt.want) {
+			t.Errorf("%s: findings %+v, want a fix with %q", tt.name, items, tt.want)
+		}
+	}
+}
+
+func TestInvalidReferenceHints(t *testing.T) {
+	for image, want := range map[string]string{
+		"ko://github.com/acme/cmd/web": "ko resolve",
+		"{{ .Values.image }}":          "render it first",
+		"$(params.image)":              "substitute",
+		"ghcr.io/acme/web:1:2":         "correct the image field",
+	} {
+		w := workload.Workload{Object: workload.Object{Kind: "Pod", Name: "p"}, Containers: []workload.Usage{{ContainerSpec: workload.ContainerSpec{Name: "a", Image: image}}}}
+		items := Evaluate([]workload.Workload{w}, Options{})
+		if f := items[0].Findings; len(f) != 1 || f[0].ID != IDInvalidReference || !strings.Contains(f[0].Fix, want) {
+			t.Errorf("%q: findings %+v, want invalid-reference with %q", image, f, want)
+		}
+	}
+}

@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
@@ -34,6 +37,7 @@ type AuditOptions struct {
 	AllowedRegistries []string
 	FailOn            string
 	Offline           bool
+	IgnoreErrors      bool
 	signatureFlags
 	provenanceFlags
 	reportFlags
@@ -151,6 +155,7 @@ audited namespaces without workloads. -o openreports prints them instead.`,
 	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().StringSliceVar(&o.AllowedRegistries, "allowed-registries", nil, "Registries (host, or host/path prefix) images may come from; others get disallowed-registry")
 	cmd.Flags().StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit 1 when a finding at or above this severity exists: none, low, medium or high")
+	cmd.Flags().BoolVar(&o.IgnoreErrors, "ignore-errors", false, "With -f: report what could be read and do not fail on files that could not be read or parsed (they are still named)")
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "Do not ask registries: skip tag-moved, unresolvable, no-credentials and signatures")
 	o.signatureFlags.AddFlags(cmd)
 	o.provenanceFlags.AddFlags(cmd)
@@ -238,6 +243,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		}
 		rep = audit.NewReport(report.APIVersion, one.items, !o.Offline, one.warnings)
 		rep.Summary.Cost = one.cost
+		rep.Summary.InputErrors = one.inputErrors
 		listingComplete = one.listingComplete
 	}
 	warnings := rep.Summary.Warnings
@@ -251,7 +257,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 		}
 	case report.FormatSARIF:
-		if err := report.Encode(o.Out, report.FormatJSON, sarif.FromAudit(rep, version.Get().Version, manifestSites())); err != nil {
+		if err := report.Encode(o.Out, report.FormatJSON, sarif.FromAudit(rep, version.Get().Version, workingDir())); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 		for _, w := range warnings {
@@ -285,6 +291,10 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if contextFailed {
 		return &exitError{Code: ExitError} // said in the warnings, after every other context
 	}
+	if len(rep.Summary.InputErrors) > 0 && !o.IgnoreErrors {
+		// Fail closed: a gate must not pass on a file it never read.
+		return &exitError{Code: ExitError, Err: fmt.Errorf("%s could not be read (see the warnings): fix it, or pass --ignore-errors to report the rest", inputCount(len(rep.Summary.InputErrors)))}
+	}
 	if rep.Exceeds(o.failOn) {
 		return &exitError{Code: ExitFindings}
 	}
@@ -298,6 +308,8 @@ type clusterAudit struct {
 	cost     *audit.Cost
 	// listingComplete is false when RBAC hid some kinds or namespaces.
 	listingComplete bool
+	// inputErrors are -f inputs that could not be read.
+	inputErrors []workload.InputError
 }
 
 // auditCluster audits one cluster (one kubeconfig context): discovery,
@@ -311,6 +323,18 @@ func (o *AuditOptions) auditCluster(ctx context.Context, flags *genericclioption
 		items:           audit.Evaluate(found.Workloads, audit.Options{AllowedRegistries: o.allowed, FromFiles: scope.Offline()}),
 		warnings:        found.Warnings,
 		listingComplete: len(found.Warnings) == 0,
+		inputErrors:     found.InputErrors,
+	}
+	for _, e := range found.InputErrors {
+		out.warnings = append(out.warnings, "cannot read "+e.Error())
+	}
+	if line := skippedSummary(found.Skipped); line != "" {
+		out.warnings = append(out.warnings, line)
+		if klog.V(1).Enabled() {
+			for _, s := range found.Skipped {
+				fmt.Fprintf(o.ErrOut, "skipped %s %s (%s:%d): no pod template\n", s.Kind, s.Name, s.Source, s.Line)
+			}
+		}
 	}
 	if !o.Offline {
 		var more []string
@@ -375,20 +399,33 @@ func (o *AuditOptions) resolve(ctx context.Context, flags *genericclioptions.Con
 	return stage.Run(ctx, client, found, items), stage.Cost
 }
 
-// manifestSites reads each manifest file once to point SARIF results at
-// the image's line and column; a file that cannot be read keeps its
-// results at file level.
-func manifestSites() sarif.Sites {
-	cache := map[string][]pin.ImageSite{}
-	return func(path string) []pin.ImageSite {
-		if sites, ok := cache[path]; ok {
-			return sites
-		}
-		var sites []pin.ImageSite
-		if data, err := os.ReadFile(path); err == nil {
-			sites, _ = pin.LocateImages(data)
-		}
-		cache[path] = sites
-		return sites
+// skippedSummary is one line for the -f objects without a pod template,
+// however many (-v=1 lists them).
+func skippedSummary(skipped []workload.Skipped) string {
+	if len(skipped) == 0 {
+		return ""
 	}
+	kinds := map[string]bool{}
+	for _, s := range skipped {
+		kinds[s.Kind] = true
+	}
+	return fmt.Sprintf("skipped %d objects of %d kinds without pod templates (%s); -v=1 lists them",
+		len(skipped), len(kinds), strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
+}
+
+// workingDir is where SARIF's %SRCROOT% points: relative URIs of -f
+// results are relative to it.
+func workingDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	return wd
+}
+
+func inputCount(n int) string {
+	if n == 1 {
+		return "1 -f input"
+	}
+	return fmt.Sprintf("%d -f inputs", n)
 }

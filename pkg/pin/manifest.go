@@ -7,6 +7,8 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
+
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 )
 
@@ -71,12 +73,12 @@ func MirrorManifest(data []byte, resolve Resolver) (ManifestResult, error) {
 
 func rewriteManifest(data []byte, resolve Resolver, mirror bool) (ManifestResult, error) {
 	result := ManifestResult{Data: data}
-	docs, err := parseDocuments(data)
+	docs, err := manifest.Parse(data)
 	if err != nil {
 		return result, err
 	}
 	sites := findImages(docs)
-	starts := lineStarts(data)
+	starts := manifest.LineStarts(data)
 	type resolved struct {
 		pinned string
 		err    error
@@ -179,7 +181,7 @@ func checkMirrored(ref imageref.Reference, pinned string) error {
 // original: only the edited scalars may differ, and only to their new
 // values. A splice that touched anything else is caught here, not written.
 func verify(out []byte, before []*yaml.Node, want map[*yaml.Node]string) error {
-	after, err := parseDocuments(out)
+	after, err := manifest.Parse(out)
 	if err != nil {
 		return err
 	}

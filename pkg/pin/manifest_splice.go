@@ -4,39 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
-)
 
-// lineStarts returns the byte offset of each line, counting line breaks as
-// yaml.v3 does: CRLF, CR, LF, NEL, LS and PS. A leading BOM is not part of
-// line 1, as yaml.v3 skips it before counting columns.
-func lineStarts(data []byte) []int {
-	start := 0
-	if bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")) {
-		start = 3
-	}
-	starts := []int{start}
-	for i := start; i < len(data); {
-		switch {
-		case data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n':
-			i += 2
-		case data[i] == '\r' || data[i] == '\n':
-			i++
-		case bytes.HasPrefix(data[i:], []byte("\xC2\x85")):
-			i += 2
-		case bytes.HasPrefix(data[i:], []byte("\xE2\x80\xA8")), bytes.HasPrefix(data[i:], []byte("\xE2\x80\xA9")):
-			i += 3
-		default:
-			_, w := utf8.DecodeRune(data[i:])
-			i += w
-			continue
-		}
-		starts = append(starts, i)
-	}
-	return starts
-}
+	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
+)
 
 // span is the byte range of a scalar as written, quotes included.
 type span struct {
@@ -49,25 +21,9 @@ type span struct {
 // guess, for anything but a one-line plain or quoted scalar written without
 // escapes, which is how image references are written in practice.
 func scalarSpan(data []byte, starts []int, node *yaml.Node) (span, error) {
-	if node.Line < 1 || node.Line > len(starts) {
-		return span{}, fmt.Errorf("line %d is outside the file", node.Line)
-	}
-	off := starts[node.Line-1]
-	for col := 1; col < node.Column; col++ {
-		if off >= len(data) {
-			return span{}, fmt.Errorf("column %d is outside line %d", node.Column, node.Line)
-		}
-		_, w := utf8.DecodeRune(data[off:])
-		off += w
-	}
-	// A tag or an anchor ("!!str x", "&img x") comes before the value.
-	for off < len(data) && (data[off] == '!' || data[off] == '&') {
-		for off < len(data) && !isSpace(data[off]) {
-			off++
-		}
-		for off < len(data) && isSpace(data[off]) {
-			off++
-		}
+	off, err := manifest.ValueOffset(data, starts, node)
+	if err != nil {
+		return span{}, err
 	}
 	v := node.Value
 	style := node.Style &^ yaml.TaggedStyle
@@ -89,8 +45,6 @@ func scalarSpan(data []byte, starts []int, node *yaml.Node) (span, error) {
 	}
 	return span{}, fmt.Errorf("the image is written with escapes or over several lines; write it on one line to pin it")
 }
-
-func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // quote writes value in the style the old value was written in.
 func quote(value string, style yaml.Style) string {

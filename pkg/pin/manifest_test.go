@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -215,7 +216,7 @@ func TestPinManifestInputs(t *testing.T) {
 
 func TestVerifyCatchesStrayChanges(t *testing.T) {
 	in := []byte("kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: app\n    image: nginx\n")
-	docs, err := parseDocuments(in)
+	docs, err := manifest.Parse(in)
 	if err != nil {
 		t.Fatal(err)
 	}

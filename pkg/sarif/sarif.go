@@ -7,11 +7,12 @@ package sarif
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 )
 
 // Schema and version of the log.
@@ -33,8 +34,22 @@ type (
 		Runs    []Run  `json:"runs"`
 	}
 	Run struct {
-		Tool    Tool     `json:"tool"`
-		Results []Result `json:"results"`
+		Tool        Tool         `json:"tool"`
+		Invocations []Invocation `json:"invocations,omitempty"`
+		// OriginalURIBaseIDs says where %SRCROOT% is, for relative URIs.
+		OriginalURIBaseIDs map[string]ArtifactLocation `json:"originalUriBaseIds,omitempty"`
+		// ColumnKind is the unit of region columns.
+		ColumnKind string   `json:"columnKind,omitempty"`
+		Results    []Result `json:"results"`
+	}
+	Invocation struct {
+		ExecutionSuccessful        bool           `json:"executionSuccessful"`
+		ToolExecutionNotifications []Notification `json:"toolExecutionNotifications,omitempty"`
+	}
+	Notification struct {
+		Level     string     `json:"level"`
+		Message   Text       `json:"message"`
+		Locations []Location `json:"locations,omitempty"`
 	}
 	Tool struct {
 		Driver Driver `json:"driver"`
@@ -85,7 +100,8 @@ type (
 		Region           *Region          `json:"region,omitempty"`
 	}
 	ArtifactLocation struct {
-		URI string `json:"uri"`
+		URI       string `json:"uri"`
+		URIBaseID string `json:"uriBaseId,omitempty"`
 	}
 	Region struct {
 		StartLine   int `json:"startLine"`
@@ -105,22 +121,36 @@ var (
 	scores = map[string]string{"error": "8.0", "warning": "5.0", "note": "2.0"}
 )
 
-// Sites locates images in manifest files: the file's image sites, read
-// once per file (pin.LocateImages).
-type Sites func(path string) []pin.ImageSite
+// srcRootID names the directory relative artifact URIs start from.
+const srcRootID = "%SRCROOT%"
 
-// FromAudit builds the SARIF log of an audit report. sites, for -f,
-// points results at the image's line and column; live results name the
-// workload's container as a logical location.
-func FromAudit(rep audit.Report, toolVersion string, sites Sites) Log {
+// FromAudit builds the SARIF log of an audit report. Results of -f point
+// at the image's line and column in its file, relative to srcRoot (the
+// working directory) when the file is under it; live results name the
+// workload's container as a logical location. Inputs that could not be
+// read are tool execution notifications of an unsuccessful run.
+func FromAudit(rep audit.Report, toolVersion, srcRoot string) Log {
 	run := Run{Tool: Tool{Driver: Driver{Name: "kubectl-imgtrust", Version: toolVersion, InformationURI: infoURI}}, Results: []Result{}}
+	if root := rootURI(srcRoot); root != "" {
+		run.OriginalURIBaseIDs = map[string]ArtifactLocation{srcRootID: {URI: root}}
+	}
+	run.ColumnKind = "utf16CodeUnits" // pkg/manifest.EditorPosition counts so
+	inv := Invocation{ExecutionSuccessful: len(rep.Summary.InputErrors) == 0}
+	for _, e := range rep.Summary.InputErrors {
+		n := Notification{Level: "error", Message: Text{"cannot read " + e.Error()}}
+		if loc := artifact(e.File, srcRoot); loc != nil {
+			n.Locations = []Location{{PhysicalLocation: &PhysicalLocation{ArtifactLocation: *loc}}}
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
+	}
+	run.Invocations = []Invocation{inv}
 	fixes := map[string]string{}
 	for _, it := range rep.Items {
 		for _, f := range it.Findings {
 			if _, ok := fixes[f.ID]; !ok {
 				fixes[f.ID] = f.Fix
 			}
-			run.Results = append(run.Results, result(it, f, sites))
+			run.Results = append(run.Results, result(it, f, srcRoot))
 		}
 	}
 	ids := make([]string, 0, len(fixes))
@@ -134,9 +164,13 @@ func FromAudit(rep audit.Report, toolVersion string, sites Sites) Log {
 		if desc == "" {
 			desc = id
 		}
+		help := audit.GeneralFix(id)
+		if help == "" {
+			help = "Fix: " + fixes[id]
+		}
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, Rule{
 			ID: id, ShortDescription: Text{desc}, FullDescription: Text{desc},
-			Help:                 Text{"Fix: " + fixes[id]},
+			Help:                 Text{help},
 			DefaultConfiguration: Config{Level: levels[sev]},
 			Properties:           RuleProperty{Tags: []string{"security", "supply-chain", "kubernetes"}, Severity: scores[levels[sev]]},
 		})
@@ -144,7 +178,7 @@ func FromAudit(rep audit.Report, toolVersion string, sites Sites) Log {
 	return Log{Schema: SchemaURI, Version: Version, Runs: []Run{run}}
 }
 
-func result(it audit.Item, f audit.Finding, sites Sites) Result {
+func result(it audit.Item, f audit.Finding, srcRoot string) Result {
 	fqn := inContext(it.Context, strings.Join([]string{it.Namespace, it.Kind, it.Name, it.Container}, "/"))
 	r := Result{
 		RuleID: f.ID, Level: levels[f.Severity],
@@ -160,19 +194,67 @@ func result(it audit.Item, f audit.Finding, sites Sites) Result {
 	if len(it.RunningDigests) > 0 {
 		r.Properties.Digest = it.RunningDigests[0]
 	}
-	if src := it.Object().Source; src != "" {
-		loc := &PhysicalLocation{ArtifactLocation: ArtifactLocation{URI: src}}
-		if sites != nil {
-			for _, s := range sites(src) {
-				if s.Kind == it.Kind && s.Name == it.Name && s.Container == it.Container && s.Type == it.ContainerType {
-					loc.Region = &Region{StartLine: s.Line, StartColumn: s.Column}
-					break
-				}
+	if it.Source != nil {
+		if a := artifact(it.Source.File, srcRoot); a != nil {
+			loc := &PhysicalLocation{ArtifactLocation: *a}
+			if it.Source.Line > 0 {
+				loc.Region = &Region{StartLine: it.Source.Line, StartColumn: it.Source.Column}
 			}
+			r.Locations[0].PhysicalLocation = loc
 		}
-		r.Locations[0].PhysicalLocation = loc
 	}
 	return r
+}
+
+// artifact is a file's location: a relative, percent-encoded URI against
+// %SRCROOT% when the file is under srcRoot, else an absolute file:// URI;
+// nil for stdin.
+func artifact(path, srcRoot string) *ArtifactLocation {
+	if path == "" || path == "-" || path == "stdin" {
+		return nil
+	}
+	abs := path
+	if !filepath.IsAbs(abs) && srcRoot != "" {
+		abs = filepath.Join(srcRoot, path)
+	}
+	if srcRoot != "" {
+		if rel, err := filepath.Rel(srcRoot, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return &ArtifactLocation{URI: relativeURI(filepath.ToSlash(rel)), URIBaseID: srcRootID}
+		}
+	}
+	abs, _ = filepath.Abs(abs)
+	return &ArtifactLocation{URI: fileURI(abs)}
+}
+
+// relativeURI percent-encodes each segment of a slash path; ":" too, so
+// that "a:b.yaml" is not read as a URI with scheme "a".
+func relativeURI(p string) string {
+	segments := strings.Split(p, "/")
+	for i, seg := range segments {
+		segments[i] = strings.ReplaceAll(url.PathEscape(seg), ":", "%3A")
+	}
+	return strings.Join(segments, "/")
+}
+
+func fileURI(abs string) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // C:/x on Windows
+	}
+	return "file://" + relativeURI(p)
+}
+
+// rootURI is srcRoot as a file:// URI ending in "/", as SARIF requires of
+// a base.
+func rootURI(srcRoot string) string {
+	if srcRoot == "" {
+		return ""
+	}
+	u := fileURI(srcRoot)
+	if !strings.HasSuffix(u, "/") {
+		u += "/"
+	}
+	return u
 }
 
 // inContext prefixes a logical location with its kubeconfig context, so

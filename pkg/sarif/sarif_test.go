@@ -1,13 +1,15 @@
 package sarif
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/coverage"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 	"github.com/imgtrust/kubectl-imgtrust/test/sarifcheck"
 )
@@ -22,7 +24,7 @@ func sample(source string) audit.Report {
 }
 
 func TestLiveAuditIsValidSARIF(t *testing.T) {
-	log := FromAudit(sample(""), "v1.2.3", nil)
+	log := FromAudit(sample(""), "v1.2.3", "")
 	doc, _ := json.Marshal(log)
 	if err := sarifcheck.Validate(doc, schemaPath); err != nil {
 		t.Fatalf("not valid SARIF 2.1.0: %v\n%s", err, doc)
@@ -39,7 +41,7 @@ func TestLiveAuditIsValidSARIF(t *testing.T) {
 		t.Errorf("level %q, message %q", r.Level, r.Message.Text)
 	}
 	// The fingerprint follows what and where, not the wording or the run.
-	again := FromAudit(sample(""), "v9", nil)
+	again := FromAudit(sample(""), "v9", "")
 	if again.Runs[0].Results[0].PartialFingerprints[fingerprintKey] != r.PartialFingerprints[fingerprintKey] {
 		t.Error("the partial fingerprint changed between runs")
 	}
@@ -50,23 +52,98 @@ func TestLiveAuditIsValidSARIF(t *testing.T) {
 	}
 }
 
-func TestManifestAuditPointsAtTheLine(t *testing.T) {
-	manifest := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n"
-	sites := func(path string) []pin.ImageSite {
-		s, err := pin.LocateImages([]byte(manifest))
-		if err != nil {
+// fromFiles audits manifest files as audit -f does (pkg/workload reads
+// them) and builds the SARIF log with srcRoot as %SRCROOT%.
+func fromFiles(t *testing.T, srcRoot string, files map[string]string) Log {
+	t.Helper()
+	var paths []string
+	for name, text := range files {
+		path := filepath.Join(srcRoot, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		return s
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
 	}
-	log := FromAudit(sample("k8s/web.yaml"), "v1.2.3", sites)
+	d, err := workload.Discover(context.Background(), nil, workload.Scope{Filenames: paths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := audit.NewReport("imgtrust.dev/v1alpha1", audit.Evaluate(d.Workloads, audit.Options{FromFiles: true}), false, nil)
+	rep.Summary.InputErrors = d.InputErrors
+	log := FromAudit(rep, "v1.2.3", srcRoot)
 	doc, _ := json.Marshal(log)
 	if err := sarifcheck.Validate(doc, schemaPath); err != nil {
 		t.Fatalf("not valid SARIF 2.1.0: %v\n%s", err, doc)
 	}
+	return log
+}
+
+func TestManifestAuditPointsAtTheLine(t *testing.T) {
+	root := t.TempDir()
+	twoNamespaces := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: blue}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n" +
+		"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: green}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n"
+	log := fromFiles(t, root, map[string]string{"k8s dir/web:1.yaml": twoNamespaces})
+	run := log.Runs[0]
+	if run.ColumnKind != "utf16CodeUnits" || run.OriginalURIBaseIDs[srcRootID].URI != "file://"+root+"/" {
+		t.Errorf("columnKind %q, base %+v", run.ColumnKind, run.OriginalURIBaseIDs)
+	}
+	if len(run.Invocations) != 1 || !run.Invocations[0].ExecutionSuccessful {
+		t.Errorf("invocations %+v, want one successful", run.Invocations)
+	}
+	lines := map[int]bool{}
+	for _, r := range run.Results {
+		loc := r.Locations[0].PhysicalLocation
+		if loc == nil || loc.ArtifactLocation.URI != "k8s%20dir/web%3A1.yaml" || loc.ArtifactLocation.URIBaseID != srcRootID || loc.Region == nil || loc.Region.StartColumn != 18 {
+			t.Fatalf("location %+v, want k8s%%20dir/web%%3A1.yaml under %%SRCROOT%%, column 18", loc)
+		}
+		lines[loc.Region.StartLine] = true
+		if r.RuleID == audit.IDLatestTag && !strings.Contains(r.Message.Text, "kubectl imgtrust pin -f '"+filepath.Join(root, "k8s dir/web:1.yaml")+"' --write") {
+			t.Errorf("message %q: the fix of a manifest is a file command", r.Message.Text)
+		}
+	}
+	// Two objects of one name in two namespaces: each at its own line.
+	if !lines[9] || !lines[19] || len(lines) != 2 {
+		t.Errorf("result lines %v, want 9 and 19", lines)
+	}
+	for _, rule := range run.Tool.Driver.Rules {
+		if rule.Help.Text == "" || rule.Help.Text != audit.GeneralFix(rule.ID) {
+			t.Errorf("rule %s help %q: want the general fix, not one image's", rule.ID, rule.Help.Text)
+		}
+	}
+}
+
+func TestManifestOutsideTheWorkingDirectory(t *testing.T) {
+	outside := t.TempDir()
+	log := fromFiles(t, outside, map[string]string{"p.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: nginx}]}\n"})
+	// Same files, seen from another working directory.
+	d, _ := workload.Discover(context.Background(), nil, workload.Scope{Filenames: []string{filepath.Join(outside, "p.yaml")}})
+	rep := audit.NewReport("imgtrust.dev/v1alpha1", audit.Evaluate(d.Workloads, audit.Options{FromFiles: true}), false, nil)
+	log = FromAudit(rep, "v1", t.TempDir())
 	loc := log.Runs[0].Results[0].Locations[0].PhysicalLocation
-	if loc == nil || loc.ArtifactLocation.URI != "k8s/web.yaml" || loc.Region == nil || loc.Region.StartLine != 10 || loc.Region.StartColumn != 18 {
-		t.Errorf("location %+v, want k8s/web.yaml line 10 column 18", loc)
+	if loc == nil || loc.ArtifactLocation.URI != "file://"+filepath.Join(outside, "p.yaml") || loc.ArtifactLocation.URIBaseID != "" {
+		t.Errorf("location %+v, want an absolute file:// URI", loc)
+	}
+}
+
+func TestUnreadableInputIsANotification(t *testing.T) {
+	root := t.TempDir()
+	log := fromFiles(t, root, map[string]string{
+		"ok.yaml":  "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: nginx}]}\n",
+		"bad.yaml": "not: [yaml\n",
+	})
+	inv := log.Runs[0].Invocations
+	if len(inv) != 1 || inv[0].ExecutionSuccessful || len(inv[0].ToolExecutionNotifications) != 1 {
+		t.Fatalf("invocations %+v, want one unsuccessful with one notification", inv)
+	}
+	n := inv[0].ToolExecutionNotifications[0]
+	if n.Level != "error" || n.Locations[0].PhysicalLocation.ArtifactLocation.URI != "bad.yaml" || !strings.Contains(n.Message.Text, "not plain YAML") {
+		t.Errorf("notification %+v", n)
+	}
+	if len(log.Runs[0].Results) == 0 {
+		t.Error("the readable file's results are gone")
 	}
 }
 

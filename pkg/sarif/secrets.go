@@ -9,16 +9,16 @@ import (
 
 // secretRules describe the pull-secret statuses and namespace findings
 // that are problems, with their SARIF level.
-var secretRules = map[string]struct{ desc, level string }{
-	string(coverage.InvalidSecret):        {"A pull secret the workload names is not a valid docker config.", "error"},
-	string(coverage.MissingSecret):        {"A pull secret the workload names does not exist.", "error"},
-	string(coverage.CredentialRejected):   {"The registry rejected the workload's pull secret.", "error"},
-	string(coverage.NoMatchingCredential): {"No pull secret of the workload covers this registry.", "warning"},
-	string(coverage.NodeProvided):         {"No pull secret covers the registry, yet pods run its image: a node credential or a cached image.", "note"},
-	string(coverage.Unknown):              {"Whether the workload can pull from the registry could not be told.", "note"},
-	coverage.FindingUnused:                {"A pull secret no workload uses.", "note"},
-	coverage.FindingOtherNamespace:        {"A workload names a pull secret that exists only in another namespace.", "warning"},
-	coverage.FindingServiceAccountNo:      {"A service account names a pull secret that does not exist.", "warning"},
+var secretRules = map[string]struct{ desc, level, fix string }{
+	string(coverage.InvalidSecret):        {"A pull secret the workload names is not a valid docker config.", "error", "Recreate the secret: kubectl create secret docker-registry NAME --docker-server=REGISTRY ..."},
+	string(coverage.MissingSecret):        {"A pull secret the workload names does not exist.", "error", "Create the secret in the workload's namespace, or remove it from imagePullSecrets."},
+	string(coverage.CredentialRejected):   {"The registry rejected the workload's pull secret.", "error", "Renew the credential in the secret; kubectl imgtrust secrets --verify checks it."},
+	string(coverage.NoMatchingCredential): {"No pull secret of the workload covers this registry.", "warning", "Give the pods a pull secret for the registry (imagePullSecrets on the pod or its service account)."},
+	string(coverage.NodeProvided):         {"No pull secret covers the registry, yet pods run its image: a node credential or a cached image.", "note", "Give the pods their own pull secret, so a new node or a cache eviction does not break them."},
+	string(coverage.Unknown):              {"Whether the workload can pull from the registry could not be told.", "note", "Run again with read access to the namespace's secrets and service accounts."},
+	coverage.FindingUnused:                {"A pull secret no workload uses.", "note", "Delete the secret if nothing outside the cluster needs it."},
+	coverage.FindingOtherNamespace:        {"A workload names a pull secret that exists only in another namespace.", "warning", "Copy the secret into the workload's namespace: secrets are per namespace."},
+	coverage.FindingServiceAccountNo:      {"A service account names a pull secret that does not exist.", "warning", "Create the secret, or remove it from the service account's imagePullSecrets."},
 }
 
 // FromSecrets builds the SARIF log of a secrets report: one result per
@@ -70,8 +70,12 @@ func FromSecrets(rep coverage.Report, toolVersion string) Log {
 		if level == "" {
 			level = "warning"
 		}
+		help := rule.fix
+		if help == "" {
+			help = "Fix: " + used[id]
+		}
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, Rule{
-			ID: id, ShortDescription: Text{desc}, FullDescription: Text{desc}, Help: Text{"Fix: " + used[id]},
+			ID: id, ShortDescription: Text{desc}, FullDescription: Text{desc}, Help: Text{help},
 			DefaultConfiguration: Config{Level: level},
 			Properties:           RuleProperty{Tags: []string{"security", "kubernetes", "pull-secrets"}, Severity: scores[level]},
 		})

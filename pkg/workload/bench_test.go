@@ -24,8 +24,8 @@ func benchObjects() []Object {
 				digest = digestB
 			}
 			objects = append(objects, pod(ns, fmt.Sprintf("%s-7d4b-%d", name, p), ownedBy(rs), map[string]imageref.RunningImage{
-				"init:migrate": manifest("ghcr.io/acme/migrate", digestC),
-				"app":          manifest("ghcr.io/acme/"+name, digest),
+				"init:migrate": runningManifest("ghcr.io/acme/migrate", digestC),
+				"app":          runningManifest("ghcr.io/acme/"+name, digest),
 				"sidecar":      config(digestA),
 			}, "init:migrate=ghcr.io/acme/migrate:1", "app=ghcr.io/acme/"+name+":1.0", "sidecar=envoy:1.30"))
 		}

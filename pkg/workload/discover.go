@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -22,8 +23,9 @@ type Scope struct {
 	AllNamespaces bool   // -A
 	Selector      string // -l
 	Args          []string
-	Filenames     []string // -f: read manifests, no cluster access
-	Recursive     bool     // -R
+	Filenames     []string  // -f: read manifests, no cluster access
+	Recursive     bool      // -R
+	Stdin         io.Reader // for -f -; os.Stdin when nil
 }
 
 // Offline reports whether the scope reads manifest files rather than the cluster.
@@ -39,6 +41,11 @@ type Discovery struct {
 	// (-A): what is read next (pull secrets, service accounts) may then be
 	// listed across them too.
 	ClusterWide bool
+	// InputErrors name -f inputs (files, documents, objects) that could
+	// not be read: the report does not cover them.
+	InputErrors []InputError
+	// Skipped are -f objects of kinds without a pod template.
+	Skipped []Skipped
 }
 
 // Namespaces returns the sorted namespaces of the discovered workloads.
@@ -61,7 +68,7 @@ func (d *Discovery) Namespaces() []string {
 // workload kind is listed in the namespace (or cluster-wide with -A).
 func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, scope Scope) (*Discovery, error) {
 	if scope.Offline() {
-		return discoverFiles(getter, scope)
+		return discoverFiles(scope)
 	}
 	// Bad input is said before the cluster is asked anything.
 	var selector labels.Selector
@@ -108,35 +115,6 @@ func NewClient(getter genericclioptions.RESTClientGetter) (kubernetes.Interface,
 	}
 	cfg = cfgCopyProtobuf(cfg)
 	return kubernetes.NewForConfig(cfg)
-}
-
-func discoverFiles(getter genericclioptions.RESTClientGetter, scope Scope) (*Discovery, error) {
-	r := resource.NewBuilder(getter).
-		Unstructured().
-		Local().
-		ContinueOnError().
-		FilenameParam(false, &resource.FilenameOptions{Filenames: scope.Filenames, Recursive: scope.Recursive}).
-		Flatten().
-		Do()
-	infos, err := r.Infos()
-	if err != nil && len(infos) == 0 {
-		return nil, fmt.Errorf("reading manifests: %w", err)
-	}
-	d := &Discovery{}
-	if err != nil {
-		d.Warnings = append(d.Warnings, "some manifests could not be read: "+err.Error())
-	}
-	var selector labels.Selector
-	if scope.Selector != "" {
-		if selector, err = labels.Parse(scope.Selector); err != nil {
-			return nil, fmt.Errorf("invalid --selector %q: %w", scope.Selector, err)
-		}
-	}
-	objects, warnings := fromInfos(infos)
-	d.Warnings = append(d.Warnings, warnings...)
-	// Manifests carry no UIDs or owners: every object is its own workload.
-	d.Workloads = Rollup(objects, RollupOptions{Selector: selector})
-	return d, nil
 }
 
 func discoverNamed(ctx context.Context, getter genericclioptions.RESTClientGetter, client kubernetes.Interface, scope Scope) (*Discovery, error) {
@@ -209,7 +187,9 @@ func fromInfos(infos []*resource.Info) ([]Object, []string) {
 				warnings = append(warnings, fmt.Sprintf("%s %s has no pod template: skipped", u.GetKind(), u.GetName()))
 			}
 		default:
-			obj.Source = info.Source
+			if info.Mapping != nil && !isCoreOrApps(info.Mapping.GroupVersionKind.Group) {
+				obj.Resource = info.Mapping.Resource.GroupResource().String()
+			}
 			objects = append(objects, obj)
 		}
 	}

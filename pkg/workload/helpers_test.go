@@ -36,8 +36,8 @@ func controller(kind, name string, uid types.UID) *metav1.OwnerReference {
 	return &metav1.OwnerReference{Kind: kind, Name: name, UID: uid, Controller: &yes}
 }
 
-// manifest is a running image reported as repo@digest.
-func manifest(repo, digest string) imageref.RunningImage {
+// runningManifest is a running image reported as repo@digest.
+func runningManifest(repo, digest string) imageref.RunningImage {
 	return imageref.RunningImage{ImageID: repo + "@" + digest, Digest: digest, Kind: imageref.KindManifest}
 }
 

@@ -47,6 +47,9 @@ type ContainerSpec struct {
 	// Path is the JSON pointer of the image field in its object,
 	// e.g. "/spec/template/spec/containers/0/image".
 	Path string
+	// Line and Column locate the image value in the object's Source file
+	// (-f), as editors count them; 0 when live or unknown.
+	Line, Column int
 }
 
 // Object is the slice of a Kubernetes object the roll-up needs. Whole objects
@@ -63,8 +66,15 @@ type Object struct {
 	Annotations map[string]string
 	// Spec is the pod spec or pod template; nil for objects without one.
 	Spec *PodSpec
-	// Source is the file an object read with -f came from ("" when live).
-	Source string
+	// Source is the file an object read with -f came from ("" when live),
+	// and SourceLine the line its document (or List item) starts on: two
+	// objects of one name in one file are two workloads.
+	Source     string
+	SourceLine int
+	// Resource names the object's kind for kubectl when its kind alone
+	// would not ("services.serving.knative.dev", where "service" is the
+	// core Service); empty for the built-in workload kinds.
+	Resource string
 	// Running lists what a pod's statuses say its containers run, keyed by
 	// container type and name. Empty for everything but pods.
 	Running map[ContainerKey]imageref.RunningImage
@@ -79,6 +89,7 @@ type ContainerKey struct {
 // Where each kind keeps its pod spec.
 var podSpecPaths = map[string][]string{
 	"Pod":                   {"spec"},
+	"PodTemplate":           {"template", "spec"},
 	"Deployment":            {"spec", "template", "spec"},
 	"StatefulSet":           {"spec", "template", "spec"},
 	"DaemonSet":             {"spec", "template", "spec"},
@@ -109,6 +120,9 @@ func FromUnstructured(u *unstructured.Unstructured) (obj Object, ok bool, err er
 		Labels:          u.GetLabels(),
 		Annotations:     u.GetAnnotations(),
 	}
+	if obj.Name == "" {
+		obj.Name = displayName(u.GetGenerateName())
+	}
 	candidates := genericPodSpecPaths
 	if path, known := podSpecPaths[obj.Kind]; known && isCoreOrApps(u.GroupVersionKind().Group) {
 		candidates = [][]string{path}
@@ -136,6 +150,16 @@ func FromUnstructured(u *unstructured.Unstructured) (obj Object, ok bool, err er
 		obj.noteSpecImages()
 	}
 	return obj, obj.Spec != nil, nil
+}
+
+// displayName names an object that has no name yet (only in manifests):
+// "db-migrate-*" for generateName "db-migrate-", so the report never shows
+// an empty name.
+func displayName(generateName string) string {
+	if generateName == "" {
+		return "(unnamed)"
+	}
+	return generateName + "*"
 }
 
 // The workload kinds live in the core, apps and batch groups; a CRD that

@@ -102,14 +102,14 @@ func TestRollup(t *testing.T) {
 	webRS := obj("ReplicaSet", "shop", "web-7d4b", ownedBy(web), "init:migrate=ghcr.io/acme/migrate:1", "web=nginx:1.27")
 	webOldRS := obj("ReplicaSet", "shop", "web-55aa", ownedBy(web), "web=nginx:1.26", "legacy=old:1")
 	webPod1 := pod("shop", "web-7d4b-1", ownedBy(webRS), map[string]imageref.RunningImage{
-		"web": manifest("docker.io/library/nginx", digestB), "init:migrate": manifest("ghcr.io/acme/migrate", digestC),
+		"web": runningManifest("docker.io/library/nginx", digestB), "init:migrate": runningManifest("ghcr.io/acme/migrate", digestC),
 		"ephemeral:debugger": config(digestC),
 	}, "init:migrate=ghcr.io/acme/migrate:1", "web=nginx:1.27", "ephemeral:debugger=busybox")
 	webPod2 := pod("shop", "web-7d4b-2", ownedBy(webRS), map[string]imageref.RunningImage{
-		"web": manifest("docker.io/library/nginx", digestA), "ephemeral:debugger": manifest("docker.io/library/busybox", digestA),
+		"web": runningManifest("docker.io/library/nginx", digestA), "ephemeral:debugger": runningManifest("docker.io/library/busybox", digestA),
 	}, "init:migrate=ghcr.io/acme/migrate:1", "web=nginx:1.27", "ephemeral:debugger=busybox")
 	webPod3 := pod("shop", "web-55aa-1", ownedBy(webOldRS), map[string]imageref.RunningImage{
-		"web": manifest("docker.io/library/nginx", digestA), "legacy": manifest("old", digestA),
+		"web": runningManifest("docker.io/library/nginx", digestA), "legacy": runningManifest("old", digestA),
 	}, "web=nginx:1.26", "legacy=old:1")
 	wantWeb := gotWorkload{ID: "shop/Deployment/web", Pods: 3, Usages: []gotUsage{
 		{"init:migrate", "ghcr.io/acme/migrate:1", "/spec/template/spec/initContainers/0/image", []string{"ghcr.io/acme/migrate@" + digestC}},
@@ -125,7 +125,7 @@ func TestRollup(t *testing.T) {
 	nightly := obj("CronJob", "ops", "nightly", nil, "backup=ghcr.io/acme/backup:2")
 	nightlyJob := obj("Job", "ops", "nightly-2900", ownedBy(nightly), "backup=ghcr.io/acme/backup:2")
 	nightlyPod := pod("ops", "nightly-2900-x", ownedBy(nightlyJob), map[string]imageref.RunningImage{
-		"backup": manifest("ghcr.io/acme/backup", digestA),
+		"backup": runningManifest("ghcr.io/acme/backup", digestA),
 	}, "backup=ghcr.io/acme/backup:2")
 	wantNightly := gotWorkload{ID: "ops/CronJob/nightly", Pods: 1, Usages: []gotUsage{
 		{"backup", "ghcr.io/acme/backup:2", "/spec/jobTemplate/spec/template/spec/containers/0/image", []string{"ghcr.io/acme/backup@" + digestA}},
@@ -133,16 +133,16 @@ func TestRollup(t *testing.T) {
 
 	db := obj("StatefulSet", "shop", "db", nil, "pg=postgres:16")
 	dbPods := []Object{
-		pod("shop", "db-0", ownedBy(db), map[string]imageref.RunningImage{"pg": manifest("postgres", digestA)}, "pg=postgres:16"),
+		pod("shop", "db-0", ownedBy(db), map[string]imageref.RunningImage{"pg": runningManifest("postgres", digestA)}, "pg=postgres:16"),
 		pod("shop", "db-1", ownedBy(db), map[string]imageref.RunningImage{"pg": config(digestB)}, "pg=postgres:16"),
 	}
 	agent := obj("DaemonSet", "kube-system", "agent", nil, "agent=quay.io/agent:3")
-	agentPod := pod("kube-system", "agent-x", ownedBy(agent), map[string]imageref.RunningImage{"agent": manifest("quay.io/agent", digestB)}, "agent=quay.io/agent:3")
+	agentPod := pod("kube-system", "agent-x", ownedBy(agent), map[string]imageref.RunningImage{"agent": runningManifest("quay.io/agent", digestB)}, "agent=quay.io/agent:3")
 	rc := obj("ReplicationController", "legacy", "frontend", nil, "fe=frontend:1")
 	rcPod := pod("legacy", "frontend-q", ownedBy(rc), nil, "fe=frontend:1")
 
 	bare := pod("shop", "debug", nil, map[string]imageref.RunningImage{
-		"sh": manifest("busybox", digestA), "ephemeral:dbg": manifest("alpine", digestB),
+		"sh": runningManifest("busybox", digestA), "ephemeral:dbg": runningManifest("alpine", digestB),
 	}, "sh=busybox", "ephemeral:dbg=alpine")
 	wantBare := gotWorkload{ID: "shop/Pod/debug", Pods: 1, Usages: []gotUsage{
 		{"sh", "busybox", "/spec/containers/0/image", []string{"busybox@" + digestA}},
@@ -195,7 +195,7 @@ func TestRollup(t *testing.T) {
 			name: "orphan replicaset whose deployment is not listed",
 			objects: func() []Object {
 				rs := obj("ReplicaSet", "shop", "api-6f", controller("Deployment", "api", "gone"), "api=api:1")
-				return []Object{rs, pod("shop", "api-6f-1", ownedBy(rs), map[string]imageref.RunningImage{"api": manifest("api", digestA)}, "api=api:1")}
+				return []Object{rs, pod("shop", "api-6f-1", ownedBy(rs), map[string]imageref.RunningImage{"api": runningManifest("api", digestA)}, "api=api:1")}
 			}(),
 			want: []gotWorkload{{ID: "shop/ReplicaSet/api-6f", Pods: 1, Usages: []gotUsage{
 				{"api", "api:1", "/spec/template/spec/containers/0/image", []string{"api@" + digestA}},
@@ -314,8 +314,8 @@ func TestRollup(t *testing.T) {
 func TestRollupOwnerCycles(t *testing.T) {
 	a := obj("Deployment", "x", "a", controller("Deployment", "b", "x/Deployment/b"), "a=a:1")
 	b := obj("Deployment", "x", "b", controller("Deployment", "a", "x/Deployment/a"), "b=b:1")
-	podOfA := pod("x", "a-1", ownedBy(a), map[string]imageref.RunningImage{"a": manifest("a", digestA)}, "a=a:1")
-	self := pod("x", "self", controller("Pod", "self", "x/Pod/self"), map[string]imageref.RunningImage{"s": manifest("s", digestB)}, "s=s:1")
+	podOfA := pod("x", "a-1", ownedBy(a), map[string]imageref.RunningImage{"a": runningManifest("a", digestA)}, "a=a:1")
+	self := pod("x", "self", controller("Pod", "self", "x/Pod/self"), map[string]imageref.RunningImage{"s": runningManifest("s", digestB)}, "s=s:1")
 	// A longer loop: c → d → e → c, with a pod under e.
 	c := obj("StatefulSet", "y", "c", controller("StatefulSet", "d", "y/StatefulSet/d"), "c=c:1")
 	d := obj("StatefulSet", "y", "d", controller("StatefulSet", "e", "y/StatefulSet/e"), "d=d:1")
@@ -370,10 +370,10 @@ func TestRollupDoesNotModifyInput(t *testing.T) {
 
 func TestUsageDigests(t *testing.T) {
 	u := Usage{Running: []imageref.RunningImage{
-		manifest("nginx", digestB),
+		runningManifest("nginx", digestB),
 		config(digestC),
-		manifest("docker.io/library/nginx", digestA),
-		manifest("nginx", digestB),
+		runningManifest("docker.io/library/nginx", digestA),
+		runningManifest("nginx", digestB),
 		config(digestA),
 		config(digestC),
 	}}

@@ -264,4 +264,22 @@ spec: {ports: [{port: 80}]}
 	if r.Code != 2 || !strings.Contains(r.Stderr, "missing.yaml") {
 		t.Errorf("a missing file: want exit 2 naming it, got %s", r)
 	}
+
+	// Fail closed: a file that does not parse next to good ones is exit 2
+	// whatever --fail-on says; --ignore-errors reports the rest and exits
+	// by --fail-on alone. The pinned CronJob alone has no finding.
+	must(os.WriteFile(filepath.Join(dir, "nested", "chart.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  containers:\n  - image: {{ .Values.image }}\n"), 0o644))
+	cron := filepath.Join(dir, "nested")
+	r = kubectl(t, "imgtrust", "audit", "-f", cron, "--fail-on=high")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "chart.yaml") || !strings.Contains(r.Stderr, "looks like a template") || !strings.Contains(r.Stdout, "cronjob/report") {
+		t.Errorf("an unparsable template next to a clean file: want exit 2, the template named with a hint, the rest reported; got %s", r)
+	}
+	r = kubectl(t, "imgtrust", "audit", "-f", cron, "--fail-on=high", "--ignore-errors")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "chart.yaml") {
+		t.Errorf("--ignore-errors: want exit 0 with the template still named, got %s", r)
+	}
+	r = kubectl(t, "imgtrust", "audit", "-f", cron, "-o", "sarif")
+	if r.Code != 2 || !strings.Contains(r.Stdout, `"executionSuccessful": false`) || !strings.Contains(r.Stdout, "chart.yaml") {
+		t.Errorf("-o sarif: want exit 2 and an unsuccessful invocation naming chart.yaml, got %s", r)
+	}
 }

@@ -216,4 +216,40 @@ metadata: {name: web}
 	if want := strings.Replace(manifest, img.Ref+`"`, img.Pinned()+`"`, 1); string(got) != want {
 		t.Errorf("--write must change only the image string:\ngot:\n%s\nwant:\n%s", got, want)
 	}
+
+	// Through a symlink, with CRLF line endings and a BOM: the target is
+	// rewritten (the link stays), its mode kept, and only the image moves.
+	crlf := "\uFEFF" + strings.ReplaceAll(manifest, "\n", "\r\n")
+	target := filepath.Join(dir, "real.yaml")
+	if err := os.WriteFile(target, []byte(crlf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link.yaml")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	r = kubectl(t, "imgtrust", "pin", "-f", link, "--write")
+	mustSucceed(t, r, "pin -f LINK --write")
+	got, _ = os.ReadFile(target)
+	if want := strings.Replace(crlf, img.Ref+`"`, img.Pinned()+`"`, 1); string(got) != want {
+		t.Errorf("pin -f through a symlink: target holds\n%q\nwant\n%q", got, want)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced: %v %v", fi, err)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600 kept", fi.Mode().Perm())
+	}
+
+	// Invalid UTF-8 is said alike by pin and audit, with line and column.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: \"\xff\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"pin", "audit"} {
+		r = kubectl(t, "imgtrust", verb, "-f", bad)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "invalid UTF-8 at line 3, column 19") {
+			t.Errorf("%s -f of invalid UTF-8: want exit 2 naming line 3, column 19; got %s", verb, r)
+		}
+	}
 }

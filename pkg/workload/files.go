@@ -1,0 +1,240 @@
+package workload
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
+)
+
+// Skipped is an object of a manifest that holds no pod spec (a CRD kind
+// the user may expect us to read, say).
+type Skipped struct {
+	Kind, Name string
+	Source     string // file
+	Line       int    // where its document starts
+}
+
+// InputError is a manifest file, or a document or object in it, that
+// could not be read.
+type InputError struct {
+	File    string `json:"file"`
+	Message string `json:"message"`
+}
+
+func (e InputError) Error() string { return e.File + ": " + e.Message }
+
+// discoverFiles reads -f manifests through pkg/manifest, the reader pin -f
+// uses, so both see the same documents. A file or object that cannot be
+// read is an input error, not a warning: a report that skipped it would
+// pass a gate on something never read.
+func discoverFiles(scope Scope) (*Discovery, error) {
+	var selector labels.Selector
+	if scope.Selector != "" {
+		var err error
+		if selector, err = labels.Parse(scope.Selector); err != nil {
+			return nil, fmt.Errorf("invalid --selector %q: %w", scope.Selector, err)
+		}
+	}
+	paths, err := manifest.Paths(scope.Filenames, scope.Recursive)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	stdin := scope.Stdin
+	if stdin == nil {
+		stdin = os.Stdin
+	}
+	d := &Discovery{}
+	var objects []Object
+	for _, path := range paths {
+		found, skipped, problems := readManifestFile(path, stdin)
+		objects = append(objects, found...)
+		d.Skipped = append(d.Skipped, skipped...)
+		d.InputErrors = append(d.InputErrors, problems...)
+	}
+	// Manifests carry no UIDs or owners: every object is its own workload.
+	d.Workloads = Rollup(objects, RollupOptions{Selector: selector})
+	return d, nil
+}
+
+// readManifestFile returns a file's objects with pod specs, each image
+// with its line and column, the objects without one, and what could not
+// be read.
+func readManifestFile(path string, stdin io.Reader) (objects []Object, skipped []Skipped, problems []InputError) {
+	name := path
+	if path == "-" {
+		name = "stdin"
+	}
+	f, err := manifest.Read(path, stdin)
+	if err != nil {
+		return nil, nil, []InputError{{name, err.Error()}}
+	}
+	return fileObjects(name, f)
+}
+
+// fileObjects is readManifestFile for a file already read; name is what
+// errors call it.
+func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Skipped, problems []InputError) {
+	path := f.Path
+	docs, err := manifest.Parse(f.Text)
+	if err != nil {
+		return nil, nil, []InputError{{name, err.Error()}}
+	}
+	starts := manifest.LineStarts(f.Text)
+	for i, doc := range docs {
+		if len(doc.Content) == 0 || isNull(manifest.Deref(doc.Content[0])) {
+			continue // an empty document, or one with comments only
+		}
+		var value any
+		if err := doc.Decode(&value); err != nil {
+			problems = append(problems, InputError{name, fmt.Sprintf("document %d (line %d): %v", i+1, doc.Line, err)})
+			continue
+		}
+		for _, o := range objectsOf(jsonCompatible(value)) {
+			u := &unstructured.Unstructured{}
+			raw, err := json.Marshal(o.value)
+			if err == nil {
+				err = u.UnmarshalJSON(raw)
+			}
+			if err != nil {
+				problems = append(problems, InputError{name, fmt.Sprintf("document %d (line %d)%s: not a Kubernetes object: %v", i+1, doc.Line, o.where(), err)})
+				continue
+			}
+			obj, ok, err := FromUnstructured(u)
+			switch {
+			case err != nil:
+				problems = append(problems, InputError{name, fmt.Sprintf("document %d (line %d)%s: %v", i+1, doc.Line, o.where(), err)})
+			case !ok:
+				if !isIgnorable(u.GetKind()) {
+					skipped = append(skipped, Skipped{Kind: u.GetKind(), Name: obj.Name, Source: path, Line: doc.Line})
+				}
+			default:
+				obj.Source = path
+				obj.SourceLine = startLine(f.Text, starts, doc, o.prefix)
+				locateImages(obj.Spec, f.Text, starts, doc, o.prefix)
+				objects = append(objects, obj)
+			}
+		}
+	}
+	return objects, skipped, problems
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+// fileObject is one object of a document: the document itself, or an item
+// of a List (prefix /items/N).
+type fileObject struct {
+	value  any
+	prefix []string
+}
+
+func (o fileObject) where() string {
+	if len(o.prefix) == 0 {
+		return ""
+	}
+	return ", item " + o.prefix[1]
+}
+
+// objectsOf flattens a List (any kind ending in "List" with items) into
+// its items, as kubectl does.
+func objectsOf(value any) []fileObject {
+	m, ok := value.(map[string]any)
+	if !ok {
+		return []fileObject{{value: value}}
+	}
+	kind, _ := m["kind"].(string)
+	items, isList := m["items"].([]any)
+	if !strings.HasSuffix(kind, "List") || !isList {
+		return []fileObject{{value: value}}
+	}
+	out := make([]fileObject, 0, len(items))
+	for i, item := range items {
+		out = append(out, fileObject{value: item, prefix: []string{"items", strconv.Itoa(i)}})
+	}
+	return out
+}
+
+// jsonCompatible turns maps with non-string keys (YAML allows them) into
+// string-keyed ones, as kubectl's YAML-to-JSON conversion does.
+func jsonCompatible(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = jsonCompatible(e)
+		}
+		return t
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[fmt.Sprint(k)] = jsonCompatible(e)
+		}
+		return out
+	case []any:
+		for i, e := range t {
+			t[i] = jsonCompatible(e)
+		}
+		return t
+	}
+	return v
+}
+
+// locateImages sets each container's Line and Column: where its image
+// value is written, as editors count (pkg/manifest.EditorPosition). The
+// node is found by the container's own JSON pointer in its own document,
+// so two objects of the same name, or an image reached through an alias,
+// each point at their own value (the anchor's, for an alias).
+func locateImages(spec *PodSpec, text []byte, starts []int, doc *yaml.Node, prefix []string) {
+	if spec == nil {
+		return
+	}
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		tokens := append(append([]string{}, prefix...), pointerTokens(c.Path)...)
+		node := manifest.Lookup(doc, tokens...)
+		if node == nil || node.Kind != yaml.ScalarNode {
+			continue
+		}
+		off, err := manifest.ValueOffset(text, starts, node)
+		if err != nil {
+			continue
+		}
+		c.Line, c.Column = manifest.EditorPosition(text, off)
+	}
+}
+
+// startLine is the editor line an object starts on: its document's, or
+// its List item's.
+func startLine(text []byte, starts []int, doc *yaml.Node, prefix []string) int {
+	node := manifest.Lookup(doc, prefix...)
+	if node == nil {
+		return 0
+	}
+	off, err := manifest.Offset(text, starts, node.Line, node.Column)
+	if err != nil {
+		return 0
+	}
+	line, _ := manifest.EditorPosition(text, off)
+	return line
+}
+
+// pointerTokens splits a JSON pointer ("/spec/containers/0/image").
+func pointerTokens(p string) []string {
+	if p == "" {
+		return nil
+	}
+	tokens := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, t := range tokens {
+		tokens[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return tokens
+}
