@@ -18,7 +18,7 @@ var descriptions = map[string]string{
 	IDUnsigned:               "No cosign or Notation signature of the running digest was found.",
 	IDSignatureUnverified:    "The image is signed, but no key or certificate was given to check it.",
 	IDSignedByUnknownKey:     "The image is signed, by none of the given keys or certificates.",
-	IDSignatureInvalid:       "A signature claims a given key or chain but does not verify.",
+	IDSignatureInvalid:       "A signature claims a given key or chain but does not verify, or cannot be a signature at all.",
 	IDSignatureLookupFailed:  "The registry could not say whether the image is signed.",
 	IDNoProvenance:           "The image names no source repository or revision.",
 	IDProvenanceMismatch:     "Two places disagree on the image's source or revision.",

@@ -329,6 +329,20 @@ func TestApplySignatures(t *testing.T) {
 	}
 }
 
+// An invalid signature's finding gives the reason the checker found
+// (such as a legacy signature no key can have made).
+func TestSignatureInvalidSaysWhy(t *testing.T) {
+	it := oneItem(t, "reg.example.com/app@"+digestA, corev1.PullIfNotPresent, nil, Options{})
+	const why = "the signature is not valid base64"
+	ApplySignatures(&it, []signature.Result{{Status: signature.StatusInvalid, Digest: digestA, Error: why}}, DigestFromSpec, false)
+	if got := ids(it); !slices.Equal(got, []string{IDSignatureInvalid}) {
+		t.Fatalf("findings %v, want %s", got, IDSignatureInvalid)
+	}
+	if msg := it.Findings[0].Message; !strings.Contains(msg, why) {
+		t.Errorf("message %q does not say %q", msg, why)
+	}
+}
+
 // Every finding ID is described and categorised for the reports.
 func TestEveryFindingIsDescribedAndCategorised(t *testing.T) {
 	for id := range severities {

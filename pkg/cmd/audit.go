@@ -88,7 +88,8 @@ the pods run (else the spec's, else what the tag points at now):
   unsigned                   medium  no cosign or Notation signature (high with --require-signature)
   signature-unverified       low     signed, but no key or certificate was given
   signed-by-unknown-key      high    signed, by none of the given keys or certificates
-  signature-invalid          high    a signature claims a given key but does not verify
+  signature-invalid          high    a signature claims a given key but does not verify,
+                                     or cannot be a signature at all
   signature-lookup-failed    medium  the registry could not say (never reported as unsigned)
 
 With --provenance (and --max-age), for the same digest: OCI annotations,

@@ -203,8 +203,9 @@ func classify(mf *v1.Manifest) string {
 }
 
 // verdict sums up the artifacts. Verified wins; then a signature that
-// claims a trusted key but fails is invalid; an incomplete lookup proves
-// nothing; then other-key, unverified, unsigned.
+// claims a trusted key but fails, or that no key could have made, is
+// invalid; an incomplete lookup proves nothing; then other-key,
+// unverified, unsigned.
 func (c *Checker) verdict(res Result, all []found, failures []string) Result {
 	var invalid []string
 	for _, f := range all {

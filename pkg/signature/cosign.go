@@ -27,6 +27,17 @@ type simpleSigning struct {
 	} `json:"critical"`
 }
 
+// parseSimpleSigning reads a cosign simple-signing payload; named
+// reports whether it is a JSON object whose
+// critical.image.docker-manifest-digest is a well-formed digest.
+func parseSimpleSigning(payload []byte) (p simpleSigning, named bool) {
+	if json.Unmarshal(payload, &p) != nil {
+		return simpleSigning{}, false
+	}
+	_, err := v1.NewHash(p.Critical.Image.DockerManifestDigest)
+	return p, err == nil
+}
+
 // cosignSimpleSigning checks the layers of a legacy cosign signature
 // manifest (the .sig tag, or a referrer of that type): each is a payload
 // naming the digest, signed in its layer annotation.
@@ -45,12 +56,16 @@ func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifa
 			continue
 		}
 		f := found{Artifact: Artifact{Digest: manifestDigest, Format: FormatCosignSig, Via: via}}
-		sig, err := base64.StdEncoding.DecodeString(layer.Annotations[annotationCosignSig])
-		if err != nil || len(sig) == 0 {
-			f.Problem = "the signature annotation is missing or not base64"
+		annotation, present := layer.Annotations[annotationCosignSig]
+		if reason := cosignSigMalformed(annotation, present); reason != "" {
+			// No key could have made it: invalid once keys are given (as
+			// a bundle or envelope that does not parse), never the
+			// work of a key the user lacks.
+			f.Problem, f.claims = reason, c.Keyed()
 			out = append(out, f)
 			continue
 		}
+		sig, _ := base64.StdEncoding.DecodeString(annotation)
 		if !c.Keyed() {
 			f.SignedBy = "a key (unverified)"
 			out = append(out, f)
@@ -61,8 +76,7 @@ func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifa
 			fail(e)
 			continue
 		}
-		var p simpleSigning
-		named := json.Unmarshal(payload, &p) == nil && p.Critical.Image.DockerManifestDigest != ""
+		p, named := parseSimpleSigning(payload)
 		for _, k := range c.opts.Keys {
 			if k.verifier.VerifySignature(bytes.NewReader(sig), bytes.NewReader(payload)) != nil {
 				continue
@@ -75,6 +89,10 @@ func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifa
 			f.Verified = true
 			f.verified = append(f.verified, Signer{Kind: "key", KeyID: k.ID, File: k.File})
 			break
+		}
+		if f.SignedBy == "" && !named {
+			// Whoever signed it, it is no signature of an image.
+			f.Problem, f.claims = "the payload is not a cosign simple-signing payload naming a digest (critical.image.docker-manifest-digest)", true
 		}
 		if f.SignedBy == "" {
 			f.SignedBy = "a key not given"

@@ -13,7 +13,10 @@ const (
 	// StatusUnsigned: every lookup answered, and none found a signature.
 	StatusUnsigned Status = "unsigned"
 	// StatusInvalid: a signature claims a configured key or certificate
-	// but does not verify, or is for another digest.
+	// but does not verify, or is for another digest, or (keys or
+	// certificates given) cannot be a signature at all: not decodable, no
+	// signature encoding of any supported algorithm, no payload naming a
+	// digest.
 	StatusInvalid Status = "invalid"
 	// StatusOtherKey: signatures exist, none by a configured key or cert.
 	StatusOtherKey Status = "other-key"
