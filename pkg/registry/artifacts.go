@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -175,8 +174,6 @@ func (a *Artifacts) Referrers(ctx context.Context, d name.Digest) ([]v1.Descript
 	return idx.Manifests, ViaReferrersTag, nil
 }
 
-var nextLinkRE = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
-
 // referrersAPI GETs /v2/<repo>/referrers/<digest>; supported is false when
 // the registry answers as one without the API (404, 400, 406, or not an
 // index), as the distribution spec allows.
@@ -221,13 +218,8 @@ func (a *Artifacts) referrersAPI(ctx context.Context, d name.Digest) (descs []v1
 			}
 			supported = true
 			descs = append(descs, idx.Manifests...)
-			next = nil
-			if m := nextLinkRE.FindStringSubmatch(resp.Header.Get("Link")); m != nil {
-				u, err := req.URL.Parse(m[1])
-				if err != nil || u.Host != req.URL.Host {
-					return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s sent a referrers page link to another host", repo.RegistryStr())}
-				}
-				next = u
+			if next, err = nextPage(resp.Header, req.URL); err != nil {
+				return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s sent a referrers page link to another host", repo.RegistryStr())}
 			}
 		}
 		return nil

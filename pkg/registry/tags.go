@@ -75,11 +75,11 @@ func (a *Artifacts) Tags(ctx context.Context, repo name.Repository) ([]string, i
 					added++
 				}
 			}
-			if m := nextLinkRE.FindStringSubmatch(resp.Header.Get("Link")); m != nil {
-				u, err := req.URL.Parse(m[1])
-				if err != nil || u.Host != req.URL.Host {
-					return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s sent a tag page link to another host", repo.RegistryStr())}
-				}
+			u, err := nextPage(resp.Header, req.URL)
+			if err != nil {
+				return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s sent a tag page link to another host", repo.RegistryStr())}
+			}
+			if u != nil {
 				if added == 0 {
 					return nil // a Link that brings nothing new: stop, do not loop
 				}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,8 +214,6 @@ type observer struct {
 	realms sync.Map // registry host → realm URL without query
 }
 
-var realmRE = regexp.MustCompile(`(?i)\brealm="([^"]*)"`)
-
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := checkRedirects(req); err != nil {
 		return nil, err
@@ -239,11 +236,8 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
-		for _, h := range resp.Header.Values("WWW-Authenticate") {
-			if m := realmRE.FindStringSubmatch(h); m != nil {
-				o.realms.Store(req.URL.Host, stripQuery(m[1]))
-				break
-			}
+		if realm := announcedRealm(resp.Header.Values("WWW-Authenticate")); realm != "" {
+			o.realms.Store(req.URL.Host, realm)
 		}
 	}
 	return resp, err
