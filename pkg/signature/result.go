@@ -76,6 +76,7 @@ type Artifact struct {
 	// hint, a certificate subject); unverified unless Verified.
 	SignedBy string `json:"signedBy,omitempty"`
 	Verified bool   `json:"verified,omitempty"`
-	// Problem says why it did not verify, when it claimed to.
+	// Problem says why it did not verify, when it claimed to, or why no
+	// key can have made it.
 	Problem string `json:"problem,omitempty"`
 }
