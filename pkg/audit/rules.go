@@ -77,7 +77,7 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 		it.Pinning = imageref.PinInvalid
 		it.add(newFinding(IDInvalidReference,
 			fmt.Sprintf("%q is not a valid image reference: the kubelet fails with InvalidImageName", u.Image),
-			invalidReferenceFix(u.Image)))
+			invalidReferenceFix(u.Image, w.Source)))
 		return it
 	}
 	it.ref, it.parsed = ref, true
@@ -105,8 +105,12 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 			"write the registry explicitly: docker.io/"+ref.Repository+tagSuffix(ref)))
 	}
 	if ref.Digest == "" && effectivePullPolicy(u.PullPolicy, ref) == corev1.PullIfNotPresent {
+		policy := "imagePullPolicy IfNotPresent with a tag"
+		if u.PullPolicy == "" {
+			policy = "imagePullPolicy unset, so IfNotPresent for this tag"
+		}
 		it.add(newFinding(IDPullPolicyStaleRisk,
-			"imagePullPolicy IfNotPresent with a tag: nodes that already hold an image under this tag keep running it",
+			policy+": nodes that already hold an image under this tag keep running it",
 			"pin it to a digest ("+pin+"), or set imagePullPolicy: Always"))
 	}
 	if len(it.RunningDigests) > 1 {
@@ -181,10 +185,14 @@ func allowed(list []AllowedRegistry, ref imageref.Reference) bool {
 // invalidReferenceFix says how to fix an image that does not parse, with a
 // hint for what is not an image yet: a template, or a build tool's
 // placeholder.
-func invalidReferenceFix(image string) string {
+func invalidReferenceFix(image, source string) string {
+	file := "FILE"
+	if source != "" && source != "-" {
+		file = shellQuote(source)
+	}
 	switch {
 	case strings.HasPrefix(image, "ko://"):
-		return "ko:// is a placeholder ko replaces at build time: run ko resolve -f FILE and audit its output"
+		return "ko:// is a placeholder ko replaces at build time: run ko resolve -f " + file + " and audit its output"
 	case strings.Contains(image, "{{"):
 		return "the image is templated: render it first (e.g. helm template NAME CHART) and audit the output"
 	case strings.Contains(image, "$(") || strings.Contains(image, "${"):

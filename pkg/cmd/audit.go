@@ -235,6 +235,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	}
 	var rep audit.Report
 	var listingComplete, contextFailed bool
+	var skipped int
 	if len(o.contexts) > 0 {
 		rep, contextFailed = o.auditContexts(ctx)
 	} else {
@@ -245,6 +246,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		rep = audit.NewReport(report.APIVersion, one.items, !o.Offline, one.warnings)
 		rep.Summary.Cost = one.cost
 		rep.Summary.InputErrors = one.inputErrors
+		skipped = one.skipped
 		listingComplete = one.listingComplete
 	}
 	warnings := rep.Summary.Warnings
@@ -276,7 +278,13 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 			for _, w := range warnings {
 				fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 			}
-			fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
+			switch {
+			case len(rep.Summary.InputErrors) > 0: // the error says it
+			case skipped > 0:
+				fmt.Fprintln(o.ErrOut, "No workloads with a pod template found in scope; the skipped objects above were not audited.")
+			default:
+				fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
+			}
 			break
 		}
 		if err := report.AuditTable(o.tableOut(o.Out), rep, o.Output == report.FormatWide); err != nil {
@@ -311,6 +319,8 @@ type clusterAudit struct {
 	listingComplete bool
 	// inputErrors are -f inputs that could not be read.
 	inputErrors []workload.InputError
+	// skipped counts -f objects of kinds without a pod template.
+	skipped int
 }
 
 // auditCluster audits one cluster (one kubeconfig context): discovery,
@@ -329,7 +339,8 @@ func (o *AuditOptions) auditCluster(ctx context.Context, flags *genericclioption
 	for _, e := range found.InputErrors {
 		out.warnings = append(out.warnings, "cannot read "+e.Error())
 	}
-	if line := skippedSummary(found.Skipped); line != "" {
+	out.skipped = len(found.Skipped)
+	if line := skippedSummary(found.Skipped, klog.V(1).Enabled()); line != "" {
 		out.warnings = append(out.warnings, line)
 		if klog.V(1).Enabled() {
 			for _, s := range found.Skipped {
@@ -401,8 +412,8 @@ func (o *AuditOptions) resolve(ctx context.Context, flags *genericclioptions.Con
 }
 
 // skippedSummary is one line for the -f objects without a pod template,
-// however many (-v=1 lists them).
-func skippedSummary(skipped []workload.Skipped) string {
+// however many; -v=1 lists them (listed says it does).
+func skippedSummary(skipped []workload.Skipped, listed bool) string {
 	if len(skipped) == 0 {
 		return ""
 	}
@@ -410,8 +421,19 @@ func skippedSummary(skipped []workload.Skipped) string {
 	for _, s := range skipped {
 		kinds[s.Kind] = true
 	}
-	return fmt.Sprintf("skipped %d objects of %d kinds without pod templates (%s); -v=1 lists them",
-		len(skipped), len(kinds), strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
+	line := fmt.Sprintf("skipped %s of %s without a pod template (%s): images they may hold are not audited",
+		count(len(skipped), "object"), count(len(kinds), "kind"), strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
+	if !listed {
+		line += "; -v=1 lists them"
+	}
+	return line
+}
+
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // workingDir is where SARIF's %SRCROOT% points: relative URIs of -f

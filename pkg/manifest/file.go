@@ -116,7 +116,7 @@ func (f *File) decode() error {
 		f.Text = f.Data
 		if off := invalidUTF8(f.Data); off >= 0 {
 			line, col := EditorPosition(f.Data, off)
-			return fmt.Errorf("%w: invalid UTF-8 at line %d, column %d: save the file as UTF-8", ErrEncoding, line, col)
+			return &LineError{Line: line, Err: fmt.Errorf("%w: invalid UTF-8 at line %d, column %d: save the file as UTF-8", ErrEncoding, line, col)}
 		}
 		return nil
 	}

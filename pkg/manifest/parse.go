@@ -36,12 +36,15 @@ func Parse(text []byte) ([]*yaml.Node, error) {
 			return docs, nil
 		}
 		if err != nil {
-			if bytes.Contains(text, []byte("{{")) {
-				return nil, fmt.Errorf("%w: it looks like a template (it holds \"{{\"): %s (%v)", ErrNotYAML, templateHint, err)
+			if at := bytes.Index(text, []byte("{{")); at >= 0 {
+				line, _ := EditorPosition(text, at)
+				return nil, &LineError{Line: line, Err: fmt.Errorf("%w: it looks like a template (it holds \"{{\" at line %d): %s (%v)", ErrNotYAML, line, templateHint, err)}
 			}
+			// yaml.v3's own "line N" is kept in the text only: it counts
+			// from 0 for some errors and from 1 for others.
 			return nil, fmt.Errorf("%w: %v", ErrNotYAML, err)
 		}
-		if err := check(&root, len(docs)); err != nil {
+		if err := check(text, &root, len(docs)); err != nil {
 			return nil, err
 		}
 		docs = append(docs, &root)
@@ -50,14 +53,46 @@ func Parse(text []byte) ([]*yaml.Node, error) {
 
 // check refuses documents no reader should trust: alias bombs and
 // templates that happen to parse.
-func check(root *yaml.Node, index int) error {
+func check(text []byte, root *yaml.Node, index int) error {
 	if n := expandedSize(root, map[*yaml.Node]int{}); n > maxExpandedNodes {
-		return fmt.Errorf("%w: document %d expands to more than %d nodes through aliases and merge keys (\"<<\"); refusing it: expand the anchors by hand", ErrNotYAML, index+1, maxExpandedNodes)
+		return &LineError{Line: editorLine(text, root), Err: fmt.Errorf("%w: document %d expands to more than %d nodes through aliases and merge keys (\"<<\"); refusing it: expand the anchors by hand", ErrNotYAML, index+1, maxExpandedNodes)}
 	}
-	if looksTemplated(root) {
-		return fmt.Errorf("%w: document %d looks like a template (it holds \"{{\"): %s", ErrNotYAML, index+1, templateHint)
+	if n := templated(root); n != nil {
+		line := editorLine(text, n)
+		return &LineError{Line: line, Err: fmt.Errorf("%w: document %d looks like a template (it holds \"{{\" at line %d): %s", ErrNotYAML, index+1, line, templateHint)}
 	}
 	return nil
+}
+
+// LineError is an error about a line of a file (as editors count).
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return e.Err.Error() }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// ErrorLine is the line an error is about, or 0.
+func ErrorLine(err error) int {
+	var le *LineError
+	if errors.As(err, &le) {
+		return le.Line
+	}
+	return 0
+}
+
+// editorLine is the editor line of a parsed node.
+func editorLine(text []byte, n *yaml.Node) int {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	off, err := Offset(text, LineStarts(text), n.Line, n.Column)
+	if err != nil {
+		return 0
+	}
+	line, _ := EditorPosition(text, off)
+	return line
 }
 
 // jsonStream returns the byte ranges of the values of a JSON stream (text
@@ -97,12 +132,13 @@ func parseJSONStream(text []byte, segments [][2]int) ([]*yaml.Node, error) {
 	for i, seg := range segments {
 		var root yaml.Node
 		if err := yaml.Unmarshal(text[seg[0]:seg[1]], &root); err != nil {
-			return nil, fmt.Errorf("%w: JSON value %d: %v", ErrNotYAML, i, err)
+			line, _ := EditorPosition(text, seg[0])
+			return nil, &LineError{Line: line, Err: fmt.Errorf("%w: JSON value %d (line %d): %v", ErrNotYAML, i+1, line, err)}
 		}
 		line := lineOf(starts, seg[0])
 		column := 1 + utf8Count(text[starts[line-1]:seg[0]])
 		shift(&root, line-1, column-1)
-		if err := check(&root, len(docs)); err != nil {
+		if err := check(text, &root, len(docs)); err != nil {
 			return nil, err
 		}
 		docs = append(docs, &root)
@@ -169,24 +205,25 @@ func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
 	return size
 }
 
-// looksTemplated spots Go templates that happen to parse as YAML: Helm's
+// templated spots Go templates that happen to parse as YAML: Helm's
 // "key: {{ x }}" reads as a flow mapping whose first key is another flow
 // mapping, which no real manifest holds. Scalars may hold "{{" legitimately
 // (alerting templates in a ConfigMap, Argo Workflows parameters), so they
 // are not taken as a sign; a templated image is reported on its own.
-func looksTemplated(n *yaml.Node) bool {
+// It returns the node that looks so, or nil.
+func templated(n *yaml.Node) *yaml.Node {
 	if n == nil {
-		return false
+		return nil
 	}
 	if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle != 0 && len(n.Content) > 0 && n.Content[0].Kind == yaml.MappingNode {
-		return true
+		return n
 	}
 	for _, c := range n.Content {
-		if looksTemplated(c) {
-			return true
+		if t := templated(c); t != nil {
+			return t
 		}
 	}
-	return false
+	return nil
 }
 
 // Get returns the value of key in a mapping node, following aliases and

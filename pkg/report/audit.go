@@ -49,7 +49,7 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 		}
 		row := []string{
 			dash(it.Namespace),
-			strings.ToLower(it.Kind) + "/" + it.Name,
+			it.ObjectRef(),
 			containerLabel(it.Container, it.ContainerType),
 			image(it.Image, wide),
 			string(it.Pinning),
@@ -107,13 +107,27 @@ func AuditSummary(w io.Writer, r audit.Report) {
 		fmt.Fprintf(w, "updates: tags of %s listed with %s\n", plural(c.Updates.Lookups, "repository"), plural(c.Updates.Requests, "registry request"))
 	}
 	for _, id := range r.FindingIDs() {
-		for _, it := range r.Items {
-			if f, ok := findingByID(it, id); ok {
-				fmt.Fprintf(w, "  %-26s %-6s x%-3d fix: %s\n", id, f.Severity, s.ByID[id], f.Fix)
-				break
+		fmt.Fprintf(w, "  %-26s %-6s x%-3d fix: %s\n", id, audit.SeverityOf(id), s.ByID[id], summaryFix(r, id))
+	}
+}
+
+// summaryFix is the first item's fix for a finding, saying when the
+// others differ: one workload's command fixes only some of them.
+func summaryFix(r audit.Report, id string) string {
+	var first string
+	distinct := map[string]bool{}
+	for _, it := range r.Items {
+		if f, ok := findingByID(it, id); ok {
+			if len(distinct) == 0 {
+				first = f.Fix
 			}
+			distinct[f.Fix] = true
 		}
 	}
+	if len(distinct) > 1 {
+		return fmt.Sprintf("%s (1 of %d fixes; -o json gives each finding's own)", first, len(distinct))
+	}
+	return first
 }
 
 func findingByID(it audit.Item, id string) (audit.Finding, bool) {

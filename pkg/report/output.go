@@ -50,6 +50,7 @@ func Encode(w io.Writer, format string, obj any) error {
 	case FormatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // "helm template X > y" stays readable
 		return enc.Encode(obj)
 	case FormatYAML:
 		b, err := yaml.Marshal(obj)

@@ -139,7 +139,11 @@ func FromAudit(rep audit.Report, toolVersion, srcRoot string) Log {
 	for _, e := range rep.Summary.InputErrors {
 		n := Notification{Level: "error", Message: Text{"cannot read " + e.Error()}}
 		if loc := artifact(e.File, srcRoot); loc != nil {
-			n.Locations = []Location{{PhysicalLocation: &PhysicalLocation{ArtifactLocation: *loc}}}
+			pl := &PhysicalLocation{ArtifactLocation: *loc}
+			if e.Line > 0 {
+				pl.Region = &Region{StartLine: e.Line}
+			}
+			n.Locations = []Location{{PhysicalLocation: pl}}
 		}
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
 	}

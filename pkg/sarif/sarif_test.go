@@ -133,13 +133,23 @@ func TestUnreadableInputIsANotification(t *testing.T) {
 	log := fromFiles(t, root, map[string]string{
 		"ok.yaml":  "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: nginx}]}\n",
 		"bad.yaml": "not: [yaml\n",
+		"tpl.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n",
 	})
 	inv := log.Runs[0].Invocations
-	if len(inv) != 1 || inv[0].ExecutionSuccessful || len(inv[0].ToolExecutionNotifications) != 1 {
-		t.Fatalf("invocations %+v, want one unsuccessful with one notification", inv)
+	if len(inv) != 1 || inv[0].ExecutionSuccessful || len(inv[0].ToolExecutionNotifications) != 2 {
+		t.Fatalf("invocations %+v, want one unsuccessful with two notifications", inv)
 	}
-	n := inv[0].ToolExecutionNotifications[0]
-	if n.Level != "error" || n.Locations[0].PhysicalLocation.ArtifactLocation.URI != "bad.yaml" || !strings.Contains(n.Message.Text, "not plain YAML") {
+	byFile := map[string]Notification{}
+	for _, n := range inv[0].ToolExecutionNotifications {
+		byFile[n.Locations[0].PhysicalLocation.ArtifactLocation.URI] = n
+	}
+	// A template's line is known; yaml.v3's own line numbers are not
+	// trusted for a region (they count from 0 or 1 by error).
+	if r := byFile["tpl.yaml"].Locations[0].PhysicalLocation.Region; r == nil || r.StartLine != 4 {
+		t.Errorf("template notification region %+v, want line 4", r)
+	}
+	n := byFile["bad.yaml"]
+	if pl := n.Locations[0].PhysicalLocation; n.Level != "error" || pl.ArtifactLocation.URI != "bad.yaml" || pl.Region != nil || !strings.Contains(n.Message.Text, "not plain YAML") {
 		t.Errorf("notification %+v", n)
 	}
 	if len(log.Runs[0].Results) == 0 {

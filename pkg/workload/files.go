@@ -27,6 +27,7 @@ type Skipped struct {
 // could not be read.
 type InputError struct {
 	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"` // as editors count; 0 when not known
 	Message string `json:"message"`
 }
 
@@ -75,7 +76,7 @@ func readManifestFile(path string, stdin io.Reader) (objects []Object, skipped [
 	}
 	f, err := manifest.Read(path, stdin)
 	if err != nil {
-		return nil, nil, []InputError{{name, err.Error()}}
+		return nil, nil, []InputError{{File: name, Line: manifest.ErrorLine(err), Message: err.Error()}}
 	}
 	return fileObjects(name, f)
 }
@@ -86,16 +87,26 @@ func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Ski
 	path := f.Path
 	docs, err := manifest.Parse(f.Text)
 	if err != nil {
-		return nil, nil, []InputError{{name, err.Error()}}
+		return nil, nil, []InputError{{File: name, Line: manifest.ErrorLine(err), Message: err.Error()}}
 	}
 	starts := manifest.LineStarts(f.Text)
 	for i, doc := range docs {
 		if len(doc.Content) == 0 || isNull(manifest.Deref(doc.Content[0])) {
 			continue // an empty document, or one with comments only
 		}
+		// fail records a problem with the document, or one of its List
+		// items, at the line it starts on.
+		fail := func(prefix []string, format string, args ...any) {
+			line := startLine(f.Text, starts, doc, prefix)
+			where := fmt.Sprintf("document %d (line %d)", i+1, line)
+			if len(prefix) > 0 {
+				where += ", item " + prefix[1]
+			}
+			problems = append(problems, InputError{File: name, Line: line, Message: where + ": " + fmt.Sprintf(format, args...)})
+		}
 		var value any
 		if err := doc.Decode(&value); err != nil {
-			problems = append(problems, InputError{name, fmt.Sprintf("document %d (line %d): %v", i+1, doc.Line, err)})
+			fail(nil, "%v", err)
 			continue
 		}
 		for _, o := range objectsOf(jsonCompatible(value)) {
@@ -105,20 +116,21 @@ func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Ski
 				err = u.UnmarshalJSON(raw)
 			}
 			if err != nil {
-				problems = append(problems, InputError{name, fmt.Sprintf("document %d (line %d)%s: not a Kubernetes object: %v", i+1, doc.Line, o.where(), err)})
+				fail(o.prefix, "not a Kubernetes object: %v", err)
 				continue
 			}
+			line := startLine(f.Text, starts, doc, o.prefix)
 			obj, ok, err := FromUnstructured(u)
 			switch {
 			case err != nil:
-				problems = append(problems, InputError{name, fmt.Sprintf("document %d (line %d)%s: %v", i+1, doc.Line, o.where(), err)})
+				fail(o.prefix, "%v", err)
 			case !ok:
 				if !isIgnorable(u.GetKind()) {
-					skipped = append(skipped, Skipped{Kind: u.GetKind(), Name: obj.Name, Source: path, Line: doc.Line})
+					skipped = append(skipped, Skipped{Kind: u.GetKind(), Name: obj.Name, Source: path, Line: line})
 				}
 			default:
 				obj.Source = path
-				obj.SourceLine = startLine(f.Text, starts, doc, o.prefix)
+				obj.SourceLine = line
 				locateImages(obj.Spec, f.Text, starts, doc, o.prefix)
 				objects = append(objects, obj)
 			}
@@ -136,13 +148,6 @@ func isNull(n *yaml.Node) bool {
 type fileObject struct {
 	value  any
 	prefix []string
-}
-
-func (o fileObject) where() string {
-	if len(o.prefix) == 0 {
-		return ""
-	}
-	return ", item " + o.prefix[1]
 }
 
 // objectsOf flattens a List (any kind ending in "List" with items) into

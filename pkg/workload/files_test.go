@@ -108,19 +108,20 @@ spec: {containers: [{name: c, image: busybox}]}
 func TestFilesFailClosed(t *testing.T) {
 	tests := []struct {
 		name, file, text, want string
+		line                   int
 	}{
-		{"not YAML", "bad.yaml", "not: [yaml\n", "not plain YAML or JSON"},
-		{"Helm template", "deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n      - image: {{ .Values.image }}\n", "looks like a template"},
-		{"Helm template that parses", "t.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - name: a\n    image: {{ .Values.image }}\n", "helm template"},
-		{"no kind", "k.yaml", "apiVersion: v1\nmetadata: {name: x}\n", "not a Kubernetes object"},
-		{"invalid UTF-8", "u.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: \"caf\xe9\"}\n", "invalid UTF-8 at line 3, column 22"},
-		{"odd UTF-16", "w.yaml", "\xff\xfea\x00b", "invalid UTF-16"},
+		{"not YAML", "bad.yaml", "kind: Pod\nnot: [yaml\n", "not plain YAML or JSON", 0},
+		{"Helm template", "deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n      - image: {{ .Values.image }}\n", `looks like a template (it holds "{{" at line 4)`, 4},
+		{"Helm template that parses", "t.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - name: a\n    image: {{ .Values.image }}\n", "helm template", 7},
+		{"no kind", "k.yaml", "---\napiVersion: v1\nmetadata: {name: x}\n", "document 1 (line 2): not a Kubernetes object", 2},
+		{"invalid UTF-8", "u.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: \"caf\xe9\"}\n", "invalid UTF-8 at line 3, column 22", 3},
+		{"odd UTF-16", "w.yaml", "\xff\xfea\x00b", "invalid UTF-16", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := discoverText(t, tt.file, []byte(tt.text))
-			if len(d.InputErrors) != 1 || !strings.Contains(d.InputErrors[0].Error(), tt.want) || !strings.HasSuffix(d.InputErrors[0].File, tt.file) {
-				t.Errorf("InputErrors = %q, want one for %s containing %q", d.InputErrors, tt.file, tt.want)
+			if len(d.InputErrors) != 1 || !strings.Contains(d.InputErrors[0].Error(), tt.want) || !strings.HasSuffix(d.InputErrors[0].File, tt.file) || d.InputErrors[0].Line != tt.line {
+				t.Errorf("InputErrors = %+v, want one for %s at line %d containing %q", d.InputErrors, tt.file, tt.line, tt.want)
 			}
 		})
 	}
