@@ -1,112 +1,208 @@
 package audit
 
-// descriptions say in one line what each finding means, for reports that
-// describe their rules (SARIF).
-var descriptions = map[string]string{
-	IDImplicitLatest:         "The image has no tag and no digest: the runtime pulls whatever latest is.",
-	IDLatestTag:              "The image uses the tag latest without a digest.",
-	IDMutableTag:             "The image uses a tag without a digest; tags can be moved.",
-	IDImplicitRegistry:       "No registry host is written: Docker Hub is assumed.",
-	IDPullPolicyStaleRisk:    "A tag with imagePullPolicy IfNotPresent: nodes may run different images.",
-	IDMixedRunningDigests:    "Pods of one workload run different images for one container.",
-	IDRunningDiffersFromSpec: "The spec names a digest, and a pod runs another.",
-	IDDisallowedRegistry:     "The image is not from an allowed registry.",
-	IDInvalidReference:       "The image reference does not parse (the kubelet says InvalidImageName).",
-	IDTagMoved:               "The tag now points at an image no pod of the workload runs.",
-	IDUnresolvable:           "The registry could not answer for the image.",
-	IDNoCredentials:          "The registry refused every credential the pod can use.",
-	IDUnsigned:               "No cosign or Notation signature of the running digest was found.",
-	IDSignatureUnverified:    "The image is signed, but no key or certificate was given to check it.",
-	IDSignedByUnknownKey:     "The image is signed, by none of the given keys or certificates.",
-	IDSignatureInvalid:       "A signature claims a given key or chain but does not verify, or cannot be a signature at all.",
-	IDSignatureLookupFailed:  "The registry could not say whether the image is signed.",
-	IDNoProvenance:           "The image names no source repository or revision.",
-	IDProvenanceMismatch:     "Two places disagree on the image's source or revision.",
-	IDProvenanceLookupFailed: "The image's provenance could not be read.",
-	IDImageTooOld:            "The image was built longer ago than the maximum age.",
-	IDNewerPatchAvailable:    "A higher patch release of the same minor exists.",
-	IDNewerMinorAvailable:    "A higher minor release of the same major exists.",
-	IDNewerMajorAvailable:    "A higher major release exists.",
-	IDUpdatesLookupFailed:    "The repository's tags could not be listed.",
+import (
+	"fmt"
+	"strings"
+)
+
+// Check is the part of the audit that reports a finding, which is also
+// what turns it on.
+type Check string
+
+const (
+	CheckSpec       Check = "spec"       // always: the image as written and what pods run
+	CheckRegistry   Check = "registry"   // unless --offline: one HEAD per reference
+	CheckSignatures Check = "signatures" // --signatures, --verify-key, --trust-cert
+	CheckProvenance Check = "provenance" // --provenance, --max-age
+	CheckUpdates    Check = "updates"    // --updates
+)
+
+// Checks in the order help and docs present them.
+var Checks = []Check{CheckSpec, CheckRegistry, CheckSignatures, CheckProvenance, CheckUpdates}
+
+// Spec is everything said about one finding ID. The catalogue is the one
+// place a finding is described: severities, --help, SARIF rules,
+// OpenReports categories and docs/findings.md all come from it. Adding a
+// finding touches this table and its rule, nothing else.
+type Spec struct {
+	ID       string
+	Severity Severity
+	// Category groups findings for dashboards (OpenReports' category):
+	// pinning, registry, signature, provenance or freshness.
+	Category string
+	Check    Check
+	// When is the short line of --help and the docs: when it is reported.
+	When string
+	// Description is one sentence of what it means (SARIF's rule text).
+	Description string
+	// Fix is how it is fixed in general; each finding's own Fix says it
+	// for its image and object.
+	Fix string
+	// LookupFailure says the registry could not answer: a check not
+	// made, never a fact about the image.
+	LookupFailure bool
 }
 
-// generalFixes say how each finding is fixed in general; each finding's
-// own Fix says it for its image and object (SARIF puts these in the rule's
-// help and the other in the result).
-var generalFixes = map[string]string{
-	IDImplicitLatest:         "Pin the image to a digest: kubectl imgtrust pin TYPE/NAME (live), or kubectl imgtrust pin -f FILE --write (manifests).",
-	IDLatestTag:              "Pin the image to a digest: kubectl imgtrust pin TYPE/NAME (live), or kubectl imgtrust pin -f FILE --write (manifests).",
-	IDMutableTag:             "Pin the image to a digest: kubectl imgtrust pin TYPE/NAME (live), or kubectl imgtrust pin -f FILE --write (manifests).",
-	IDImplicitRegistry:       "Write the registry host explicitly, e.g. docker.io/library/nginx:1.27 instead of nginx:1.27.",
-	IDPullPolicyStaleRisk:    "Pin the image to a digest (kubectl imgtrust pin), or set imagePullPolicy: Always.",
-	IDMixedRunningDigests:    "Pin to what the tag points at now and roll out, so every pod runs one image: kubectl imgtrust pin TYPE/NAME --source=registry --apply.",
-	IDRunningDiffersFromSpec: "Replace the stale pods: kubectl rollout restart TYPE/NAME.",
-	IDDisallowedRegistry:     "Mirror the image into an allowed registry (kubectl imgtrust pin --mirror-to PREFIX) and reference it there.",
-	IDInvalidReference:       "Correct the image field to registry/repository:tag@sha256:digest; render templates and build-time placeholders (ko://) first.",
-	IDTagMoved:               "Pin what the pods run today before anything restarts: kubectl imgtrust pin TYPE/NAME --source=running.",
-	IDUnresolvable:           "Check that the registry is reachable from here and the image exists; the finding names the registry's answer.",
-	IDNoCredentials:          "Give the pods a pull secret for the registry (imagePullSecrets on the pod or its service account); kubectl imgtrust secrets shows what covers what.",
-	IDUnsigned:               "Sign the image (cosign sign, notation sign), or run a signed image.",
-	IDSignatureUnverified:    "Name the key or certificate that must have signed it: --verify-key or --trust-cert.",
-	IDSignedByUnknownKey:     "Verify with the key or certificate that really signs the image, or sign it with yours.",
-	IDSignatureInvalid:       "Do not trust the image: re-sign it, or find out who attached a signature that does not verify.",
-	IDSignatureLookupFailed:  "Run again when the registry answers; the finding names its answer.",
-	IDNoProvenance:           "Build with OCI annotations or labels (org.opencontainers.image.source and .revision) or SLSA provenance.",
-	IDProvenanceMismatch:     "Rebuild so that annotations, labels and attestations name one source and revision.",
-	IDProvenanceLookupFailed: "Run again when the registry answers; the finding names its answer.",
-	IDImageTooOld:            "Rebuild the image on a current base, or move to a newer release.",
-	IDNewerPatchAvailable:    "Move to the newer patch release and pin it.",
-	IDNewerMinorAvailable:    "Consider the newer minor release, and pin it.",
-	IDNewerMajorAvailable:    "Consider the newer major release, and pin it.",
-	IDUpdatesLookupFailed:    "Run again when the registry answers; the finding names its answer.",
+const pinFix = "Pin the image to a digest: kubectl imgtrust pin TYPE/NAME (live), or kubectl imgtrust pin -f FILE --write (manifests)."
+const retryFix = "Run again when the registry answers; the finding names its answer."
+
+// Catalogue lists every finding, in the order help and docs show them.
+var Catalogue = []Spec{
+	{IDImplicitLatest, SeverityHigh, "pinning", CheckSpec, "no tag and no digest",
+		"The image has no tag and no digest: the runtime pulls whatever latest is.", pinFix, false},
+	{IDLatestTag, SeverityHigh, "pinning", CheckSpec, `tag "latest" without a digest`,
+		"The image uses the tag latest without a digest.", pinFix, false},
+	{IDMutableTag, SeverityMedium, "pinning", CheckSpec, "any other tag without a digest",
+		"The image uses a tag without a digest; tags can be moved.", pinFix, false},
+	{IDImplicitRegistry, SeverityLow, "pinning", CheckSpec, "no registry written (Docker Hub assumed)",
+		"No registry host is written: Docker Hub is assumed.", "Write the registry host explicitly, e.g. docker.io/library/nginx:1.27 instead of nginx:1.27.", false},
+	{IDPullPolicyStaleRisk, SeverityMedium, "pinning", CheckSpec, "a tag with imagePullPolicy IfNotPresent (written or defaulted)",
+		"A tag with imagePullPolicy IfNotPresent: nodes may run different images.", "Pin the image to a digest (kubectl imgtrust pin), or set imagePullPolicy: Always.", false},
+	{IDMixedRunningDigests, SeverityHigh, "pinning", CheckSpec, "pods of one workload run different images",
+		"Pods of one workload run different images for one container.", "Pin to what the tag points at now and roll out, so every pod runs one image: kubectl imgtrust pin TYPE/NAME --source=registry --apply.", false},
+	{IDRunningDiffersFromSpec, SeverityHigh, "pinning", CheckSpec, "the spec names a digest, a pod runs another",
+		"The spec names a digest, and a pod runs another.", "Replace the stale pods: kubectl rollout restart TYPE/NAME.", false},
+	{IDDisallowedRegistry, SeverityHigh, "registry", CheckSpec, "not under --allowed-registries",
+		"The image is not from an allowed registry.", "Mirror the image into an allowed registry (kubectl imgtrust pin --mirror-to PREFIX) and reference it there.", false},
+	{IDInvalidReference, SeverityHigh, "pinning", CheckSpec, "the image string does not parse",
+		"The image reference does not parse (the kubelet says InvalidImageName).", "Correct the image field to registry/repository:tag@sha256:digest; render templates and build-time placeholders (ko://) first.", false},
+	{IDTagMoved, SeverityHigh, "pinning", CheckRegistry, "the tag now points at an image no pod runs",
+		"The tag now points at an image no pod of the workload runs.", "Pin what the pods run today before anything restarts: kubectl imgtrust pin TYPE/NAME --source=running.", false},
+	{IDUnresolvable, SeverityMedium, "registry", CheckRegistry, "the registry could not answer",
+		"The registry could not answer for the image.", "Check that the registry is reachable from here and the image exists; the finding names the registry's answer.", true},
+	{IDNoCredentials, SeverityHigh, "registry", CheckRegistry, "the registry refused every credential the pod has",
+		"The registry refused every credential the pod can use.", "Give the pods a pull secret for the registry (imagePullSecrets on the pod or its service account); kubectl imgtrust secrets shows what covers what.", false},
+	{IDUnsigned, SeverityMedium, "signature", CheckSignatures, "no cosign or Notation signature (high with --require-signature)",
+		"No cosign or Notation signature of the running digest was found.", "Sign the image (cosign sign, notation sign), or run a signed image.", false},
+	{IDSignatureUnverified, SeverityLow, "signature", CheckSignatures, "signed, but no key or certificate was given",
+		"The image is signed, but no key or certificate was given to check it.", "Name the key or certificate that must have signed it: --verify-key or --trust-cert.", false},
+	{IDSignedByUnknownKey, SeverityHigh, "signature", CheckSignatures, "signed, by none of the given keys or certificates",
+		"The image is signed, by none of the given keys or certificates.", "Verify with the key or certificate that really signs the image, or sign it with yours.", false},
+	{IDSignatureInvalid, SeverityHigh, "signature", CheckSignatures, "a signature claims a given key but does not verify, or cannot be a signature at all",
+		"A signature claims a given key or chain but does not verify, or cannot be a signature at all.", "Do not trust the image: re-sign it, or find out who attached a signature that does not verify.", false},
+	{IDSignatureLookupFailed, SeverityMedium, "signature", CheckSignatures, "the registry could not say (never reported as unsigned)",
+		"The registry could not say whether the image is signed.", retryFix, true},
+	{IDNoProvenance, SeverityLow, "provenance", CheckProvenance, "no source or revision anywhere",
+		"The image names no source repository or revision.", "Build with OCI annotations or labels (org.opencontainers.image.source and .revision) or SLSA provenance.", false},
+	{IDProvenanceMismatch, SeverityHigh, "provenance", CheckProvenance, "two places disagree on source or revision",
+		"Two places disagree on the image's source or revision.", "Rebuild so that annotations, labels and attestations name one source and revision.", false},
+	{IDProvenanceLookupFailed, SeverityMedium, "provenance", CheckProvenance, "the registry could not say (never reported as no-provenance)",
+		"The image's provenance could not be read.", retryFix, true},
+	{IDImageTooOld, SeverityMedium, "freshness", CheckProvenance, "built longer ago than --max-age",
+		"The image was built longer ago than the maximum age.", "Rebuild the image on a current base, or move to a newer release.", false},
+	{IDNewerPatchAvailable, SeverityMedium, "freshness", CheckUpdates, "a higher patch of the same minor exists",
+		"A higher patch release of the same minor exists.", "Move to the newer patch release and pin it.", false},
+	{IDNewerMinorAvailable, SeverityLow, "freshness", CheckUpdates, "a higher minor of the same major exists",
+		"A higher minor release of the same major exists.", "Consider the newer minor release, and pin it.", false},
+	{IDNewerMajorAvailable, SeverityLow, "freshness", CheckUpdates, "a higher major exists",
+		"A higher major release exists.", "Consider the newer major release, and pin it.", false},
+	{IDUpdatesLookupFailed, SeverityLow, "freshness", CheckUpdates, "the tags could not be listed",
+		"The repository's tags could not be listed.", retryFix, true},
 }
 
-// GeneralFix is how a finding ID is fixed in general.
-func GeneralFix(id string) string { return generalFixes[id] }
+// catalogue indexes Catalogue by ID.
+var catalogue = func() map[string]Spec {
+	m := make(map[string]Spec, len(Catalogue))
+	for _, s := range Catalogue {
+		m[s.ID] = s
+	}
+	return m
+}()
+
+// Lookup is the catalogue entry of a finding ID.
+func Lookup(id string) (Spec, bool) {
+	s, ok := catalogue[id]
+	return s, ok
+}
+
+// SeverityOf returns the severity of a finding ID.
+func SeverityOf(id string) Severity { return catalogue[id].Severity }
 
 // Describe is the one-line description and the default severity of a
 // finding ID.
-func Describe(id string) (string, Severity) { return descriptions[id], severities[id] }
+func Describe(id string) (string, Severity) { return catalogue[id].Description, catalogue[id].Severity }
 
-// categories group finding IDs for dashboards (OpenReports' category).
-var categories = map[string]string{
-	IDImplicitLatest:         "pinning",
-	IDLatestTag:              "pinning",
-	IDMutableTag:             "pinning",
-	IDImplicitRegistry:       "pinning",
-	IDPullPolicyStaleRisk:    "pinning",
-	IDMixedRunningDigests:    "pinning",
-	IDRunningDiffersFromSpec: "pinning",
-	IDInvalidReference:       "pinning",
-	IDTagMoved:               "pinning",
-	IDDisallowedRegistry:     "registry",
-	IDUnresolvable:           "registry",
-	IDNoCredentials:          "registry",
-	IDUnsigned:               "signature",
-	IDSignatureUnverified:    "signature",
-	IDSignedByUnknownKey:     "signature",
-	IDSignatureInvalid:       "signature",
-	IDSignatureLookupFailed:  "signature",
-	IDNoProvenance:           "provenance",
-	IDProvenanceMismatch:     "provenance",
-	IDProvenanceLookupFailed: "provenance",
-	IDImageTooOld:            "freshness",
-	IDNewerPatchAvailable:    "freshness",
-	IDNewerMinorAvailable:    "freshness",
-	IDNewerMajorAvailable:    "freshness",
-	IDUpdatesLookupFailed:    "freshness",
-}
+// GeneralFix is how a finding ID is fixed in general.
+func GeneralFix(id string) string { return catalogue[id].Fix }
 
 // Category is the group a finding ID belongs to: pinning, registry,
 // signature, provenance or freshness.
-func Category(id string) string { return categories[id] }
+func Category(id string) string { return catalogue[id].Category }
 
 // IsLookupFailure reports whether a finding says only that the registry
 // could not answer: a check not made, never a fact about the image.
-func IsLookupFailure(id string) bool {
-	switch id {
-	case IDUnresolvable, IDSignatureLookupFailed, IDProvenanceLookupFailed, IDUpdatesLookupFailed:
-		return true
+func IsLookupFailure(id string) bool { return catalogue[id].LookupFailure }
+
+// HelpTable is the findings of one check as --help lists them: ID,
+// severity and when, with long lines wrapped under their text.
+func HelpTable(check Check) string {
+	const indent = 37 // "  " + 26 + " " + 8
+	var b strings.Builder
+	for _, s := range Catalogue {
+		if s.Check != check {
+			continue
+		}
+		line := fmt.Sprintf("  %-26s %-8s", s.ID, s.Severity)
+		for i, part := range wrap(s.When, 100-indent) {
+			if i > 0 {
+				line = strings.Repeat(" ", indent)
+			}
+			b.WriteString(line + part + "\n")
+		}
 	}
-	return false
+	return strings.TrimSuffix(b.String(), "\n")
 }
+
+// wrap splits text into lines of at most width, at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	return append(lines, line)
+}
+
+// checkTitles head each check's section of docs/findings.md.
+var checkTitles = map[Check]string{
+	CheckSpec:       "Always (the image as written and what pods run)",
+	CheckRegistry:   "Asked of the registry (unless `--offline`)",
+	CheckSignatures: "With `--signatures`, `--verify-key` or `--trust-cert`",
+	CheckProvenance: "With `--provenance` or `--max-age`",
+	CheckUpdates:    "With `--updates`",
+}
+
+// FindingsDoc is docs/findings.md: the catalogue as Markdown, generated
+// (TestFindingsDocIsGenerated fails when the file drifts).
+func FindingsDoc() string {
+	var b strings.Builder
+	b.WriteString("# Findings\n\n")
+	b.WriteString("Generated from the catalogue in `pkg/audit/catalog.go` (`go test ./pkg/audit -run TestFindingsDoc -update`);\n")
+	b.WriteString("do not edit by hand. Finding IDs are a contract: scripts, CI filters, SARIF rules and OpenReports\n")
+	b.WriteString("policies match on them. A lookup failure says only that the registry could not answer: it is never\n")
+	b.WriteString("reported as the negative fact it did not prove.\n")
+	for _, check := range Checks {
+		fmt.Fprintf(&b, "\n## %s\n\n", checkTitles[check])
+		b.WriteString("| finding | severity | category | when | general fix |\n|---|---|---|---|---|\n")
+		for _, s := range Catalogue {
+			if s.Check != check {
+				continue
+			}
+			when := s.When
+			if s.LookupFailure {
+				when += " (lookup failure)"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", s.ID, s.Severity, s.Category, mdEscape(when), mdEscape(s.Fix))
+		}
+	}
+	return b.String()
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -72,35 +72,6 @@ const (
 	IDUpdatesLookupFailed    = "updates-lookup-failed"
 )
 
-// severities is the one table of how bad each finding is.
-var severities = map[string]Severity{
-	IDImplicitLatest:         SeverityHigh,
-	IDLatestTag:              SeverityHigh,
-	IDMutableTag:             SeverityMedium,
-	IDImplicitRegistry:       SeverityLow,
-	IDPullPolicyStaleRisk:    SeverityMedium,
-	IDMixedRunningDigests:    SeverityHigh,
-	IDRunningDiffersFromSpec: SeverityHigh,
-	IDDisallowedRegistry:     SeverityHigh,
-	IDInvalidReference:       SeverityHigh,
-	IDTagMoved:               SeverityHigh,
-	IDUnresolvable:           SeverityMedium,
-	IDNoCredentials:          SeverityHigh,
-	IDUnsigned:               SeverityMedium, // high with --require-signature
-	IDSignatureUnverified:    SeverityLow,
-	IDSignedByUnknownKey:     SeverityHigh,
-	IDSignatureInvalid:       SeverityHigh,
-	IDSignatureLookupFailed:  SeverityMedium,
-	IDNoProvenance:           SeverityLow,
-	IDProvenanceMismatch:     SeverityHigh,
-	IDProvenanceLookupFailed: SeverityMedium,
-	IDImageTooOld:            SeverityMedium,
-	IDNewerPatchAvailable:    SeverityMedium,
-	IDNewerMinorAvailable:    SeverityLow,
-	IDNewerMajorAvailable:    SeverityLow,
-	IDUpdatesLookupFailed:    SeverityLow,
-}
-
 // Finding is one problem with one image usage.
 type Finding struct {
 	ID       string   `json:"id"`
@@ -110,5 +81,5 @@ type Finding struct {
 }
 
 func newFinding(id, message, fix string) Finding {
-	return Finding{ID: id, Severity: severities[id], Message: message, Fix: fix}
+	return Finding{ID: id, Severity: catalogue[id].Severity, Message: message, Fix: fix}
 }

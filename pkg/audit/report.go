@@ -136,7 +136,7 @@ func (r Report) FindingIDs() []string {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(a, b int) bool {
-		ra, rb := severities[ids[a]].Rank(), severities[ids[b]].Rank()
+		ra, rb := SeverityOf(ids[a]).Rank(), SeverityOf(ids[b]).Rank()
 		if ra != rb {
 			return ra > rb
 		}
@@ -144,6 +144,3 @@ func (r Report) FindingIDs() []string {
 	})
 	return ids
 }
-
-// SeverityOf returns the severity of a finding ID.
-func SeverityOf(id string) Severity { return severities[id] }

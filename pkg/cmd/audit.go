@@ -69,45 +69,23 @@ func NewCmdAudit(configFlags *genericclioptions.ConfigFlags, streams genericioop
 Each image usage is reported once, at its top owner (Pod -> ReplicaSet ->
 Deployment, Pod -> Job -> CronJob), with the digests its pods run. Findings:
 
-  implicit-latest            high    no tag and no digest
-  latest-tag                 high    tag "latest" without a digest
-  mutable-tag                medium  any other tag without a digest
-  implicit-registry          low     no registry written (Docker Hub assumed)
-  pull-policy-stale-risk     medium  a tag with imagePullPolicy IfNotPresent
-  mixed-running-digests      high    pods of one workload run different images
-  running-differs-from-spec  high    the spec names a digest, a pod runs another
-  disallowed-registry        high    not under --allowed-registries
-  invalid-reference          high    the image string does not parse
-  tag-moved                  high    the tag now points at an image no pod runs
-  unresolvable               medium  the registry could not answer
-  no-credentials             high    the registry refused every credential the pod has
+` + audit.HelpTable(audit.CheckSpec) + "\n" + audit.HelpTable(audit.CheckRegistry) + `
 
 With --signatures (implied by --verify-key and --trust-cert), for the digest
 the pods run (else the spec's, else what the tag points at now):
 
-  unsigned                   medium  no cosign or Notation signature (high with --require-signature)
-  signature-unverified       low     signed, but no key or certificate was given
-  signed-by-unknown-key      high    signed, by none of the given keys or certificates
-  signature-invalid          high    a signature claims a given key but does not verify,
-                                     or cannot be a signature at all
-  signature-lookup-failed    medium  the registry could not say (never reported as unsigned)
+` + audit.HelpTable(audit.CheckSignatures) + `
 
 With --provenance (and --max-age), for the same digest: OCI annotations,
 config labels (org.opencontainers.image.*, org.label-schema.*) and the SLSA
 provenance BuildKit attaches, at most 5 registry requests per digest:
 
-  no-provenance              low     no source or revision anywhere
-  provenance-mismatch        high    two places disagree on source or revision
-  provenance-lookup-failed   medium  the registry could not say (never reported as no-provenance)
-  image-too-old              medium  built longer ago than --max-age
+` + audit.HelpTable(audit.CheckProvenance) + `
 
 With --updates, for tags that are versions ([v]1.2.3[-suffix]; latest, dates
 and hashes are skipped), the repository's tags are listed once:
 
-  newer-patch-available      medium  a higher patch of the same minor exists
-  newer-minor-available      low     a higher minor of the same major exists
-  newer-major-available      low     a higher major exists
-  updates-lookup-failed      low     the tags could not be listed
+` + audit.HelpTable(audit.CheckUpdates) + `
 
 The registry findings use the pods' own pull secrets (then your docker
 config standing in for the node's; anonymous only when none matched);
