@@ -44,6 +44,19 @@ func (c classifier) classify(err error) *Error {
 }
 
 func (c classifier) classifyRaw(err error) *Error {
+	if e := c.preciseFailure(err); e != nil {
+		return e
+	}
+	if e := c.connectionFailure(err); e != nil {
+		return e
+	}
+	return c.textFailure(err)
+}
+
+// preciseFailure names what says exactly what happened (our stack's own
+// errors, the registry's HTTP answer, the end of the caller's or the
+// lookup's time), checked first so that a vaguer match cannot hide it.
+func (c classifier) preciseFailure(err error) *Error {
 	// Our own transport errors first: they are precise.
 	var tooLong *retryAfterTooLongError
 	if errors.As(err, &tooLong) {
@@ -88,6 +101,12 @@ func (c classifier) classifyRaw(err error) *Error {
 		}
 		return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("no answer from %s within %s (%s)", urlHost(err, c.registry), attempt.after, plural(c.attempts, "attempt"))}
 	}
+	return nil
+}
+
+// connectionFailure names a context, TLS or network failure below HTTP,
+// once no more precise error has matched.
+func (c classifier) connectionFailure(err error) *Error {
 	if errors.Is(err, context.Canceled) {
 		return &Error{Reason: ReasonCanceled, Message: "canceled"}
 	}
@@ -119,6 +138,12 @@ func (c classifier) classifyRaw(err error) *Error {
 	if errors.As(err, &ph) {
 		return &Error{Reason: ReasonTLS, Message: fmt.Sprintf("plain HTTP to %s refused: it is allowed only for registries listed as insecure", ph.host)}
 	}
+	return nil
+}
+
+// textFailure names what is left by its message, the only thing some
+// go-containerregistry and net/http errors offer, else as unknown.
+func (c classifier) textFailure(err error) *Error {
 	msg := err.Error()
 	if strings.Contains(msg, "does not match requested digest") {
 		return &Error{Reason: ReasonDigestMismatch, Message: fmt.Sprintf("registry %s served content for %s that does not hash to the digest it announced: %s", c.registry, c.ref, c.clean(msg))}

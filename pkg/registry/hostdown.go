@@ -8,6 +8,16 @@ import (
 	"net/url"
 )
 
+// markDown remembers why host failed as a whole, so that hostDown answers
+// its later lookups without waiting out the same failure again.
+func (r *Resolver) markDown(host string, e *Error) {
+	r.mu.Lock()
+	r.down[host] = e
+	r.mu.Unlock()
+}
+
+// hostDown returns a copy of the failure markDown recorded for host, nil
+// when it is not down.
 func (r *Resolver) hostDown(host string) *Error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -150,37 +150,47 @@ func (r *Resolver) fetch(ctx context.Context, ref name.Reference, c Credential) 
 		cl.secrets = r.secretsOf(ctx, c)
 		e := cl.classify(err)
 		if ctx.Err() == nil && hostLevel(e, err) {
-			r.mu.Lock()
-			r.down[host] = e
-			r.mu.Unlock()
+			r.markDown(host, e)
 		}
 		return outcome{err: e}
 	}
 	if r.platform == nil {
-		desc, err := p.Head(lctx, ref)
-		var unusable *unusableHeadError
-		if errors.As(err, &unusable) {
-			out := r.byContent(lctx, p, ref, fail, cl)
-			if out.err == nil {
-				out.note = fmt.Sprintf("the registry's HEAD answer was unusable (%s); resolved with a manifest GET, which Docker Hub counts as a pull", unusable.why)
-			}
-			return out
-		}
-		if err != nil {
-			return fail(err)
-		}
-		out := outcome{digest: desc.Digest.String(), mediaType: string(desc.MediaType)}
-		if r.opts.VerifyContent {
-			// A GET by digest: go-containerregistry hashes the content and
-			// fails unless it matches.
-			if _, err := p.Get(lctx, ref.Context().Digest(out.digest)); err != nil {
-				return fail(err)
-			}
-			out.verified = true
+		return r.byHead(lctx, p, ref, fail, cl)
+	}
+	return r.byPlatform(lctx, p, ref, fail, cl)
+}
+
+// byHead resolves ref with a manifest HEAD, which Docker Hub does not count
+// as a pull, falling back to a GET only when the HEAD answer is unusable.
+func (r *Resolver) byHead(ctx context.Context, p *remote.Puller, ref name.Reference, fail func(error) outcome, cl classifier) outcome {
+	desc, err := p.Head(ctx, ref)
+	var unusable *unusableHeadError
+	if errors.As(err, &unusable) {
+		out := r.byContent(ctx, p, ref, fail, cl)
+		if out.err == nil {
+			out.note = fmt.Sprintf("the registry's HEAD answer was unusable (%s); resolved with a manifest GET, which Docker Hub counts as a pull", unusable.why)
 		}
 		return out
 	}
-	desc, err := p.Get(lctx, ref)
+	if err != nil {
+		return fail(err)
+	}
+	out := outcome{digest: desc.Digest.String(), mediaType: string(desc.MediaType)}
+	if r.opts.VerifyContent {
+		// A GET by digest: go-containerregistry hashes the content and
+		// fails unless it matches.
+		if _, err := p.Get(ctx, ref.Context().Digest(out.digest)); err != nil {
+			return fail(err)
+		}
+		out.verified = true
+	}
+	return out
+}
+
+// byPlatform resolves ref with a manifest GET, since only the index's
+// content can tell which manifest is Options.Platform's.
+func (r *Resolver) byPlatform(ctx context.Context, p *remote.Puller, ref name.Reference, fail func(error) outcome, cl classifier) outcome {
+	desc, err := p.Get(ctx, ref)
 	if err != nil {
 		return fail(err)
 	}
@@ -188,7 +198,7 @@ func (r *Resolver) fetch(ctx context.Context, ref name.Reference, c Credential) 
 	if mt, ok := manifestType(desc); ok {
 		d.MediaType = types.MediaType(mt)
 	} else {
-		return outcome{err: cl.classify(&notManifestError{host: host, mediaType: string(desc.MediaType)})}
+		return outcome{err: cl.classify(&notManifestError{host: ref.Context().RegistryStr(), mediaType: string(desc.MediaType)})}
 	}
 	out := selectPlatform(ref.Name(), d, desc.Manifest, *r.platform)
 	out.verified = out.err == nil
