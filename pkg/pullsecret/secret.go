@@ -100,89 +100,128 @@ func Parse(s *corev1.Secret) (*Secret, error) {
 	if s == nil {
 		return nil, errors.New("parsing pull secret: no secret")
 	}
-	invalid := func(failsPulls bool, format string, args ...any) error {
-		return &InvalidError{Namespace: s.Namespace, Name: s.Name, Reason: fmt.Sprintf(format, args...), FailsPulls: failsPulls}
+	dataKey, err := dataKeyOf(s)
+	if err != nil {
+		return nil, err
 	}
-
-	var dataKey string
-	switch s.Type {
-	case corev1.SecretTypeDockerConfigJson:
-		dataKey = corev1.DockerConfigJsonKey
-	case corev1.SecretTypeDockercfg:
-		dataKey = corev1.DockerConfigKey
-	default:
-		reason := fmt.Sprintf("type %q is not %s or %s, so the kubelet ignores it", typeName(s.Type), corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg)
-		if _, ok := s.Data[corev1.DockerConfigJsonKey]; ok {
-			reason += fmt.Sprintf(" (it has a %q key: recreate it with type %s)", corev1.DockerConfigJsonKey, corev1.SecretTypeDockerConfigJson)
-		} else if _, ok := s.Data[corev1.DockerConfigKey]; ok {
-			reason += fmt.Sprintf(" (it has a %q key: recreate it with type %s)", corev1.DockerConfigKey, corev1.SecretTypeDockercfg)
-		}
-		return nil, invalid(false, "%s", reason)
+	data, err := secretData(s, dataKey)
+	if err != nil {
+		return nil, err
 	}
-
-	data, ok := s.Data[dataKey]
-	if !ok {
-		return nil, invalid(false, "no %q key in data, so the kubelet ignores it", dataKey)
-	}
-	if len(data) == 0 {
-		return nil, invalid(false, "%q is empty, so the kubelet ignores it", dataKey)
-	}
-	if !json.Valid(data) {
-		return nil, invalid(true, "%q is not valid JSON (%s)", dataKey, syntaxError(data))
-	}
-
 	out := &Secret{Namespace: s.Namespace, Name: s.Name, Type: s.Type}
-	auths := json.RawMessage(data)
-	if s.Type == corev1.SecretTypeDockerConfigJson {
-		switch kind := jsonKind(data); kind {
-		case "object":
-		case "null":
-			return nil, invalid(false, "%q is null: it has no \"auths\" object, so the kubelet finds no credentials in it", dataKey)
-		default:
-			return nil, invalid(true, "%q is a JSON %s, not an object", dataKey, kind)
-		}
-		var top dockerConfigJSON
-		if err := json.Unmarshal(data, &top); err != nil {
-			return nil, invalid(true, "%q does not decode (%s)", dataKey, typeError(err))
-		}
-		if len(top.HTTPHeaders) > 0 && jsonKind(top.HTTPHeaders) != "null" {
-			var headers map[string]string
-			if err := json.Unmarshal(top.HTTPHeaders, &headers); err != nil {
-				out.FailsPulls = true
-				out.Problems = append(out.Problems, `"HttpHeaders" is not an object of strings`)
-			}
-		}
-		if len(top.Auths) == 0 || jsonKind(top.Auths) == "null" {
-			return nil, invalid(false, "%q has no \"auths\" object, so the kubelet finds no credentials in it%s", dataKey, missingAuthsHint(data))
-		}
-		if kind := jsonKind(top.Auths); kind != "object" {
-			return nil, invalid(true, "\"auths\" in %q is a JSON %s, not an object", dataKey, kind)
-		}
-		auths = top.Auths
-	} else {
-		switch kind := jsonKind(data); kind {
-		case "object":
-		case "null":
-			return nil, invalid(false, "%q is null: it has no registry entries", dataKey)
-		default:
-			return nil, invalid(true, "%q is a JSON %s, not an object", dataKey, kind)
-		}
+	auths, err := authsObject(s, dataKey, data, out)
+	if err != nil {
+		return nil, err
 	}
-
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(auths, &raw); err != nil {
-		return nil, invalid(true, "%q does not decode (%s)", dataKey, typeError(err))
+		return nil, invalidSecret(s, true, "%q does not decode (%s)", dataKey, typeError(err))
 	}
 	if len(raw) == 0 {
-		return nil, invalid(false, "%q has no registry entries", dataKey)
+		return nil, invalidSecret(s, false, "%q has no registry entries", dataKey)
 	}
+	addEntries(out, raw)
+	if len(out.Entries) == 0 {
+		return nil, invalidSecret(s, out.FailsPulls, "no usable entry: %s", strings.Join(out.Problems, "; "))
+	}
+	return out, nil
+}
+
+// invalidSecret builds the *InvalidError for s, so that every check of
+// Parse words its refusal the same way.
+func invalidSecret(s *corev1.Secret, failsPulls bool, format string, args ...any) error {
+	return &InvalidError{Namespace: s.Namespace, Name: s.Name, Reason: fmt.Sprintf(format, args...), FailsPulls: failsPulls}
+}
+
+// dataKeyOf names the data key s's type keeps its config under, since the
+// kubelet reads only the key that goes with the type.
+func dataKeyOf(s *corev1.Secret) (string, error) {
+	switch s.Type {
+	case corev1.SecretTypeDockerConfigJson:
+		return corev1.DockerConfigJsonKey, nil
+	case corev1.SecretTypeDockercfg:
+		return corev1.DockerConfigKey, nil
+	}
+	reason := fmt.Sprintf("type %q is not %s or %s, so the kubelet ignores it", typeName(s.Type), corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg)
+	if _, ok := s.Data[corev1.DockerConfigJsonKey]; ok {
+		reason += fmt.Sprintf(" (it has a %q key: recreate it with type %s)", corev1.DockerConfigJsonKey, corev1.SecretTypeDockerConfigJson)
+	} else if _, ok := s.Data[corev1.DockerConfigKey]; ok {
+		reason += fmt.Sprintf(" (it has a %q key: recreate it with type %s)", corev1.DockerConfigKey, corev1.SecretTypeDockercfg)
+	}
+	return "", invalidSecret(s, false, "%s", reason)
+}
+
+// secretData returns the config under dataKey, refusing it first when it
+// is missing or empty (the kubelet ignores the secret) or not JSON (the
+// kubelet fails the pulls).
+func secretData(s *corev1.Secret, dataKey string) ([]byte, error) {
+	data, ok := s.Data[dataKey]
+	if !ok {
+		return nil, invalidSecret(s, false, "no %q key in data, so the kubelet ignores it", dataKey)
+	}
+	if len(data) == 0 {
+		return nil, invalidSecret(s, false, "%q is empty, so the kubelet ignores it", dataKey)
+	}
+	if !json.Valid(data) {
+		return nil, invalidSecret(s, true, "%q is not valid JSON (%s)", dataKey, syntaxError(data))
+	}
+	return data, nil
+}
+
+// authsObject returns the JSON object that holds the registry entries
+// ("auths" of a .dockerconfigjson, the whole of a .dockercfg), since the
+// two types nest them differently; a bad "HttpHeaders" is noted in out.
+func authsObject(s *corev1.Secret, dataKey string, data []byte, out *Secret) (json.RawMessage, error) {
+	if s.Type != corev1.SecretTypeDockerConfigJson {
+		return data, wantObject(s, dataKey, data, "it has no registry entries")
+	}
+	if err := wantObject(s, dataKey, data, `it has no "auths" object, so the kubelet finds no credentials in it`); err != nil {
+		return nil, err
+	}
+	var top dockerConfigJSON
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, invalidSecret(s, true, "%q does not decode (%s)", dataKey, typeError(err))
+	}
+	if len(top.HTTPHeaders) > 0 && jsonKind(top.HTTPHeaders) != "null" {
+		var headers map[string]string
+		if err := json.Unmarshal(top.HTTPHeaders, &headers); err != nil {
+			out.FailsPulls = true
+			out.Problems = append(out.Problems, `"HttpHeaders" is not an object of strings`)
+		}
+	}
+	if len(top.Auths) == 0 || jsonKind(top.Auths) == "null" {
+		return nil, invalidSecret(s, false, "%q has no \"auths\" object, so the kubelet finds no credentials in it%s", dataKey, missingAuthsHint(data))
+	}
+	if kind := jsonKind(top.Auths); kind != "object" {
+		return nil, invalidSecret(s, true, "\"auths\" in %q is a JSON %s, not an object", dataKey, kind)
+	}
+	return top.Auths, nil
+}
+
+// wantObject refuses a config that is not a JSON object as the kubelet's
+// decoder does: null is ignored (nullWhy says what that leaves), anything
+// else fails the pulls.
+func wantObject(s *corev1.Secret, dataKey string, data []byte, nullWhy string) error {
+	switch kind := jsonKind(data); kind {
+	case "object":
+		return nil
+	case "null":
+		return invalidSecret(s, false, "%q is null: %s", dataKey, nullWhy)
+	default:
+		return invalidSecret(s, true, "%q is a JSON %s, not an object", dataKey, kind)
+	}
+}
+
+// addEntries parses the entries in key order, so that Entries and
+// Problems come out the same on every run, adding each to out.
+func addEntries(out *Secret, raw map[string]json.RawMessage) {
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, key := range keys {
-		if s.Type == corev1.SecretTypeDockercfg && key == "auths" && jsonKind(raw[key]) == "object" {
+		if out.Type == corev1.SecretTypeDockercfg && key == "auths" && jsonKind(raw[key]) == "object" {
 			// The kubelet takes "auths" for a registry name and finds no
 			// credential in it.
 			out.Problems = append(out.Problems, fmt.Sprintf(`entry "auths": this looks like a %s body; recreate the secret with type %s`, corev1.DockerConfigJsonKey, corev1.SecretTypeDockerConfigJson))
@@ -199,10 +238,6 @@ func Parse(s *corev1.Secret) (*Secret, error) {
 			out.Entries = append(out.Entries, *e)
 		}
 	}
-	if len(out.Entries) == 0 {
-		return nil, invalid(out.FailsPulls, "no usable entry: %s", strings.Join(out.Problems, "; "))
-	}
-	return out, nil
 }
 
 // parseEntry returns the entry if usable, a problem if any, and whether the
