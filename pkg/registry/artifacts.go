@@ -34,8 +34,10 @@ const (
 
 // Artifacts reads what is attached to images (signatures, attestations)
 // with one credential, through the resolver's connection: its per-host
-// and overall limits, retries, lookup deadline and request counting. Every
-// failure is an *Error; a missing manifest is ReasonNotFound.
+// and overall limits, lookup deadline, request counting and 429 handling.
+// Head, Manifest and Blob also get go-containerregistry's retries; the
+// referrers API and tag listing, sent through a client of our own, do not.
+// Every failure is an *Error; a missing manifest is ReasonNotFound.
 type Artifacts struct {
 	r    *Resolver
 	cred Credential

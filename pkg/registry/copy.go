@@ -65,8 +65,9 @@ func (u *uploadCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 // Copy copies digest src, read with cred, to the target tag dst: an index
 // with every platform manifest, each manifest with its config and layers
 // (blobs the target has are skipped; go-containerregistry mounts across
-// repositories of one registry), then HEADs the target by digest: the
-// image and, for an index, each manifest it lists. A target tag that names
+// repositories of one registry), then checks the target by digest: a GET
+// of the image or index (its content must hash to the digest) and, for an
+// index, a HEAD of each manifest it lists. A target tag that names
 // another digest is refused (ReasonTagConflict) unless OverwriteTags.
 func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, dst name.Reference, o CopyOptions) (CopyResult, *Error) {
 	var res CopyResult
@@ -152,8 +153,9 @@ func write(desc *remote.Descriptor, dst name.Reference, opts []remote.Option, up
 	return remote.Write(dst, img, opts...)
 }
 
-// checkCopied HEADs d at the target and, for an index, every manifest it
-// lists; it returns how many it found.
+// checkCopied GETs d at the target (the index's content is needed to list
+// its manifests) and, for an index, HEADs every manifest it lists; it
+// returns how many it found.
 func (r *Resolver) checkCopied(ctx context.Context, d name.Digest, pushOpts []remote.Option, cl classifier) (int, *Error) {
 	desc, err := remote.Get(d, pushOpts...)
 	if err != nil {

@@ -22,10 +22,12 @@ const (
 	ReasonForbidden Reason = "forbidden"
 	// 404, MANIFEST_UNKNOWN, NAME_UNKNOWN.
 	ReasonNotFound Reason = "not-found"
-	// 429 after the allowed attempts, or a Retry-After longer than we wait.
+	// 429 after the allowed attempts, or a 429 whose wait (Retry-After, or
+	// the doubled backoff without one) is longer than MaxRetryAfter.
 	ReasonRateLimited Reason = "rate-limited"
-	// No answer within Options.Timeout on every attempt, or the caller's
-	// deadline passed.
+	// No answer within Options.Timeout on every attempt, an answer whose
+	// body did not finish within it, 408 after the allowed attempts, a
+	// lookup past Options.LookupTimeout, or the caller's deadline passed.
 	ReasonTimeout Reason = "timeout"
 	// Certificate verification failed, the registry spoke plain HTTP to an
 	// HTTPS request, or plain HTTP was refused for a host not listed in
@@ -35,7 +37,8 @@ const (
 	ReasonNetwork Reason = "network"
 	// The image reference does not parse.
 	ReasonInvalidReference Reason = "invalid-reference"
-	// 5xx after the allowed attempts, or an answer we cannot use.
+	// 5xx (after the allowed attempts for 500, 502, 503, 504 and 522; at
+	// once for the others), or an answer we cannot use.
 	ReasonServerError Reason = "server-error"
 	// The registry's auth challenge named a token service that
 	// go-containerregistry refuses to send credentials to: a plain-HTTP
@@ -112,8 +115,9 @@ func (e *attemptTimeoutError) Error() string {
 func (e *attemptTimeoutError) Timeout() bool   { return true }
 func (e *attemptTimeoutError) Temporary() bool { return true }
 
-// retryAfterTooLongError is a 429 whose Retry-After is longer than we are
-// willing to wait: we give up at once rather than sleep.
+// retryAfterTooLongError is a 429 whose wait (its Retry-After, or the
+// doubled backoff when it has none) is longer than we are willing to wait:
+// we give up at once rather than sleep.
 type retryAfterTooLongError struct{ wait, limit time.Duration }
 
 func (e *retryAfterTooLongError) Error() string {

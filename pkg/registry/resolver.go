@@ -1,13 +1,16 @@
 // Package registry resolves image references to digests the way the
 // kubelet's runtime would pull them: with the pod's credentials, in the
-// kubelet's order, asking the registry with HEAD only (a Docker Hub manifest
-// GET counts as a pull).
+// kubelet's order, asking the registry with a manifest HEAD (a Docker Hub
+// manifest GET counts as a pull), and with a GET only where a HEAD cannot
+// answer: for Options.Platform, Options.VerifyContent, or a HEAD answer
+// that does not tell the digest.
 //
 // One Resolver serves one run: it sends at most one lookup per unique
 // (reference, credential) and remembers the answer, bounds concurrency
-// overall and per registry host, retries 5xx and timeouts with backoff and
-// 429 as Retry-After says, and reports each failure per image with a Reason
-// and a message that is safe to print.
+// overall and per registry host, retries 408, 499, 500, 502, 503, 504, 522,
+// timeouts and dropped connections with backoff and 429 as Retry-After
+// says (transport.go tells exactly how), and reports each failure per
+// image with a Reason and a message that is safe to print.
 package registry
 
 // This file: the Resolver, its Options and what it answers (Request,
@@ -36,8 +39,9 @@ const (
 	DefaultLookupTimeout = 60 * time.Second
 	DefaultRetries       = 3
 	DefaultRetryBackoff  = 250 * time.Millisecond
-	// MaxRetryAfter is the longest Retry-After we wait; a registry asking
-	// for more gets a rate-limited failure at once.
+	// MaxRetryAfter is the longest wait after a 429 (its Retry-After, or
+	// the doubled RetryBackoff when it has none); a longer one is a
+	// rate-limited failure at once.
 	MaxRetryAfter = 30 * time.Second
 )
 
@@ -47,8 +51,9 @@ type Options struct {
 	Concurrency int
 	// PerHost bounds registry lookups in flight per registry host (default 4).
 	PerHost int
-	// Timeout bounds each HTTP attempt (default 20s); a timed-out attempt is
-	// retried like a 5xx.
+	// Timeout bounds each HTTP attempt, reading its body included (default
+	// 20s). An attempt with no answer in time is retried like a 503; a body
+	// that does not finish in time is not retried.
 	Timeout time.Duration
 	// LookupTimeout bounds each lookup of one (reference, credential) as a
 	// whole, retries, redirects and token exchanges included (default 60s).
@@ -57,11 +62,18 @@ type Options struct {
 	// the manifest's content with one GET by that digest, for callers that
 	// write the digest down (pin). A HEAD alone trusts the header.
 	VerifyContent bool
-	// Retries is the number of attempts per HTTP request for 5xx, 408,
-	// timeouts, transient network errors and 429 (default 3; 1 = no retry).
+	// Retries is the most sends of one HTTP request (default 3; 1 = no
+	// retry), counted apart for 408, 499, 500, 502, 503, 504, 522, attempt
+	// timeouts and dropped connections (go-containerregistry's retry layer,
+	// which also stops once its next wait would exceed 10s: at most 4
+	// attempts with the default RetryBackoff) and for 429
+	// (attemptTransport). Other statuses, 501 included, are not retried.
 	Retries int
-	// RetryBackoff is the first wait between attempts, tripled for each
-	// further one (default 250ms). A 429 waits its Retry-After instead.
+	// RetryBackoff is the first wait between attempts (default 250ms).
+	// After a retried status or error each wait is three times the last
+	// (250ms, 750ms, 2.25s, …), plus up to 10% at random. After a 429 the
+	// wait is its Retry-After; without a usable one it is RetryBackoff
+	// doubled per 429 so far (250ms, 500ms, …), exactly. See transport.go.
 	RetryBackoff time.Duration
 	// CAFile adds PEM certificates to the system roots.
 	CAFile string
@@ -165,9 +177,9 @@ type Resolver struct {
 	// referrers API (true) or needs the tag-schema fallback (false).
 	referrersAPI   sync.Map
 	referrersProbe sync.Map // host → *sync.Mutex held while the API is probed
-	// authed caches an authenticated transport per (repository, credential)
-	// for the referrers API, which go-containerregistry's Puller does not
-	// expose.
+	// authed caches an authenticated client per (repository, credential)
+	// for the requests Artifacts sends itself (the referrers API and tag
+	// listing), which go-containerregistry's Puller does not expose.
 	authed  sync.Map
 	stats   counters
 	flights flights
@@ -242,6 +254,9 @@ func New(o Options) (*Resolver, error) {
 	r.remote = []remote.Option{
 		remote.WithTransport(r.stack),
 		remote.WithUserAgent(o.UserAgent),
+		// Waits RetryBackoff, ×3 per retry, +0–10% jitter, for at most
+		// Retries attempts. Cap caps no wait: once the next would exceed
+		// 10s, the retries end after the current one (see transport.go).
 		remote.WithRetryBackoff(remote.Backoff{
 			Duration: o.RetryBackoff,
 			Factor:   3,

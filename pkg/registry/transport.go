@@ -32,12 +32,29 @@ import (
 //	                      hostRouter       (TLS per host, plain-HTTP policy)
 //	                      *http.Transport  (verifying, or skip-verify for Insecure hosts)
 //
-// go-containerregistry's retry layer (configured through remote.WithRetry*)
-// retries 5xx, 408 and transient network errors — including our per-attempt
-// timeouts — with exponential backoff. It does not read Retry-After, so 429
-// is left out of its status codes and handled below it by attemptTransport,
-// which waits as told and re-sends. Each layer thus owns one kind of retry
-// and their attempts do not multiply.
+// Retries happen in two layers, each owning one kind of failure:
+//
+//   - go-containerregistry's retry layer (configured in New through
+//     remote.WithRetry*) re-sends a request that got a status in
+//     retryStatusCodes (408, 499, 500, 502, 503, 504, 522; no other 5xx)
+//     or an error retryable accepts (our per-attempt timeout, EOF,
+//     connection reset, broken pipe, a closed connection), for at most
+//     Options.Retries attempts. Before attempt n+1 it waits
+//     RetryBackoff×3^(n-1) plus a random 0–10% (250ms, then 750ms, by
+//     default), in time.Sleep: a canceled context or a passed lookup
+//     deadline does not cut a wait short, only the attempt after it. Its
+//     10s Cap does not cap a wait but ends the retries: once the next wait
+//     would exceed 10s, it sleeps the current one and makes no further
+//     attempt (with RetryBackoff 250ms, 4 attempts at most). A body that
+//     times out while being read is past this layer and not retried. It
+//     does not read Retry-After, so 429 is left out of its status codes.
+//   - attemptTransport, below it, answers 429: it waits as Retry-After
+//     says and re-sends, for at most Options.Retries sends (see there).
+//
+// A 429 that attemptTransport gives up on is not retried by the layer
+// above, nor a retried status by attemptTransport's loop; but a registry
+// mixing the two can get up to Retries×Retries sends of one request, as
+// each attempt of the upper layer runs attemptTransport's loop afresh.
 
 // retryStatusCodes are retried by go-containerregistry's layer: its defaults
 // without 429, which attemptTransport handles.
@@ -71,11 +88,16 @@ func retryable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
-// attemptTransport bounds each HTTP attempt by a timeout and answers 429 by
-// waiting what Retry-After says (seconds or an HTTP date) and re-sending,
-// up to attempts times in all. A Retry-After longer than maxWait ends the
-// request at once with a retryAfterTooLongError; a 429 without Retry-After
-// waits backoff, doubling.
+// attemptTransport bounds each HTTP attempt by timeout (reading its body
+// included) and answers 429 by re-sending, up to attempts sends in all; on
+// the last one, or when the request's body cannot be sent again, the 429
+// is returned as it came. Before each re-send it waits what Retry-After
+// says (delay-seconds, or an HTTP date, one in the past meaning no wait);
+// without a usable Retry-After (missing, negative or unparsable) it waits
+// backoff doubled per 429 so far (backoff, 2×backoff, …), without jitter.
+// A wait longer than maxWait, told or computed, ends the request at once
+// with a retryAfterTooLongError. A wait ends early with the request's
+// context.
 type attemptTransport struct {
 	next     http.RoundTripper
 	timeout  time.Duration
