@@ -151,11 +151,3 @@ type notManifestError struct{ host, mediaType string }
 func (e *notManifestError) Error() string {
 	return fmt.Sprintf("%s answered with content type %q, not an image manifest or index", e.host, e.mediaType)
 }
-
-// lookupDeadlineError is one lookup running past Options.LookupTimeout, all
-// its attempts, redirects and token exchanges included.
-type lookupDeadlineError struct{ after time.Duration }
-
-func (e *lookupDeadlineError) Error() string {
-	return fmt.Sprintf("lookup took longer than %s", e.after)
-}
