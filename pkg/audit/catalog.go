@@ -82,6 +82,8 @@ var Catalogue = []Spec{
 		"A signature claims a given key or chain but does not verify, or cannot be a signature at all.", "Do not trust the image: re-sign it, or find out who attached a signature that does not verify.", false},
 	{IDSignatureLookupFailed, SeverityMedium, "signature", CheckSignatures, "the registry could not say (never reported as unsigned)",
 		"The registry could not say whether the image is signed.", retryFix, true},
+	{IDNoTrustRule, SeverityLow, "signature", CheckSignatures, "--trust-policy has no rule for the image (and no catch-all)",
+		"No rule of the trust policy covers the image, so its signatures were not checked.", "Add a rule for the image to the trust policy, or a last rule with images: [\"**\"] that says what to do with the rest.", false},
 	{IDNoProvenance, SeverityLow, "provenance", CheckProvenance, "no source or revision anywhere",
 		"The image names no source repository or revision.", "Build with OCI annotations or labels (org.opencontainers.image.source and .revision) or SLSA provenance.", false},
 	{IDProvenanceMismatch, SeverityHigh, "provenance", CheckProvenance, "two places disagree on source or revision",
@@ -174,7 +176,7 @@ func wrap(text string, width int) []string {
 var checkTitles = map[Check]string{
 	CheckSpec:       "Always (the image as written and what pods run)",
 	CheckRegistry:   "Asked of the registry (unless `--offline`)",
-	CheckSignatures: "With `--signatures`, `--verify-key` or `--trust-cert`",
+	CheckSignatures: "With `--signatures`, `--verify-key`, `--trust-cert` or `--trust-policy`",
 	CheckProvenance: "With `--provenance` or `--max-age`",
 	CheckUpdates:    "With `--updates`",
 }

@@ -60,6 +60,7 @@ const (
 	IDSignedByUnknownKey    = "signed-by-unknown-key"
 	IDSignatureInvalid      = "signature-invalid"
 	IDSignatureLookupFailed = "signature-lookup-failed"
+	IDNoTrustRule           = "no-trust-rule"
 	// Provenance and freshness findings (audit --provenance, --max-age,
 	// --updates).
 	IDNoProvenance           = "no-provenance"

@@ -10,6 +10,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -135,6 +136,8 @@ func TestSeveritiesMatchTheContract(t *testing.T) {
 		// The signatures issue's contract.
 		"unsigned": "medium", "signature-unverified": "low", "signed-by-unknown-key": "high",
 		"signature-invalid": "high", "signature-lookup-failed": "medium",
+		// The trust policy issue's contract.
+		"no-trust-rule": "low",
 		// The provenance and freshness issue's contract (lookup failures
 		// are ours: a failed read is never a missing value).
 		"no-provenance": "low", "provenance-mismatch": "high", "image-too-old": "medium",
@@ -316,7 +319,7 @@ func TestApplySignatures(t *testing.T) {
 		for _, s := range tt.results {
 			rs = append(rs, sig(s))
 		}
-		ApplySignatures(&it, rs, DigestFromSpec, tt.require)
+		ApplySignatures(&it, rs, DigestFromSpec, SignaturePolicy{Require: tt.require})
 		if got := ids(it); !slices.Equal(got, tt.want) {
 			t.Errorf("%v: findings %v, want %v", tt.results, got, tt.want)
 		}
@@ -334,7 +337,7 @@ func TestApplySignatures(t *testing.T) {
 func TestSignatureInvalidSaysWhy(t *testing.T) {
 	it := oneItem(t, "reg.example.com/app@"+digestA, corev1.PullIfNotPresent, nil, Options{})
 	const why = "the signature is not valid base64"
-	ApplySignatures(&it, []signature.Result{{Status: signature.StatusInvalid, Digest: digestA, Error: why}}, DigestFromSpec, false)
+	ApplySignatures(&it, []signature.Result{{Status: signature.StatusInvalid, Digest: digestA, Error: why}}, DigestFromSpec, SignaturePolicy{})
 	if got := ids(it); !slices.Equal(got, []string{IDSignatureInvalid}) {
 		t.Fatalf("findings %v, want %s", got, IDSignatureInvalid)
 	}
@@ -379,6 +382,47 @@ func TestInvalidReferenceHints(t *testing.T) {
 		items := Evaluate([]workload.Workload{w}, Options{})
 		if f := items[0].Findings; len(f) != 1 || f[0].ID != IDInvalidReference || !strings.Contains(f[0].Fix, want) {
 			t.Errorf("%q: findings %+v, want invalid-reference with %q", image, f, want)
+		}
+	}
+}
+
+// With a trust policy, each verdict is said against the image's rule.
+func TestApplySignaturesWithATrustPolicy(t *testing.T) {
+	rule := "rules[1] (registry.acme.example/**)"
+	tests := []struct {
+		name   string
+		status signature.Status
+		policy SignaturePolicy
+		want   string // finding ID and severity, or "" for none
+		text   string
+	}{
+		{"uncovered", "", SignaturePolicy{Uncovered: true, Source: "trust.yaml"}, "no-trust-rule/low", "no rule of trust.yaml covers"},
+		{"other authority", signature.StatusOtherKey, SignaturePolicy{Rule: rule, Action: trustpolicy.ActionVerify, Source: "trust.yaml"}, "signed-by-unknown-key/high", "not by an authority " + rule + " of trust.yaml names"},
+		{"unsigned under require", signature.StatusUnsigned, SignaturePolicy{Rule: rule, Action: trustpolicy.ActionRequire, Source: "trust.yaml"}, "unsigned/high", "no cosign or Notation signature"},
+		{"unsigned under verify", signature.StatusUnsigned, SignaturePolicy{Rule: rule, Action: trustpolicy.ActionVerify, Source: "trust.yaml"}, "unsigned/medium", "no cosign or Notation signature"},
+		{"signed under report-unsigned", signature.StatusUnverified, SignaturePolicy{Rule: "rules[2] (**)", Action: trustpolicy.ActionReportUnsigned, Source: "trust.yaml"}, "", ""},
+		{"verified", signature.StatusVerified, SignaturePolicy{Rule: rule, Action: trustpolicy.ActionVerify, Source: "trust.yaml"}, "", ""},
+	}
+	for _, tt := range tests {
+		it := oneItem(t, "registry.acme.example/web@sha256:"+strings.Repeat("a", 64), "", nil, Options{})
+		it.Findings = nil
+		var rs []signature.Result
+		if tt.status != "" {
+			rs = []signature.Result{{Status: tt.status, Digest: digestA}}
+		}
+		ApplySignatures(&it, rs, DigestFromSpec, tt.policy)
+		got := ""
+		for _, f := range it.Findings {
+			got = f.ID + "/" + string(f.Severity)
+			if !strings.Contains(f.Message, tt.text) {
+				t.Errorf("%s: message %q, want %q in it", tt.name, f.Message, tt.text)
+			}
+		}
+		if got != tt.want || len(it.Findings) > 1 {
+			t.Errorf("%s: findings %+v, want %q", tt.name, it.Findings, tt.want)
+		}
+		if tt.status != "" && (it.Signature == nil || it.Signature.Rule != tt.policy.Rule) {
+			t.Errorf("%s: signature %+v, want its rule %q", tt.name, it.Signature, tt.policy.Rule)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 )
 
 // Where the digest whose signatures are checked came from.
@@ -36,10 +37,28 @@ var statusRank = map[signature.Status]int{
 	signature.StatusUnsigned: 3, signature.StatusUnverified: 4, signature.StatusVerified: 5,
 }
 
+// SignaturePolicy is what was asked of an item's signatures.
+type SignaturePolicy struct {
+	// Require raises unsigned to high (--require-signature).
+	Require bool
+	// Rule, Action and Uncovered come from a trust policy (Source, the
+	// file): the rule that matched the image and what it asks, or that no
+	// rule covers it.
+	Rule      string
+	Action    trustpolicy.Action
+	Uncovered bool
+	Source    string
+}
+
 // ApplySignatures records the signature checks of the item's digests (the
 // worst one stands for the item) and adds the finding it calls for.
-// requireSignature raises unsigned to high.
-func ApplySignatures(it *Item, results []signature.Result, from string, requireSignature bool) {
+func ApplySignatures(it *Item, results []signature.Result, from string, p SignaturePolicy) {
+	if p.Uncovered {
+		it.add(newFinding(IDNoTrustRule,
+			fmt.Sprintf("no rule of %s covers %s: its signatures were not checked", p.Source, it.Image),
+			"add a rule for it to "+p.Source+", or a last rule with images: [\"**\"] that says what to do with the rest"))
+		return
+	}
 	if len(results) == 0 {
 		return
 	}
@@ -50,6 +69,7 @@ func ApplySignatures(it *Item, results []signature.Result, from string, requireS
 		}
 	}
 	worst.DigestFrom = from
+	worst.Rule = p.Rule
 	it.Signature = &worst
 	d := imageref.ShortDigest(worst.Digest)
 	switch worst.Status {
@@ -57,15 +77,24 @@ func ApplySignatures(it *Item, results []signature.Result, from string, requireS
 		f := newFinding(IDUnsigned,
 			fmt.Sprintf("no cosign or Notation signature of %s (%s digest) was found", d, from),
 			"sign it (cosign sign --key KEY IMAGE@DIGEST, or notation sign), or run only images that are signed")
-		if requireSignature {
+		if p.Require || p.Action == trustpolicy.ActionRequire {
 			f.Severity = SeverityHigh
 		}
 		it.add(f)
 	case signature.StatusUnverified:
+		if p.Action == trustpolicy.ActionReportUnsigned {
+			return // the rule asks only that it be signed
+		}
 		it.add(newFinding(IDSignatureUnverified,
 			fmt.Sprintf("%s is signed (%s), but no key or certificate was given to check it", d, signers(worst)),
 			"verify it: pass --verify-key cosign.pub or --trust-cert notation-ca.pem"))
 	case signature.StatusOtherKey:
+		if p.Rule != "" {
+			it.add(newFinding(IDSignedByUnknownKey,
+				fmt.Sprintf("%s is signed, but not by an authority %s of %s names (%s)", d, p.Rule, p.Source, signers(worst)),
+				"run an image signed by an authority of "+p.Rule+", or add its signer to that rule if you trust it"))
+			return
+		}
 		it.add(newFinding(IDSignedByUnknownKey,
 			fmt.Sprintf("%s is signed, but by none of the keys or certificates given (%s)", d, signers(worst)),
 			"run an image signed by a key you trust, or add its key if you trust it (--verify-key)"))

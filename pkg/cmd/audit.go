@@ -21,6 +21,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sarif"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/version"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
@@ -71,8 +72,10 @@ Deployment, Pod -> Job -> CronJob), with the digests its pods run. Findings:
 
 ` + audit.HelpTable(audit.CheckSpec) + "\n" + audit.HelpTable(audit.CheckRegistry) + `
 
-With --signatures (implied by --verify-key and --trust-cert), for the digest
-the pods run (else the spec's, else what the tag points at now):
+With --signatures (implied by --verify-key, --trust-cert and --trust-policy),
+for the digest the pods run (else the spec's, else what the tag points at
+now). --trust-policy FILE says which keys or certificates must sign which
+images (the first rule whose images match decides):
 
 ` + audit.HelpTable(audit.CheckSignatures) + `
 
@@ -113,6 +116,9 @@ audited namespaces without workloads. -o openreports prints them instead.`,
 
   # Is every running image signed by our cosign key, or our Notation CA?
   kubectl imgtrust audit -A --verify-key cosign.pub --trust-cert notation-ca.pem
+
+  # Each image held to the authority that signs it (a TrustPolicy file)
+  kubectl imgtrust audit -A --trust-policy trust.yaml -o wide
 
   # Where each running image came from, and which are older than half a year
   kubectl imgtrust audit -A --provenance --max-age 180d -o wide
@@ -171,6 +177,10 @@ func (o *AuditOptions) Complete(args []string) error {
 	}
 	if o.signatureFlags.Enabled() && o.Offline {
 		fmt.Fprintln(o.ErrOut, "warning: signatures are not checked with --offline or -f: they live in the registry")
+		if o.TrustPolicy != "" {
+			_, err := trustpolicy.Load(o.TrustPolicy) // bad input is said all the same
+			return err
+		}
 		return nil
 	}
 	if o.provenanceFlags.Enabled() {
@@ -377,9 +387,9 @@ func (o *AuditOptions) resolve(ctx context.Context, flags *genericclioptions.Con
 		return []string{"registry checks skipped: " + err.Error()}, nil
 	}
 	stage := pipeline.AuditStage{
-		Resolver: o.resolver, Signatures: o.checker, RequireSignature: o.RequireSignature,
+		Resolver: o.resolver, Signatures: o.authorities, RequireSignature: o.RequireSignature,
 		Concurrency: o.Concurrency, Done: o.progress.Done,
-		Provenance: o.provenanceFlags.Enabled(), ProvenanceOptions: o.provenanceFlags.Options(time.Now(), o.checker != nil),
+		Provenance: o.provenanceFlags.Enabled(), ProvenanceOptions: o.provenanceFlags.Options(time.Now(), o.authorities != nil),
 		Platform: o.provenanceFlags.platform, Updates: o.provenanceFlags.Updates,
 		Shared: o.shared,
 	}

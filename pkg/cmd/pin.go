@@ -99,6 +99,9 @@ patched, and the secret to create is named.`,
   # Pin manifest files in place
   kubectl imgtrust pin -f k8s/ -R --write
 
+  # Pin only to digests signed by the authority the trust policy names for each image
+  kubectl imgtrust pin deploy/web --source=registry --trust-policy trust.yaml
+
   # Copy what deploy/web runs into our registry, then pin it to the copy
   kubectl imgtrust pin deploy/web --mirror-to registry.acme.dev/mirror          # the plan
   kubectl imgtrust pin deploy/web --mirror-to registry.acme.dev/mirror --apply  # copy, check, patch`,
@@ -116,6 +119,7 @@ patched, and the secret to create is named.`,
 	o.registryFlags.AddFlags(cmd)
 	cmd.Flags().StringArrayVar(&o.VerifyKeys, "verify-key", nil, "Pin only to digests signed by this PEM public key (cosign.pub), verified offline (repeatable)")
 	cmd.Flags().StringArrayVar(&o.TrustCerts, "trust-cert", nil, "Pin only to digests with a Notation signature chaining to this PEM certificate (repeatable)")
+	o.addPolicyFlag(cmd)
 	cmd.Flags().BoolVar(&o.All, "all", false, "Pin every workload in the namespace")
 	cmd.Flags().BoolVar(&o.Apply, "apply", false, "Patch the objects (default: print the patch and change nothing)")
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", o.DryRun, `"server" sends the patch with server-side dry run and persists nothing; "none" or "client" as usual`)
@@ -194,7 +198,7 @@ func (o *PinOptions) Validate(args []string) error {
 
 // Run pins manifests or live objects.
 func (o *PinOptions) Run(ctx context.Context) error {
-	if o.Source == string(pin.SourceRegistry) || o.checker != nil || o.mirroring() {
+	if o.Source == string(pin.SourceRegistry) || o.authorities != nil || o.mirroring() {
 		var err error
 		opts := o.registryFlags.Options("")
 		// pin writes the digest down: check it against the manifest's

@@ -31,7 +31,7 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		if err != nil {
 			return "", err
 		}
-		if o.checker != nil {
+		if o.authorities != nil {
 			if err := o.verifyDigest(ctx, plan, workload.Object{}, image, digest); err != nil {
 				return "", err
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -463,7 +464,7 @@ func resourceFor(dyn dynamic.Interface, mapper meta.RESTMapper, obj workload.Obj
 // choosers returns, per workload, the chooser of its digests: from its pods,
 // or from the registry with the workload's own pull credentials.
 func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (func(workload.Object) pin.Chooser, error) {
-	if o.Source == string(pin.SourceRunning) && o.checker == nil && !o.mirroring() {
+	if o.Source == string(pin.SourceRunning) && o.authorities == nil && !o.mirroring() {
 		return func(workload.Object) pin.Chooser { return pin.RunningChooser() }, nil
 	}
 	client, err := workload.NewClient(o.configFlags)
@@ -482,7 +483,7 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 				return o.resolveUsage(ctx, plan, obj, u.Image)
 			})
 		}
-		if o.checker == nil {
+		if o.authorities == nil {
 			return c
 		}
 		choose := c.Choose
@@ -498,16 +499,25 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 }
 
 // verifyDigest refuses a digest that no --verify-key or --trust-cert
-// signed, checked with the credentials a node would use for the image.
+// signed (or, with --trust-policy, no authority of the image's rule),
+// checked with the credentials a node would use for the image.
 func (o *PinOptions) verifyDigest(ctx context.Context, plan *pipeline.CredentialPlan, obj workload.Object, image, digest string) error {
 	repo, err := o.resolver.RepositoryOf(image)
 	if err != nil {
 		return err
 	}
+	choice := o.authorities.For(repo)
+	short := imageref.ShortDigest(digest)
+	switch {
+	case choice.Uncovered:
+		return &pin.Refusal{Reason: pin.ReasonNotVerified, Message: fmt.Sprintf("no rule of %s covers %s: not pinned", o.authorities.PolicySource(), repo.Name())}
+	case choice.Checker == nil || choice.Action == trustpolicy.ActionReportUnsigned:
+		return nil // the rule asks for no authority
+	}
 	creds, _, _ := plan.For(obj, image)
 	req := registry.Request{Image: repo.Digest(digest).Name(), Credentials: creds, CheckAccess: true}
 	cred := pipeline.AcceptedCredential(req, o.resolver.Resolve(ctx, req))
-	res := o.checker.Check(ctx, o.resolver.Artifacts(cred), repo, digest)
+	res := choice.Checker.Check(ctx, o.resolver.Artifacts(cred), repo, digest)
 	if res.Status == signature.StatusVerified {
 		return nil
 	}
@@ -515,7 +525,11 @@ func (o *PinOptions) verifyDigest(ctx context.Context, plan *pipeline.Credential
 	if res.Error != "" {
 		why += ": " + res.Error
 	}
-	return &pin.Refusal{Reason: pin.ReasonNotVerified, Message: fmt.Sprintf("%s is not signed by a --verify-key or --trust-cert (%s): not pinned", imageref.ShortDigest(digest), why)}
+	by := "a --verify-key or --trust-cert"
+	if choice.Rule != "" {
+		by = "an authority of " + choice.Rule + " in " + o.authorities.PolicySource()
+	}
+	return &pin.Refusal{Reason: pin.ReasonNotVerified, Message: fmt.Sprintf("%s is not signed by %s (%s): not pinned", short, by, why)}
 }
 
 // resolveUsage asks the registry for one image with obj's credentials.

@@ -161,7 +161,7 @@ func (o *PinOptions) mirrorResolver(ctx context.Context, plan *pipeline.Credenti
 				return "", err
 			}
 		}
-		if o.checker != nil {
+		if o.authorities != nil {
 			if err := o.verifyDigest(ctx, plan, workload.Object{}, image, digest); err != nil {
 				return "", err
 			}

@@ -22,8 +22,10 @@ import (
 // secrets, with theirs (the kubelet reads only a pod's own spec); then,
 // when Signatures is set, the signatures of the digests that run.
 type AuditStage struct {
-	Resolver         *registry.Resolver
-	Signatures       *signature.Checker // nil: no signature checks
+	Resolver *registry.Resolver
+	// Signatures say who must have signed each image (one checker, or a
+	// trust policy's rules); nil: no signature checks.
+	Signatures       *signature.Authorities
 	RequireSignature bool
 	Concurrency      int    // signature and provenance reads in flight at most
 	Done             func() // called when the resolutions are in (progress)
@@ -131,10 +133,11 @@ type podsRequest struct {
 // sigJob is one signature check: per unique (repository, digest,
 // credential), never per pod.
 type sigJob struct {
-	key    string
+	key    string // digestKey: what the provenance read joins on
 	repo   name.Repository
 	digest string
 	cred   registry.Credential
+	choice signature.Choice
 	res    signature.Result
 }
 
@@ -146,20 +149,25 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 	var order []*sigJob
 	perItem := make([][]*sigJob, len(pending))
 	froms := make([]string, len(pending))
+	choices := make([]signature.Choice, len(pending))
 	for n, i := range pending {
 		repo, digests, from, cred, ok := s.digestsOf(&items[i], reqs[n], results[n])
 		if !ok {
 			continue
 		}
 		froms[n] = from
+		choices[n] = s.Signatures.For(repo)
+		if choices[n].Checker == nil {
+			continue // a rule that ignores the image, or none covers it
+		}
 		for _, d := range digests {
-			// One check per credential content: the same login held by
-			// secrets in many namespaces is one credential.
+			// One check per credential content (the same login held by
+			// secrets in many namespaces is one credential) and rule.
 			key := digestKey(repo, d, cred)
-			j, ok := jobs[key]
+			j, ok := jobs[choices[n].Rule+"\x00"+key]
 			if !ok {
-				j = &sigJob{key: key, repo: repo, digest: d, cred: cred}
-				jobs[key] = j
+				j = &sigJob{key: key, repo: repo, digest: d, cred: cred, choice: choices[n]}
+				jobs[choices[n].Rule+"\x00"+key] = j
 				order = append(order, j)
 			}
 			perItem[n] = append(perItem[n], j)
@@ -169,8 +177,8 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 	g.SetLimit(max(s.Concurrency, 1))
 	for _, j := range order {
 		g.Go(func() error {
-			j.res, _ = once(s.Shared, "signature\x00"+j.key, func() signature.Result {
-				return s.Signatures.Check(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest)
+			j.res, _ = once(s.Shared, "signature\x00"+j.choice.Rule+"\x00"+j.key, func() signature.Result {
+				return j.choice.Checker.Check(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest)
 			})
 			return nil
 		})
@@ -181,12 +189,15 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 		for _, j := range perItem[n] {
 			rs = append(rs, j.res)
 		}
-		audit.ApplySignatures(&items[i], rs, froms[n], s.RequireSignature)
+		audit.ApplySignatures(&items[i], rs, froms[n], audit.SignaturePolicy{
+			Require: s.RequireSignature, Rule: choices[n].Rule, Action: choices[n].Action,
+			Uncovered: choices[n].Uncovered, Source: s.Signatures.PolicySource(),
+		})
 	}
 	attested := map[string][]provenance.Attested{}
-	for key, j := range jobs {
+	for _, j := range order {
 		for _, a := range j.res.Attestations {
-			attested[key] = append(attested[key], provenance.Attested{Statement: a.Statement, Verified: a.Verified})
+			attested[j.key] = append(attested[j.key], provenance.Attested{Statement: a.Statement, Verified: a.Verified})
 		}
 	}
 	return attested

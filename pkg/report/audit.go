@@ -17,10 +17,11 @@ import (
 func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 	headers := []string{"namespace", "workload", "container", "image", "pinning", "findings"}
 	online := r.Summary.Registry == "online"
-	signed, traced := false, false
+	signed, traced, ruled := false, false, false
 	for _, it := range r.Items {
 		signed = signed || it.Signature != nil
 		traced = traced || it.Provenance != nil
+		ruled = ruled || it.Signature != nil && it.Signature.Rule != ""
 	}
 	several := len(r.Summary.Contexts) > 0
 	if several {
@@ -36,6 +37,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 		}
 		if signed {
 			headers = append(headers, "signed by")
+		}
+		if ruled {
+			headers = append(headers, "trust rule")
 		}
 		if traced {
 			headers = append(headers, "source", "revision", "created")
@@ -74,6 +78,15 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			if signed {
 				row = append(row, signedBy(it))
 			}
+			if ruled {
+				rule := "-"
+				if it.Signature != nil && it.Signature.Rule != "" {
+					// "rules[1]": the pattern holds no space, but the
+					// column must stay one word for scripts.
+					rule, _, _ = strings.Cut(it.Signature.Rule, " ")
+				}
+				row = append(row, rule)
+			}
 			if traced {
 				row = append(row, provenanceColumns(it)...)
 			}
@@ -107,8 +120,20 @@ func AuditSummary(w io.Writer, r audit.Report) {
 		fmt.Fprintf(w, "updates: tags of %s listed with %s\n", plural(c.Updates.Lookups, "repository"), plural(c.Updates.Requests, "registry request"))
 	}
 	for _, id := range r.FindingIDs() {
-		fmt.Fprintf(w, "  %-26s %-6s x%-3d fix: %s\n", id, audit.SeverityOf(id), s.ByID[id], summaryFix(r, id))
+		fmt.Fprintf(w, "  %-26s %-6s x%-3d fix: %s\n", id, worstSeverity(r, id), s.ByID[id], summaryFix(r, id))
 	}
+}
+
+// worstSeverity is a finding's highest severity in the report: flags and
+// rules raise some (unsigned is high with --require-signature).
+func worstSeverity(r audit.Report, id string) audit.Severity {
+	worst := audit.SeverityNone
+	for _, it := range r.Items {
+		if f, ok := findingByID(it, id); ok && f.Severity.Rank() > worst.Rank() {
+			worst = f.Severity
+		}
+	}
+	return worst
 }
 
 // summaryFix is the first item's fix for a finding, saying when the

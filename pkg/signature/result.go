@@ -44,6 +44,9 @@ type Result struct {
 	// (set by the caller: "running", "spec" or "registry").
 	Digest     string `json:"digest,omitempty"`
 	DigestFrom string `json:"digestFrom,omitempty"`
+	// Rule is the trust-policy rule whose authorities were asked
+	// (--trust-policy), as "rules[N] (PATTERN)".
+	Rule string `json:"rule,omitempty"`
 	// VerifiedBy lists the configured keys and certificates that verified
 	// a signature.
 	VerifiedBy []Signer   `json:"verifiedBy,omitempty"`

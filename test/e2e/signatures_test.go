@@ -22,14 +22,8 @@ func TestSignaturesWithRealSigners(t *testing.T) {
 	ctx := testContext(t)
 	ns := newNamespace(t, "sigs")
 	dir := t.TempDir()
-	keyA, pubA, err := stack.CosignKeyPair(ctx, dir, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyB, pubB, err := stack.CosignKeyPair(ctx, dir, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyA, pubA := cosignKeys(t, dir, "a")
+	keyB, pubB := cosignKeys(t, dir, "b")
 	notationDir := t.TempDir()
 	notationCert, err := stack.NotationSetup(ctx, notationDir)
 	if err != nil {

@@ -1,0 +1,82 @@
+package signature
+
+import (
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
+)
+
+// Authorities say, per image, who must have signed it: one checker for
+// every image (--signatures, --verify-key, --trust-cert), or one per rule
+// of a trust policy (--trust-policy).
+type Authorities struct {
+	all      *Checker
+	policy   *trustpolicy.Policy
+	checkers []*Checker // per rule; nil for action ignore
+}
+
+// Choice is what the authorities ask of one image.
+type Choice struct {
+	// Checker checks its signatures; nil when none are checked (a rule
+	// that ignores the image, or no rule covers it).
+	Checker *Checker
+	// Rule names the trust-policy rule that matched ("" without a policy).
+	Rule   string
+	Action trustpolicy.Action
+	// Uncovered is set when a policy has no rule for the image.
+	Uncovered bool
+}
+
+// ForAll checks every image with one checker.
+func ForAll(c *Checker) *Authorities { return &Authorities{all: c} }
+
+// FromPolicy builds a checker per rule of p: its keys and Notation
+// certificates, or presence only for report-unsigned. attestations is
+// passed on to each (Options.Attestations). Keyless rules are refused:
+// this version cannot verify them, and a rule that cannot be met must not
+// look met.
+func FromPolicy(p *trustpolicy.Policy, attestations func(string) bool) (*Authorities, error) {
+	a := &Authorities{policy: p, checkers: make([]*Checker, len(p.Rules))}
+	for i, r := range p.Rules {
+		if len(r.Keyless) > 0 {
+			return nil, fmt.Errorf("%s: rules[%d].keyless: keyless verification is not in this version yet; use keys or notation for this rule, or action: report-unsigned", p.Source, r.Index)
+		}
+		if r.Action == trustpolicy.ActionIgnore {
+			continue
+		}
+		keys, err := LoadKeys(r.Keys)
+		if err != nil {
+			return nil, fmt.Errorf("%s: rules[%d].keys: %w", p.Source, r.Index, err)
+		}
+		certs, err := LoadCerts(r.Notation)
+		if err != nil {
+			return nil, fmt.Errorf("%s: rules[%d].notation: %w", p.Source, r.Index, err)
+		}
+		if a.checkers[i], err = New(Options{Keys: keys, Certs: certs, Attestations: attestations}); err != nil {
+			return nil, fmt.Errorf("%s: rules[%d]: %w", p.Source, r.Index, err)
+		}
+	}
+	return a, nil
+}
+
+// For is the choice for an image of repo.
+func (a *Authorities) For(repo name.Repository) Choice {
+	if a.policy == nil {
+		return Choice{Checker: a.all}
+	}
+	rule, ok := a.policy.Match(trustpolicy.Normalize(repo.RegistryStr(), repo.RepositoryStr()))
+	if !ok {
+		return Choice{Uncovered: true}
+	}
+	return Choice{Checker: a.checkers[rule.Index], Rule: rule.Name(), Action: rule.Action}
+}
+
+// PolicySource is the policy file's name, or "" without one.
+func (a *Authorities) PolicySource() string {
+	if a.policy == nil {
+		return ""
+	}
+	return a.policy.Source
+}

@@ -1,0 +1,154 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+)
+
+// TestTrustPolicy signs images of two repositories with two real cosign
+// keys and checks that one audit --trust-policy holds each image to its
+// own rule's key, through kubectl, as cosign verify agrees.
+func TestTrustPolicy(t *testing.T) {
+	ctx := testContext(t)
+	ns := newNamespace(t, "trust")
+	dir := t.TempDir()
+	keyA, pubA := cosignKeys(t, dir, "acme")
+	keyB, pubB := cosignKeys(t, dir, "vendor")
+	priv := stack.Registry + "/" + ns
+	images := map[string]fixture.Pushed{}
+	for name, ref := range map[string]string{
+		"web": priv + "/acme/web:1", "other": priv + "/acme/other:1", "unsigned": priv + "/acme/unsigned:1",
+		"tool": priv + "/vendor/tool:1", "stray": priv + "/misc/stray:1",
+	} {
+		images[name] = push(t, ref)
+	}
+	for name, key := range map[string]string{"web": keyA, "other": keyB, "tool": keyB} {
+		if err := stack.CosignSign(ctx, key, images[name].Repo()+"@"+images[name].Digest, false); err != nil {
+			t.Fatalf("signing %s: %v", name, err)
+		}
+	}
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w := fixture.Workloads{CS: kube, NS: ns}
+	for name, img := range images {
+		if err := w.Deployment(ctx, name, 0, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullAlways))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Keys are named relative to the policy file; no catch-all rule.
+	policy := filepath.Join(dir, "trust.yaml")
+	writeFile(t, policy, `apiVersion: imgtrust.dev/v1alpha1
+kind: TrustPolicy
+rules:
+- images: ["`+priv+`/acme/**"]
+  keys: [`+filepath.Base(pubA)+`]
+  action: require
+- images: ["`+priv+`/vendor/*"]
+  keys: [`+filepath.Base(pubB)+`]
+`)
+	rep, r := auditJSON(t, "-n", ns, "--trust-policy", policy)
+	if r.Code != 0 {
+		t.Fatalf("audit --trust-policy: %s", r)
+	}
+	acme, vendor := "rules[0] ("+priv+"/acme/**)", "rules[1] ("+priv+"/vendor/*)"
+	want := map[string]struct {
+		status   signature.Status
+		rule     string
+		finding  string
+		severity audit.Severity
+	}{
+		"web":      {signature.StatusVerified, acme, "", ""},
+		"other":    {signature.StatusOtherKey, acme, audit.IDSignedByUnknownKey, audit.SeverityHigh},
+		"unsigned": {signature.StatusUnsigned, acme, audit.IDUnsigned, audit.SeverityHigh}, // action: require
+		"tool":     {signature.StatusVerified, vendor, "", ""},
+		"stray":    {"", "", audit.IDNoTrustRule, audit.SeverityLow},
+	}
+	for name, w := range want {
+		it := item(t, rep, "Deployment", name, "app")
+		switch {
+		case w.status == "" && it.Signature != nil:
+			t.Errorf("%s: checked (%+v) though no rule covers it", name, it.Signature)
+		case w.status != "" && (it.Signature == nil || it.Signature.Status != w.status || it.Signature.Rule != w.rule):
+			t.Errorf("%s: signature %+v, want %s by %s", name, it.Signature, w.status, w.rule)
+		}
+		if w.finding != "" {
+			if f := findingFor(t, it, w.finding); f.Severity != w.severity {
+				t.Errorf("%s: %s is %s, want %s", name, w.finding, f.Severity, w.severity)
+			}
+		}
+	}
+	if f := findingFor(t, item(t, rep, "Deployment", "other", "app"), audit.IDSignedByUnknownKey); !strings.Contains(f.Message, "not by an authority "+acme) {
+		t.Errorf("signed-by-unknown-key under a policy names the rule: %q", f.Message)
+	}
+	// -o wide names each image's rule.
+	wide := kubectl(t, "imgtrust", "audit", "-n", ns, "--trust-policy", policy, "-o", "wide")
+	if !strings.Contains(wide.Stdout, "TRUST RULE") || !strings.Contains(wide.Stdout, "rules[1]") {
+		t.Errorf("audit -o wide: want a TRUST RULE column naming rules[1]\n%s", wide)
+	}
+	if !regexp.MustCompile(`(?m)^\s+unsigned\s+high\s`).MatchString(wide.Stderr) {
+		t.Errorf("the summary gives unsigned the severity its rule raised it to (high)\n%s", wide)
+	}
+	t.Logf("audit --trust-policy -o wide:\n%s", wide)
+
+	// cosign's own verify agrees with every verdict.
+	for name, c := range map[string]struct {
+		pub string
+		ok  bool
+	}{"web": {pubA, true}, "other": {pubA, false}, "unsigned": {pubA, false}, "tool": {pubB, true}} {
+		img := images[name]
+		if ok, out := stack.CosignVerify(ctx, c.pub, img.Repo()+"@"+img.Digest); ok != c.ok {
+			t.Errorf("cosign verify %s with %s: ok=%v, want %v\n%s", name, filepath.Base(c.pub), ok, c.ok, out)
+		}
+	}
+
+	// pin holds each digest to its rule: web is pinned, other is refused
+	// naming the rule, stray is refused as uncovered.
+	r = kubectl(t, "imgtrust", "pin", "-n", ns, "deploy/web", "--source=registry", "--trust-policy", policy)
+	if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, images["web"].Digest[:19]) {
+		t.Errorf("pin deploy/web --trust-policy: want a plan with its digest\n%s", r)
+	}
+	r = kubectl(t, "imgtrust", "pin", "-n", ns, "deploy/other", "deploy/stray", "--source=registry", "--trust-policy", policy)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "not signed by an authority of "+acme) || !strings.Contains(r.Stderr, "no rule of "+policy+" covers") {
+		t.Errorf("pin of other and stray: want both refused (exit 1) with their reasons\n%s", r)
+	}
+
+	// Bad input: one line naming the file, the rule and the field; exit 2,
+	// nothing audited.
+	bad := filepath.Join(dir, "bad.yaml")
+	writeFile(t, bad, "apiVersion: imgtrust.dev/v1alpha1\nkind: TrustPolicy\nrules:\n- images: [\"**\"]\n  keys: [missing.pub]\n")
+	r = kubectl(t, "imgtrust", "audit", "-n", ns, "--trust-policy", bad)
+	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "rules[0].keys") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+		t.Errorf("a policy naming a missing key: want one line naming rules[0].keys, exit 2, nothing on stdout\n%s", r)
+	}
+}
+
+// cosignKeys makes a cosign key pair NAME.key, NAME.pub in dir with the
+// real cosign.
+func cosignKeys(t *testing.T, dir, name string) (key, pub string) {
+	t.Helper()
+	key, pub, err := stack.CosignKeyPair(testContext(t), dir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, pub
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
