@@ -35,16 +35,21 @@ type Options struct {
 	// predicate type it accepts (the .att tag, and bundles among the
 	// referrers) and reads the first one into Result.Attestations.
 	Attestations func(predicateType string) bool
+	// Keyless, when set, verifies certificate-based (Fulcio/keyless or
+	// private-PKI) bundle signatures against trusted material and identities.
+	Keyless *Keyless
 }
 
 // Checker checks digests against the configured keys and certificates.
 type Checker struct {
 	opts     Options
 	notation *notationVerifier
+	keyless  *keylessVerifier
 }
 
-// New builds a Checker. With neither keys nor certificates it checks
-// presence only and says who signed.
+// New builds a Checker. With neither keys, certificates nor keyless
+// identities it checks presence only and says who signed. Keyless needs
+// both trusted material and at least one identity.
 func New(o Options) (*Checker, error) {
 	if o.MaxSignatures <= 0 {
 		o.MaxSignatures = 8
@@ -57,11 +62,21 @@ func New(o Options) (*Checker, error) {
 		}
 		c.notation = nv
 	}
+	if o.Keyless != nil {
+		kv, err := newKeylessVerifier(o.Keyless)
+		if err != nil {
+			return nil, err
+		}
+		c.keyless = kv
+	}
 	return c, nil
 }
 
-// Keyed reports whether keys or certificates were given.
-func (c *Checker) Keyed() bool { return len(c.opts.Keys) > 0 || len(c.opts.Certs) > 0 }
+// Keyed reports whether keys, certificates or keyless identities were
+// given.
+func (c *Checker) Keyed() bool {
+	return len(c.opts.Keys) > 0 || len(c.opts.Certs) > 0 || c.opts.Keyless != nil
+}
 
 // found is one signature artifact with its verdict.
 type found struct {

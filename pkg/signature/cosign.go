@@ -11,9 +11,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
@@ -40,7 +43,10 @@ func parseSimpleSigning(payload []byte) (p simpleSigning, named bool) {
 
 // cosignSimpleSigning checks the layers of a legacy cosign signature
 // manifest (the .sig tag, or a referrer of that type): each is a payload
-// naming the digest, signed in its layer annotation.
+// naming the digest, signed in its layer annotation. Legacy keyless
+// signatures (the dev.sigstore.cosign/certificate, chain and bundle
+// annotations) are out of scope: they are checked against the keys only,
+// so with Options.Keyless alone they count as another signer's.
 func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, manifest []byte, via string, fail func(*registry.Error)) []found {
 	mf, err := v1.ParseManifest(bytes.NewReader(manifest))
 	if err != nil {
@@ -115,8 +121,8 @@ func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, re
 		fail(e)
 		return f, false, nil
 	}
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(raw); err != nil {
+	b, err := parseBundle(raw, c.keyless != nil)
+	if err != nil {
 		f.Problem = "the bundle does not parse: " + oneLine(err.Error())
 		f.claims = c.Keyed()
 		return f, true, nil
@@ -131,7 +137,7 @@ func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, re
 	}
 	if pt := stmt.GetPredicateType(); pt != predicateCosignSignV1 {
 		if payload, err := env.DecodeB64Payload(); err == nil {
-			att = c.bundleAttestation(&b, payload, pt, manifestDigest, via, h)
+			att = c.bundleAttestation(b, payload, pt, manifestDigest, via, h)
 		}
 		return f, false, att
 	}
@@ -140,8 +146,13 @@ func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, re
 		subjectOK = subjectOK || s.GetDigest()["sha256"] == h.Hex
 	}
 	hint := b.GetVerificationMaterial().GetPublicKey().GetHint()
-	f.SignedBy = "key " + hint
-	if hint == "" {
+	certSigner, signedWithCert := bundleCertificate(b)
+	switch {
+	case signedWithCert:
+		f.SignedBy = certSigner
+	case hint != "":
+		f.SignedBy = "key " + hint
+	default:
 		f.SignedBy = "a key"
 	}
 	if !subjectOK {
@@ -155,11 +166,18 @@ func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, re
 	if err != nil {
 		return f, true, nil
 	}
+	if signedWithCert && c.keyless != nil {
+		// A certificate or chain, not a key: keyless verification
+		// (keylessVerifier.check has the outcomes). Bundles with a key
+		// hint take the keyed path below, as without Keyless.
+		c.keyless.check(&f, b, want)
+		return f, true, nil
+	}
 	for _, k := range c.opts.Keys {
 		if hint != "" && hint != k.ID {
 			continue
 		}
-		err := verifyBundle(&b, k, want)
+		err := verifyBundle(b, k, want)
 		if err == nil {
 			f.Verified, f.claims, f.SignedBy = true, true, k.ID
 			f.verified = append(f.verified, Signer{Kind: "key", KeyID: k.ID, File: k.File})
@@ -170,6 +188,22 @@ func (c *Checker) cosignBundle(ctx context.Context, arts *registry.Artifacts, re
 		}
 	}
 	return f, true, nil
+}
+
+// parseBundle reads a sigstore bundle (v0.1 to v0.3). allowChain also
+// accepts the certificate chain of a private CA's v0.3 bundle (cosign sign
+// --certificate-chain), which sigstore-go refuses unless asked.
+func parseBundle(raw []byte, allowChain bool) (*bundle.Bundle, error) {
+	pb := new(protobundle.Bundle)
+	if err := protojson.Unmarshal(raw, pb); err != nil {
+		return nil, err
+	}
+	if allowChain && pb.GetVerificationMaterial().GetX509CertificateChain() != nil {
+		if b, err := bundle.NewBundle(pb, bundle.AllowCertificateChain()); err == nil {
+			return b, nil // else v0.1/v0.2, where a chain needs no option
+		}
+	}
+	return bundle.NewBundle(pb)
 }
 
 // verifyBundle is `cosign verify --key K --insecure-ignore-tlog` for a

@@ -4,8 +4,8 @@ package signature
 type Status string
 
 const (
-	// StatusVerified: a configured key or certificate verified a signature
-	// of exactly this digest.
+	// StatusVerified: a configured key, certificate or keyless identity
+	// verified a signature of exactly this digest.
 	StatusVerified Status = "verified"
 	// StatusUnverified: signatures exist, and no key or certificate was
 	// given to check them (presence only).
@@ -60,13 +60,15 @@ type Result struct {
 	AttestationsError string        `json:"attestationsError,omitempty"`
 }
 
-// Signer is who vouched: a key (kind "key", its fingerprint and file) or a
-// certificate (kind "x509", its subject and file).
+// Signer is who vouched: a key (kind "key", its fingerprint and file), a
+// certificate (kind "x509", its subject and file), or a keyless identity
+// (kind "keyless", the certificate's SAN as Subject and its OIDC issuer).
 type Signer struct {
 	Kind    string `json:"kind"`
 	KeyID   string `json:"keyID,omitempty"`
 	File    string `json:"file,omitempty"`
 	Subject string `json:"subject,omitempty"`
+	Issuer  string `json:"issuer,omitempty"`
 }
 
 // Artifact is one signature found for the digest.
