@@ -158,6 +158,12 @@ func (f *fixture) bundleWith(kp *sign.EphemeralKeypair, subjectHex, predicate st
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	f.rawBundle(raw, predicate)
+}
+
+// rawBundle attaches bundle JSON as a referrer, as cosign v3 does.
+func (f *fixture) rawBundle(raw []byte, predicate string) {
+	f.t.Helper()
 	layer := f.blob(raw, mtSigstoreBundle)
 	cfg := f.blob([]byte("{}"), mtOCIEmpty)
 	subject := f.desc
@@ -205,7 +211,12 @@ func (f *fixture) check(t *testing.T, keyFiles ...string) Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(Options{Keys: keys})
+	return f.checkWith(t, Options{Keys: keys})
+}
+
+func (f *fixture) checkWith(t *testing.T, o Options) Result {
+	t.Helper()
+	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
