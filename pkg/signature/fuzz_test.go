@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -15,11 +16,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 )
 
 const fuzzDigest = "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -325,4 +329,81 @@ func collectStrings(v any, into map[string]bool) {
 			collectStrings(e, into)
 		}
 	}
+}
+
+// FuzzKeylessBundle checks the keyless path on a bundle's bytes:
+// parseBundle, the certificate's identity (bundleCertificate) and
+// keylessVerifier.check against a VirtualSigstore that trusts identity
+// idA. On any bytes: nothing panics; a bundle sigstore-go accepts without
+// a chain is accepted with one allowed; the identity named is one
+// printable line; a verified bundle has no problem, and its statement
+// names the digest and its certificate is idA's from the trusted issuer.
+// Seeds: bundles made at fuzz time (their certificates live for minutes)
+// and broken ones.
+func FuzzKeylessBundle(f *testing.F) {
+	vs := virtualSigstore(f)
+	c, err := New(Options{Keyless: &Keyless{Material: vs, IgnoreSCT: true,
+		Identities: []trustpolicy.Identity{{Issuer: issuer, Subject: idA}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h, _ := v1.NewHash(fuzzDigest)
+	want, _ := hex.DecodeString(h.Hex)
+	for i, o := range []keylessOpts{{}, {chain: true}, {noTlog: true}, {tamper: true}} {
+		raw := keylessBundle(f, vs, idA, "reg.example.com/app", h.Hex, o)
+		if i < 2 { // the oracle below must see verified bundles
+			b, err := parseBundle(raw, true)
+			fd := found{}
+			if err == nil {
+				c.keyless.check(&fd, b, want)
+			}
+			if !fd.Verified {
+				f.Fatalf("seed %+v does not verify: %v %+v", o, err, fd)
+			}
+		}
+		f.Add(raw)
+	}
+	f.Add(keylessBundle(f, vs, idB, "reg.example.com/app", h.Hex, keylessOpts{}))
+	f.Add(keylessBundle(f, virtualSigstore(f), idA, "reg.example.com/app", h.Hex, keylessOpts{}))
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"certificate":{"rawBytes":"MIIB"}},"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"MEUCIQ=="}]}}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		b, err := parseBundle(raw, true)
+		if _, strict := parseBundle(raw, false); strict == nil && err != nil {
+			t.Fatalf("accepted without a chain allowed, refused with: %v", err)
+		}
+		if err != nil {
+			return
+		}
+		signedBy, ok := bundleCertificate(b)
+		if !ok {
+			return
+		}
+		if signedBy == "" || strings.ContainsFunc(signedBy, func(r rune) bool { return !unicode.IsPrint(r) }) {
+			t.Fatalf("signer %q is not one printable line", signedBy)
+		}
+		fd := found{Artifact: Artifact{SignedBy: signedBy}}
+		c.keyless.check(&fd, b, want)
+		if fd.Verified != (len(fd.verified) == 1) || (fd.Verified && (!fd.claims || fd.Problem != "")) {
+			t.Fatalf("inconsistent outcome %+v", fd)
+		}
+		if !fd.claims && fd.Problem != "" {
+			t.Fatalf("a problem %q without a claim", fd.Problem)
+		}
+		if !fd.Verified {
+			return
+		}
+		env, err := b.Envelope()
+		if err != nil {
+			t.Fatalf("verified without an envelope: %v", err)
+		}
+		payload, err := env.DecodeB64Payload()
+		if err != nil || !namesDigestOracle(payload, h) {
+			t.Fatalf("verified a statement %q that does not name %s", payload, h)
+		}
+		if s := fd.verified[0]; s.Subject != idA || s.Issuer != issuer || s.Kind != "keyless" {
+			t.Fatalf("verified as %+v", s)
+		}
+	})
 }

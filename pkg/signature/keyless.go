@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
+	"unicode"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -159,10 +161,17 @@ func bundleCertificate(b *bundle.Bundle) (signedBy string, ok bool) {
 }
 
 // describeCertificate is how messages name a certificate's identity: the
-// SAN and the Fulcio OIDC issuer extension (v2, else v1).
+// SAN and the Fulcio OIDC issuer extension (v2, else v1), on one printable
+// line (both are the signer's bytes).
 func describeCertificate(s certificate.Summary) string {
-	if s.Issuer == "" {
-		return s.SubjectAlternativeName
+	d := s.SubjectAlternativeName
+	if s.Issuer != "" {
+		d += " (" + s.Issuer + ")"
 	}
-	return s.SubjectAlternativeName + " (" + s.Issuer + ")"
+	return oneLine(strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, d))
 }
