@@ -15,7 +15,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
-
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
