@@ -120,6 +120,11 @@ audited namespaces without workloads. -o openreports prints them instead.`,
   # Each image held to the authority that signs it (a TrustPolicy file)
   kubectl imgtrust audit -A --trust-policy trust.yaml -o wide
 
+  # Keyless: every image signed by our release workflow, against a trusted root
+  kubectl imgtrust audit -A --trusted-root trusted_root.json \
+    --certificate-identity-regexp '^https://github.com/acme/' \
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com
+
   # Where each running image came from, and which are older than half a year
   kubectl imgtrust audit -A --provenance --max-age 180d -o wide
 

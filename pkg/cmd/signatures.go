@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
@@ -11,11 +12,15 @@ import (
 
 // signatureFlags ask for signature checks (audit, pin).
 type signatureFlags struct {
-	Signatures       bool
-	VerifyKeys       []string
-	TrustCerts       []string
-	TrustPolicy      string
-	RequireSignature bool
+	Signatures  bool
+	VerifyKeys  []string
+	TrustCerts  []string
+	TrustPolicy string
+	TrustedRoot string
+	// One keyless authority for every image, as cosign verify names it.
+	CertIdentity, CertIdentityRegExp, CertIssuer, CertIssuerRegExp string
+	IgnoreTlog, IgnoreSCT                                          bool
+	RequireSignature                                               bool
 
 	// authorities say who must sign each image; nil: no checks.
 	authorities *signature.Authorities
@@ -32,12 +37,47 @@ func (f *signatureFlags) AddFlags(cmd *cobra.Command) {
 }
 
 func (f *signatureFlags) addPolicyFlag(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.TrustPolicy, "trust-policy", "", "TrustPolicy file (imgtrust.dev/v1alpha1): which keys or Notation certificates must sign which images; the first rule whose images match decides")
+	cmd.Flags().StringVar(&f.TrustPolicy, "trust-policy", "", "TrustPolicy file (imgtrust.dev/v1alpha1): which keys, Notation certificates or keyless identities must sign which images; the first rule whose images match decides")
+	cmd.Flags().StringVar(&f.TrustedRoot, "trusted-root", "", "trusted_root.json the keyless certificates chain to (a private Sigstore, GitHub's, an air gap; cosign trusted-root create makes one)")
+	cmd.Flags().StringVar(&f.CertIdentity, "certificate-identity", "", "Keyless: the certificate's subject (SAN) every image must be signed by, exactly")
+	cmd.Flags().StringVar(&f.CertIdentityRegExp, "certificate-identity-regexp", "", "Keyless: the certificate's subject (SAN), as a regular expression")
+	cmd.Flags().StringVar(&f.CertIssuer, "certificate-oidc-issuer", "", "Keyless: the OIDC issuer in the certificate, exactly")
+	cmd.Flags().StringVar(&f.CertIssuerRegExp, "certificate-oidc-issuer-regexp", "", "Keyless: the OIDC issuer in the certificate, as a regular expression")
+	cmd.Flags().BoolVar(&f.IgnoreTlog, "insecure-ignore-tlog", false, "Keyless without a transparency log (a private PKI): check certificates at the current time")
+	cmd.Flags().BoolVar(&f.IgnoreSCT, "insecure-ignore-sct", false, "Keyless without certificate transparency (a private PKI): no signed certificate timestamp needed")
+}
+
+// keylessFlags reports whether a --certificate-* flag was given.
+func (f *signatureFlags) keylessFlags() bool {
+	return f.CertIdentity != "" || f.CertIdentityRegExp != "" || f.CertIssuer != "" || f.CertIssuerRegExp != ""
+}
+
+// keyless is the one keyless authority of the --certificate-* flags, nil
+// without them.
+func (f *signatureFlags) keyless() (*signature.Keyless, error) {
+	if !f.keylessFlags() {
+		if f.IgnoreTlog || f.IgnoreSCT {
+			return nil, fmt.Errorf("--insecure-ignore-tlog and --insecure-ignore-sct apply to keyless signatures: give --certificate-identity and --certificate-oidc-issuer (or their -regexp forms)")
+		}
+		return nil, nil
+	}
+	id := trustpolicy.Identity{Subject: f.CertIdentity, SubjectRegExp: f.CertIdentityRegExp, Issuer: f.CertIssuer, IssuerRegExp: f.CertIssuerRegExp}
+	if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
+		return nil, fmt.Errorf("keyless needs one of --certificate-identity or --certificate-identity-regexp, and one of --certificate-oidc-issuer or --certificate-oidc-issuer-regexp")
+	}
+	if f.TrustedRoot == "" {
+		return nil, fmt.Errorf("keyless signatures are checked against a trusted root: pass --trusted-root FILE (a trusted_root.json, as cosign trusted-root create makes)")
+	}
+	tr, err := signature.LoadTrustedRoot(f.TrustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	return &signature.Keyless{Material: tr, Identities: []trustpolicy.Identity{id}, IgnoreTlog: f.IgnoreTlog, IgnoreSCT: f.IgnoreSCT}, nil
 }
 
 // Enabled reports whether any signature flag was given.
 func (f *signatureFlags) Enabled() bool {
-	return f.Signatures || len(f.VerifyKeys) > 0 || len(f.TrustCerts) > 0 || f.TrustPolicy != ""
+	return f.Signatures || len(f.VerifyKeys) > 0 || len(f.TrustCerts) > 0 || f.TrustPolicy != "" || f.keylessFlags()
 }
 
 // Complete loads the keys and certificates.
@@ -46,14 +86,24 @@ func (f *signatureFlags) Complete() error {
 		return nil
 	}
 	if f.TrustPolicy != "" {
-		if len(f.VerifyKeys) > 0 || len(f.TrustCerts) > 0 {
-			return fmt.Errorf("--trust-policy cannot be combined with --verify-key or --trust-cert: put the keys and certificates in the policy's rules")
+		if len(f.VerifyKeys) > 0 || len(f.TrustCerts) > 0 || f.keylessFlags() || f.IgnoreTlog || f.IgnoreSCT {
+			return fmt.Errorf("--trust-policy cannot be combined with --verify-key, --trust-cert or the keyless flags: put the authorities in the policy's rules (ignoreTlog and ignoreSCT are per rule)")
 		}
 		p, err := trustpolicy.Load(f.TrustPolicy)
 		if err != nil {
 			return err
 		}
-		f.authorities, err = signature.FromPolicy(p, f.attestations)
+		var trusted root.TrustedMaterial
+		if f.TrustedRoot != "" {
+			if trusted, err = signature.LoadTrustedRoot(f.TrustedRoot); err != nil {
+				return err
+			}
+		}
+		f.authorities, err = signature.FromPolicy(p, trusted, f.attestations)
+		return err
+	}
+	keyless, err := f.keyless()
+	if err != nil {
 		return err
 	}
 	keys, err := signature.LoadKeys(f.VerifyKeys)
@@ -64,7 +114,7 @@ func (f *signatureFlags) Complete() error {
 	if err != nil {
 		return err
 	}
-	checker, err := signature.New(signature.Options{Keys: keys, Certs: certs, Attestations: f.attestations})
+	checker, err := signature.New(signature.Options{Keys: keys, Certs: certs, Keyless: keyless, Attestations: f.attestations})
 	f.authorities = signature.ForAll(checker)
 	return err
 }

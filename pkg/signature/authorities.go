@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 )
@@ -32,16 +33,19 @@ type Choice struct {
 // ForAll checks every image with one checker.
 func ForAll(c *Checker) *Authorities { return &Authorities{all: c} }
 
-// FromPolicy builds a checker per rule of p: its keys and Notation
-// certificates, or presence only for report-unsigned. attestations is
-// passed on to each (Options.Attestations). Keyless rules are refused:
-// this version cannot verify them, and a rule that cannot be met must not
-// look met.
-func FromPolicy(p *trustpolicy.Policy, attestations func(string) bool) (*Authorities, error) {
+// FromPolicy builds a checker per rule of p: its keys, Notation
+// certificates and keyless identities (verified against trusted, the
+// trusted root), or presence only for report-unsigned. attestations is
+// passed on to each (Options.Attestations).
+func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestations func(string) bool) (*Authorities, error) {
 	a := &Authorities{policy: p, checkers: make([]*Checker, len(p.Rules))}
 	for i, r := range p.Rules {
+		var keyless *Keyless
 		if len(r.Keyless) > 0 {
-			return nil, fmt.Errorf("%s: rules[%d].keyless: keyless verification is not in this version yet; use keys or notation for this rule, or action: report-unsigned", p.Source, r.Index)
+			if trusted == nil {
+				return nil, fmt.Errorf("%s: rules[%d].keyless: keyless signatures are checked against a trusted root: pass --trusted-root FILE (a trusted_root.json, as cosign trusted-root create makes)", p.Source, r.Index)
+			}
+			keyless = &Keyless{Material: trusted, Identities: r.Keyless, IgnoreTlog: r.IgnoreTlog, IgnoreSCT: r.IgnoreSCT}
 		}
 		if r.Action == trustpolicy.ActionIgnore {
 			continue
@@ -54,7 +58,7 @@ func FromPolicy(p *trustpolicy.Policy, attestations func(string) bool) (*Authori
 		if err != nil {
 			return nil, fmt.Errorf("%s: rules[%d].notation: %w", p.Source, r.Index, err)
 		}
-		if a.checkers[i], err = New(Options{Keys: keys, Certs: certs, Attestations: attestations}); err != nil {
+		if a.checkers[i], err = New(Options{Keys: keys, Certs: certs, Keyless: keyless, Attestations: attestations}); err != nil {
 			return nil, fmt.Errorf("%s: rules[%d]: %w", p.Source, r.Index, err)
 		}
 	}

@@ -33,7 +33,7 @@ func TestAuthoritiesFromPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := FromPolicy(p, nil)
+		a, err := FromPolicy(p, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,9 +75,9 @@ func TestAuthoritiesFromPolicy(t *testing.T) {
 	}
 }
 
-// Keyless rules cannot be verified by this version: refused, with the
-// rule named, rather than looking met.
-func TestKeylessRulesAreRefused(t *testing.T) {
+// Keyless rules need a trusted root: without one they are refused, with
+// the rule named, rather than looking met.
+func TestKeylessRulesNeedATrustedRoot(t *testing.T) {
 	p, err := trustpolicy.Parse([]byte(`apiVersion: imgtrust.dev/v1alpha1
 kind: TrustPolicy
 rules:
@@ -87,7 +87,7 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := FromPolicy(p, nil); err == nil || !strings.Contains(err.Error(), "trust.yaml: rules[0].keyless: keyless verification is not in this version yet") {
+	if _, err := FromPolicy(p, nil, nil); err == nil || !strings.Contains(err.Error(), "trust.yaml: rules[0].keyless: keyless signatures are checked against a trusted root: pass --trusted-root FILE") {
 		t.Errorf("FromPolicy() = %v, want the keyless rule refused by name", err)
 	}
 }

@@ -109,7 +109,7 @@ type parser struct {
 
 var (
 	topFields      = []string{"apiVersion", "kind", "rules"}
-	ruleFields     = []string{"images", "keys", "notation", "keyless", "action"}
+	ruleFields     = []string{"images", "keys", "notation", "keyless", "ignoreTlog", "ignoreSCT", "action"}
 	identityFields = []string{"issuer", "issuerRegExp", "subject", "subjectRegExp"}
 	actions        = []Action{ActionVerify, ActionRequire, ActionReportUnsigned, ActionIgnore}
 )
@@ -221,6 +221,18 @@ func (p *parser) rule(i int, v any) (Rule, compiledRule, error) {
 	}
 	if r.Keyless, c.keyless, err = identities(path+".keyless", m["keyless"]); err != nil {
 		return r, c, err
+	}
+	for _, f := range []struct {
+		name string
+		to   *bool
+	}{{"ignoreTlog", &r.IgnoreTlog}, {"ignoreSCT", &r.IgnoreSCT}} {
+		if *f.to, err = optionalBool(path+"."+f.name, m[f.name]); err != nil {
+			return r, c, err
+		}
+		if *f.to && len(r.Keyless) == 0 {
+			return r, c, fail(path+"."+f.name, "only keyless signatures have a log entry or certificate timestamps to skip",
+				"drop it, or name keyless identities in this rule")
+		}
 	}
 	if v, ok := m["action"]; ok && v != nil {
 		s, err := stringValue(path+".action", v)
@@ -496,6 +508,18 @@ func stringValue(path string, v any) (string, error) {
 		return "", fail(path, "want a string, got "+kindOf(v), "quote the value")
 	}
 	return s, nil
+}
+
+// optionalBool reads true or false; absent or null is false.
+func optionalBool(path string, v any) (bool, error) {
+	if v == nil {
+		return false, nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fail(path, "want true or false, got "+kindOf(v), "write true or false")
+	}
+	return b, nil
 }
 
 func optionalString(path string, v any) (string, error) {

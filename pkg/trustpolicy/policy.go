@@ -59,7 +59,12 @@ type Rule struct {
 	Notation []string
 	// Keyless are the identities a keyless (Fulcio) certificate may have.
 	Keyless []Identity
-	Action  Action
+	// IgnoreTlog and IgnoreSCT relax the keyless checks for a private PKI
+	// (a CA chain without Rekor or a CT log): no transparency-log entry
+	// (the certificate is checked at the current time), no signed
+	// certificate timestamp. Said per rule, never silently.
+	IgnoreTlog, IgnoreSCT bool
+	Action                Action
 }
 
 // Identity is a keyless signer: the OIDC issuer and the certificate's

@@ -46,15 +46,7 @@ func TestSignaturesWithRealSigners(t *testing.T) {
 		}
 	}
 
-	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	w := fixture.Workloads{CS: kube, NS: ns}
-	for name, img := range images {
-		if err := w.Deployment(ctx, name, 0, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullAlways))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := deployEach(t, ns, images)
 	// A registry that refuses every signature lookup.
 	reg, ca := faultregistry.StartForTest(t)
 	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "faultcred", reg.Host, reg.User, reg.Password), metav1.CreateOptions{}); err != nil {

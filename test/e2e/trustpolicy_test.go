@@ -39,15 +39,7 @@ func TestTrustPolicy(t *testing.T) {
 			t.Fatalf("signing %s: %v", name, err)
 		}
 	}
-	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	w := fixture.Workloads{CS: kube, NS: ns}
-	for name, img := range images {
-		if err := w.Deployment(ctx, name, 0, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullAlways))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	deployEach(t, ns, images)
 	// Keys are named relative to the policy file; no catch-all rule.
 	policy := filepath.Join(dir, "trust.yaml")
 	writeFile(t, policy, `apiVersion: imgtrust.dev/v1alpha1
@@ -133,6 +125,24 @@ rules:
 	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "rules[0].keys") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
 		t.Errorf("a policy naming a missing key: want one line naming rules[0].keys, exit 2, nothing on stdout\n%s", r)
 	}
+}
+
+// deployEach creates the private registry's pull secret regcred in ns and
+// a Deployment per image (no replicas), named as the map's keys, each with
+// one container "app" pulling the image with it.
+func deployEach(t *testing.T, ns string, images map[string]fixture.Pushed) fixture.Workloads {
+	t.Helper()
+	ctx := testContext(t)
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w := fixture.Workloads{CS: kube, NS: ns}
+	for name, img := range images {
+		if err := w.Deployment(ctx, name, 0, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullAlways))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
 }
 
 // cosignKeys makes a cosign key pair NAME.key, NAME.pub in dir with the
