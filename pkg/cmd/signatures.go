@@ -38,7 +38,7 @@ func (f *signatureFlags) AddFlags(cmd *cobra.Command) {
 
 func (f *signatureFlags) addPolicyFlag(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.TrustPolicy, "trust-policy", "", "TrustPolicy file (imgtrust.dev/v1alpha1): which keys, Notation certificates or keyless identities must sign which images; the first rule whose images match decides")
-	cmd.Flags().StringVar(&f.TrustedRoot, "trusted-root", "", "trusted_root.json the keyless certificates chain to (a private Sigstore, GitHub's, an air gap; cosign trusted-root create makes one)")
+	cmd.Flags().StringVar(&f.TrustedRoot, "trusted-root", "", "trusted_root.json keyless certificates must chain to (a private Sigstore, GitHub's, an air gap; cosign trusted-root create makes one); default: the public-good root from the local Sigstore TUF cache ($TUF_ROOT or ~/.sigstore/root, as cosign initialize fills it), read offline")
 	cmd.Flags().StringVar(&f.CertIdentity, "certificate-identity", "", "Keyless: the certificate's subject (SAN) every image must be signed by, exactly")
 	cmd.Flags().StringVar(&f.CertIdentityRegExp, "certificate-identity-regexp", "", "Keyless: the certificate's subject (SAN), as a regular expression")
 	cmd.Flags().StringVar(&f.CertIssuer, "certificate-oidc-issuer", "", "Keyless: the OIDC issuer in the certificate, exactly")
@@ -65,14 +65,20 @@ func (f *signatureFlags) keyless() (*signature.Keyless, error) {
 	if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
 		return nil, fmt.Errorf("keyless needs one of --certificate-identity or --certificate-identity-regexp, and one of --certificate-oidc-issuer or --certificate-oidc-issuer-regexp")
 	}
-	if f.TrustedRoot == "" {
-		return nil, fmt.Errorf("keyless signatures are checked against a trusted root: pass --trusted-root FILE (a trusted_root.json, as cosign trusted-root create makes)")
-	}
-	tr, err := signature.LoadTrustedRoot(f.TrustedRoot)
+	tr, err := f.trustedRoot()
 	if err != nil {
 		return nil, err
 	}
 	return &signature.Keyless{Material: tr, Identities: []trustpolicy.Identity{id}, IgnoreTlog: f.IgnoreTlog, IgnoreSCT: f.IgnoreSCT}, nil
+}
+
+// trustedRoot is what keyless certificates must chain to: --trusted-root,
+// else the public-good root from the local Sigstore TUF cache (offline).
+func (f *signatureFlags) trustedRoot() (root.TrustedMaterial, error) {
+	if f.TrustedRoot != "" {
+		return signature.LoadTrustedRoot(f.TrustedRoot)
+	}
+	return signature.DefaultTrustedRoot()
 }
 
 // Enabled reports whether any signature flag was given.
@@ -94,9 +100,12 @@ func (f *signatureFlags) Complete() error {
 			return err
 		}
 		var trusted root.TrustedMaterial
-		if f.TrustedRoot != "" {
-			if trusted, err = signature.LoadTrustedRoot(f.TrustedRoot); err != nil {
-				return err
+		for _, r := range p.Rules {
+			if len(r.Keyless) > 0 {
+				if trusted, err = f.trustedRoot(); err != nil {
+					return fmt.Errorf("%s: rules[%d].keyless: %w", p.Source, r.Index, err)
+				}
+				break
 			}
 		}
 		f.authorities, err = signature.FromPolicy(p, trusted, f.attestations)

@@ -101,6 +101,9 @@ func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifa
 		}
 		if f.SignedBy == "" {
 			f.SignedBy = "a key not given"
+			if who, ok := legacyCertificate(layer.Annotations); ok {
+				f.SignedBy = who + ", a legacy keyless .sig signature, which this version does not verify yet"
+			}
 		}
 		out = append(out, f)
 	}

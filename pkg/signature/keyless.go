@@ -1,6 +1,8 @@
 package signature
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -181,4 +183,31 @@ func describeCertificate(s certificate.Summary) string {
 		}
 		return ' '
 	}, d))
+}
+
+// annotationCosignCert holds the certificate of a legacy keyless .sig
+// signature (cosign before bundles; registry.k8s.io and distroless still
+// sign so).
+const annotationCosignCert = "dev.sigstore.cosign/certificate"
+
+// legacyCertificate names the identity of a legacy keyless signature's
+// certificate, unverified, so that a verdict against it says who signed.
+func legacyCertificate(annotations map[string]string) (string, bool) {
+	pemText, ok := annotations[annotationCosignCert]
+	if !ok {
+		return "", false
+	}
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return "a certificate", true
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return "a certificate", true
+	}
+	sum, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return "a certificate", true
+	}
+	return describeCertificate(sum), true
 }
