@@ -2,31 +2,22 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/yaml"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pin/apply"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
-
-// fieldManager names our changes in managedFields.
-const fieldManager = "kubectl-imgtrust"
 
 // pinTally is the summary of a pin run. untouched and unknown count only
 // what an interrupt left: objects never patched, and objects whose cut
@@ -37,12 +28,6 @@ type pinTally struct {
 	refused            int
 	interrupted        bool
 	untouched, unknown int
-}
-
-// liveTarget is one object to pin, with how to reach it through the API.
-type liveTarget struct {
-	workload.Workload
-	resource dynamic.ResourceInterface
 }
 
 // recheckTimeout bounds the re-read that tells whether a patch cut by an
@@ -66,7 +51,7 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 		return &exitError{Code: ExitError, Err: err}
 	}
 	tally := o.pinAll(ctx, found.Workloads, func(obj workload.Object) (dynamic.ResourceInterface, error) {
-		return resourceFor(dyn, mapper, obj)
+		return apply.ResourceFor(dyn, mapper, obj)
 	}, chooserFor)
 	verb := "to pin (nothing changed; --apply patches them)"
 	if o.sends() {
@@ -125,7 +110,7 @@ func (o *PinOptions) pinAll(ctx context.Context, workloads []workload.Workload, 
 			tally.failed++
 			continue
 		}
-		o.pinObject(ctx, liveTarget{Workload: w, resource: res}, chooserFor(w.Object), multiple, &tally)
+		o.pinObject(ctx, apply.Target{Workload: w, Resource: res}, chooserFor(w.Object), multiple, &tally)
 	}
 	return tally
 }
@@ -141,7 +126,7 @@ func (o *PinOptions) untouched(obj workload.Object, why string, tally *pinTally)
 
 // afterCut finds out whether a patch whose request the interrupt cut was
 // applied, by re-reading the object on a fresh, short context.
-func (o *PinOptions) afterCut(ctx context.Context, t liveTarget, changes []pin.Change, tally *pinTally) {
+func (o *PinOptions) afterCut(ctx context.Context, t apply.Target, changes []pin.Change, tally *pinTally) {
 	label := objectLabel(t.Object)
 	if o.DryRun == "server" {
 		o.untouched(t.Object, "interrupted during a server dry run, which persists nothing", tally)
@@ -149,11 +134,7 @@ func (o *PinOptions) afterCut(ctx context.Context, t liveTarget, changes []pin.C
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recheckTimeout)
 	defer cancel()
-	cur, err := t.resource.Get(ctx, t.Name, metav1.GetOptions{})
-	var applied bool
-	if err == nil {
-		applied, err = pin.Landed(cur.Object, changes)
-	}
+	applied, err := apply.Landed(ctx, t, changes)
 	switch {
 	case err != nil:
 		fmt.Fprintf(o.ErrOut, "unknown %s: the interrupt cut its patch request and re-reading it failed: %v\n", label, err)
@@ -170,7 +151,7 @@ func (o *PinOptions) afterCut(ctx context.Context, t liveTarget, changes []pin.C
 func (o *PinOptions) sends() bool { return o.Apply || o.DryRun == "server" }
 
 // pinObject plans, prints or sends one object's patch, and tallies it.
-func (o *PinOptions) pinObject(ctx context.Context, t liveTarget, chooser pin.Chooser, multiple bool, tally *pinTally) {
+func (o *PinOptions) pinObject(ctx context.Context, t apply.Target, chooser pin.Chooser, multiple bool, tally *pinTally) {
 	label := objectLabel(t.Object)
 	changes, skipped := o.plan(t, chooser)
 	if ctx.Err() != nil {
@@ -267,22 +248,11 @@ func allAlreadyPinned(skipped []pin.Skip) bool {
 	return true
 }
 
-// patchFor builds the patch sent to the server: strategic merge for
-// built-in kinds, JSON patch (with tests) for custom resources.
-func patchFor(obj workload.Object, changes []pin.Change, jsonPatch bool) ([]byte, types.PatchType, error) {
-	if jsonPatch || !pin.StrategicMergeSupported(obj.APIVersion, obj.Kind) {
-		p, err := pin.JSONPatch(obj, changes)
-		return p, types.JSONPatchType, err
-	}
-	p, err := pin.StrategicMergePatch(obj, changes)
-	return p, types.StrategicMergePatchType, err
-}
-
 // printChanges writes what -o asks for to stdout.
-func (o *PinOptions) printChanges(ctx context.Context, t liveTarget, changes []pin.Change, multiple bool) error {
+func (o *PinOptions) printChanges(ctx context.Context, t apply.Target, changes []pin.Change, multiple bool) error {
 	switch o.Output {
 	case pinOutputPatch, pinOutputJSONPatch:
-		p, _, err := patchFor(t.Object, changes, o.Output == pinOutputJSONPatch)
+		p, _, err := apply.PatchFor(t.Object, changes, o.Output == pinOutputJSONPatch)
 		if err != nil {
 			return err
 		}
@@ -292,19 +262,7 @@ func (o *PinOptions) printChanges(ctx context.Context, t liveTarget, changes []p
 		_, err = fmt.Fprintf(o.Out, "%s\n", p)
 		return err
 	}
-	current, err := t.resource.Get(ctx, t.Name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	unstructured.RemoveNestedField(current.Object, "metadata", "managedFields")
-	before, err := yaml.Marshal(current.Object)
-	if err != nil {
-		return err
-	}
-	if err := pin.ApplyChanges(current.Object, changes); err != nil {
-		return err
-	}
-	after, err := yaml.Marshal(current.Object)
+	before, after, err := apply.Preview(ctx, t, changes)
 	if err != nil {
 		return err
 	}
@@ -322,76 +280,22 @@ func (o *PinOptions) printChanges(ctx context.Context, t liveTarget, changes []p
 
 // apply sends the patch; on a conflict it re-reads the object and
 // recomputes once (unless the user fixed the resourceVersion).
-func (o *PinOptions) apply(ctx context.Context, t liveTarget, chooser pin.Chooser, changes []pin.Change) error {
-	err := o.sendPatch(ctx, t, changes)
-	if err == nil || !isConflict(err) || o.ResourceVersion != "" {
-		return conflictMessage(err, o.ResourceVersion != "")
-	}
-	fresh, err := t.resource.Get(ctx, t.Name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("re-reading after a conflict: %w", err)
-	}
-	obj, ok, err := workload.FromUnstructured(fresh)
-	if err != nil || !ok {
-		return fmt.Errorf("re-reading after a conflict: the object no longer holds a pod spec")
-	}
-	t.Workload = refreshed(t.Workload, obj)
-	changes, _ = o.plan(t, chooser)
-	if len(changes) == 0 {
-		return nil // someone else pinned it meanwhile
-	}
-	if err := o.mirrorBefore(ctx, t, changes); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.ErrOut, "retrying %s: it changed while we worked (resourceVersion conflict)\n", objectLabel(t.Object))
-	return conflictMessage(o.sendPatch(ctx, t, changes), true)
-}
-
-func (o *PinOptions) sendPatch(ctx context.Context, t liveTarget, changes []pin.Change) error {
-	p, typ, err := patchFor(t.Object, changes, false)
-	if err != nil {
-		return err
-	}
-	opts := metav1.PatchOptions{FieldManager: fieldManager}
-	if o.DryRun == "server" {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	_, err = t.resource.Patch(ctx, t.Name, typ, p, opts)
-	return err
-}
-
-// isConflict: a strategic merge patch carrying a stale resourceVersion gets
-// 409; a JSON patch whose test op fails gets 422.
-func isConflict(err error) bool {
-	if apierrors.IsConflict(err) {
-		return true
-	}
-	return (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)) && strings.Contains(err.Error(), "test")
-}
-
-func conflictMessage(err error, final bool) error {
-	if err != nil && final && isConflict(err) {
-		return errors.New("the object changed while we worked (resourceVersion conflict): nothing was applied; run again")
-	}
-	return err
-}
-
-// refreshed rebuilds a workload from its re-read object, keeping what its
-// pods run (matched by container type and name).
-func refreshed(w workload.Workload, obj workload.Object) workload.Workload {
-	running := map[workload.ContainerKey]workload.Usage{}
-	for _, u := range w.Containers {
-		running[workload.ContainerKey{Type: u.Type, Name: u.Name}] = u
-	}
-	out := workload.Workload{Object: obj, Pods: w.Pods}
-	for _, c := range obj.Spec.Containers {
-		u := workload.Usage{ContainerSpec: c}
-		if old, ok := running[workload.ContainerKey{Type: c.Type, Name: c.Name}]; ok {
-			u.Running = old.Running
-		}
-		out.Containers = append(out.Containers, u)
-	}
-	return out
+func (o *PinOptions) apply(ctx context.Context, t apply.Target, chooser pin.Chooser, changes []pin.Change) error {
+	return apply.Send(ctx, t, changes, apply.Options{
+		DryRun:               o.DryRun == "server",
+		FixedResourceVersion: o.ResourceVersion != "",
+		Replan: func(w workload.Workload) ([]pin.Change, error) {
+			t.Workload = w
+			changes, _ := o.plan(t, chooser)
+			if len(changes) == 0 {
+				return nil, nil
+			}
+			return changes, o.mirrorBefore(ctx, t, changes)
+		},
+		Retrying: func() {
+			fmt.Fprintf(o.ErrOut, "retrying %s: it changed while we worked (resourceVersion conflict)\n", objectLabel(t.Object))
+		},
+	})
 }
 
 // warnBeforeApply says what a live patch will do beyond changing strings.
@@ -444,21 +348,6 @@ func (o *PinOptions) dynamicClient() (dynamic.Interface, meta.RESTMapper, error)
 	}
 	mapper, err := o.configFlags.ToRESTMapper()
 	return dyn, mapper, err
-}
-
-func resourceFor(dyn dynamic.Interface, mapper meta.RESTMapper, obj workload.Object) (dynamic.ResourceInterface, error) {
-	gv, err := schema.ParseGroupVersion(obj.APIVersion)
-	if err != nil {
-		return nil, err
-	}
-	mapping, err := mapper.RESTMapping(gv.WithKind(obj.Kind).GroupKind(), gv.Version)
-	if err != nil {
-		return nil, err
-	}
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		return dyn.Resource(mapping.Resource).Namespace(obj.Namespace), nil
-	}
-	return dyn.Resource(mapping.Resource), nil
 }
 
 // choosers returns, per workload, the chooser of its digests: from its pods,

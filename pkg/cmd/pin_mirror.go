@@ -13,6 +13,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/mirror"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pin/apply"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
@@ -68,7 +69,7 @@ func (f *mirrorFlags) rename(image string) (string, bool, error) {
 }
 
 // plan picks the changes of one object: pins, or pins to the mirror.
-func (o *PinOptions) plan(t liveTarget, chooser pin.Chooser) ([]pin.Change, []pin.Skip) {
+func (o *PinOptions) plan(t apply.Target, chooser pin.Chooser) ([]pin.Change, []pin.Skip) {
 	if o.mirroring() {
 		return pin.PlanMirror(t.Object, t.Containers, chooser, o.DropTag, o.rename)
 	}
@@ -78,7 +79,7 @@ func (o *PinOptions) plan(t liveTarget, chooser pin.Chooser) ([]pin.Change, []pi
 // mirrorBefore copies each changed image into the mirror (with --apply),
 // checks the copy by digest, and checks that the pods will have a
 // credential for the mirror. An error means the object is not patched.
-func (o *PinOptions) mirrorBefore(ctx context.Context, t liveTarget, changes []pin.Change) error {
+func (o *PinOptions) mirrorBefore(ctx context.Context, t apply.Target, changes []pin.Change) error {
 	if !o.mirroring() {
 		return nil
 	}
