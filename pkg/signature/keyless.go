@@ -59,8 +59,9 @@ func LoadTrustedRoot(path string) (root.TrustedMaterial, error) {
 // keylessVerifier is sigstore-go's verifier over the trusted material and
 // the identities to match.
 type keylessVerifier struct {
-	v   *verify.Verifier
-	ids verify.CertificateIdentities
+	v          *verify.Verifier
+	ids        verify.CertificateIdentities
+	ignoreTlog bool
 }
 
 // newKeylessVerifier is `cosign verify --trusted-root R
@@ -73,7 +74,7 @@ func newKeylessVerifier(k *Keyless) (*keylessVerifier, error) {
 	if len(k.Identities) == 0 {
 		return nil, errors.New("keyless: no identities given: name at least one issuer and subject (exact or regexp)")
 	}
-	kv := &keylessVerifier{}
+	kv := &keylessVerifier{ignoreTlog: k.IgnoreTlog}
 	for i, id := range k.Identities {
 		if id.Issuer == "" && id.IssuerRegExp == "" {
 			return nil, fmt.Errorf("keyless identity %d: no issuer or issuerRegExp", i)
@@ -132,22 +133,33 @@ func (kv *keylessVerifier) check(f *found, entity verify.SignedEntity, digest []
 // in-toto subject names it: "sha256", "sha512"). Images are always sha256;
 // the tests verify real public-good signatures over npm packages (sha512).
 func (kv *keylessVerifier) checkDigest(f *found, entity verify.SignedEntity, alg string, digest []byte) {
-	res, err := kv.v.Verify(entity, verify.NewPolicy(verify.WithArtifactDigest(alg, digest), verify.WithoutIdentitiesUnsafe()))
+	if s, configured := kv.verifyArtifact(f, entity, verify.WithArtifactDigest(alg, digest)); configured {
+		f.Verified, f.claims = true, true
+		f.verified = append(f.verified, s)
+	}
+}
+
+// verifyArtifact is the cryptographic pass of check over the artifact as
+// sigstore-go's policy names it (its digest, or its bytes). When it fails
+// f is invalid, with the reason; when it verifies f.SignedBy names the
+// certificate's identity and configured says whether that identity is one
+// of ours (the signer to record). Whether f is verified is the caller's.
+func (kv *keylessVerifier) verifyArtifact(f *found, entity verify.SignedEntity, artifact verify.ArtifactPolicyOption) (s Signer, configured bool) {
+	res, err := kv.v.Verify(entity, verify.NewPolicy(artifact, verify.WithoutIdentitiesUnsafe()))
 	if err == nil && (res.Signature == nil || res.Signature.Certificate == nil) {
 		err = errors.New("verified with no certificate")
 	}
 	if err != nil {
 		f.claims = true
 		f.Problem = fmt.Sprintf("signed by %s but does not verify: %s", f.SignedBy, oneLine(err.Error()))
-		return
+		return Signer{}, false
 	}
 	sum := *res.Signature.Certificate
 	f.SignedBy = describeCertificate(sum)
 	if _, err := kv.ids.Verify(sum); err != nil {
-		return // signed, by an identity not configured
+		return Signer{}, false // signed, by an identity not configured
 	}
-	f.Verified, f.claims = true, true
-	f.verified = append(f.verified, Signer{Kind: "keyless", Subject: sum.SubjectAlternativeName, Issuer: sum.Issuer})
+	return Signer{Kind: "keyless", Subject: sum.SubjectAlternativeName, Issuer: sum.Issuer}, true
 }
 
 // bundleCertificate reports whether a bundle is signed with a certificate
