@@ -44,8 +44,9 @@ func parseSimpleSigning(payload []byte) (p simpleSigning, named bool) {
 // manifest (the .sig tag, or a referrer of that type): each is a payload
 // naming the digest, signed in its layer annotation. Legacy keyless
 // signatures (the dev.sigstore.cosign/certificate, chain and bundle
-// annotations) are out of scope: they are checked against the keys only,
-// so with Options.Keyless alone they count as another signer's.
+// annotations) that no key verifies are verified keyless when
+// Options.Keyless is set (keylessVerifier.legacyKeyless); without it they
+// are another signer's, named by their certificate.
 func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, manifest []byte, via string, fail func(*registry.Error)) []found {
 	mf, err := v1.ParseManifest(bytes.NewReader(manifest))
 	if err != nil {
@@ -95,6 +96,11 @@ func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifa
 			f.verified = append(f.verified, Signer{Kind: "key", KeyID: k.ID, File: k.File})
 			break
 		}
+		if _, withCert := layer.Annotations[annotationCosignCert]; f.SignedBy == "" && withCert && c.keyless != nil {
+			c.keyless.legacyKeyless(&f, layer.Annotations, sig, payload, h)
+			out = append(out, f)
+			continue
+		}
 		if f.SignedBy == "" && !named {
 			// Whoever signed it, it is no signature of an image.
 			f.Problem, f.claims = "the payload is not a cosign simple-signing payload naming a digest (critical.image.docker-manifest-digest)", true
@@ -102,7 +108,7 @@ func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifa
 		if f.SignedBy == "" {
 			f.SignedBy = "a key not given"
 			if who, ok := legacyCertificate(layer.Annotations); ok {
-				f.SignedBy = who + ", a legacy keyless .sig signature, which this version does not verify yet"
+				f.SignedBy = who + ", a legacy keyless .sig signature (keyless identities verify it)"
 			}
 		}
 		out = append(out, f)
