@@ -17,7 +17,9 @@ import (
 // from the real cosign), signs images with the real cosign as two
 // identities, by a foreign CA and by a key, and checks that one audit
 // --trust-policy says verified / other identity / invalid / unsigned per
-// rule through kubectl, as cosign verify does.
+// rule through kubectl, as cosign verify does. acme/legacy is signed by
+// the app identity in cosign's legacy format (the certificate in the .sig
+// layer's annotations) and verifies as the bundle does.
 func TestKeylessTrustPolicy(t *testing.T) {
 	ctx := testContext(t)
 	ns := newNamespace(t, "keyless")
@@ -51,7 +53,7 @@ func TestKeylessTrustPolicy(t *testing.T) {
 	priv := stack.Registry + "/" + ns
 	images := map[string]fixture.Pushed{}
 	for name, ref := range map[string]string{
-		"app": priv + "/acme/app:1", "other": priv + "/acme/other:1", "rogue": priv + "/acme/rogue:1",
+		"app": priv + "/acme/app:1", "other": priv + "/acme/other:1", "rogue": priv + "/acme/rogue:1", "legacy": priv + "/acme/legacy:1",
 		"tool": priv + "/vendor/tool:1", "unsigned": priv + "/misc/unsigned:1",
 	} {
 		images[name] = push(t, ref)
@@ -60,6 +62,9 @@ func TestKeylessTrustPolicy(t *testing.T) {
 		if err := stack.CosignSignKeyless(ctx, s.key, s.cert, s.chain, images[name].Repo()+"@"+images[name].Digest); err != nil {
 			t.Fatalf("signing %s keyless: %v", name, err)
 		}
+	}
+	if err := stack.CosignSignKeylessLegacy(ctx, app.key, app.cert, app.chain, images["legacy"].Repo()+"@"+images["legacy"].Digest); err != nil {
+		t.Fatalf("signing legacy keyless: %v", err)
 	}
 	if err := stack.CosignSign(ctx, vendorKey, images["tool"].Repo()+"@"+images["tool"].Digest, false); err != nil {
 		t.Fatal(err)
@@ -88,6 +93,7 @@ rules:
 		text    string
 	}{
 		"app":      {signature.StatusVerified, "", ""},
+		"legacy":   {signature.StatusVerified, "", ""},
 		"other":    {signature.StatusOtherKey, audit.IDSignedByUnknownKey, subjectOther},
 		"rogue":    {signature.StatusInvalid, audit.IDSignatureInvalid, ""},
 		"tool":     {signature.StatusVerified, "", ""},
@@ -108,9 +114,13 @@ rules:
 	if v := item(t, rep, "Deployment", "app", "app").Signature.VerifiedBy; len(v) != 1 || v[0].Kind != "keyless" || v[0].Subject != subjectApp || v[0].Issuer != issuer {
 		t.Errorf("app verified by %+v, want the keyless identity %s (%s)", v, subjectApp, issuer)
 	}
+	if sig := item(t, rep, "Deployment", "legacy", "app").Signature; len(sig.VerifiedBy) != 1 || sig.VerifiedBy[0].Kind != "keyless" || sig.VerifiedBy[0].Subject != subjectApp ||
+		len(sig.Artifacts) != 1 || sig.Artifacts[0].Format != signature.FormatCosignSig || sig.Artifacts[0].Via != signature.ViaSigTag {
+		t.Errorf("legacy: %+v, want one legacy .sig signature verified by the keyless identity %s", sig, subjectApp)
+	}
 
 	// cosign verify with the same trusted root and identity agrees.
-	for name, ok := range map[string]bool{"app": true, "other": false, "rogue": false, "unsigned": false} {
+	for name, ok := range map[string]bool{"app": true, "legacy": true, "other": false, "rogue": false, "unsigned": false} {
 		img := images[name]
 		if got, out := stack.CosignVerifyKeyless(ctx, trustedRoot, subjectApp, issuer, img.Repo()+"@"+img.Digest); got != ok {
 			t.Errorf("cosign verify --certificate-identity app %s: ok=%v, want %v\n%s", name, got, ok, out)
