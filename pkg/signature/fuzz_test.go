@@ -21,6 +21,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
@@ -331,6 +332,18 @@ func collectStrings(v any, into map[string]bool) {
 	}
 }
 
+// fuzzKeylessChecker is a VirtualSigstore and a Checker trusting it for
+// identity A (no SCT: its leaves carry none).
+func fuzzKeylessChecker(f *testing.F) (*ca.VirtualSigstore, *Checker) {
+	vs := virtualSigstore(f)
+	c, err := New(Options{Keyless: &Keyless{Material: vs, IgnoreSCT: true,
+		Identities: []trustpolicy.Identity{{Issuer: issuer, Subject: idA}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return vs, c
+}
+
 // FuzzKeylessBundle checks the keyless path on a bundle's bytes:
 // parseBundle, the certificate's identity (bundleCertificate) and
 // keylessVerifier.check against a VirtualSigstore that trusts identity
@@ -341,12 +354,7 @@ func collectStrings(v any, into map[string]bool) {
 // Seeds: bundles made at fuzz time (their certificates live for minutes)
 // and broken ones.
 func FuzzKeylessBundle(f *testing.F) {
-	vs := virtualSigstore(f)
-	c, err := New(Options{Keyless: &Keyless{Material: vs, IgnoreSCT: true,
-		Identities: []trustpolicy.Identity{{Issuer: issuer, Subject: idA}}}})
-	if err != nil {
-		f.Fatal(err)
-	}
+	vs, c := fuzzKeylessChecker(f)
 	h, _ := v1.NewHash(fuzzDigest)
 	want, _ := hex.DecodeString(h.Hex)
 	for i, o := range []keylessOpts{{}, {chain: true}, {noTlog: true}, {tamper: true}} {
