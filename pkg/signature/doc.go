@@ -11,7 +11,8 @@
 // as `cosign verify --trusted-root R --certificate-identity …` would), a
 // Notation signature when its chain ends in a configured certificate
 // (revocation checks off: they are online). Keyless signatures in the
-// legacy .sig tag (certificate annotations) are not verified.
+// legacy .sig tag (certificate, chain and Rekor bundle annotations) are
+// verified as the sigstore bundle v0.1 they amount to, over the payload.
 //
 // Every fetch goes through pkg/registry (Artifacts), so limits, retries,
 // credentials and request counts are the resolver's. An answer that was
