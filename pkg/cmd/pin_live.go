@@ -405,7 +405,7 @@ func (o *PinOptions) verifyDigest(ctx context.Context, plan *pipeline.Credential
 	}
 	creds, _, _ := plan.For(obj, image)
 	req := registry.Request{Image: repo.Digest(digest).Name(), Credentials: creds, CheckAccess: true}
-	cred := pipeline.AcceptedCredential(req, o.resolver.Resolve(ctx, req))
+	cred := registry.AcceptedCredential(req, o.resolver.Resolve(ctx, req))
 	res := choice.Checker.Check(ctx, o.resolver.Artifacts(cred), repo, digest)
 	if res.Status == signature.StatusVerified {
 		return nil

@@ -179,7 +179,7 @@ func (o *PinOptions) mirrorResolver(ctx context.Context, plan *pipeline.Credenti
 func (o *PinOptions) sourceCredential(ctx context.Context, obj workload.Object, image, digest string) registry.Credential {
 	creds, _, _ := o.mirrorFlags.plan.For(obj, image)
 	req := registry.Request{Image: repoOf(image) + "@" + digest, Credentials: creds, CheckAccess: true}
-	return pipeline.AcceptedCredential(req, o.resolver.Resolve(ctx, req))
+	return registry.AcceptedCredential(req, o.resolver.Resolve(ctx, req))
 }
 
 // checkMirrorPull refuses a patch after which the pods would have no

@@ -213,7 +213,7 @@ func (s AuditStage) digestsOf(it *audit.Item, req registry.Request, res registry
 	if err != nil || len(digests) == 0 {
 		return repo, nil, "", cred, false
 	}
-	return repo, digests, from, AcceptedCredential(req, res), true
+	return repo, digests, from, registry.AcceptedCredential(req, res), true
 }
 
 // digestKey identifies one registry read of a digest: per repository,
@@ -221,20 +221,6 @@ func (s AuditStage) digestsOf(it *audit.Item, req registry.Request, res registry
 // namespaces is one credential).
 func digestKey(repo name.Repository, digest string, cred registry.Credential) string {
 	return repo.Name() + "@" + digest + "\x00" + registry.CredentialKey(cred)
-}
-
-// AcceptedCredential is the credential whose answer resolved the image,
-// else the first the kubelet would try.
-func AcceptedCredential(req registry.Request, res registry.Result) registry.Credential {
-	for _, c := range req.Credentials {
-		if c.Source == res.CredentialSource {
-			return c
-		}
-	}
-	if len(req.Credentials) > 0 {
-		return req.Credentials[0]
-	}
-	return registry.Anonymous
 }
 
 // CredentialsKey identifies a credential list by content, in order.

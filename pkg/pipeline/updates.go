@@ -49,7 +49,7 @@ func (s AuditStage) findUpdates(ctx context.Context, items []audit.Item, pending
 		if err != nil {
 			continue
 		}
-		cred := AcceptedCredential(reqs[n], results[n])
+		cred := registry.AcceptedCredential(reqs[n], results[n])
 		key := repo.Name() + "\x00" + registry.CredentialKey(cred)
 		j, ok := jobs[key]
 		if !ok {

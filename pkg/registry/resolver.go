@@ -147,6 +147,20 @@ type Result struct {
 	Err *Error `json:"error,omitempty"`
 }
 
+// AcceptedCredential is the credential whose answer resolved req (res),
+// else the first the kubelet would try.
+func AcceptedCredential(req Request, res Result) Credential {
+	for _, c := range req.Credentials {
+		if c.Source == res.CredentialSource {
+			return c
+		}
+	}
+	if len(req.Credentials) > 0 {
+		return req.Credentials[0]
+	}
+	return Anonymous
+}
+
 // Stats counts what a Resolver did, for tests and benchmarks.
 type Stats struct {
 	// Requests is every HTTP request sent (pings, token exchanges,
