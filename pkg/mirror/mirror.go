@@ -87,9 +87,15 @@ type Result struct {
 	Source string `json:"source"` // repository@digest
 	Target string `json:"target"` // repository:tag@digest
 	registry.CopyResult
-	// PushCredential names where the push credential came from.
+	// PullCredential and PushCredential name where the source and target
+	// credentials came from (PullCredential only from a Session).
+	PullCredential string          `json:"pullCredential,omitempty"`
 	PushCredential string          `json:"pushCredential"`
 	Err            *registry.Error `json:"error,omitempty"`
+	// Planned: a Session's dry run, nothing read or written. Cached: the
+	// Session copied this digest to this target before; nothing was done.
+	Planned bool `json:"-"`
+	Cached  bool `json:"-"`
 }
 
 // PushAuth is the local docker config's credential for the target
