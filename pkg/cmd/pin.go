@@ -208,6 +208,9 @@ func (o *PinOptions) Run(ctx context.Context) error {
 			return &exitError{Code: ExitError, Err: err}
 		}
 	}
+	if o.mirroring() {
+		o.startMirror()
+	}
 	if o.scope.Offline() {
 		return o.runFiles(ctx)
 	}

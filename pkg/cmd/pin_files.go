@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
@@ -96,4 +97,37 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		return &exitError{Code: ExitFindings}
 	}
 	return nil
+}
+
+// mirrorResolver is -f's resolver with --mirror-to: the digest from the
+// registry (or as written), copied with --write, named in the mirror.
+func (o *PinOptions) mirrorResolver(ctx context.Context, plan *pipeline.CredentialPlan) pin.Resolver {
+	return func(image string) (string, error) {
+		target, ok, err := o.session.Target(image)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", pin.ErrAlreadyMirrored
+		}
+		ref, err := imageref.Parse(image)
+		if err != nil {
+			return "", err
+		}
+		digest := ref.Digest
+		if digest == "" {
+			if digest, err = o.resolveUsage(ctx, plan, workload.Object{}, image); err != nil {
+				return "", err
+			}
+		}
+		if o.authorities != nil {
+			if err := o.verifyDigest(ctx, plan, workload.Object{}, image, digest); err != nil {
+				return "", err
+			}
+		}
+		if err := o.copyOnce(ctx, workload.Object{}, image, digest, target); err != nil {
+			return "", err
+		}
+		return pin.PinnedImage(target, digest, o.DropTag)
+	}
 }
