@@ -17,6 +17,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/load/loader"
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/proxy/proxy"
+	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
 )
 
 // benchProxy is the bench's latency proxy in front of one stack registry,
@@ -156,6 +157,62 @@ func TestBench100Pods(t *testing.T) {
 	}
 	checkSignatureBudget(t, priv, res, true, nil)
 	checkSignatureBudget(t, pub, res, false, signed)
+
+	// Keyless: two more public images signed by a private CA's leaf (a
+	// bundle and a legacy .sig). Checking every running digest keylessly
+	// costs what the keyed check costs, the signature artifacts: no request
+	// to a log or a CA, nothing per certificate.
+	if len(public) < 4 {
+		t.Fatalf("%d public images, want at least 4", len(public))
+	}
+	const issuer, subject = "https://token.actions.githubusercontent.com", "https://github.com/acme/bench/.github/workflows/release.yaml@refs/heads/main"
+	ca, err := fixture.NewKeylessCA(filepath.Join(dir, "ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustedRoot, err := stack.TrustedRoot(ctx, dir, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafKey, leafCert, err := ca.Leaf(filepath.Join(dir, "leaf"), "bench", issuer, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyless := map[string]bool{}
+	for i, im := range public[2:4] {
+		ref := stack.PublicRegistry + "/" + strings.TrimPrefix(im.Ref[:strings.LastIndex(im.Ref, ":")], pub.host+"/") + "@" + im.Digest
+		sign := stack.CosignSignKeyless
+		if i == 1 {
+			sign = stack.CosignSignKeylessLegacy
+		}
+		if err := sign(ctx, leafKey, leafCert, ca.CertPath, ref); err != nil {
+			t.Fatal(err)
+		}
+		keyless[im.Ref] = true
+	}
+	priv.Snapshot(true)
+	pub.Snapshot(true)
+	rep, r = auditJSON(t, "-A", "-l", selector, "--trusted-root", trustedRoot, "--certificate-identity", subject,
+		"--certificate-oidc-issuer", issuer, "--insecure-ignore-tlog", "--insecure-ignore-sct")
+	mustSucceed(t, r, "audit --certificate-identity")
+	withSignatures := map[string]bool{}
+	for _, it := range rep.Items {
+		want := "unsigned"
+		switch {
+		case keyless[it.Image]:
+			want = "verified"
+		case signed[it.Image]:
+			want = "other-key" // the key's signatures, not the identity's
+		}
+		if it.Signature == nil || string(it.Signature.Status) != want {
+			t.Errorf("keyless %s: signature %+v, want %s", it.Image, it.Signature, want)
+		}
+		if want != "unsigned" {
+			withSignatures[it.Image] = true
+		}
+	}
+	checkSignatureBudget(t, priv, res, true, nil)
+	checkSignatureBudget(t, pub, res, false, withSignatures)
 
 	// Provenance and updates: at most 5 requests per unique digest (here a
 	// manifest and its config), one tag listing per repository, and the
