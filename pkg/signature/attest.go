@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
@@ -32,7 +33,9 @@ type Attestation struct {
 	Format        string `json:"format"` // cosign-att or cosign-bundle
 	Via           string `json:"via"`    // att-tag, referrers-api or referrers-tag
 	PredicateType string `json:"predicateType"`
-	// Verified: a given key verified it, and it names this digest.
+	// Verified: a given key or keyless identity verified it, and it
+	// names this digest. SignedBy says who signed it (verified or not):
+	// the key, or the certificate's "SUBJECT (ISSUER)".
 	Verified bool   `json:"verified,omitempty"`
 	SignedBy string `json:"signedBy,omitempty"`
 	Problem  string `json:"problem,omitempty"`
@@ -126,14 +129,25 @@ func namesDigest(statement []byte, h v1.Hash) bool {
 }
 
 // bundleAttestation turns a sigstore bundle whose statement has an
-// asked-for predicate into an Attestation, verified with the given keys.
+// asked-for predicate into an Attestation: verified with the given keys,
+// or, signed with a certificate (GitHub artifact attestations, cosign v3
+// attest) and Options.Keyless set, as keyless image signatures are
+// (keylessVerifier.attestation).
 func (c *Checker) bundleAttestation(b *bundle.Bundle, stmt []byte, predicateType, manifestDigest, via string, h v1.Hash) *Attestation {
 	if !c.wantAttestation(predicateType) {
 		return nil
 	}
 	a := &Attestation{Digest: manifestDigest, Format: FormatCosignBundle, Via: via, PredicateType: predicateType, Statement: stmt, SignedBy: "a key"}
+	certSigner, signedWithCert := bundleCertificate(b)
+	if signedWithCert {
+		a.SignedBy = certSigner
+	}
 	if !namesDigest(stmt, h) {
 		a.Problem = "the statement's subject is another digest"
+		return a
+	}
+	if signedWithCert && c.keyless != nil {
+		c.keyless.attestation(a, b, h)
 		return a
 	}
 	want, err := hex.DecodeString(h.Hex)
@@ -150,8 +164,23 @@ func (c *Checker) bundleAttestation(b *bundle.Bundle, stmt []byte, predicateType
 			return a
 		}
 	}
-	if c.Keyed() {
+	if c.Keyed() && !signedWithCert {
 		a.SignedBy = "a key not given"
 	}
 	return a
+}
+
+// attestation verifies a certificate-signed attestation with check's
+// outcomes, recorded on a: verified by a configured identity; signed by
+// another identity (not verified, SignedBy names it); else a Problem with
+// the reason. sigstore-go checks that the DSSE statement's subject is h.
+func (kv *keylessVerifier) attestation(a *Attestation, entity verify.SignedEntity, h v1.Hash) {
+	want, err := hex.DecodeString(h.Hex)
+	if err != nil {
+		a.Problem = fmt.Sprintf("%q is not a digest", h)
+		return
+	}
+	f := found{Artifact: Artifact{SignedBy: a.SignedBy}}
+	kv.checkDigest(&f, entity, h.Algorithm, want)
+	a.Verified, a.SignedBy, a.Problem = f.Verified, f.SignedBy, f.Problem
 }
