@@ -37,17 +37,24 @@ type keylessOpts struct {
 	noTlog bool // no transparency-log entry nor RFC 3161 timestamp (private PKI)
 	chain  bool // the leaf and Fulcio's intermediate as an X.509 chain (cosign sign --certificate-chain)
 	tamper bool // change the statement after signing
+	// predicate is the statement's predicate type (default cosign's
+	// signing predicate: an image signature).
+	predicate string
 }
 
-// keylessBundle signs a cosign sign/v1 statement over subjectHex as
-// identity, with vs's in-memory Fulcio, Rekor and TSA, and returns it as
-// the v0.3 bundle JSON cosign v3 pushes. Three things VirtualSigstore's
-// entity lacks are added: the log entry's kind and version, its inclusion
-// promise (the SET, signed again by vs's Rekor key) and the bundle itself.
-// Its certificates are valid for minutes: make them at test time.
+// keylessBundle signs an in-toto statement (o.predicate, cosign sign/v1
+// by default) over subjectHex as identity, with vs's in-memory Fulcio,
+// Rekor and TSA, and returns it as the v0.3 bundle JSON cosign v3 pushes.
+// Three things VirtualSigstore's entity lacks are added: the log entry's
+// kind and version, its inclusion promise (the SET, signed again by vs's
+// Rekor key) and the bundle itself. Its certificates are valid for
+// minutes: make them at test time.
 func keylessBundle(t testing.TB, vs *ca.VirtualSigstore, identity, repoName, subjectHex string, o keylessOpts) []byte {
 	t.Helper()
-	stmt := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":%q,"digest":{"sha256":%q}}],"predicateType":%q,"predicate":{}}`, repoName, subjectHex, predicateCosignSignV1)
+	if o.predicate == "" {
+		o.predicate = predicateCosignSignV1
+	}
+	stmt := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":%q,"digest":{"sha256":%q}}],"predicateType":%q,"predicate":{}}`, repoName, subjectHex, o.predicate)
 	e, err := vs.AttestAtTime(identity, issuer, []byte(stmt), time.Now().Add(5*time.Minute), true)
 	if err != nil {
 		t.Fatal(err)
