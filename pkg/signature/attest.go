@@ -49,7 +49,9 @@ func (c *Checker) wantAttestation(predicateType string) bool {
 }
 
 // legacyAttestation reads the first asked-for layer of the cosign ".att"
-// manifest: a DSSE envelope, checked with the given keys.
+// manifest: a DSSE envelope, checked with the given keys; one with a
+// certificate annotation (cosign attest keyless, before v3) that no key
+// verifies is verified with Options.Keyless, else names the certificate.
 func (c *Checker) legacyAttestation(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, manifest []byte, fail func(*registry.Error)) *Attestation {
 	mf, err := v1.ParseManifest(bytes.NewReader(manifest))
 	if err != nil {
@@ -68,6 +70,16 @@ func (c *Checker) legacyAttestation(ctx context.Context, arts *registry.Artifact
 		}
 		a := &Attestation{Digest: manifestDigest, Format: FormatCosignAtt, Via: ViaAttTag, PredicateType: pt}
 		c.checkEnvelope(a, raw, h)
+		if who, withCert := legacyCertificate(layer.Annotations); withCert && !a.Verified {
+			switch {
+			case a.Problem == "" && c.keyless != nil:
+				c.keyless.legacyAttestation(a, layer.Annotations, raw, h)
+			case a.Problem == "":
+				a.SignedBy = who + ", a legacy keyless .att attestation (keyless identities verify it)"
+			default:
+				a.SignedBy = who
+			}
+		}
 		return a
 	}
 	return nil

@@ -11,8 +11,10 @@ import (
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/verify"
@@ -55,6 +57,39 @@ type rekorBundle struct {
 // proof that legacy signatures lack): the chain annotation is carried, not
 // trusted.
 func legacyBundle(annotations map[string]string, sig, payload []byte) (b *bundle.Bundle, tlog bool, err error) {
+	digest := sha256.Sum256(payload)
+	return legacyBundleOf(annotations, &protobundle.Bundle{Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+		MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest[:]},
+		Signature:     sig,
+	}}})
+}
+
+// legacyEnvelopeBundle builds the sigstore bundle (v0.1) of a legacy
+// keyless .att layer: its DSSE envelope (the layer, JSON) with the same
+// annotations as a legacy .sig layer.
+func legacyEnvelopeBundle(annotations map[string]string, envelope []byte) (b *bundle.Bundle, tlog bool, err error) {
+	var env dsse.Envelope
+	if err := json.Unmarshal(envelope, &env); err != nil {
+		return nil, false, errors.New("the DSSE envelope does not parse")
+	}
+	payload, err := env.DecodeB64Payload()
+	if err != nil {
+		return nil, false, errors.New("the DSSE payload is not base64")
+	}
+	pe := &protodsse.Envelope{Payload: payload, PayloadType: env.PayloadType}
+	for _, s := range env.Signatures {
+		sig, err := base64.StdEncoding.DecodeString(s.Sig)
+		if err != nil {
+			return nil, false, errors.New("a DSSE signature is not base64")
+		}
+		pe.Signatures = append(pe.Signatures, &protodsse.Signature{Sig: sig, Keyid: s.KeyID})
+	}
+	return legacyBundleOf(annotations, &protobundle.Bundle{Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: pe}})
+}
+
+// legacyBundleOf completes pb, whose content (a message signature or a
+// DSSE envelope) is set, with the annotations' verification material.
+func legacyBundleOf(annotations map[string]string, pb *protobundle.Bundle) (b *bundle.Bundle, tlog bool, err error) {
 	leaf, err := pemCertificates(annotations[annotationCosignCert], 1)
 	if err != nil || len(leaf) != 1 {
 		return nil, false, fmt.Errorf("the %s annotation is not one PEM certificate", annotationCosignCert)
@@ -67,7 +102,6 @@ func legacyBundle(annotations map[string]string, sig, payload []byte) (b *bundle
 		}
 		certs = append(certs, chain...)
 	}
-	digest := sha256.Sum256(payload)
 	vm := &protobundle.VerificationMaterial{
 		Content: &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: &protocommon.X509CertificateChain{Certificates: certs}},
 	}
@@ -78,14 +112,7 @@ func legacyBundle(annotations map[string]string, sig, payload []byte) (b *bundle
 		}
 		vm.TlogEntries, tlog = []*protorekor.TransparencyLogEntry{tle}, true
 	}
-	pb := &protobundle.Bundle{
-		MediaType:            mediaTypeBundle01,
-		VerificationMaterial: vm,
-		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
-			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest[:]},
-			Signature:     sig,
-		}},
-	}
+	pb.MediaType, pb.VerificationMaterial = mediaTypeBundle01, vm
 	b, err = bundle.NewBundle(pb)
 	if err != nil {
 		return nil, false, err
@@ -178,4 +205,23 @@ func (kv *keylessVerifier) legacyKeyless(f *found, annotations map[string]string
 	}
 	f.Verified, f.claims = true, true
 	f.verified = append(f.verified, s)
+}
+
+// legacyAttestation verifies a legacy keyless .att layer (env, its DSSE
+// envelope, whose statement names h) as legacyKeyless does a .sig layer,
+// with attestation's outcomes on a: the certificate, its log entry (unless
+// ignoreTlog), the signature over the envelope and the statement's
+// subject, then the identity.
+func (kv *keylessVerifier) legacyAttestation(a *Attestation, annotations map[string]string, env []byte, h v1.Hash) {
+	a.SignedBy, _ = legacyCertificate(annotations)
+	b, tlog, err := legacyEnvelopeBundle(annotations, env)
+	if err != nil {
+		a.Problem = fmt.Sprintf("signed by %s, a legacy keyless .att attestation that does not parse: %s", a.SignedBy, oneLine(err.Error()))
+		return
+	}
+	if !tlog && !kv.ignoreTlog {
+		a.Problem = fmt.Sprintf("signed by %s, a legacy keyless .att attestation with no transparency-log entry (no %s annotation), so nothing proves its certificate was valid when it signed: for a private PKI the rule may set ignoreTlog (--insecure-ignore-tlog)", a.SignedBy, annotationCosignBundle)
+		return
+	}
+	kv.attestation(a, b, h)
 }
