@@ -1,10 +1,14 @@
 package signature
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
@@ -96,4 +100,145 @@ func TestKeylessAttestation(t *testing.T) {
 			t.Run(fmt.Sprintf("api=%v/%s", api, tt.name), func(t *testing.T) { tt.run(t, api) })
 		}
 	}
+}
+
+// legacyKeylessAtt writes a .att tag as cosign attest keyless (before v3)
+// does: one DSSE envelope layer, the in-toto statement over subjectHex
+// signed as identity, with the predicate type, the leaf, the chain and the
+// Rekor bundle in its annotations. tamper changes the statement after
+// signing.
+func (f *fixture) legacyKeylessAtt(vs *ca.VirtualSigstore, identity, subjectHex string, o legacyKeylessOpts, tamper bool) {
+	f.t.Helper()
+	stmt := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":%q,"digest":{"sha256":%q}}],"predicateType":%q,"predicate":{}}`, f.repo.Name(), subjectHex, predicateSLSAv1)
+	e, err := vs.Attest(identity, issuer, []byte(stmt))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	sc, err := e.SignatureContent()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	env := *sc.EnvelopeContent().RawEnvelope()
+	if tamper {
+		env.Payload = base64.StdEncoding.EncodeToString([]byte(strings.Replace(stmt, `"predicate":{}`, `"predicate":{"x":1}`, 1)))
+	}
+	raw, err := json.Marshal(env)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	a := legacyCertAnnotations(f.t, vs, e, o)
+	a[annotationPredicateType] = predicateSLSAv1
+	a[annotationCosignSig] = ""
+	d := f.blob(raw, mtDSSEEnvelope)
+	d.Annotations = a
+	cfg := f.blob([]byte("{}"), types.OCIConfigJSON)
+	f.put(v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: cfg, Layers: []v1.Descriptor{d}},
+		strings.Replace(f.digest.String(), ":", "-", 1)+".att")
+}
+
+// TestLegacyKeylessAttestation: a legacy keyless .att attestation (cosign
+// attest before v3: the DSSE envelope in the layer, the certificate, chain
+// and Rekor bundle in its annotations) verified as the v0.1 bundle it
+// amounts to, with bundle attestations' outcomes.
+func TestLegacyKeylessAttestation(t *testing.T) {
+	vs, other := virtualSigstore(t), virtualSigstore(t)
+	_, pub := keypair(t)
+	keys, err := LoadKeys([]string{pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	A := trustpolicy.Identity{Issuer: issuer, Subject: idA}
+	B := trustpolicy.Identity{Issuer: issuer, Subject: idB}
+	keyless := func(ids ...trustpolicy.Identity) *Keyless {
+		return &Keyless{Material: vs, Identities: ids, IgnoreSCT: true}
+	}
+	private := &Keyless{Material: vs, Identities: []trustpolicy.Identity{A}, IgnoreTlog: true, IgnoreSCT: true}
+	att := func(vs *ca.VirtualSigstore, identity string, o legacyKeylessOpts, tamper bool) func(f *fixture) {
+		return func(f *fixture) { f.legacyKeylessAtt(vs, identity, f.digest.Hex, o, tamper) }
+	}
+	whoA := idA + " (" + issuer + ")"
+	tests := []attestationCase{
+		{"identity A: verified by A", att(vs, idA, legacyKeylessOpts{}, false), Options{Keyless: keyless(A)}, true, whoA, ""},
+		{"no chain annotation: verified", att(vs, idA, legacyKeylessOpts{noChain: true}, false), Options{Keyless: keyless(B, A)}, true, whoA, ""},
+		{"only identity B: not verified, signed by A", att(vs, idA, legacyKeylessOpts{}, false), Options{Keyless: keyless(B)}, false, whoA, ""},
+		{"another CA and log: a problem", att(other, idA, legacyKeylessOpts{}, false), Options{Keyless: keyless(A)},
+			false, whoA, "signed by " + whoA + " but does not verify"},
+		{"statement for another digest: a problem", func(f *fixture) {
+			f.legacyKeylessAtt(vs, idA, strings.Repeat("0", 64), legacyKeylessOpts{}, false)
+		}, Options{Keyless: keyless(A)}, false, whoA, "the statement's subject is another digest"},
+		{"statement changed after signing: a problem", att(vs, idA, legacyKeylessOpts{}, true), Options{Keyless: keyless(A)},
+			false, whoA, "does not verify"},
+		{"SET tampered: a problem", att(vs, idA, legacyKeylessOpts{tamperSET: true}, false), Options{Keyless: keyless(A)},
+			false, whoA, "failed to verify log inclusion"},
+		{"no bundle annotation, log required: a problem naming ignoreTlog", att(vs, idA, legacyKeylessOpts{noBundle: true}, false), Options{Keyless: keyless(A)},
+			false, whoA, "no transparency-log entry"},
+		{"no bundle annotation, IgnoreTlog: verified", att(vs, idA, legacyKeylessOpts{noBundle: true}, false), Options{Keyless: private}, true, whoA, ""},
+		{"no keyless configured, a key: not verified, A named", att(vs, idA, legacyKeylessOpts{}, false), Options{Keys: keys},
+			false, whoA + ", a legacy keyless .att attestation (keyless identities verify it)", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, true) })
+	}
+}
+
+// FuzzLegacyKeylessAttestation: whatever a legacy .att layer's envelope
+// and annotations, legacyAttestation's outcome is one line and verifies
+// only a statement naming the digest, signed by identity A.
+func FuzzLegacyKeylessAttestation(f *testing.F) {
+	vs, c := fuzzKeylessChecker(f)
+	h, _ := v1.NewHash(fuzzDigest)
+	add := func(identity, subjectHex string, o legacyKeylessOpts, mustVerify bool) {
+		stmt := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":%q}}],"predicateType":%q,"predicate":{}}`, subjectHex, predicateSLSAv1)
+		e, err := vs.Attest(identity, issuer, []byte(stmt))
+		if err != nil {
+			f.Fatal(err)
+		}
+		sc, err := e.SignatureContent()
+		if err != nil {
+			f.Fatal(err)
+		}
+		env, err := json.Marshal(sc.EnvelopeContent().RawEnvelope())
+		if err != nil {
+			f.Fatal(err)
+		}
+		a := legacyCertAnnotations(f, vs, e, o)
+		if mustVerify {
+			att := Attestation{}
+			c.keyless.legacyAttestation(&att, a, env, h)
+			if !att.Verified {
+				f.Fatalf("seed %+v does not verify: %+v", o, att)
+			}
+		}
+		f.Add(env, a[annotationCosignCert], a[annotationCosignChain], a[annotationCosignBundle])
+	}
+	add(idA, h.Hex, legacyKeylessOpts{}, true)
+	add(idA, h.Hex, legacyKeylessOpts{noChain: true}, true)
+	add(idB, h.Hex, legacyKeylessOpts{}, false)
+	add(idA, h.Hex, legacyKeylessOpts{tamperSET: true}, false)
+	add(idA, strings.Repeat("0", 64), legacyKeylessOpts{}, false)
+	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"!"}]}`), "not a certificate", "", "{")
+	f.Fuzz(func(t *testing.T, env []byte, cert, chain, rekor string) {
+		a := map[string]string{annotationCosignCert: cert}
+		if chain != "" {
+			a[annotationCosignChain] = chain
+		}
+		if rekor != "" {
+			a[annotationCosignBundle] = rekor
+		}
+		att := Attestation{}
+		c.keyless.legacyAttestation(&att, a, env, h)
+		if strings.ContainsAny(att.Problem+att.SignedBy, "\n\r") {
+			t.Fatalf("not one line: %q, %q", att.Problem, att.SignedBy)
+		}
+		if !att.Verified {
+			return
+		}
+		if att.Problem != "" || att.SignedBy != idA+" ("+issuer+")" {
+			t.Fatalf("verified with %+v", att)
+		}
+		var de struct{ Payload []byte }
+		if json.Unmarshal(env, &de) != nil || !namesDigest(de.Payload, h) {
+			t.Fatalf("verified an envelope %q whose statement does not name %s", env, h)
+		}
+	})
 }

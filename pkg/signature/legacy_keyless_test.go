@@ -81,21 +81,28 @@ func legacyKeylessLayer(t testing.TB, vs *ca.VirtualSigstore, identity string, p
 	if err != nil {
 		t.Fatal(err)
 	}
-	vc, err := e.VerificationContent()
+	sc, err := e.SignatureContent()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := e.SignatureContent()
+	a := legacyCertAnnotations(t, vs, e, o)
+	a[annotationCosignSig] = base64.StdEncoding.EncodeToString(sc.MessageSignatureContent().Signature())
+	return a
+}
+
+// legacyCertAnnotations are the annotations cosign (before bundles) writes
+// beside a keyless signature or attestation made as e: the leaf, the
+// chain and the Rekor bundle.
+func legacyCertAnnotations(t testing.TB, vs *ca.VirtualSigstore, e *ca.TestEntity, o legacyKeylessOpts) map[string]string {
+	t.Helper()
+	vc, err := e.VerificationContent()
 	if err != nil {
 		t.Fatal(err)
 	}
 	certPEM := func(c *x509.Certificate) string {
 		return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
 	}
-	a := map[string]string{
-		annotationCosignSig:  base64.StdEncoding.EncodeToString(sc.MessageSignatureContent().Signature()),
-		annotationCosignCert: certPEM(vc.Certificate()),
-	}
+	a := map[string]string{annotationCosignCert: certPEM(vc.Certificate())}
 	if !o.noChain {
 		fca := vs.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
 		a[annotationCosignChain] = certPEM(fca.Intermediates[0]) + certPEM(fca.Root)
