@@ -197,7 +197,7 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 	attested := map[string][]provenance.Attested{}
 	for _, j := range order {
 		for _, a := range j.res.Attestations {
-			attested[j.key] = append(attested[j.key], provenance.Attested{Statement: a.Statement, Verified: a.Verified})
+			attested[j.key] = append(attested[j.key], provenance.Attested{Statement: a.Statement, Verified: a.Verified, SignedBy: a.SignedBy})
 		}
 	}
 	return attested

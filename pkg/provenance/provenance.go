@@ -50,8 +50,11 @@ type Provenance struct {
 	Sources []string `json:"sources,omitempty"`
 	// CreatedFrom is where Created was read.
 	CreatedFrom string `json:"createdFrom,omitempty"`
-	// Verified: the values come from an attestation a given key verified.
-	Verified bool `json:"verified"`
+	// Verified: the values come from an attestation a given key or keyless
+	// identity verified; AttestedBy names it (the attestation's signedBy:
+	// a key ID, or a certificate's "SUBJECT (ISSUER)").
+	Verified   bool   `json:"verified"`
+	AttestedBy string `json:"attestedBy,omitempty"`
 	// Mismatch names two places that disagree on source or revision.
 	Mismatch string `json:"mismatch,omitempty"`
 	// Requests is what reading it cost (each a registry request).
@@ -79,6 +82,7 @@ type reading struct {
 	from     string
 	values   fields
 	verified bool
+	by       string // who signed a verified attestation
 }
 
 type fields struct {
@@ -142,6 +146,9 @@ func merge(p *Provenance, rs []reading) {
 		}
 		if p.From == "" && (r.values.source != "" || r.values.revision != "") {
 			p.From, p.Verified = r.from, r.verified
+			if r.verified {
+				p.AttestedBy = r.by
+			}
 		}
 		take(&p.Source, r.values.source)
 		take(&p.Revision, r.values.revision)
@@ -210,11 +217,12 @@ func sameRevision(a, b string) bool {
 }
 
 // Attested is an in-toto statement of the digest that the signatures
-// stage found as a cosign attestation; Verified when a given key verified
-// it.
+// stage found as a cosign attestation; Verified when a given key or
+// keyless identity verified it, SignedBy who signed it.
 type Attested struct {
 	Statement []byte
 	Verified  bool
+	SignedBy  string
 }
 
 // Read reads the provenance of digest in repo with one credential, and
@@ -230,7 +238,7 @@ func Read(ctx context.Context, arts *registry.Artifacts, repo name.Repository, d
 		if !ok {
 			continue
 		}
-		rd := reading{from: FromCosign, values: f, verified: a.Verified}
+		rd := reading{from: FromCosign, values: f, verified: a.Verified, by: a.SignedBy}
 		if a.Verified {
 			verified = append(verified, rd)
 		} else {
@@ -240,7 +248,7 @@ func Read(ctx context.Context, arts *registry.Artifacts, repo name.Repository, d
 	// What a given key vouches for comes first.
 	merge(&r.p, append(verified, r.readings...))
 	if r.p.Mismatch != "" {
-		r.p.Verified = false // a signed statement contradicted is no proof
+		r.p.Verified, r.p.AttestedBy = false, "" // a signed statement contradicted is no proof
 	}
 	return r.p
 }

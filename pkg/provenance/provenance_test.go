@@ -344,23 +344,24 @@ func TestVerifiedCosignAttestationComesFirst(t *testing.T) {
 	tr := newTestRegistry(t)
 	d := tr.push(image(t, nil, map[string]string{"org.opencontainers.image.source": "https://github.com/acme/web"}, time.Time{}), "v1")
 	stmt := slsaV1("git+https://github.com/acme/web@refs/heads/main", "cccccccccccccccccccccccccccccccccccccccc", "https://github.com/actions/runner", "2026-07-01T00:00:00Z")
-	tr.attested = []Attested{{Statement: []byte(stmt), Verified: true}}
+	const who = "https://github.com/acme/web/.github/workflows/release.yaml@refs/heads/main (https://token.actions.githubusercontent.com)"
+	tr.attested = []Attested{{Statement: []byte(stmt), Verified: true, SignedBy: who}}
 	p := tr.read(nil, d)
-	if !p.Verified || p.From != FromCosign || p.Revision != "cccccccccccccccccccccccccccccccccccccccc" || p.Source != "git+https://github.com/acme/web@refs/heads/main" || p.Mismatch != "" {
+	if !p.Verified || p.AttestedBy != who || p.From != FromCosign || p.Revision != "cccccccccccccccccccccccccccccccccccccccc" || p.Source != "git+https://github.com/acme/web@refs/heads/main" || p.Mismatch != "" {
 		t.Fatalf("verified: %+v", p)
 	}
 	if strings.Join(p.Sources, ",") != "cosign-attestation,annotation" {
 		t.Errorf("sources %v", p.Sources)
 	}
 	// Unverified, it counts after the cheaper places and proves nothing.
-	tr.attested = []Attested{{Statement: []byte(stmt)}}
-	if p = tr.read(nil, d); p.Verified || p.From != FromAnnotation || p.Revision == "" {
+	tr.attested = []Attested{{Statement: []byte(stmt), SignedBy: who}}
+	if p = tr.read(nil, d); p.Verified || p.AttestedBy != "" || p.From != FromAnnotation || p.Revision == "" {
 		t.Errorf("unverified: %+v", p)
 	}
 	// A verified statement contradicted by the annotation is not proof.
 	other := slsaV1("https://github.com/evil/web", "dddddddddddddddddddddddddddddddddddddddd", "b", "2026-07-01T00:00:00Z")
-	tr.attested = []Attested{{Statement: []byte(other), Verified: true}}
-	if p = tr.read(nil, d); p.Verified || p.Mismatch == "" {
+	tr.attested = []Attested{{Statement: []byte(other), Verified: true, SignedBy: who}}
+	if p = tr.read(nil, d); p.Verified || p.AttestedBy != "" || p.Mismatch == "" {
 		t.Errorf("contradicted: %+v", p)
 	}
 }
