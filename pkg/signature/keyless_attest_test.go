@@ -8,10 +8,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
-
-	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 )
 
 const predicateSLSAv1 = "https://slsa.dev/provenance/v1"
@@ -54,17 +51,8 @@ func (tt attestationCase) run(t *testing.T, referrersAPI bool) {
 // among the referrers (GitHub artifact attestations, cosign v3 attest) is
 // verified as keyless image signatures are, and says who signed it.
 func TestKeylessAttestation(t *testing.T) {
-	vs, other := virtualSigstore(t), virtualSigstore(t)
-	kp, pub := keypair(t)
-	keys, err := LoadKeys([]string{pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	A := trustpolicy.Identity{Issuer: issuer, Subject: idA}
-	B := trustpolicy.Identity{Issuer: issuer, Subject: idB}
-	keyless := func(ids ...trustpolicy.Identity) *Keyless {
-		return &Keyless{Material: vs, Identities: ids, IgnoreSCT: true}
-	}
+	w := newKeylessWorld(t)
+	vs, other, kp, keys, A, B, keyless := w.vs, w.other, w.kp, w.keys, w.A, w.B, w.keyless
 	by := func(vs *ca.VirtualSigstore, identity string, otherDigest bool, o keylessOpts) func(f *fixture) {
 		return func(f *fixture) {
 			subject := f.digest.Hex
@@ -129,11 +117,7 @@ func (f *fixture) legacyKeylessAtt(vs *ca.VirtualSigstore, identity, subjectHex 
 	a := legacyCertAnnotations(f.t, vs, e, o)
 	a[annotationPredicateType] = predicateSLSAv1
 	a[annotationCosignSig] = ""
-	d := f.blob(raw, mtDSSEEnvelope)
-	d.Annotations = a
-	cfg := f.blob([]byte("{}"), types.OCIConfigJSON)
-	f.put(v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: cfg, Layers: []v1.Descriptor{d}},
-		strings.Replace(f.digest.String(), ":", "-", 1)+".att")
+	f.legacyTag(raw, mtDSSEEnvelope, a, ".att")
 }
 
 // TestLegacyKeylessAttestation: a legacy keyless .att attestation (cosign
@@ -141,18 +125,8 @@ func (f *fixture) legacyKeylessAtt(vs *ca.VirtualSigstore, identity, subjectHex 
 // and Rekor bundle in its annotations) verified as the v0.1 bundle it
 // amounts to, with bundle attestations' outcomes.
 func TestLegacyKeylessAttestation(t *testing.T) {
-	vs, other := virtualSigstore(t), virtualSigstore(t)
-	_, pub := keypair(t)
-	keys, err := LoadKeys([]string{pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	A := trustpolicy.Identity{Issuer: issuer, Subject: idA}
-	B := trustpolicy.Identity{Issuer: issuer, Subject: idB}
-	keyless := func(ids ...trustpolicy.Identity) *Keyless {
-		return &Keyless{Material: vs, Identities: ids, IgnoreSCT: true}
-	}
-	private := &Keyless{Material: vs, Identities: []trustpolicy.Identity{A}, IgnoreTlog: true, IgnoreSCT: true}
+	w := newKeylessWorld(t)
+	vs, other, keys, A, B, keyless, private := w.vs, w.other, w.keys, w.A, w.B, w.keyless, w.private()
 	att := func(vs *ca.VirtualSigstore, identity string, o legacyKeylessOpts, tamper bool) func(f *fixture) {
 		return func(f *fixture) { f.legacyKeylessAtt(vs, identity, f.digest.Hex, o, tamper) }
 	}

@@ -18,6 +18,7 @@ import (
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 
@@ -187,22 +188,45 @@ func (tt keylessCase) run(t *testing.T, referrersAPI bool) {
 	}
 }
 
+// keylessWorld is what the keyless tests share: a trusted VirtualSigstore
+// (vs) and another (other), a key (kp, its file pub, keys), identities A
+// and B of the trusted issuer.
+type keylessWorld struct {
+	vs, other *ca.VirtualSigstore
+	kp        *sign.EphemeralKeypair
+	pub       string
+	keys      []Key
+	A, B      trustpolicy.Identity
+}
+
+func newKeylessWorld(t *testing.T) keylessWorld {
+	t.Helper()
+	w := keylessWorld{vs: virtualSigstore(t), other: virtualSigstore(t),
+		A: trustpolicy.Identity{Issuer: issuer, Subject: idA}, B: trustpolicy.Identity{Issuer: issuer, Subject: idB}}
+	w.kp, w.pub = keypair(t)
+	var err error
+	if w.keys, err = LoadKeys([]string{w.pub}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// keyless trusts vs for ids. VirtualSigstore's leaves carry no SCT:
+// IgnoreSCT unless the SCT is what a case is about.
+func (w keylessWorld) keyless(ids ...trustpolicy.Identity) *Keyless {
+	return &Keyless{Material: w.vs, Identities: ids, IgnoreSCT: true}
+}
+
+// private trusts vs for A as a private PKI: no log, no SCT.
+func (w keylessWorld) private() *Keyless {
+	return &Keyless{Material: w.vs, Identities: []trustpolicy.Identity{w.A}, IgnoreTlog: true, IgnoreSCT: true}
+}
+
 // TestKeyless goes through the registry: each bundle is a referrer (the
 // API and the fallback tag), checked as audit checks it.
 func TestKeyless(t *testing.T) {
-	vs, other := virtualSigstore(t), virtualSigstore(t)
-	kp, pub := keypair(t)
-	keys, err := LoadKeys([]string{pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	A := trustpolicy.Identity{Issuer: issuer, Subject: idA}
-	B := trustpolicy.Identity{Issuer: issuer, Subject: idB}
-	// VirtualSigstore's leaves carry no SCT: IgnoreSCT unless the SCT is
-	// what a case is about.
-	keyless := func(ids ...trustpolicy.Identity) *Keyless {
-		return &Keyless{Material: vs, Identities: ids, IgnoreSCT: true}
-	}
+	w := newKeylessWorld(t)
+	vs, other, kp, pub, keys, A, B, keyless := w.vs, w.other, w.kp, w.pub, w.keys, w.A, w.B, w.keyless
 	signedA := func(o keylessOpts) func(f *fixture) {
 		return func(f *fixture) {
 			f.rawBundle(keylessBundle(t, vs, idA, f.repo.Name(), f.digest.Hex, o), predicateCosignSignV1)
@@ -227,12 +251,12 @@ func TestKeyless(t *testing.T) {
 		}, Options{Keyless: keyless(A)}, StatusInvalid, nil, "does not verify: failed to verify log inclusion"},
 		{"another CA, no log required: invalid, the chain named", func(f *fixture) {
 			f.rawBundle(keylessBundle(t, other, idA, f.repo.Name(), f.digest.Hex, keylessOpts{noTlog: true}), predicateCosignSignV1)
-		}, Options{Keyless: &Keyless{Material: vs, Identities: []trustpolicy.Identity{A}, IgnoreTlog: true, IgnoreSCT: true}},
+		}, Options{Keyless: w.private()},
 			StatusInvalid, nil, "failed to verify leaf certificate"},
 		{"statement changed after signing: invalid, the log disagrees", signedA(keylessOpts{tamper: true}), Options{Keyless: keyless(A)},
 			StatusInvalid, nil, "does not match envelope payload hash"},
 		{"statement changed after signing, no log: invalid, the signature fails", signedA(keylessOpts{tamper: true, noTlog: true}),
-			Options{Keyless: &Keyless{Material: vs, Identities: []trustpolicy.Identity{A}, IgnoreTlog: true, IgnoreSCT: true}},
+			Options{Keyless: w.private()},
 			StatusInvalid, nil, "failed to verify signature"},
 		{"signed for another digest: invalid", func(f *fixture) {
 			f.rawBundle(keylessBundle(t, vs, idA, f.repo.Name(), strings.Repeat("0", 64), keylessOpts{}), predicateCosignSignV1)
@@ -243,7 +267,7 @@ func TestKeyless(t *testing.T) {
 		{"no log entry, log required: invalid", signedA(keylessOpts{noTlog: true}), Options{Keyless: keyless(A)},
 			StatusInvalid, nil, "does not verify"},
 		{"no log entry, IgnoreTlog: verified at the current time", signedA(keylessOpts{noTlog: true}),
-			Options{Keyless: &Keyless{Material: vs, Identities: []trustpolicy.Identity{A}, IgnoreTlog: true, IgnoreSCT: true}},
+			Options{Keyless: w.private()},
 			StatusVerified, wantA, ""},
 		{"v0.3 certificate chain (private CA): verified", signedA(keylessOpts{chain: true}), Options{Keyless: keyless(A)},
 			StatusVerified, wantA, ""},

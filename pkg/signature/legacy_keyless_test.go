@@ -24,8 +24,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
-
-	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 )
 
 // A legacy keyless .sig names who signed it, unverified: without keyless
@@ -142,11 +140,18 @@ func legacyCertAnnotations(t testing.TB, vs *ca.VirtualSigstore, e *ca.TestEntit
 // legacyAnnotated writes a .sig tag with one layer, payload, annotated.
 func (f *fixture) legacyAnnotated(payload []byte, annotations map[string]string) {
 	f.t.Helper()
-	d := f.blob(payload, mtSimpleSigning)
+	f.legacyTag(payload, mtSimpleSigning, annotations, ".sig")
+}
+
+// legacyTag writes the cosign tag with suffix (.sig, .att) of the digest:
+// one layer of type mt, annotated.
+func (f *fixture) legacyTag(layer []byte, mt types.MediaType, annotations map[string]string, suffix string) {
+	f.t.Helper()
+	d := f.blob(layer, mt)
 	d.Annotations = annotations
 	cfg := f.blob([]byte("{}"), types.OCIConfigJSON)
 	f.put(v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: cfg, Layers: []v1.Descriptor{d}},
-		strings.Replace(f.digest.String(), ":", "-", 1)+".sig")
+		strings.Replace(f.digest.String(), ":", "-", 1)+suffix)
 }
 
 // TestLegacyKeyless: legacy keyless .sig signatures (certificate, chain
@@ -154,18 +159,8 @@ func (f *fixture) legacyAnnotated(payload []byte, annotations map[string]string)
 // checks them, verified keyless by sigstore-go as the v0.1 bundle they
 // amount to.
 func TestLegacyKeyless(t *testing.T) {
-	vs, other := virtualSigstore(t), virtualSigstore(t)
-	_, pub := keypair(t)
-	keys, err := LoadKeys([]string{pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	A := trustpolicy.Identity{Issuer: issuer, Subject: idA}
-	B := trustpolicy.Identity{Issuer: issuer, Subject: idB}
-	keyless := func(ids ...trustpolicy.Identity) *Keyless {
-		return &Keyless{Material: vs, Identities: ids, IgnoreSCT: true}
-	}
-	private := &Keyless{Material: vs, Identities: []trustpolicy.Identity{A}, IgnoreTlog: true, IgnoreSCT: true}
+	w := newKeylessWorld(t)
+	vs, other, keys, A, B, keyless, private := w.vs, w.other, w.keys, w.A, w.B, w.keyless, w.private()
 	signed := func(vs *ca.VirtualSigstore, o legacyKeylessOpts) func(f *fixture) {
 		return func(f *fixture) {
 			p := f.payloadFor(f.digest.String())
