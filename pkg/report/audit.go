@@ -216,7 +216,9 @@ func signedBy(it audit.Item) string {
 	var out []string
 	for _, v := range it.Signature.VerifiedBy {
 		switch {
-		case v.Kind == "x509":
+		case v.Kind == "x509", v.Kind == "keyless":
+			// A keyless signer is its certificate's subject; -o json
+			// also gives the issuer.
 			out = append(out, v.Subject)
 		case v.File != "":
 			out = append(out, v.File)

@@ -18,6 +18,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -499,5 +500,15 @@ func TestNoHeadersAndShortImage(t *testing.T) {
 		if got := ShortImage(in); got != want {
 			t.Errorf("ShortImage(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// -o wide's SIGNED BY names a keyless signer by its certificate's subject.
+func TestSignedByKeyless(t *testing.T) {
+	it := audit.Item{Signature: &signature.Result{Status: signature.StatusVerified, VerifiedBy: []signature.Signer{
+		{Kind: "keyless", Subject: "https://github.com/acme/app/.github/workflows/release.yaml@refs/heads/main", Issuer: "https://token.actions.githubusercontent.com"},
+	}}}
+	if got := signedBy(it); got != "https://github.com/acme/app/.github/workflows/release.yaml@refs/heads/main" {
+		t.Errorf("signedBy() = %q, want the certificate's subject", got)
 	}
 }
