@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -187,20 +186,12 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 	for _, w := range warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
-	for i := range reqs {
-		reqs[i].Credentials = withAnonymousFallback(reqs[i].Credentials)
+	res, err := pipeline.Resolve(ctx, pipeline.ResolveConfig{Resolver: resolver, Requests: reqs})
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
 	}
-	results := collapse(reqs, resolver.ResolveAll(ctx, reqs))
-	for i := range results {
-		noteKubeletFailure(&results[i])
-	}
+	results, failed := res.Results, res.Failed
 	progress.Done()
-	failed := 0
-	for _, r := range results {
-		if r.Err != nil {
-			failed++
-		}
-	}
 
 	switch {
 	case o.Quiet:
@@ -212,7 +203,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.Out, pinnedRef(r))
 		}
 	case o.Output == report.FormatJSON || o.Output == report.FormatYAML:
-		rep := ResolveReport{APIVersion: report.APIVersion, Kind: "ResolveReport", Items: results, Stats: resolver.Stats()}
+		rep := ResolveReport{APIVersion: report.APIVersion, Kind: "ResolveReport", Items: results, Stats: res.Stats}
 		if rep.Items == nil {
 			rep.Items = []registry.Result{}
 		}
@@ -227,7 +218,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 		if err := report.ResolveTable(o.tableOut(o.Out), results, o.Platform != ""); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
-		fmt.Fprintf(o.ErrOut, "%d images resolved, %d failed, %d registry requests\n", len(results)-failed, failed, resolver.Stats().Requests)
+		fmt.Fprintf(o.ErrOut, "%d images resolved, %d failed, %d registry requests\n", len(results)-failed, failed, res.Stats.Requests)
 	}
 	if o.contextFailed {
 		return &exitError{Code: ExitError} // said in the warnings, after every other context
@@ -242,16 +233,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 // arguments with the local docker config, workload images with their pods'
 // pull secrets first.
 func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []string, error) {
-	var reqs []registry.Request
-	var warnings []string
-	plan := pipeline.NewCredentialPlan(nil)
-	for _, img := range o.images {
-		creds, _, err := plan.For(workload.Object{}, img)
-		if err != nil {
-			warnings = append(warnings, err.Error())
-		}
-		reqs = append(reqs, registry.Request{Image: img, Credentials: creds})
-	}
+	reqs, warnings := pipeline.ImageRequests(o.images)
 	if !o.fromCluster {
 		return reqs, warnings, nil
 	}
@@ -286,7 +268,6 @@ type clusterImages struct {
 // clusterRequests are the requests for the images of one cluster's
 // workloads, each with its pods' pull secrets first.
 func clusterRequests(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) (clusterImages, error) {
-	var reqs []registry.Request
 	var warnings []string
 	plan := pipeline.NewCredentialPlan(nil)
 	found, err := workload.Discover(ctx, flags, scope)
@@ -303,75 +284,8 @@ func clusterRequests(ctx context.Context, flags *genericclioptions.ConfigFlags, 
 		plan, storeWarnings = pipeline.LoadCredentialPlan(ctx, client, found)
 		warnings = append(warnings, storeWarnings...)
 	}
-	seen, warned := map[string]bool{}, map[string]bool{}
-	for _, w := range found.Workloads {
-		for _, u := range w.Containers {
-			// No credentials and an error: the image does not parse, which
-			// the resolver reports. Credentials and an error: the local
-			// docker config could not be read, worth one warning.
-			creds, _, err := plan.For(w.Object, u.Image)
-			if err != nil && creds != nil && !warned[err.Error()] {
-				warned[err.Error()] = true
-				warnings = append(warnings, err.Error())
-			}
-			key := u.Image + "\x00" + pipeline.CredentialsKey(creds)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			reqs = append(reqs, registry.Request{Image: u.Image, Credentials: creds})
-		}
-	}
-	return clusterImages{reqs: reqs, warnings: warnings}, nil
-}
-
-// withAnonymousFallback lets resolve answer even when every credential a
-// node would use is refused: the kubelet stops there, resolve asks once
-// more anonymously and says so (noteKubeletFailure).
-func withAnonymousFallback(creds []registry.Credential) []registry.Credential {
-	for _, c := range creds {
-		if c.ID == registry.Anonymous.ID {
-			return creds
-		}
-	}
-	return append(creds, registry.Anonymous)
-}
-
-// noteKubeletFailure marks an answer that only the anonymous fallback got.
-func noteKubeletFailure(r *registry.Result) {
-	if r.Err != nil || r.CredentialSource != registry.Anonymous.Source || len(r.Refused) == 0 {
-		return
-	}
-	note := fmt.Sprintf("the credentials a node would use were refused (%s); this digest came from an anonymous request, which the kubelet does not try once a credential matched, so a node's pull would fail", strings.Join(r.Refused, ", "))
-	if r.Note != "" {
-		note = r.Note + "; " + note
-	}
-	r.Note = note
-}
-
-// collapse keeps one result per image: the first success, else the first
-// failure. Images used by several workloads were tried with each one's
-// credentials.
-func collapse(reqs []registry.Request, results []registry.Result) []registry.Result {
-	best := map[string]int{}
-	var order []string
-	for i, r := range results {
-		img := reqs[i].Image
-		j, ok := best[img]
-		switch {
-		case !ok:
-			best[img] = i
-			order = append(order, img)
-		case results[j].Err != nil && r.Err == nil:
-			best[img] = i
-		}
-	}
-	sort.Strings(order)
-	out := make([]registry.Result, len(order))
-	for i, img := range order {
-		out[i] = results[best[img]]
-	}
-	return out
+	reqs, more := pipeline.WorkloadRequests(plan, found.Workloads)
+	return clusterImages{reqs: reqs, warnings: append(warnings, more...)}, nil
 }
 
 // pinnedRef writes repo:tag@digest as the user wrote the name; with
