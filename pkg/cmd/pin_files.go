@@ -28,12 +28,12 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 	// The resolver remembers each answer for the run, so an image shared by
 	// many files costs one registry request.
 	resolve := func(image string) (string, error) {
-		digest, err := o.resolveUsage(ctx, plan, workload.Object{}, image)
+		digest, err := pipeline.DigestFor(ctx, o.resolver, plan, workload.Object{}, image)
 		if err != nil {
 			return "", err
 		}
 		if o.authorities != nil {
-			if err := o.verifyDigest(ctx, plan, workload.Object{}, image, digest); err != nil {
+			if err := pipeline.VerifyDigest(ctx, o.resolver, o.authorities, plan, workload.Object{}, image, digest); err != nil {
 				return "", err
 			}
 		}
@@ -116,12 +116,12 @@ func (o *PinOptions) mirrorResolver(ctx context.Context, plan *pipeline.Credenti
 		}
 		digest := ref.Digest
 		if digest == "" {
-			if digest, err = o.resolveUsage(ctx, plan, workload.Object{}, image); err != nil {
+			if digest, err = pipeline.DigestFor(ctx, o.resolver, plan, workload.Object{}, image); err != nil {
 				return "", err
 			}
 		}
 		if o.authorities != nil {
-			if err := o.verifyDigest(ctx, plan, workload.Object{}, image, digest); err != nil {
+			if err := pipeline.VerifyDigest(ctx, o.resolver, o.authorities, plan, workload.Object{}, image, digest); err != nil {
 				return "", err
 			}
 		}

@@ -9,13 +9,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin/apply"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -369,7 +365,7 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 		c := pin.RunningChooser()
 		if o.Source == string(pin.SourceRegistry) {
 			c = pin.RegistryChooser(func(u workload.Usage) (string, error) {
-				return o.resolveUsage(ctx, plan, obj, u.Image)
+				return pipeline.DigestFor(ctx, o.resolver, plan, obj, u.Image)
 			})
 		}
 		if o.authorities == nil {
@@ -381,55 +377,8 @@ func (o *PinOptions) choosers(ctx context.Context, found *workload.Discovery) (f
 			if err != nil {
 				return "", err
 			}
-			return d, o.verifyDigest(ctx, plan, obj, u.Image, d)
+			return d, pipeline.VerifyDigest(ctx, o.resolver, o.authorities, plan, obj, u.Image, d)
 		}
 		return c
 	}, nil
-}
-
-// verifyDigest refuses a digest that no --verify-key or --trust-cert
-// signed (or, with --trust-policy, no authority of the image's rule),
-// checked with the credentials a node would use for the image.
-func (o *PinOptions) verifyDigest(ctx context.Context, plan *pipeline.CredentialPlan, obj workload.Object, image, digest string) error {
-	repo, err := o.resolver.RepositoryOf(image)
-	if err != nil {
-		return err
-	}
-	choice := o.authorities.For(repo)
-	short := imageref.ShortDigest(digest)
-	switch {
-	case choice.Uncovered:
-		return &pin.Refusal{Reason: pin.ReasonNotVerified, Message: fmt.Sprintf("no rule of %s covers %s: not pinned", o.authorities.PolicySource(), repo.Name())}
-	case choice.Checker == nil || choice.Action == trustpolicy.ActionReportUnsigned:
-		return nil // the rule asks for no authority
-	}
-	creds, _, _ := plan.For(obj, image)
-	req := registry.Request{Image: repo.Digest(digest).Name(), Credentials: creds, CheckAccess: true}
-	cred := registry.AcceptedCredential(req, o.resolver.Resolve(ctx, req))
-	res := choice.Checker.Check(ctx, o.resolver.Artifacts(cred), repo, digest)
-	if res.Status == signature.StatusVerified {
-		return nil
-	}
-	why := string(res.Status)
-	if res.Error != "" {
-		why += ": " + res.Error
-	}
-	by := "a --verify-key or --trust-cert"
-	if choice.Rule != "" {
-		by = "an authority of " + choice.Rule + " in " + o.authorities.PolicySource()
-	}
-	return &pin.Refusal{Reason: pin.ReasonNotVerified, Message: fmt.Sprintf("%s is not signed by %s (%s): not pinned", short, by, why)}
-}
-
-// resolveUsage asks the registry for one image with obj's credentials.
-func (o *PinOptions) resolveUsage(ctx context.Context, plan *pipeline.CredentialPlan, obj workload.Object, image string) (string, error) {
-	creds, _, err := plan.For(obj, image)
-	if err != nil && len(creds) == 0 {
-		return "", err
-	}
-	res := o.resolver.Resolve(ctx, registry.Request{Image: image, Credentials: creds})
-	if res.Err != nil {
-		return "", res.Err // pin.Plan names the image
-	}
-	return res.Digest, nil
 }
