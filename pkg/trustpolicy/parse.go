@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	yamlv3 "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -283,8 +284,12 @@ func (p *parser) files(path string, v any, what string) ([]string, error) {
 		}
 		if scheme, _, ok := strings.Cut(ref, "://"); ok && !strings.ContainsAny(scheme, `/\`) {
 			if scheme == "k8s" && strings.HasSuffix(path, ".keys") {
-				return nil, fail(fpath, "k8s:// keys are not supported yet",
-					"export the key to a file (kubectl get secret -n NAMESPACE NAME -o jsonpath='{.data.cosign\\.pub}' | base64 -d > cosign.pub) and name the file")
+				if what := checkK8sKey(ref); what != "" {
+					return nil, fail(fpath, quote(ref)+" "+what,
+						"write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)")
+				}
+				out = append(out, ref) // read from the cluster when verifying
+				continue
 			}
 			return nil, fail(fpath, quote(scheme+"://")+" references are not supported",
 				"export "+what+" to a file and name the file")
@@ -303,6 +308,38 @@ func (p *parser) files(path string, v any, what string) ([]string, error) {
 		out = append(out, file)
 	}
 	return out, nil
+}
+
+// K8sKey splits a key reference k8s://NAMESPACE/NAME, a Secret in the
+// cluster whose data key cosign.pub holds the PEM public key (as cosign
+// generate-key-pair k8s://NAMESPACE/NAME makes it). ok is false for a file.
+func K8sKey(ref string) (namespace, name string, ok bool) {
+	rest, ok := strings.CutPrefix(ref, K8sKeyScheme)
+	if !ok {
+		return "", "", false
+	}
+	namespace, name, _ = strings.Cut(rest, "/")
+	return namespace, name, true
+}
+
+// K8sKeyScheme starts a key that is read from a Secret in the cluster.
+const K8sKeyScheme = "k8s://"
+
+// K8sKeyData is the Secret's data key that holds the public key.
+const K8sKeyData = "cosign.pub"
+
+// checkK8sKey says what is wrong with a k8s:// reference, "" if nothing.
+func checkK8sKey(ref string) string {
+	ns, name, _ := K8sKey(ref)
+	switch {
+	case strings.Count(strings.TrimPrefix(ref, K8sKeyScheme), "/") != 1 || ns == "" || name == "":
+		return "is not k8s://NAMESPACE/NAME"
+	case len(validation.IsDNS1123Label(ns)) > 0:
+		return "names no valid namespace (" + quote(ns) + " is not a DNS label: lowercase letters, digits and '-', at most 63)"
+	case len(validation.IsDNS1123Subdomain(name)) > 0:
+		return "names no valid Secret (" + quote(name) + " is not a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253)"
+	}
+	return ""
 }
 
 func readableFile(file string) error {

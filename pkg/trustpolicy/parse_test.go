@@ -103,6 +103,37 @@ func TestParseJSON(t *testing.T) {
 	}
 }
 
+func TestParseK8sKeys(t *testing.T) {
+	dir := policyDir(t)
+	in := header + "rules:\n- images: [x]\n  keys: [cosign.pub, \"k8s://imgtrust/cosign-pub\", \"k8s://kube-system/keys.acme.example\"]\n"
+	pol, err := Parse([]byte(in), "trust.yaml", dir)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := []string{filepath.Join(dir, "cosign.pub"), "k8s://imgtrust/cosign-pub", "k8s://kube-system/keys.acme.example"}
+	if got := pol.Rules[0].Keys; !reflect.DeepEqual(got, want) {
+		t.Errorf("Keys = %q, want %q (k8s:// kept as written)", got, want)
+	}
+	for _, tt := range []struct {
+		ref, ns, name string
+		ok            bool
+	}{
+		{"k8s://imgtrust/cosign-pub", "imgtrust", "cosign-pub", true},
+		{"cosign.pub", "", "", false},
+		{"/keys/k8s://x/y", "", "", false},
+	} {
+		ns, name, ok := K8sKey(tt.ref)
+		if ns != tt.ns || name != tt.name || ok != tt.ok {
+			t.Errorf("K8sKey(%q) = %q, %q, %v; want %q, %q, %v", tt.ref, ns, name, ok, tt.ns, tt.name, tt.ok)
+		}
+	}
+	// notation certificates are files only
+	_, err = Parse([]byte(header+"rules:\n- images: [x]\n  notation: [\"k8s://imgtrust/ca\"]\n"), "trust.yaml", dir)
+	if want := `trust.yaml: rules[0].notation[0]: "k8s://" references are not supported; export a Notation root or signing certificate (PEM) to a file and name the file`; err == nil || err.Error() != want {
+		t.Errorf("k8s:// notation: %v, want %s", err, want)
+	}
+}
+
 func TestLoad(t *testing.T) {
 	dir := policyDir(t)
 	path := filepath.Join(dir, "trust.yaml")
@@ -186,7 +217,15 @@ func TestParseBadInput(t *testing.T) {
 		{"key tilde", rule0 + "- images: [x]\n  keys: [~/cosign.pub]\n", `trust.yaml: rules[1].keys[0]: "DIR/~/cosign.pub": no such file; give the file of a cosign public key (PEM), relative to the policy's directory ('~' is not expanded)`},
 		{"key a directory", rule0 + "- images: [x]\n  keys: [keys]\n", `trust.yaml: rules[1].keys[0]: "DIR/keys": is a directory; give the file of a cosign public key (PEM), relative to the policy's directory`},
 		{"key empty", rule0 + "- images: [x]\n  keys: [\"\"]\n", `trust.yaml: rules[1].keys[0]: empty path; give the file of a cosign public key (PEM), relative to the policy's directory`},
-		{"k8s key", rule0 + "- images: [x]\n  keys: [cosign.pub, \"k8s://imgtrust/cosign-pub\"]\n", `trust.yaml: rules[1].keys[1]: k8s:// keys are not supported yet; export the key to a file (kubectl get secret -n NAMESPACE NAME -o jsonpath='{.data.cosign\.pub}' | base64 -d > cosign.pub) and name the file`},
+		{"k8s key without name", rule0 + "- images: [x]\n  keys: [\"k8s://imgtrust\"]\n", `trust.yaml: rules[1].keys[0]: "k8s://imgtrust" is not k8s://NAMESPACE/NAME; write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
+		{"k8s key without namespace", rule0 + "- images: [x]\n  keys: [\"k8s:///cosign-pub\"]\n", `trust.yaml: rules[1].keys[0]: "k8s:///cosign-pub" is not k8s://NAMESPACE/NAME; write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
+		{"k8s key empty", rule0 + "- images: [x]\n  keys: [\"k8s://\"]\n", `trust.yaml: rules[1].keys[0]: "k8s://" is not k8s://NAMESPACE/NAME; write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
+		{"k8s key trailing slash", rule0 + "- images: [x]\n  keys: [\"k8s://imgtrust/cosign-pub/\"]\n", `trust.yaml: rules[1].keys[0]: "k8s://imgtrust/cosign-pub/" is not k8s://NAMESPACE/NAME; write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
+		{"k8s key with data key", rule0 + "- images: [x]\n  keys: [\"k8s://imgtrust/cosign-pub/cosign.pub\"]\n", `trust.yaml: rules[1].keys[0]: "k8s://imgtrust/cosign-pub/cosign.pub" is not k8s://NAMESPACE/NAME; write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
+		{"k8s key uppercase namespace", rule0 + "- images: [x]\n  keys: [\"k8s://Imgtrust/cosign-pub\"]\n", `trust.yaml: rules[1].keys[0]: "k8s://Imgtrust/cosign-pub" names no valid namespace ("Imgtrust" is not a DNS label: lowercase letters, digits and '-', at most 63); write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
+		{"k8s key dotted namespace", rule0 + "- images: [x]\n  keys: [\"k8s://img.trust/cosign-pub\"]\n", `trust.yaml: rules[1].keys[0]: "k8s://img.trust/cosign-pub" names no valid namespace ("img.trust" is not a DNS label: lowercase letters, digits and '-', at most 63); write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
+		{"k8s key bad name", rule0 + "- images: [x]\n  keys: [\"k8s://imgtrust/cosign_pub\"]\n", `trust.yaml: rules[1].keys[0]: "k8s://imgtrust/cosign_pub" names no valid Secret ("cosign_pub" is not a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253); write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
+		{"k8s key query", rule0 + "- images: [x]\n  keys: [\"k8s://imgtrust/cosign-pub?key=x\"]\n", `trust.yaml: rules[1].keys[0]: "k8s://imgtrust/cosign-pub?key=x" names no valid Secret ("cosign-pub?key=x" is not a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253); write k8s://NAMESPACE/NAME, the Secret whose cosign.pub holds the key (as cosign generate-key-pair k8s://NAMESPACE/NAME makes it)`},
 		{"kms key", rule0 + "- images: [x]\n  keys: [\"awskms:///arn\"]\n", `trust.yaml: rules[1].keys[0]: "awskms://" references are not supported; export a cosign public key (PEM) to a file and name the file`},
 		{"notation missing", rule0 + "- images: [x]\n  notation: [ca.pem]\n", `trust.yaml: rules[1].notation[0]: "DIR/ca.pem": no such file; give the file of a Notation root or signing certificate (PEM), relative to the policy's directory`},
 		{"keyless a mapping", rule0 + "- images: [x]\n  keyless: {issuer: a, subject: b}\n", `trust.yaml: rules[1].keyless: want a list of identities, got a mapping; write keyless: [{issuer: ISSUER, subject: SUBJECT}]`},

@@ -52,7 +52,9 @@ type Rule struct {
 	// segment, "**" crosses them.
 	Images []string
 	// Keys are cosign public key files (PEM), relative paths resolved
-	// against the policy file's directory.
+	// against the policy file's directory, or k8s://NAMESPACE/NAME
+	// references to a Secret's cosign.pub (K8sKey), kept as written and
+	// read from the cluster when verifying.
 	Keys []string
 	// Notation are certificate files (PEM) of Notation roots or signing
 	// authorities, resolved as Keys are.
