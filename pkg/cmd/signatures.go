@@ -108,7 +108,7 @@ func (f *signatureFlags) Complete() error {
 				break
 			}
 		}
-		f.authorities, err = signature.FromPolicy(p, trusted, f.attestations)
+		f.authorities, err = signature.FromPolicy(p, trusted, f.attestations, nil)
 		return err
 	}
 	keyless, err := f.keyless()

@@ -33,11 +33,17 @@ type Choice struct {
 // ForAll checks every image with one checker.
 func ForAll(c *Checker) *Authorities { return &Authorities{all: c} }
 
+// KeySource reads a key that lives in the cluster: the PEM public key of
+// a k8s://NAMESPACE/NAME reference (trustpolicy.K8sKey). Its errors are
+// one line that says what to do, and never hold key material.
+type KeySource func(ref string) ([]byte, error)
+
 // FromPolicy builds a checker per rule of p: its keys, Notation
 // certificates and keyless identities (verified against trusted, the
 // trusted root), or presence only for report-unsigned. attestations is
-// passed on to each (Options.Attestations).
-func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestations func(string) bool) (*Authorities, error) {
+// passed on to each (Options.Attestations). k8s:// keys are read with
+// cluster, needed only when a rule names one.
+func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestations func(string) bool, cluster KeySource) (*Authorities, error) {
 	a := &Authorities{policy: p, checkers: make([]*Checker, len(p.Rules))}
 	for i, r := range p.Rules {
 		var keyless *Keyless
@@ -50,9 +56,9 @@ func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestation
 		if r.Action == trustpolicy.ActionIgnore {
 			continue
 		}
-		keys, err := LoadKeys(r.Keys)
+		keys, err := policyKeys(p, r, cluster)
 		if err != nil {
-			return nil, fmt.Errorf("%s: rules[%d].keys: %w", p.Source, r.Index, err)
+			return nil, err
 		}
 		certs, err := LoadCerts(r.Notation)
 		if err != nil {
@@ -83,4 +89,34 @@ func (a *Authorities) PolicySource() string {
 		return ""
 	}
 	return a.policy.Source
+}
+
+// policyKeys loads the keys of rule r: files, and k8s:// references read
+// with cluster.
+func policyKeys(p *trustpolicy.Policy, r trustpolicy.Rule, cluster KeySource) ([]Key, error) {
+	var keys []Key
+	for j, ref := range r.Keys {
+		if _, _, ok := trustpolicy.K8sKey(ref); !ok {
+			k, err := LoadKeys([]string{ref})
+			if err != nil {
+				return nil, fmt.Errorf("%s: rules[%d].keys: %w", p.Source, r.Index, err)
+			}
+			keys = append(keys, k...)
+			continue
+		}
+		at := fmt.Sprintf("%s: rules[%d].keys[%d]: %s", p.Source, r.Index, j, ref)
+		if cluster == nil {
+			return nil, fmt.Errorf("%s: keys in the cluster are not read here; export the key to a file and name the file", at)
+		}
+		b, err := cluster(ref)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", at, err)
+		}
+		k, err := LoadKeyPEM(ref, b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w; put the cosign.pub of `cosign generate-key-pair` there", at, trustpolicy.K8sKeyData, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }

@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ func TestAuthoritiesFromPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := FromPolicy(p, nil, nil)
+		a, err := FromPolicy(p, nil, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +88,70 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := FromPolicy(p, nil, nil); err == nil || !strings.Contains(err.Error(), "trust.yaml: rules[0].keyless: keyless signatures are checked against a trusted root: pass --trusted-root FILE") {
+	if _, err := FromPolicy(p, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "trust.yaml: rules[0].keyless: keyless signatures are checked against a trusted root: pass --trusted-root FILE") {
 		t.Errorf("FromPolicy() = %v, want the keyless rule refused by name", err)
+	}
+}
+
+// A k8s:// key is read with the KeySource and named by its reference;
+// a source that fails, a PEM that does not parse and no source at all
+// each refuse the policy with the rule, the key and the reference named.
+func TestAuthoritiesK8sKeys(t *testing.T) {
+	f := newFixture(t, false)
+	kpA, pubA := keypair(t)
+	f.legacy(kpA, f.digest.String())
+	pemA, err := os.ReadFile(pubA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := f.repo.RegistryStr()
+	p, err := trustpolicy.Parse([]byte("apiVersion: imgtrust.dev/v1alpha1\nkind: TrustPolicy\nrules:\n- images: [\"other.example/**\"]\n  action: ignore\n- images: [\"**\"]\n  keys: [\"k8s://imgtrust/vendor-key\"]\n"), "trust.yaml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	a, err := FromPolicy(p, nil, nil, func(ref string) ([]byte, error) {
+		asked = append(asked, ref)
+		return pemA, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0] != "k8s://imgtrust/vendor-key" {
+		t.Errorf("KeySource asked for %q, want the reference once", asked)
+	}
+	r, err := registry.New(registry.Options{Insecure: []string{host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.For(f.repo)
+	res := c.Checker.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
+	if res.Status != StatusVerified || len(res.VerifiedBy) != 1 || res.VerifiedBy[0].File != "k8s://imgtrust/vendor-key" {
+		t.Errorf("k8s key: %s %+v, want verified by the reference", res.Status, res.VerifiedBy)
+	}
+
+	for _, tt := range []struct {
+		name   string
+		source KeySource
+		want   string
+	}{
+		{"source fails", func(string) ([]byte, error) {
+			return nil, errors.New(`secret "vendor-key" not found in namespace "imgtrust"; create it`)
+		}, `trust.yaml: rules[1].keys[0]: k8s://imgtrust/vendor-key: secret "vendor-key" not found in namespace "imgtrust"; create it`},
+		{"not a key", func(string) ([]byte, error) {
+			return []byte("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n"), nil
+		},
+			"trust.yaml: rules[1].keys[0]: k8s://imgtrust/vendor-key: cosign.pub: not a PEM public key (want the cosign.pub of `cosign generate-key-pair`)"},
+		{"no source", nil, "trust.yaml: rules[1].keys[0]: k8s://imgtrust/vendor-key: keys in the cluster are not read here; export the key to a file and name the file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := FromPolicy(p, nil, nil, tt.source)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("FromPolicy() = %v, want %s…", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "c2VjcmV0") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error shows key material or is not one line: %q", err)
+			}
+		})
 	}
 }

@@ -15,7 +15,8 @@ import (
 
 // Key is a cosign public key the user trusts.
 type Key struct {
-	// File is the path it was read from.
+	// File is the path it was read from, or the k8s://NAMESPACE/NAME
+	// reference of a trust policy's key in the cluster.
 	File string
 	// ID is the key's fingerprint as cosign bundles hint it:
 	// base64(SHA-256(PKIX DER)).
@@ -32,22 +33,32 @@ func LoadKeys(files []string) ([]Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--verify-key %s: %w", f, err)
 		}
-		pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
-		if err != nil {
-			return nil, fmt.Errorf("--verify-key %s: not a PEM public key (want the cosign.pub of `cosign generate-key-pair`): %v", f, err)
-		}
-		v, err := sigsig.LoadVerifier(pub, crypto.SHA256)
+		k, err := LoadKeyPEM(f, b)
 		if err != nil {
 			return nil, fmt.Errorf("--verify-key %s: %w", f, err)
 		}
-		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			return nil, fmt.Errorf("--verify-key %s: %w", f, err)
-		}
-		sum := sha256.Sum256(der)
-		keys = append(keys, Key{File: f, ID: base64.StdEncoding.EncodeToString(sum[:]), public: pub, verifier: v})
+		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// LoadKeyPEM reads a PEM public key (a cosign.pub) that name (Key.File)
+// says where it came from. Errors do not repeat name nor show the key.
+func LoadKeyPEM(name string, b []byte) (Key, error) {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
+	if err != nil {
+		return Key{}, fmt.Errorf("not a PEM public key (want the cosign.pub of `cosign generate-key-pair`): %v", err)
+	}
+	v, err := sigsig.LoadVerifier(pub, crypto.SHA256)
+	if err != nil {
+		return Key{}, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return Key{}, err
+	}
+	sum := sha256.Sum256(der)
+	return Key{File: name, ID: base64.StdEncoding.EncodeToString(sum[:]), public: pub, verifier: v}, nil
 }
 
 // Cert is a Notation root or signing authority the user trusts.
