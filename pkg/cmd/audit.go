@@ -192,7 +192,7 @@ func (o *AuditOptions) Complete(args []string) error {
 		// cosign's SLSA attestations are found with the signatures.
 		o.signatureFlags.attestations = provenance.IsSLSA
 	}
-	return o.signatureFlags.Complete()
+	return o.signatureFlags.Complete(o.configFlags)
 }
 
 // Validate checks the flags.

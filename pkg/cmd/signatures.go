@@ -5,6 +5,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
@@ -86,8 +87,9 @@ func (f *signatureFlags) Enabled() bool {
 	return f.Signatures || len(f.VerifyKeys) > 0 || len(f.TrustCerts) > 0 || f.TrustPolicy != "" || f.keylessFlags()
 }
 
-// Complete loads the keys and certificates.
-func (f *signatureFlags) Complete() error {
+// Complete loads the keys and certificates; a trust policy's k8s:// keys
+// are read from the cluster of cluster (the command's kubeconfig).
+func (f *signatureFlags) Complete(cluster genericclioptions.RESTClientGetter) error {
 	if !f.Enabled() {
 		return nil
 	}
@@ -108,7 +110,7 @@ func (f *signatureFlags) Complete() error {
 				break
 			}
 		}
-		f.authorities, err = signature.FromPolicy(p, trusted, f.attestations, nil)
+		f.authorities, err = signature.FromPolicy(p, trusted, f.attestations, clusterKeys(cluster))
 		return err
 	}
 	keyless, err := f.keyless()
