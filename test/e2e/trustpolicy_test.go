@@ -125,6 +125,51 @@ rules:
 	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "rules[0].keys") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
 		t.Errorf("a policy naming a missing key: want one line naming rules[0].keys, exit 2, nothing on stdout\n%s", r)
 	}
+
+	// The vendor key from a Secret in the cluster (k8s://NAMESPACE/NAME,
+	// its cosign.pub, as cosign generate-key-pair k8s:// makes it).
+	pemB, err := os.ReadFile(pubB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "vendor-key"}, Data: map[string][]byte{"cosign.pub": pemB},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	k8sPolicy := func(secret string) string {
+		return `apiVersion: imgtrust.dev/v1alpha1
+kind: TrustPolicy
+rules:
+- images: ["` + priv + `/acme/**"]
+  keys: [` + filepath.Base(pubA) + `]
+  action: require
+- images: ["` + priv + `/vendor/*"]
+  keys: ["k8s://` + ns + `/` + secret + `"]
+`
+	}
+	inCluster := filepath.Join(dir, "in-cluster.yaml")
+	writeFile(t, inCluster, k8sPolicy("vendor-key"))
+	rep, r = auditJSON(t, "-n", ns, "--trust-policy", inCluster)
+	if r.Code != 0 {
+		t.Fatalf("audit --trust-policy with a k8s:// key: %s", r)
+	}
+	tool := item(t, rep, "Deployment", "tool", "app")
+	if s := tool.Signature; s == nil || s.Status != signature.StatusVerified || s.Rule != vendor || len(s.VerifiedBy) != 1 || s.VerifiedBy[0].File != "k8s://"+ns+"/vendor-key" {
+		t.Errorf("tool with the vendor key from k8s://%s/vendor-key: %+v, want verified by %s, the key named by its reference", ns, s, vendor)
+	}
+	if s := item(t, rep, "Deployment", "web", "app").Signature; s == nil || s.Status != signature.StatusVerified {
+		t.Errorf("web (a file key beside the k8s:// one): %+v, want verified", s)
+	}
+	if strings.Contains(r.Stdout+r.Stderr, "BEGIN PUBLIC KEY") {
+		t.Errorf("the key's PEM is printed\n%s", r)
+	}
+	missing := filepath.Join(dir, "missing-secret.yaml")
+	writeFile(t, missing, k8sPolicy("no-such-key"))
+	r = kubectl(t, "imgtrust", "audit", "-n", ns, "--trust-policy", missing)
+	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "rules[1].keys[0]: k8s://"+ns+"/no-such-key: no Secret") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+		t.Errorf("a policy naming a missing Secret: want one line naming rules[1].keys[0] and the reference, exit 2, nothing on stdout\n%s", r)
+	}
 }
 
 // deployEach creates the private registry's pull secret regcred in ns and
