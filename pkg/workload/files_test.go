@@ -237,6 +237,19 @@ items:
   metadata: {name: a, namespace: other}
   spec: {containers: [{name: a, image: "nginx:2"}]}
 `, []located{{"/Pod/a/a", 7, 40}, {"other/Pod/a/a", 11, 40}}},
+		// An image volume's reference is located like a container's image.
+		{"image volume", `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - {name: app, image: "nginx:1"}
+  volumes:
+  - name: scratch
+    emptyDir: {}
+  - name: data
+    image: {reference: 'ghcr.io/org/data:1', pullPolicy: Always}
+`, []located{{"/Pod/p/app", 6, 24}, {"/Pod/p/data", 11, 24}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

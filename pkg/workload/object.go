@@ -19,13 +19,18 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 )
 
-// ContainerType is where a container sits in a pod spec.
+// ContainerType is where a container sits in a pod spec, or ImageVolume
+// for an image volume (spec.volumes[].image): the kubelet pulls its
+// reference like a container's image, with the same pull secrets.
 type ContainerType string
 
 const (
 	Container          ContainerType = "container"
 	InitContainer      ContainerType = "initContainer"
 	EphemeralContainer ContainerType = "ephemeralContainer"
+	// ImageVolume is a volume's image: Name is the volume's, Path ends in
+	// /volumes/<i>/image/reference. Pod statuses report no digest for it.
+	ImageVolume ContainerType = "imageVolume"
 )
 
 // PodSpec is the part of a pod spec the report needs.
@@ -38,7 +43,8 @@ type PodSpec struct {
 	Containers []ContainerSpec
 }
 
-// ContainerSpec is one container's image as written.
+// ContainerSpec is one container's image as written (or an image
+// volume's reference: Type ImageVolume).
 type ContainerSpec struct {
 	Name       string
 	Type       ContainerType
@@ -224,6 +230,15 @@ func slimSpec(spec *corev1.PodSpec, specPath string) *PodSpec {
 	}
 	for i, c := range spec.EphemeralContainers {
 		add(EphemeralContainer, "ephemeralContainers", i, c.Name, c.Image, c.ImagePullPolicy)
+	}
+	for i, v := range spec.Volumes {
+		if v.Image == nil {
+			continue
+		}
+		out.Containers = append(out.Containers, ContainerSpec{
+			Name: v.Name, Type: ImageVolume, Image: v.Image.Reference, PullPolicy: v.Image.PullPolicy,
+			Path: fmt.Sprintf("%s/volumes/%d/image/reference", specPath, i),
+		})
 	}
 	return out
 }

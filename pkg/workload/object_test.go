@@ -344,6 +344,10 @@ func TestTypedMatchesUnstructured(t *testing.T) {
 		ImagePullSecrets:   []corev1.LocalObjectReference{{Name: "regcred"}},
 		InitContainers:     []corev1.Container{{Name: "init", Image: "busybox:1", ImagePullPolicy: corev1.PullIfNotPresent}},
 		Containers:         []corev1.Container{{Name: "app", Image: "nginx"}, {Name: "side", Image: "envoy@" + digestA}},
+		Volumes: []corev1.Volume{
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "data", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "ghcr.io/acme/data:1", PullPolicy: corev1.PullAlways}}},
+		},
 	}
 	tmpl := corev1.PodTemplateSpec{Spec: spec}
 	podSpec := spec
@@ -403,5 +407,41 @@ func TestFromTypedSkips(t *testing.T) {
 				t.Errorf("fromTyped() = %+v, true; want false", got)
 			}
 		})
+	}
+}
+
+// TestImageVolumes checks that an image volume is a usage of its own type,
+// named by the volume, at the path of its reference, and that no container
+// status (which never covers volumes) is taken for it.
+func TestImageVolumes(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "p"},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "data", Image: "nginx:1"}},
+			Volumes: []corev1.Volume{
+				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "data", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "ghcr.io/acme/data:1", PullPolicy: corev1.PullIfNotPresent}}},
+				{Name: "model", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "ghcr.io/acme/model"}}},
+			},
+		},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "data", ImageID: "docker.io/library/nginx@" + digestB}}},
+	}
+	obj := FromPod(pod)
+	want := []ContainerSpec{
+		{Name: "data", Type: Container, Image: "nginx:1", Path: "/spec/containers/0/image"},
+		{Name: "data", Type: ImageVolume, Image: "ghcr.io/acme/data:1", PullPolicy: corev1.PullIfNotPresent, Path: "/spec/volumes/1/image/reference"},
+		{Name: "model", Type: ImageVolume, Image: "ghcr.io/acme/model", Path: "/spec/volumes/2/image/reference"},
+	}
+	if !reflect.DeepEqual(obj.Spec.Containers, want) {
+		t.Errorf("Containers =\n%+v\nwant\n%+v", obj.Spec.Containers, want)
+	}
+	ws := Rollup([]Object{obj}, RollupOptions{})
+	if len(ws) != 1 || len(ws[0].Containers) != 3 {
+		t.Fatalf("Rollup() = %+v, want one workload with 3 usages", ws)
+	}
+	for _, u := range ws[0].Containers {
+		if got := len(u.Running); (u.Type == Container) != (got == 1) {
+			t.Errorf("%s %s runs %d images", u.Type, u.Name, got)
+		}
 	}
 }
