@@ -105,13 +105,18 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 			"write the registry explicitly: docker.io/"+ref.Repository+tagSuffix(ref)))
 	}
 	if ref.Digest == "" && effectivePullPolicy(u.PullPolicy, ref) == corev1.PullIfNotPresent {
-		policy := "imagePullPolicy IfNotPresent with a tag"
+		// An image volume's field is image.pullPolicy, defaulted the same way.
+		field := "imagePullPolicy"
+		if u.Type == workload.ImageVolume {
+			field = "pullPolicy"
+		}
+		policy := field + " IfNotPresent with a tag"
 		if u.PullPolicy == "" {
-			policy = "imagePullPolicy unset, so IfNotPresent for this tag"
+			policy = field + " unset, so IfNotPresent for this tag"
 		}
 		it.add(newFinding(IDPullPolicyStaleRisk,
 			policy+": nodes that already hold an image under this tag keep running it",
-			"pin it to a digest ("+pin+"), or set imagePullPolicy: Always"))
+			"pin it to a digest ("+pin+"), or set "+field+": Always"))
 	}
 	if len(it.RunningDigests) > 1 {
 		it.add(newFinding(IDMixedRunningDigests,
@@ -148,7 +153,8 @@ func (it *Item) pinCommand() string {
 	if it.Source != nil {
 		return "kubectl imgtrust pin -f " + shellQuote(it.Source.File) + " --write"
 	}
-	if it.Kind == "" || it.Name == "" {
+	// pin does not patch image volumes live: their manifest is pinned.
+	if it.Kind == "" || it.Name == "" || it.ContainerType == workload.ImageVolume {
 		return "kubectl imgtrust pin -f <file> --write"
 	}
 	cmd := "kubectl imgtrust pin " + it.objectRef()
@@ -162,7 +168,8 @@ func (it *Item) add(f Finding) { it.Findings = append(it.Findings, f) }
 
 // effectivePullPolicy applies the API server's defaulting, which manifests
 // read with -f have not been through: Always for ":latest" or no tag (and
-// no digest), IfNotPresent otherwise.
+// no digest), IfNotPresent otherwise. An image volume's pullPolicy is
+// defaulted by the same rule (core/v1 ImageVolumeSource).
 func effectivePullPolicy(p corev1.PullPolicy, ref imageref.Reference) corev1.PullPolicy {
 	if p != "" {
 		return p

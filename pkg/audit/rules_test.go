@@ -426,3 +426,46 @@ func TestApplySignaturesWithATrustPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestImageVolumeRules: an image volume is audited like a container image,
+// its pullPolicy defaulted by the same rule; with no running digests (pod
+// statuses have none for volumes) no running rule fires, and the fixes
+// name its field and pin -f, since pin does not patch them live.
+func TestImageVolumeRules(t *testing.T) {
+	tests := []struct {
+		image  string
+		policy corev1.PullPolicy
+		want   []string
+	}{
+		{"ghcr.io/org/data:1", "", []string{IDMutableTag, IDPullPolicyStaleRisk}},
+		{"ghcr.io/org/data:1", corev1.PullAlways, []string{IDMutableTag}},
+		{"ghcr.io/org/data", "", []string{IDImplicitLatest}},
+		{"data:latest", "", []string{IDImplicitRegistry, IDLatestTag}},
+		{"ghcr.io/org/data:1@" + digestA, "", nil},
+	}
+	for _, tt := range tests {
+		w := workload.Workload{
+			Object: workload.Object{Kind: "Deployment", Namespace: "shop", Name: "web"},
+			Pods:   2,
+			Containers: []workload.Usage{{ContainerSpec: workload.ContainerSpec{
+				Name: "data", Type: workload.ImageVolume, Image: tt.image, PullPolicy: tt.policy,
+				Path: "/spec/template/spec/volumes/0/image/reference",
+			}}},
+		}
+		it := Evaluate([]workload.Workload{w}, Options{})[0]
+		if got := ids(it); !slices.Equal(got, tt.want) {
+			t.Errorf("%s %q: findings %v, want %v", tt.image, tt.policy, got, tt.want)
+		}
+		if it.ContainerType != workload.ImageVolume || it.Container != "data" || len(it.RunningDigests) != 0 {
+			t.Errorf("%s: item %+v", tt.image, it)
+		}
+		for _, f := range it.Findings {
+			if strings.Contains(f.Message+f.Fix, "imagePullPolicy") || strings.Contains(f.Fix, "pin deployment/web") {
+				t.Errorf("%s %s: %s / %s", tt.image, f.ID, f.Message, f.Fix)
+			}
+			if f.ID == IDPullPolicyStaleRisk && !strings.Contains(f.Fix, "pullPolicy: Always") {
+				t.Errorf("%s fix %q does not name pullPolicy", f.ID, f.Fix)
+			}
+		}
+	}
+}

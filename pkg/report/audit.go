@@ -165,13 +165,16 @@ func findingByID(it audit.Item, id string) (audit.Finding, bool) {
 }
 
 // containerLabel marks init and ephemeral containers without a space, so
-// the column stays one word for scripts: "init:migrate".
+// the column stays one word for scripts: "init:migrate"; an image volume
+// is "volume/data", since it is no container.
 func containerLabel(name string, t workload.ContainerType) string {
 	switch t {
 	case workload.InitContainer:
 		return "init:" + name
 	case workload.EphemeralContainer:
 		return "ephemeral:" + name
+	case workload.ImageVolume:
+		return "volume/" + name
 	}
 	return name
 }

@@ -512,3 +512,19 @@ func TestSignedByKeyless(t *testing.T) {
 		t.Errorf("signedBy() = %q, want the certificate's subject", got)
 	}
 }
+
+// An image volume is no container: the CONTAINER column says volume/NAME.
+func TestAuditTableImageVolume(t *testing.T) {
+	w := workload.Workload{
+		Object:     workload.Object{Kind: "Deployment", Namespace: "shop", Name: "web"},
+		Containers: []workload.Usage{usage("data", workload.ImageVolume, "ghcr.io/acme/data:1", "")},
+	}
+	var b bytes.Buffer
+	if err := AuditTable(&b, audit.NewReport("imgtrust.dev/v1alpha1", audit.Evaluate([]workload.Workload{w}, audit.Options{}), false, nil), true); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || strings.Fields(lines[1])[2] != "volume/data" {
+		t.Errorf("table:\n%s\nwant one row for volume/data", b.String())
+	}
+}

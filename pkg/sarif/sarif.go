@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
 // Schema and version of the log.
@@ -183,11 +184,16 @@ func FromAudit(rep audit.Report, toolVersion, srcRoot string) Log {
 }
 
 func result(it audit.Item, f audit.Finding, srcRoot string) Result {
-	fqn := inContext(it.Context, strings.Join([]string{it.Namespace, it.Kind, it.Name, it.Container}, "/"))
+	container := it.Container
+	if it.ContainerType == workload.ImageVolume {
+		// Volumes and containers are named apart: "data" may be both.
+		container = "volume/" + container
+	}
+	fqn := inContext(it.Context, strings.Join([]string{it.Namespace, it.Kind, it.Name, container}, "/"))
 	r := Result{
 		RuleID: f.ID, Level: levels[f.Severity],
 		Message:   Text{f.Message + ". Fix: " + f.Fix},
-		Locations: []Location{{LogicalLocations: []LogicalLocation{{Name: it.Container, FullyQualifiedName: fqn, Kind: "resource"}}}},
+		Locations: []Location{{LogicalLocations: []LogicalLocation{{Name: container, FullyQualifiedName: fqn, Kind: "resource"}}}},
 		// Stable across runs: what is wrong, where; not the wording.
 		PartialFingerprints: map[string]string{fingerprintKey: fingerprint(f.ID, fqn, it.Image)},
 		Properties:          ResultProperty{Image: it.Image},

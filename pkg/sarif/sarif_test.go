@@ -185,3 +185,22 @@ func TestSecretsIsValidSARIF(t *testing.T) {
 		t.Errorf("results %v (covered rows are not results), rules %+v", ids, log.Runs[0].Tool.Driver.Rules)
 	}
 }
+
+// An image volume and a container of the same name are two locations.
+func TestImageVolumeLocation(t *testing.T) {
+	w := workload.Workload{Object: workload.Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}}
+	w.Containers = []workload.Usage{
+		{ContainerSpec: workload.ContainerSpec{Name: "data", Type: workload.Container, Image: "nginx:latest"}},
+		{ContainerSpec: workload.ContainerSpec{Name: "data", Type: workload.ImageVolume, Image: "nginx:latest"}},
+	}
+	log := FromAudit(audit.NewReport("imgtrust.dev/v1alpha1", audit.Evaluate([]workload.Workload{w}, audit.Options{}), false, nil), "v1", "")
+	names := map[string]bool{}
+	prints := map[string]bool{}
+	for _, r := range log.Runs[0].Results {
+		names[r.Locations[0].LogicalLocations[0].FullyQualifiedName] = true
+		prints[r.PartialFingerprints[fingerprintKey]] = true
+	}
+	if !names["shop/Deployment/web/data"] || !names["shop/Deployment/web/volume/data"] || len(prints) != len(log.Runs[0].Results) {
+		t.Errorf("locations %v, %d fingerprints for %d results", names, len(prints), len(log.Runs[0].Results))
+	}
+}
