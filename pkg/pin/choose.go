@@ -35,6 +35,9 @@ const (
 	// The digest is not signed by a key or certificate given with
 	// --verify-key or --trust-cert.
 	ReasonNotVerified = "not-verified"
+	// An image volume (spec.volumes[].image) of a live object: only
+	// manifests (-f) pin them for now.
+	ReasonImageVolume = "image-volume"
 )
 
 // Refusal is a deliberate decision not to pin a container, with what the

@@ -136,7 +136,37 @@ func objectImages(sites []site, seen map[*yaml.Node]bool, doc int, obj *yaml.Nod
 				sites = append(sites, s)
 			}
 		}
+		sites = volumeImages(sites, seen, doc, kind, name, path, spec)
 		break
+	}
+	return sites
+}
+
+// volumeImages appends the references of a pod spec's image volumes
+// (volumes[].image.reference), which the kubelet pulls like images.
+func volumeImages(sites []site, seen map[*yaml.Node]bool, doc int, kind, name string, path []string, spec *yaml.Node) []site {
+	list := manifest.Get(spec, "volumes")
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return sites
+	}
+	for i, item := range list.Content {
+		v := manifest.Deref(item)
+		value := manifest.Get(manifest.Get(v, "image"), "reference")
+		if value == nil || seen[value] {
+			continue
+		}
+		seen[value] = true
+		s := site{node: value, ImageSite: ImageSite{
+			Document: doc, Kind: kind, Name: name,
+			Container: manifest.Scalar(manifest.Get(v, "name")), Type: workload.ImageVolume,
+			Path: formatPointer(append(append([]string{}, path...), "volumes", strconv.Itoa(i), "image", "reference")...),
+			Line: value.Line, Column: value.Column, Image: value.Value,
+		}}
+		if value.Kind != yaml.ScalarNode || value.ShortTag() != "!!str" {
+			s.Image = ""
+			s.err = fmt.Errorf("the image reference is not a string")
+		}
+		sites = append(sites, s)
 	}
 	return sites
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -240,5 +241,49 @@ func TestVerifyCatchesStrayChanges(t *testing.T) {
 				t.Errorf("verify() = %v, want error %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestPinManifestImageVolumes(t *testing.T) {
+	in := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25@` + digA + `
+        volumeMounts: [{name: data, mountPath: /data}]
+      volumes:
+      - name: cache
+        emptyDir: {}
+      - name: data   # the model
+        image:
+          reference: "ghcr.io/org/data:1"  # keep me
+          pullPolicy: IfNotPresent
+      - {name: pinned, image: {reference: ghcr.io/org/x:2@` + digA + `}}
+`
+	res, err := PinManifest([]byte(in), func(image string) (string, error) { return image + "@" + digB, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(in, `"ghcr.io/org/data:1"`, `"ghcr.io/org/data:1@`+digB+`"`, 1)
+	if string(res.Data) != want {
+		t.Errorf("PinManifest() =\n%s\nwant\n%s", res.Data, want)
+	}
+	if len(res.Edits) != 1 || len(res.Errors) != 0 {
+		t.Fatalf("PinManifest() = %s, want 1 edit", report(res))
+	}
+	e := res.Edits[0]
+	if e.Type != workload.ImageVolume || e.Container != "data" || e.Path != "/spec/template/spec/volumes/1/image/reference" || e.Line != 16 || e.Column != 22 {
+		t.Errorf("edit = %+v", e.ImageSite)
+	}
+	var skipped []string
+	for _, s := range res.Skipped {
+		skipped = append(skipped, fmt.Sprintf("%s %s %s", s.Type, s.Container, s.Reason))
+	}
+	if got := strings.Join(skipped, ","); got != "container web already-pinned,imageVolume pinned already-pinned" {
+		t.Errorf("skipped = %s", got)
 	}
 }

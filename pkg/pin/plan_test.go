@@ -100,6 +100,21 @@ func TestPlan(t *testing.T) {
 				"/spec/template/spec/containers/2/image resolve-failed true",
 			},
 		},
+		{
+			// A strategic merge patch would merge it into containers by
+			// name: live image volumes are refused, pinned ones are fine.
+			name: "image volumes are not pinned live", obj: deploy, chooser: registry,
+			usages: []workload.Usage{
+				usage(workload.Container, "data", "nginx:1.25", "/spec/template/spec/containers/0/image"),
+				usage(workload.ImageVolume, "data", "ghcr.io/org/data:1", "/spec/template/spec/volumes/0/image/reference"),
+				usage(workload.ImageVolume, "model", "ghcr.io/org/model:1@"+digA, "/spec/template/spec/volumes/1/image/reference"),
+			},
+			wantChanges: []string{"/spec/template/spec/containers/0/image nginx:1.25 → nginx:1.25@<B> (registry)"},
+			wantSkipped: []string{
+				"/spec/template/spec/volumes/0/image/reference image-volume false",
+				"/spec/template/spec/volumes/1/image/reference already-pinned false",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,6 +198,7 @@ func TestPlanMirror(t *testing.T) {
 		// Pinned, but the pods run another digest: refused, not silently changed.
 		usage(workload.Container, "old", "ghcr.io/org/old:1@"+digA, "/spec/template/spec/containers/2/image", manifestRun("ghcr.io/org/old", digB)),
 		usage(workload.Container, "done", "mirror.example/m/org/x:1@"+digA, "/spec/template/spec/containers/3/image", manifestRun("mirror.example/m/org/x", digA)),
+		usage(workload.ImageVolume, "data", "ghcr.io/org/data:1@"+digA, "/spec/template/spec/volumes/0/image/reference"),
 	}
 	changes, skipped := PlanMirror(deploy, usages, RunningChooser(), false, rename)
 	var got []string
@@ -197,7 +213,7 @@ func TestPlanMirror(t *testing.T) {
 	for _, s := range skipped {
 		reasons = append(reasons, s.Container.Name+":"+s.Reason)
 	}
-	if strings.Join(reasons, ",") != "old:other-image,done:already-mirrored" {
+	if strings.Join(reasons, ",") != "old:other-image,done:already-mirrored,data:image-volume" {
 		t.Errorf("skipped: %v", reasons)
 	}
 }
