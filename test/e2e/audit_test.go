@@ -283,3 +283,62 @@ spec: {ports: [{port: 80}]}
 		t.Errorf("-o sarif: want exit 2 and an unsuccessful invocation naming chart.yaml, got %s", r)
 	}
 }
+
+// TestImageVolume: an image volume (spec.volumes[].image) is audited like
+// a container's image and reported as volume/NAME; pin leaves it alone live
+// and says to pin the manifest.
+func TestImageVolume(t *testing.T) {
+	ctx := testContext(t)
+	ns := newNamespace(t, "imgvol")
+	app := push(t, stack.PublicRegistry+"/"+ns+"/app:1")
+	data := push(t, stack.PublicRegistry+"/"+ns+"/x:1")
+	spec := fixture.PodSpec(nil, fixture.Container("app", app.Ref, corev1.PullAlways))
+	spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+		Image: &corev1.ImageVolumeSource{Reference: data.Ref, PullPolicy: corev1.PullIfNotPresent}}}}
+	if err := (fixture.Workloads{CS: kube, NS: ns}).Deployment(ctx, "iv", 0, spec); err != nil {
+		t.Fatalf("creating a Deployment with an image volume: %v", err)
+	}
+	got, err := kube.AppsV1().Deployments(ns).Get(ctx, "iv", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With the ImageVolume feature gate off, the API server drops the field.
+	if vs := got.Spec.Template.Spec.Volumes; len(vs) != 1 || vs[0].Image == nil {
+		t.Skipf("the API server dropped the image volume (feature gate ImageVolume off?): %+v", vs)
+	}
+
+	rep, r := auditJSON(t, "-n", ns)
+	mustSucceed(t, r, "audit -n")
+	vol := item(t, rep, "Deployment", "iv", "data")
+	wantFindings(t, vol, audit.IDMutableTag, audit.IDPullPolicyStaleRisk)
+	if vol.ContainerType != "imageVolume" || vol.Image != data.Ref || vol.PullPolicy != "IfNotPresent" || len(vol.RunningDigests) != 0 {
+		t.Errorf("image volume item: type %s image %s policy %s running %v", vol.ContainerType, vol.Image, vol.PullPolicy, vol.RunningDigests)
+	}
+	if vol.ResolvedDigest != data.Digest {
+		t.Errorf("image volume resolved to %s, want %s", vol.ResolvedDigest, data.Digest)
+	}
+	wantFindings(t, item(t, rep, "Deployment", "iv", "app"), audit.IDMutableTag)
+
+	table := kubectl(t, "imgtrust", "audit", "-n", ns)
+	mustSucceed(t, table, "audit -n (table)")
+	if !strings.Contains(table.Stdout, " volume/data ") {
+		t.Errorf("the table does not name the volume as volume/data:\n%s", table.Stdout)
+	}
+
+	pinned := kubectl(t, "imgtrust", "pin", "deploy/iv", "-n", ns, "--source=registry", "--apply")
+	// The container is pinned; the volume is refused, so the exit is 1.
+	if pinned.Code != 1 || !strings.Contains(pinned.Stderr, "image volumes are not pinned live yet: pin the manifest with -f") {
+		t.Errorf("pin does not say why the image volume is left: %s", pinned)
+	}
+	after, err := kube.AppsV1().Deployments(ns).Get(ctx, "iv", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := after.Spec.Template.Spec
+	if len(ps.Volumes) != 1 || ps.Volumes[0].Image == nil || ps.Volumes[0].Image.Reference != data.Ref {
+		t.Errorf("pin changed the image volume: %+v", ps.Volumes)
+	}
+	if len(ps.Containers) != 1 || ps.Containers[0].Image != app.Ref+"@"+app.Digest {
+		t.Errorf("pin did not pin the container: %+v", ps.Containers)
+	}
+}
