@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -400,7 +401,21 @@ func unavailable(dir, id string) string {
 			break
 		}
 	}
-	return "could not be built: " + strings.ReplaceAll(last, "|", "\\|")
+	return "could not be built: " + strings.ReplaceAll(shortenToolError(last), "|", "\\|")
+}
+
+// proxyRead is how the go command names a module proxy request that
+// failed; urlText is any other address.
+var (
+	proxyRead = regexp.MustCompile(`module [^ ]+: reading https?://\S+: `)
+	urlText   = regexp.MustCompile(`https?://\S+`)
+)
+
+// shortenToolError keeps a build error short and free of package
+// servers' addresses, which must not reach the docs.
+func shortenToolError(line string) string {
+	line = proxyRead.ReplaceAllString(line, "the Go module proxy answered ")
+	return urlText.ReplaceAllString(line, "(an address)")
 }
 
 func secs(s float64) string { return fmt.Sprintf("%.2f s", s) }
