@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"k8s.io/client-go/rest"
-
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 )
 
 // raiseClientLimits lifts client-go's default 5 QPS / 10 burst, which would
@@ -13,6 +11,3 @@ func raiseClientLimits(c *rest.Config) *rest.Config {
 	c.Burst = 100
 	return c
 }
-
-// reason shortens API errors for warnings: RBAC denials become "forbidden by RBAC".
-func reason(err error) string { return pipeline.Reason(err) }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -136,7 +139,7 @@ func parseJSONStream(text []byte, segments [][2]int) ([]*yaml.Node, error) {
 			return nil, &LineError{Line: line, Err: fmt.Errorf("%w: JSON value %d (line %d): %v", ErrNotYAML, i+1, line, err)}
 		}
 		line := lineOf(starts, seg[0])
-		column := 1 + utf8Count(text[starts[line-1]:seg[0]])
+		column := 1 + utf8.RuneCount(text[starts[line-1]:seg[0]])
 		shift(&root, line-1, column-1)
 		if err := check(text, &root, len(docs)); err != nil {
 			return nil, err
@@ -148,14 +151,8 @@ func parseJSONStream(text []byte, segments [][2]int) ([]*yaml.Node, error) {
 
 // lineOf is the 1-based line (yaml.v3's count) holding offset.
 func lineOf(starts []int, offset int) int {
-	line := 1
-	for line < len(starts) && starts[line] <= offset {
-		line++
-	}
-	return line
+	return sort.Search(len(starts), func(k int) bool { return starts[k] > offset })
 }
-
-func utf8Count(b []byte) int { return len([]rune(string(b))) }
 
 // shift moves a parsed value's positions by lines, and those on its first
 // line also by columns.
@@ -274,6 +271,20 @@ func Scalar(n *yaml.Node) string {
 		return ""
 	}
 	return n.Value
+}
+
+// SplitPointer splits an RFC 6901 JSON pointer ("/spec/containers/0/image")
+// into unescaped tokens.
+func SplitPointer(pointer string) ([]string, error) {
+	if !strings.HasPrefix(pointer, "/") {
+		return nil, fmt.Errorf("JSON pointer %q does not start with /", pointer)
+	}
+	tokens := strings.Split(pointer[1:], "/")
+	for i, t := range tokens {
+		// ~1 first, so that "~01" becomes "~1" and not "/".
+		tokens[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return tokens, nil
 }
 
 // Lookup follows JSON pointer tokens from n through mappings (with aliases

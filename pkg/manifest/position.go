@@ -3,6 +3,8 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"sort"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -81,32 +83,78 @@ func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\
 // editors and GitHub show them: lines end at LF, CRLF or CR only (YAML
 // 1.2, and the viewers, do not break at NEL, LS or PS), and columns count
 // UTF-16 code units (SARIF's default columnKind, and JavaScript's strings).
-// A leading BOM is not counted.
+// A leading BOM is not counted. For many lookups in one text, use
+// NewPositions: this scans the text each time.
 func EditorPosition(text []byte, offset int) (line, column int) {
-	offset = min(max(offset, 0), len(text))
-	line, start := 1, 0
-	if bytes.HasPrefix(text, utf8BOM) && offset >= 3 {
+	return editorPosition(text, editorLineStarts(text), offset)
+}
+
+// Positions answers where nodes of one text are, as editors count, with
+// the text's line starts found once: each lookup is a binary search and a
+// walk along one line.
+type Positions struct {
+	text   []byte
+	yaml   []int // LineStarts: yaml.v3's lines
+	editor []int // editorLineStarts: the viewers' lines
+}
+
+// NewPositions indexes text's lines both ways.
+func NewPositions(text []byte) *Positions {
+	return &Positions{text: text, yaml: LineStarts(text), editor: editorLineStarts(text)}
+}
+
+// Node is where a node starts (its tag or anchor included); ok is false
+// for a position outside the text.
+func (p *Positions) Node(n *yaml.Node) (line, column int, ok bool) {
+	off, err := Offset(p.text, p.yaml, n.Line, n.Column)
+	if err != nil {
+		return 0, 0, false
+	}
+	line, column = editorPosition(p.text, p.editor, off)
+	return line, column, true
+}
+
+// Value is where a scalar's value starts, after its tag or anchor.
+func (p *Positions) Value(n *yaml.Node) (line, column int, ok bool) {
+	off, err := ValueOffset(p.text, p.yaml, n)
+	if err != nil {
+		return 0, 0, false
+	}
+	line, column = editorPosition(p.text, p.editor, off)
+	return line, column, true
+}
+
+// editorLineStarts returns the byte offset of each line as editors count
+// them (LF, CRLF, CR), line 1 starting after a BOM.
+func editorLineStarts(text []byte) []int {
+	start := 0
+	if bytes.HasPrefix(text, utf8BOM) {
 		start = 3
 	}
-	for i := start; i < offset; i++ {
+	starts := []int{start}
+	for i := start; i < len(text); i++ {
 		switch {
 		case text[i] == '\r' && i+1 < len(text) && text[i+1] == '\n':
-			if i+1 < offset {
-				i++
-				line, start = line+1, i+1
-			}
+			i++
+			starts = append(starts, i+1)
 		case text[i] == '\n' || text[i] == '\r':
-			line, start = line+1, i+1
+			starts = append(starts, i+1)
 		}
+	}
+	return starts
+}
+
+func editorPosition(text []byte, starts []int, offset int) (line, column int) {
+	offset = min(max(offset, 0), len(text))
+	idx := sort.Search(len(starts), func(k int) bool { return starts[k] > offset }) - 1
+	if idx < 0 {
+		return 1, 1 // inside the BOM
 	}
 	column = 1
-	for i := start; i < offset; {
+	for i := starts[idx]; i < offset; {
 		r, w := utf8.DecodeRune(text[i:])
-		column++
-		if r >= 0x10000 {
-			column++ // a surrogate pair
-		}
+		column += utf16.RuneLen(r)
 		i += w
 	}
-	return line, column
+	return idx + 1, column
 }

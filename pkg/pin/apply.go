@@ -3,6 +3,8 @@ package pin
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
 )
 
 // ApplyChanges sets the changed images in an unstructured object (such as
@@ -16,7 +18,7 @@ func ApplyChanges(obj map[string]any, changes []Change) error {
 	}
 	targets := make([]target, 0, len(changes))
 	for _, c := range changes {
-		tokens, err := parsePointer(c.Container.Path)
+		tokens, err := manifest.SplitPointer(c.Container.Path)
 		if err != nil {
 			return err
 		}
@@ -46,7 +48,7 @@ func Landed(obj map[string]any, changes []Change) (bool, error) {
 	}
 	applied, unchanged := 0, 0
 	for _, c := range changes {
-		tokens, err := parsePointer(c.Container.Path)
+		tokens, err := manifest.SplitPointer(c.Container.Path)
 		if err != nil {
 			return false, err
 		}

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -51,7 +52,7 @@ func objectWithImages(apiVersion, kind, spec, migrate, sidecar string) map[strin
 			map[string]any{"name": "sidecar", "image": sidecar},
 		},
 	}
-	tokens, _ := parsePointer(spec)
+	tokens, _ := manifest.SplitPointer(spec)
 	var node any = podSpec
 	for i := len(tokens) - 1; i >= 0; i-- {
 		node = map[string]any{tokens[i]: node}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -26,7 +27,7 @@ type imagePath struct {
 // spec's location is whatever precedes the container list, so templates of
 // any kind (CRDs included) work without a table of kinds.
 func parseImagePath(pointer string) (imagePath, error) {
-	tokens, err := parsePointer(pointer)
+	tokens, err := manifest.SplitPointer(pointer)
 	if err != nil {
 		return imagePath{}, err
 	}
@@ -42,19 +43,6 @@ func parseImagePath(pointer string) (imagePath, error) {
 		return imagePath{}, fmt.Errorf("path %q has no valid list index", pointer)
 	}
 	return imagePath{spec: tokens[:n-3], field: tokens[n-3], index: index}, nil
-}
-
-// parsePointer splits an RFC 6901 JSON pointer into unescaped tokens.
-func parsePointer(pointer string) ([]string, error) {
-	if !strings.HasPrefix(pointer, "/") {
-		return nil, fmt.Errorf("JSON pointer %q does not start with /", pointer)
-	}
-	tokens := strings.Split(pointer[1:], "/")
-	for i, t := range tokens {
-		// ~1 first, so that "~01" becomes "~1" and not "/".
-		tokens[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
-	return tokens, nil
 }
 
 // formatPointer joins tokens into an RFC 6901 JSON pointer.

@@ -320,10 +320,3 @@ func newResolver(t testing.TB, o Options) *Resolver {
 	}
 	return r
 }
-
-func errString(e *Error) string {
-	if e == nil {
-		return "<nil>"
-	}
-	return e.Error()
-}

@@ -119,49 +119,44 @@ func AuditSummary(w io.Writer, r audit.Report) {
 	if c := s.Cost; c != nil && c.Updates != nil {
 		fmt.Fprintf(w, "updates: tags of %s listed with %s\n", plural(c.Updates.Lookups, "repository"), plural(c.Updates.Requests, "registry request"))
 	}
+	lines := summaryLines(r)
 	for _, id := range r.FindingIDs() {
-		fmt.Fprintf(w, "  %-26s %-6s x%-3d fix: %s\n", id, worstSeverity(r, id), s.ByID[id], summaryFix(r, id))
-	}
-}
-
-// worstSeverity is a finding's highest severity in the report: flags and
-// rules raise some (unsigned is high with --require-signature).
-func worstSeverity(r audit.Report, id string) audit.Severity {
-	worst := audit.SeverityNone
-	for _, it := range r.Items {
-		if f, ok := findingByID(it, id); ok && f.Severity.Rank() > worst.Rank() {
-			worst = f.Severity
+		l := lines[id]
+		fix := l.first
+		if len(l.fixes) > 1 {
+			// One workload's command fixes only some of them.
+			fix = fmt.Sprintf("%s (1 of %d fixes; -o json gives each finding's own)", l.first, len(l.fixes))
 		}
+		fmt.Fprintf(w, "  %-26s %-6s x%-3d fix: %s\n", id, l.worst, s.ByID[id], fix)
 	}
-	return worst
 }
 
-// summaryFix is the first item's fix for a finding, saying when the
-// others differ: one workload's command fixes only some of them.
-func summaryFix(r audit.Report, id string) string {
-	var first string
-	distinct := map[string]bool{}
+// summaryLine is what the summary says of one finding ID: its worst
+// severity (flags and rules raise some: unsigned is high with
+// --require-signature), the first item's fix and how many fixes differ.
+type summaryLine struct {
+	worst audit.Severity
+	first string
+	fixes map[string]bool
+}
+
+// summaryLines reads every finding once, for all IDs at a time.
+func summaryLines(r audit.Report) map[string]*summaryLine {
+	lines := map[string]*summaryLine{}
 	for _, it := range r.Items {
-		if f, ok := findingByID(it, id); ok {
-			if len(distinct) == 0 {
-				first = f.Fix
+		for _, f := range it.Findings {
+			l, ok := lines[f.ID]
+			if !ok {
+				l = &summaryLine{worst: f.Severity, first: f.Fix, fixes: map[string]bool{}}
+				lines[f.ID] = l
 			}
-			distinct[f.Fix] = true
+			if f.Severity.Rank() > l.worst.Rank() {
+				l.worst = f.Severity
+			}
+			l.fixes[f.Fix] = true
 		}
 	}
-	if len(distinct) > 1 {
-		return fmt.Sprintf("%s (1 of %d fixes; -o json gives each finding's own)", first, len(distinct))
-	}
-	return first
-}
-
-func findingByID(it audit.Item, id string) (audit.Finding, bool) {
-	for _, f := range it.Findings {
-		if f.ID == id {
-			return f, true
-		}
-	}
-	return audit.Finding{}, false
+	return lines
 }
 
 // containerLabel marks init and ephemeral containers without a space, so

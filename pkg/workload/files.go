@@ -89,7 +89,7 @@ func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Ski
 	if err != nil {
 		return nil, nil, []InputError{{File: name, Line: manifest.ErrorLine(err), Message: err.Error()}}
 	}
-	starts := manifest.LineStarts(f.Text)
+	pos := manifest.NewPositions(f.Text)
 	for i, doc := range docs {
 		if len(doc.Content) == 0 || isNull(manifest.Deref(doc.Content[0])) {
 			continue // an empty document, or one with comments only
@@ -97,7 +97,7 @@ func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Ski
 		// fail records a problem with the document, or one of its List
 		// items, at the line it starts on.
 		fail := func(prefix []string, format string, args ...any) {
-			line := startLine(f.Text, starts, doc, prefix)
+			line := startLine(pos, doc, prefix)
 			where := fmt.Sprintf("document %d (line %d)", i+1, line)
 			if len(prefix) > 0 {
 				where += ", item " + prefix[1]
@@ -119,7 +119,7 @@ func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Ski
 				fail(o.prefix, "not a Kubernetes object: %v", err)
 				continue
 			}
-			line := startLine(f.Text, starts, doc, o.prefix)
+			line := startLine(pos, doc, o.prefix)
 			obj, ok, err := FromUnstructured(u)
 			switch {
 			case err != nil:
@@ -131,7 +131,7 @@ func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Ski
 			default:
 				obj.Source = path
 				obj.SourceLine = line
-				locateImages(obj.Spec, f.Text, starts, doc, o.prefix)
+				locateImages(obj.Spec, pos, doc, o.prefix)
 				objects = append(objects, obj)
 			}
 		}
@@ -194,52 +194,37 @@ func jsonCompatible(v any) any {
 }
 
 // locateImages sets each container's Line and Column: where its image
-// value is written, as editors count (pkg/manifest.EditorPosition). The
-// node is found by the container's own JSON pointer in its own document,
-// so two objects of the same name, or an image reached through an alias,
+// value is written, as editors count (pkg/manifest.Positions). The node
+// is found by the container's own JSON pointer in its own document, so
+// two objects of the same name, or an image reached through an alias,
 // each point at their own value (the anchor's, for an alias).
-func locateImages(spec *PodSpec, text []byte, starts []int, doc *yaml.Node, prefix []string) {
+func locateImages(spec *PodSpec, pos *manifest.Positions, doc *yaml.Node, prefix []string) {
 	if spec == nil {
 		return
 	}
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
-		tokens := append(append([]string{}, prefix...), pointerTokens(c.Path)...)
-		node := manifest.Lookup(doc, tokens...)
-		if node == nil || node.Kind != yaml.ScalarNode {
-			continue
-		}
-		off, err := manifest.ValueOffset(text, starts, node)
+		tokens, err := manifest.SplitPointer(c.Path)
 		if err != nil {
 			continue
 		}
-		c.Line, c.Column = manifest.EditorPosition(text, off)
+		node := manifest.Lookup(doc, append(append([]string{}, prefix...), tokens...)...)
+		if node == nil || node.Kind != yaml.ScalarNode {
+			continue
+		}
+		if line, column, ok := pos.Value(node); ok {
+			c.Line, c.Column = line, column
+		}
 	}
 }
 
 // startLine is the editor line an object starts on: its document's, or
 // its List item's.
-func startLine(text []byte, starts []int, doc *yaml.Node, prefix []string) int {
+func startLine(pos *manifest.Positions, doc *yaml.Node, prefix []string) int {
 	node := manifest.Lookup(doc, prefix...)
 	if node == nil {
 		return 0
 	}
-	off, err := manifest.Offset(text, starts, node.Line, node.Column)
-	if err != nil {
-		return 0
-	}
-	line, _ := manifest.EditorPosition(text, off)
+	line, _, _ := pos.Node(node)
 	return line
-}
-
-// pointerTokens splits a JSON pointer ("/spec/containers/0/image").
-func pointerTokens(p string) []string {
-	if p == "" {
-		return nil
-	}
-	tokens := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	for i, t := range tokens {
-		tokens[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
-	return tokens
 }
