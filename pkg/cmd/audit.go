@@ -232,7 +232,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if len(o.contexts) > 0 {
 		rep, contextFailed = o.auditContexts(ctx)
 	} else {
-		one, err := o.auditCluster(ctx, o.configFlags, o.scope)
+		one, err := o.auditCluster(ctx, pipeline.Cluster{Getter: o.configFlags, Scope: o.scope})
 		if err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
@@ -318,13 +318,13 @@ type clusterAudit struct {
 
 // auditCluster audits one cluster (one kubeconfig context): discovery,
 // the rules, and the registry stage on the shared resolver.
-func (o *AuditOptions) auditCluster(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) (clusterAudit, error) {
-	found, err := workload.Discover(ctx, flags, scope)
+func (o *AuditOptions) auditCluster(ctx context.Context, c pipeline.Cluster) (clusterAudit, error) {
+	found, err := c.Discover(ctx)
 	if err != nil {
 		return clusterAudit{}, err
 	}
 	out := clusterAudit{
-		items:           audit.Evaluate(found.Workloads, audit.Options{AllowedRegistries: o.allowed, FromFiles: scope.Offline()}),
+		items:           audit.Evaluate(found.Workloads, audit.Options{AllowedRegistries: o.allowed, FromFiles: c.Scope.Offline()}),
 		warnings:        found.Warnings,
 		listingComplete: len(found.Warnings) == 0,
 		inputErrors:     found.InputErrors,
@@ -343,7 +343,7 @@ func (o *AuditOptions) auditCluster(ctx context.Context, flags *genericclioption
 	}
 	if !o.Offline {
 		var more []string
-		more, out.cost = o.resolve(ctx, flags, found, out.items)
+		more, out.cost = o.resolve(ctx, c, found, out.items)
 		out.warnings = append(out.warnings, more...)
 	}
 	return out, nil
@@ -355,21 +355,21 @@ func (o *AuditOptions) auditCluster(ctx context.Context, flags *genericclioption
 // reported in full. It reports whether any context failed.
 func (o *AuditOptions) auditContexts(ctx context.Context) (audit.Report, bool) {
 	o.shared = &pipeline.Shared{}
-	results, errs := inEachContext(ctx, o.configFlags, o.contexts, &o.scopeFlags, o.args, o.auditCluster)
+	results, errs := pipeline.EachContext(ctx, o.configFlags, o.contexts, o.scopeFlags.scopeFor(o.args), o.auditCluster)
 	var items []audit.Item
 	var warnings []string
 	var cost *audit.Cost
 	failed := map[string]string{}
 	for i, name := range o.contexts {
 		if errs[i] != nil {
-			failed[name] = errorLine(errs[i])
+			failed[name] = pipeline.ErrorLine(errs[i])
 			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, failed[name]))
 			continue
 		}
 		for _, it := range results[i].items {
 			it.Context = name
 			for k := range it.Findings {
-				it.Findings[k].Fix = fixInContext(it.Findings[k].Fix, name)
+				it.Findings[k].Fix = pipeline.FixInContext(it.Findings[k].Fix, name)
 			}
 			items = append(items, it)
 		}
@@ -386,8 +386,8 @@ func (o *AuditOptions) auditContexts(ctx context.Context) (audit.Report, bool) {
 
 // resolve runs the registry stage of the audit: resolutions, credentials
 // and, when asked, signatures (pkg/pipeline).
-func (o *AuditOptions) resolve(ctx context.Context, flags *genericclioptions.ConfigFlags, found *workload.Discovery, items []audit.Item) ([]string, *audit.Cost) {
-	client, err := workload.NewClient(flags)
+func (o *AuditOptions) resolve(ctx context.Context, c pipeline.Cluster, found *workload.Discovery, items []audit.Item) ([]string, *audit.Cost) {
+	client, err := c.Client()
 	if err != nil {
 		return []string{"registry checks skipped: " + err.Error()}, nil
 	}

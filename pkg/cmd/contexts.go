@@ -1,23 +1,12 @@
 package cmd
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"regexp"
-	"slices"
-	"strings"
-
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
-
-// maxConcurrentContexts bounds how many clusters are listed at once; the
-// registry stage below is bounded by the shared resolver.
-const maxConcurrentContexts = 4
 
 // contextFlags run a command against several kubeconfig contexts in one
 // go: --contexts a,b or --all-contexts.
@@ -31,115 +20,15 @@ func (f *contextFlags) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.AllContexts, "all-contexts", false, "Run against every context of the kubeconfig")
 }
 
-// names are the contexts to run against, in the order given (sorted for
-// --all-contexts); nil means the one context kubectl would use.
+// names are the contexts to run against; nil means the one context
+// kubectl would use.
 func (f *contextFlags) names(configFlags *genericclioptions.ConfigFlags) ([]string, error) {
-	if !f.AllContexts && len(f.Contexts) == 0 {
-		return nil, nil
-	}
-	if f.AllContexts && len(f.Contexts) > 0 {
-		return nil, errors.New("--contexts and --all-contexts exclude each other: pick one")
-	}
-	if clusterFlag := oneClusterFlag(configFlags); clusterFlag != "" {
-		return nil, fmt.Errorf("%s names one cluster and cannot be combined with --contexts or --all-contexts: use --contexts a,b alone", clusterFlag)
-	}
-	raw, err := configFlags.ToRawKubeConfigLoader().RawConfig()
-	if err != nil {
-		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
-	}
-	if f.AllContexts {
-		var out []string
-		for name := range raw.Contexts {
-			out = append(out, name)
-		}
-		if len(out) == 0 {
-			return nil, errors.New("--all-contexts: the kubeconfig has no contexts")
-		}
-		slices.Sort(out)
-		return out, nil
-	}
-	var out []string
-	for _, name := range f.Contexts {
-		name = strings.TrimSpace(name)
-		if name == "" || slices.Contains(out, name) {
-			continue
-		}
-		if _, ok := raw.Contexts[name]; !ok {
-			return nil, fmt.Errorf("context %q is not in the kubeconfig: `kubectl config get-contexts` lists them", name)
-		}
-		out = append(out, name)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("--contexts: no context named")
-	}
-	return out, nil
+	return pipeline.ContextNames(configFlags, f.Contexts, f.AllContexts)
 }
 
-// oneClusterFlag names a kubectl flag that picks one cluster or identity,
-// which would silently apply to every context.
-func oneClusterFlag(c *genericclioptions.ConfigFlags) string {
-	for _, f := range []struct {
-		name  string
-		value *string
-	}{
-		{"--context", c.Context}, {"--cluster", c.ClusterName}, {"--user", c.AuthInfoName},
-		{"--server", c.APIServer}, {"--token", c.BearerToken}, {"--certificate-authority", c.CAFile},
-		{"--client-certificate", c.CertFile}, {"--client-key", c.KeyFile}, {"--tls-server-name", c.TLSServerName},
-	} {
-		if f.value != nil && *f.value != "" {
-			return f.name
-		}
+// scopeFor gives each context its own scope from the same flags.
+func (f *scopeFlags) scopeFor(args []string) pipeline.ScopeFor {
+	return func(getter genericclioptions.RESTClientGetter) (workload.Scope, error) {
+		return f.Scope(getter, args)
 	}
-	return ""
-}
-
-// forContext is a copy of the kubeconfig flags that selects one context;
-// -n, impersonation and the request timeout carry over.
-func forContext(base *genericclioptions.ConfigFlags, name string) *genericclioptions.ConfigFlags {
-	cf := genericclioptions.NewConfigFlags(true)
-	cf.KubeConfig, cf.CacheDir, cf.Namespace = base.KubeConfig, base.CacheDir, base.Namespace
-	cf.Impersonate, cf.ImpersonateUID, cf.ImpersonateGroup = base.Impersonate, base.ImpersonateUID, base.ImpersonateGroup
-	cf.Timeout, cf.Insecure, cf.DisableCompression = base.Timeout, base.Insecure, base.DisableCompression
-	cf.WrapConfigFn = base.WrapConfigFn
-	cf.Context = &name
-	return cf
-}
-
-// inEachContext runs fn in every context, a few at a time, each with that
-// context's kubeconfig flags and its own scope (its default namespace
-// unless -n or -A), and returns the results and errors in the order of
-// names.
-func inEachContext[T any](ctx context.Context, base *genericclioptions.ConfigFlags, names []string, scopes *scopeFlags, args []string,
-	fn func(context.Context, *genericclioptions.ConfigFlags, workload.Scope) (T, error)) ([]T, []error) {
-	results, errs := make([]T, len(names)), make([]error, len(names))
-	var g errgroup.Group
-	g.SetLimit(maxConcurrentContexts)
-	for i, name := range names {
-		g.Go(func() error {
-			flags := forContext(base, name)
-			scope, err := scopes.Scope(flags, args)
-			if err == nil {
-				results[i], err = fn(ctx, flags, scope)
-			}
-			errs[i] = err
-			return nil // kept per context: one lost cluster stops no other
-		})
-	}
-	_ = g.Wait()
-	return results, errs
-}
-
-// namespaceFlag is the -n NS (a DNS label) of the kubectl commands in fixes.
-var namespaceFlag = regexp.MustCompile(` -n ([a-z0-9][-a-z0-9]*)`)
-
-// fixInContext makes the kubectl commands of a fix name the context the
-// finding came from, so that a fix read from a report of several clusters
-// runs against the right one: " -n NS" becomes " -n NS --context NAME".
-// (kubectl does not find plugins behind global flags, so the flag goes
-// after the namespace, not after "kubectl".)
-func fixInContext(fix, context string) string {
-	if !strings.Contains(fix, "kubectl ") {
-		return fix
-	}
-	return namespaceFlag.ReplaceAllString(fix, " -n $1 --context "+context)
 }

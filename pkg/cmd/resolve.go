@@ -238,16 +238,16 @@ func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []st
 		return reqs, warnings, nil
 	}
 	if len(o.contexts) == 0 {
-		one, err := clusterRequests(ctx, o.configFlags, o.scope)
+		one, err := clusterRequests(ctx, pipeline.Cluster{Getter: o.configFlags, Scope: o.scope})
 		return append(reqs, one.reqs...), append(warnings, one.warnings...), err
 	}
 	// Every context's images with that cluster's pull secrets, resolved
 	// together: an image several clusters run is one answer.
-	results, errs := inEachContext(ctx, o.configFlags, o.contexts, &o.scopeFlags, o.objects, clusterRequests)
+	results, errs := pipeline.EachContext(ctx, o.configFlags, o.contexts, o.scopeFlags.scopeFor(o.objects), clusterRequests)
 	for i, name := range o.contexts {
 		if errs[i] != nil {
 			o.contextFailed = true
-			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, errorLine(errs[i])))
+			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, pipeline.ErrorLine(errs[i])))
 			continue
 		}
 		reqs = append(reqs, results[i].reqs...)
@@ -267,21 +267,19 @@ type clusterImages struct {
 
 // clusterRequests are the requests for the images of one cluster's
 // workloads, each with its pods' pull secrets first.
-func clusterRequests(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) (clusterImages, error) {
+func clusterRequests(ctx context.Context, c pipeline.Cluster) (clusterImages, error) {
 	var warnings []string
 	plan := pipeline.NewCredentialPlan(nil)
-	found, err := workload.Discover(ctx, flags, scope)
+	found, err := c.Discover(ctx)
 	if err != nil {
 		return clusterImages{}, err
 	}
 	warnings = append(warnings, found.Warnings...)
-	if !scope.Offline() {
-		client, err := workload.NewClient(flags)
-		if err != nil {
+	if !c.Scope.Offline() {
+		var storeWarnings []string
+		if plan, storeWarnings, err = c.Credentials(ctx, found); err != nil {
 			return clusterImages{}, err
 		}
-		var storeWarnings []string
-		plan, storeWarnings = pipeline.LoadCredentialPlan(ctx, client, found)
 		warnings = append(warnings, storeWarnings...)
 	}
 	reqs, more := pipeline.WorkloadRequests(plan, found.Workloads)

@@ -8,11 +8,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/url"
-	"strings"
-	"syscall"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -121,55 +118,12 @@ func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []str
 	var exit *exitError
 	if errors.As(err, &exit) {
 		if exit.Err != nil {
-			fmt.Fprintf(streams.ErrOut, "error: %s\n", errorLine(exit.Err))
+			fmt.Fprintf(streams.ErrOut, "error: %s\n", pipeline.ErrorLine(exit.Err))
 		}
 		return exit.Code
 	}
-	fmt.Fprintf(streams.ErrOut, "error: %s\n", errorLine(err))
+	fmt.Fprintf(streams.ErrOut, "error: %s\n", pipeline.ErrorLine(err))
 	return ExitError
-}
-
-// errorLine is the one line printed for err.
-func errorLine(err error) string {
-	if msg, ok := apiServerUnreachable(err); ok {
-		return msg
-	}
-	return oneLine(err.Error())
-}
-
-// apiServerUnreachable names an API server that did not answer (refused,
-// cut, timed out) in a short line, instead of one "Get https://…: dial
-// tcp …" per kind listed. Registry URLs (/v2/…) are left alone: their
-// failures belong to the report.
-func apiServerUnreachable(err error) (string, bool) {
-	var uerr *url.Error
-	if !errors.As(err, &uerr) || errors.Is(err, context.Canceled) {
-		return "", false
-	}
-	u, perr := url.Parse(uerr.URL)
-	if perr != nil || !(u.Path == "/version" || strings.HasPrefix(u.Path, "/api") || strings.HasPrefix(u.Path, "/openapi")) {
-		return "", false
-	}
-	var cause string
-	switch {
-	case strings.Contains(uerr.Err.Error(), "getting credentials"):
-		// The kubeconfig's exec or auth-provider plugin failed; its own
-		// message went to stderr just before.
-		return fmt.Sprintf("cannot get credentials for the API server at %s://%s: %s", u.Scheme, u.Host, oneLine(uerr.Err.Error())), true
-	case errors.Is(err, syscall.ECONNREFUSED):
-		cause = "connection refused"
-	case uerr.Timeout() || errors.Is(err, context.DeadlineExceeded):
-		cause = "timed out"
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
-		cause = "the connection was closed"
-	default:
-		cause = oneLine(uerr.Err.Error())
-	}
-	return fmt.Sprintf("cannot reach the API server at %s://%s: %s", u.Scheme, u.Host, cause), true
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // addKlogFlags exposes client-go's logging verbosity as kubectl does (-v).

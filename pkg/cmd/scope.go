@@ -29,7 +29,7 @@ func (f *scopeFlags) AddFlags(cmd *cobra.Command, withFiles bool) {
 
 // Scope turns the flags and arguments into a workload.Scope, rejecting
 // combinations kubectl would reject too.
-func (f *scopeFlags) Scope(configFlags *genericclioptions.ConfigFlags, args []string) (workload.Scope, error) {
+func (f *scopeFlags) Scope(configFlags genericclioptions.RESTClientGetter, args []string) (workload.Scope, error) {
 	s := workload.Scope{
 		AllNamespaces: f.AllNamespaces,
 		Selector:      f.Selector,

@@ -140,7 +140,7 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 	if len(o.contexts) > 0 {
 		rep, contextFailed = o.secretsContexts(ctx, verifier)
 	} else {
-		res, err := o.secretsCluster(ctx, o.configFlags, o.scope, verifier)
+		res, err := o.secretsCluster(ctx, pipeline.Cluster{Getter: o.configFlags, Scope: o.scope}, verifier)
 		if err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
@@ -160,12 +160,13 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 
 // secretsCluster computes the coverage of one cluster (one kubeconfig
 // context).
-func (o *SecretsOptions) secretsCluster(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope, verifier *registry.Verifier) (coverage.Result, error) {
-	found, err := workload.Discover(ctx, flags, scope)
+func (o *SecretsOptions) secretsCluster(ctx context.Context, c pipeline.Cluster, verifier *registry.Verifier) (coverage.Result, error) {
+	scope := c.Scope
+	found, err := c.Discover(ctx)
 	if err != nil {
 		return coverage.Result{}, err
 	}
-	client, err := workload.NewClient(flags)
+	client, err := c.Client()
 	if err != nil {
 		return coverage.Result{}, err
 	}
@@ -189,16 +190,16 @@ func (o *SecretsOptions) secretsCluster(ctx context.Context, flags *genericcliop
 // secretsContexts computes every context's coverage at once; a context
 // that cannot be read is a warning and the others are reported in full.
 func (o *SecretsOptions) secretsContexts(ctx context.Context, verifier *registry.Verifier) (coverage.Report, bool) {
-	results, errs := inEachContext(ctx, o.configFlags, o.contexts, &o.scopeFlags, o.args,
-		func(ctx context.Context, flags *genericclioptions.ConfigFlags, scope workload.Scope) (coverage.Result, error) {
-			return o.secretsCluster(ctx, flags, scope, verifier)
+	results, errs := pipeline.EachContext(ctx, o.configFlags, o.contexts, o.scopeFlags.scopeFor(o.args),
+		func(ctx context.Context, c pipeline.Cluster) (coverage.Result, error) {
+			return o.secretsCluster(ctx, c, verifier)
 		})
 	var all coverage.Result
 	failed := false
 	for i, name := range o.contexts {
 		if errs[i] != nil {
 			failed = true
-			all.Warnings = append(all.Warnings, fmt.Sprintf("context %s: %s", name, errorLine(errs[i])))
+			all.Warnings = append(all.Warnings, fmt.Sprintf("context %s: %s", name, pipeline.ErrorLine(errs[i])))
 			continue
 		}
 		for _, row := range results[i].Rows {
@@ -207,7 +208,7 @@ func (o *SecretsOptions) secretsContexts(ctx context.Context, verifier *registry
 		}
 		for _, f := range results[i].Findings {
 			f.Context = name
-			f.Fix = fixInContext(f.Fix, name)
+			f.Fix = pipeline.FixInContext(f.Fix, name)
 			all.Findings = append(all.Findings, f)
 		}
 		for _, w := range results[i].Warnings {
@@ -238,7 +239,7 @@ func (o *SecretsOptions) print(rep coverage.Report) error {
 		}
 	}
 	for _, w := range rep.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", oneLine(w))
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", pipeline.OneLine(w))
 	}
 	return nil
 }

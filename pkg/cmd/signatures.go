@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 )
@@ -110,7 +111,7 @@ func (f *signatureFlags) Complete(cluster genericclioptions.RESTClientGetter) er
 				break
 			}
 		}
-		f.authorities, err = signature.FromPolicy(p, trusted, f.attestations, clusterKeys(cluster))
+		f.authorities, err = signature.FromPolicy(p, trusted, f.attestations, pipeline.ClusterKeys(cluster))
 		return err
 	}
 	keyless, err := f.keyless()

@@ -3,8 +3,9 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/client-go/kubernetes"

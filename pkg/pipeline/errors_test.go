@@ -1,4 +1,4 @@
-package cmd
+package pipeline
 
 import (
 	"context"
@@ -29,8 +29,8 @@ func TestErrorLineNamesAnUnreachableAPIServer(t *testing.T) {
 		{"other errors as one line", errors.New("two\nlines"), "two lines"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := errorLine(tt.err); got != tt.want {
-				t.Errorf("errorLine() = %q, want %q", got, tt.want)
+			if got := ErrorLine(tt.err); got != tt.want {
+				t.Errorf("ErrorLine() = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package cmd
+package pipeline
 
 import (
 	"context"
@@ -20,16 +20,16 @@ import (
 // k8sKeyTimeout bounds reading one k8s:// key.
 const k8sKeyTimeout = 30 * time.Second
 
-// clusterKeys reads a trust policy's k8s:// keys from the cluster of
+// ClusterKeys reads a trust policy's k8s:// keys from the cluster of
 // getter (the command's kubeconfig and context), connecting on the first
 // key asked for: a policy without one never touches the cluster.
-func clusterKeys(getter genericclioptions.RESTClientGetter) signature.KeySource {
+func ClusterKeys(getter genericclioptions.RESTClientGetter) signature.KeySource {
 	var client kubernetes.Interface
 	return func(ref string) ([]byte, error) {
 		if client == nil {
 			c, err := workload.NewClient(getter)
 			if err != nil {
-				return nil, fmt.Errorf("cannot connect to the cluster to read the key: %s; fix the kubeconfig, or export the key to a file and name the file", errorLine(err))
+				return nil, fmt.Errorf("cannot connect to the cluster to read the key: %s; fix the kubeconfig, or export the key to a file and name the file", ErrorLine(err))
 			}
 			client = c
 		}
@@ -51,7 +51,7 @@ func secretKey(client kubernetes.Interface) signature.KeySource {
 		case apierrors.IsForbidden(err):
 			return nil, fmt.Errorf("forbidden: reading the key needs get on secrets in namespace %q; ask for that permission, or export the key to a file and name the file", ns)
 		case err != nil:
-			return nil, fmt.Errorf("cannot read the Secret: %s; check the cluster, or export the key to a file and name the file", errorLine(err))
+			return nil, fmt.Errorf("cannot read the Secret: %s; check the cluster, or export the key to a file and name the file", ErrorLine(err))
 		}
 		b := s.Data[trustpolicy.K8sKeyData]
 		if len(b) == 0 {

@@ -1,4 +1,4 @@
-package cmd
+package pipeline
 
 import (
 	"os"
@@ -41,26 +41,27 @@ func kubeconfigFlags(t *testing.T) *genericclioptions.ConfigFlags {
 
 func TestContextNames(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		flags   contextFlags
-		edit    func(*genericclioptions.ConfigFlags)
-		want    []string
-		wantErr string
+		name     string
+		contexts []string
+		all      bool
+		edit     func(*genericclioptions.ConfigFlags)
+		want     []string
+		wantErr  string
 	}{
 		{name: "neither: the one context", want: nil},
-		{name: "all, sorted", flags: contextFlags{AllContexts: true}, want: []string{"dev", "prod"}},
-		{name: "as given, once each", flags: contextFlags{Contexts: []string{"prod", " dev", "prod"}}, want: []string{"prod", "dev"}},
-		{name: "unknown", flags: contextFlags{Contexts: []string{"prod", "stage"}}, wantErr: `context "stage" is not in the kubeconfig`},
-		{name: "both", flags: contextFlags{Contexts: []string{"prod"}, AllContexts: true}, wantErr: "exclude each other"},
-		{name: "with --context", flags: contextFlags{AllContexts: true}, edit: func(c *genericclioptions.ConfigFlags) { v := "prod"; c.Context = &v }, wantErr: "--context names one cluster"},
-		{name: "with --token", flags: contextFlags{AllContexts: true}, edit: func(c *genericclioptions.ConfigFlags) { v := "x"; c.BearerToken = &v }, wantErr: "--token names one cluster"},
+		{name: "all, sorted", all: true, want: []string{"dev", "prod"}},
+		{name: "as given, once each", contexts: []string{"prod", " dev", "prod"}, want: []string{"prod", "dev"}},
+		{name: "unknown", contexts: []string{"prod", "stage"}, wantErr: `context "stage" is not in the kubeconfig`},
+		{name: "both", contexts: []string{"prod"}, all: true, wantErr: "exclude each other"},
+		{name: "with --context", all: true, edit: func(c *genericclioptions.ConfigFlags) { v := "prod"; c.Context = &v }, wantErr: "--context names one cluster"},
+		{name: "with --token", all: true, edit: func(c *genericclioptions.ConfigFlags) { v := "x"; c.BearerToken = &v }, wantErr: "--token names one cluster"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cf := kubeconfigFlags(t)
 			if tc.edit != nil {
 				tc.edit(cf)
 			}
-			got, err := tc.flags.names(cf)
+			got, err := ContextNames(cf, tc.contexts, tc.all)
 			switch {
 			case tc.wantErr != "":
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -78,7 +79,7 @@ func TestContextNames(t *testing.T) {
 // Each context keeps its own default namespace; -n applies to all.
 func TestForContextSelectsTheContext(t *testing.T) {
 	base := kubeconfigFlags(t)
-	prod := forContext(base, "prod")
+	prod := ForContext(base, "prod")
 	ns, _, err := prod.ToRawKubeConfigLoader().Namespace()
 	if err != nil || ns != "shop" {
 		t.Errorf("prod namespace %q, %v; want shop", ns, err)
@@ -89,7 +90,7 @@ func TestForContextSelectsTheContext(t *testing.T) {
 	}
 	n := "billing"
 	base.Namespace = &n
-	if ns, _, _ := forContext(base, "dev").ToRawKubeConfigLoader().Namespace(); ns != "billing" {
+	if ns, _, _ := ForContext(base, "dev").ToRawKubeConfigLoader().Namespace(); ns != "billing" {
 		t.Errorf("-n billing: dev namespace %q", ns)
 	}
 }
@@ -101,8 +102,8 @@ func TestFixInContext(t *testing.T) {
 		{"kubectl get secret s -n a -o jsonpath='{.data}' | kubectl create secret generic s -n b", "kubectl get secret s -n a --context prod -o jsonpath='{.data}' | kubectl create secret generic s -n b --context prod"},
 		{"plan the move to 1.5", "plan the move to 1.5"},
 	} {
-		if got := fixInContext(tc.fix, "prod"); got != tc.want {
-			t.Errorf("fixInContext(%q)\n got %q\nwant %q", tc.fix, got, tc.want)
+		if got := FixInContext(tc.fix, "prod"); got != tc.want {
+			t.Errorf("FixInContext(%q)\n got %q\nwant %q", tc.fix, got, tc.want)
 		}
 	}
 }
