@@ -22,11 +22,9 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-imgtrust ./cmd/kubectl-imgtrust
 
-## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane), signers (cosign, notation) and krew (kubectl-krew, validate-krew-manifest), cached in .cache/tools
+## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane), signers (cosign, notation) and krew (kubectl-krew, validate-krew-manifest), cached in .cache/tools (hack/build-tools.sh)
 tools:
-	hack/build-tools.sh
-	hack/build-signers.sh
-	hack/build-krew.sh
+	hack/build-tools.sh tools signers krew
 
 ## vet: gofmt and go vet
 vet:
@@ -74,11 +72,11 @@ clean:
 
 ## goreleaser: the goreleaser pinned in hack/goreleaser, cached in .cache/tools (~6 min cold)
 goreleaser:
-	hack/build-goreleaser.sh
+	hack/build-tools.sh goreleaser
 
 ## release-check: goreleaser check, krew's validate-krew-manifest on plugins/imgtrust.yaml, and a single-target snapshot build into dist/
 release-check: goreleaser
-	hack/build-krew.sh
+	hack/build-tools.sh krew
 	hack/release.sh check
 	hack/release.sh validate-krew
 	hack/release.sh snapshot-one

@@ -298,7 +298,7 @@ cmd_up() {
   ((${#missing[@]} == 0)) ||
     die "missing ${missing[*]}; install it (e.g. sudo apt-get install -y openssl curl util-linux)"
 
-  "$root/hack/build-tools.sh"
+  "$root/hack/build-tools.sh" tools
 
   local t0=$SECONDS
   umask 077 # keys and the registry password live here

@@ -40,7 +40,7 @@ if [[ -z "$(git remote)" && -z "${GIT_CONFIG_COUNT:-}" ]]; then
   export GIT_CONFIG_VALUE_0=https://github.com/imgtrust/kubectl-imgtrust.git
 fi
 
-"$root/hack/build-goreleaser.sh"
+"$root/hack/build-tools.sh" goreleaser
 case "$1" in
   check)
     "$goreleaser" check
