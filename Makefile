@@ -14,8 +14,18 @@ LDFLAGS := -s -w \
 
 E2E_TIMEOUT ?= 40m
 
-.PHONY: all build tools vet unit e2e test demo demo-down bench fuzz clean
+.PHONY: help all build tools vet unit e2e test demo demo-down bench fuzz clean
 
+.DEFAULT_GOAL := help
+
+## help: this list (the default target): every public target and its `## ` comment
+help:
+	@echo 'usage: make TARGET; on a fresh machine: make demo, then make test'
+	@awk '/^## [A-Za-z0-9_-]+:/ { t = $$2; sub(/:$$/, "", t); d = $$0; sub(/^## [^:]+: */, "", d); \
+		printf "  %-17s %s\n", t, d; next } \
+		/^## / { sub(/^## /, ""); printf "  %-17s %s\n", "", $$0 }' $(firstword $(MAKEFILE_LIST))
+
+## all: the same as build
 all: build
 
 ## build: the plugin binary, bin/kubectl-imgtrust
@@ -65,6 +75,7 @@ bench-scale: tools
 fuzz:
 	hack/fuzz.sh
 
+## clean: remove bin/
 clean:
 	rm -rf bin
 
