@@ -34,9 +34,7 @@ type ResolveOptions struct {
 	images   []string // IMAGE arguments
 	objects  []string // TYPE/NAME arguments
 	contexts []string
-	// contextFailed: a context of --contexts could not be read at all.
-	contextFailed bool
-	scope         workload.Scope
+	scope    workload.Scope
 	// fromCluster is set when workloads are read (no IMAGE-only arguments).
 	fromCluster bool
 }
@@ -179,14 +177,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
-	reqs, warnings, err := o.requests(ctx)
-	if err != nil {
-		return &exitError{Code: ExitError, Err: err}
-	}
-	for _, w := range warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
-	}
-	res, err := pipeline.Resolve(ctx, pipeline.ResolveConfig{Resolver: resolver, Requests: reqs})
+	res, err := pipeline.Resolve(ctx, o.config(resolver))
 	if err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
@@ -220,7 +211,7 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(o.ErrOut, "%d images resolved, %d failed, %d registry requests\n", len(results)-failed, failed, res.Stats.Requests)
 	}
-	if o.contextFailed {
+	if res.ContextFailed {
 		return &exitError{Code: ExitError} // said in the warnings, after every other context
 	}
 	if failed > 0 && !o.IgnoreErrors {
@@ -229,61 +220,20 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// requests builds one request per image and credential context: IMAGE
-// arguments with the local docker config, workload images with their pods'
-// pull secrets first.
-func (o *ResolveOptions) requests(ctx context.Context) ([]registry.Request, []string, error) {
-	reqs, warnings := pipeline.ImageRequests(o.images)
-	if !o.fromCluster {
-		return reqs, warnings, nil
-	}
-	if len(o.contexts) == 0 {
-		one, err := clusterRequests(ctx, pipeline.Cluster{Getter: o.configFlags, Scope: o.scope})
-		return append(reqs, one.reqs...), append(warnings, one.warnings...), err
-	}
-	// Every context's images with that cluster's pull secrets, resolved
-	// together: an image several clusters run is one answer.
-	results, errs := pipeline.EachContext(ctx, o.configFlags, o.contexts, o.scopeFlags.scopeFor(o.objects), clusterRequests)
-	for i, name := range o.contexts {
-		if errs[i] != nil {
-			o.contextFailed = true
-			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, pipeline.ErrorLine(errs[i])))
-			continue
-		}
-		reqs = append(reqs, results[i].reqs...)
-		for _, w := range results[i].warnings {
-			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, w))
+// config asks for the IMAGE arguments and, unless only those were
+// given, the workloads of the cluster or of every context; warnings are
+// said as soon as they are known, before the registries are asked.
+func (o *ResolveOptions) config(resolver *registry.Resolver) pipeline.ResolveConfig {
+	cfg := pipeline.ResolveConfig{Resolver: resolver, Images: o.images, Warn: func(w string) {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}}
+	if o.fromCluster {
+		cfg.Clusters = &pipeline.Clusters{
+			Cluster: pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
+			Base:    o.configFlags, Contexts: o.contexts, ScopeFor: o.scopeFlags.scopeFor(o.objects),
 		}
 	}
-	return reqs, warnings, nil
-}
-
-// clusterImages are one cluster's registry requests and what could not be
-// read there.
-type clusterImages struct {
-	reqs     []registry.Request
-	warnings []string
-}
-
-// clusterRequests are the requests for the images of one cluster's
-// workloads, each with its pods' pull secrets first.
-func clusterRequests(ctx context.Context, c pipeline.Cluster) (clusterImages, error) {
-	var warnings []string
-	plan := pipeline.NewCredentialPlan(nil)
-	found, err := c.Discover(ctx)
-	if err != nil {
-		return clusterImages{}, err
-	}
-	warnings = append(warnings, found.Warnings...)
-	if !c.Scope.Offline() {
-		var storeWarnings []string
-		if plan, storeWarnings, err = c.Credentials(ctx, found); err != nil {
-			return clusterImages{}, err
-		}
-		warnings = append(warnings, storeWarnings...)
-	}
-	reqs, more := pipeline.WorkloadRequests(plan, found.Workloads)
-	return clusterImages{reqs: reqs, warnings: append(warnings, more...)}, nil
+	return cfg
 }
 
 // pinnedRef writes repo:tag@digest as the user wrote the name; with

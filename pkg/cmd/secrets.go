@@ -3,17 +3,13 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/coverage"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sarif"
@@ -125,97 +121,33 @@ func (o *SecretsOptions) Validate() error {
 	return o.connectionFlags.Validate()
 }
 
-// Run discovers the workloads, reads their namespaces' pull secrets and
-// service accounts once, optionally asks the registries, and prints.
+// Run reads the coverage of the cluster (or of every context), asking
+// the registries with --verify, and prints.
 func (o *SecretsOptions) Run(ctx context.Context) error {
-	var verifier *registry.Verifier
+	cfg := pipeline.SecretsConfig{Clusters: pipeline.Clusters{
+		Cluster: pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
+		Base:    o.configFlags, Contexts: o.contexts, ScopeFor: o.scopeFlags.scopeFor(o.args),
+	}}
 	if o.Verify {
 		var err error
-		if verifier, err = registry.NewVerifier(o.connectionFlags.Options()); err != nil {
+		if cfg.Verifier, err = registry.NewVerifier(o.connectionFlags.Options()); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 	}
-	var rep coverage.Report
-	contextFailed := false
-	if len(o.contexts) > 0 {
-		rep, contextFailed = o.secretsContexts(ctx, verifier)
-	} else {
-		res, err := o.secretsCluster(ctx, pipeline.Cluster{Getter: o.configFlags, Scope: o.scope}, verifier)
-		if err != nil {
-			return &exitError{Code: ExitError, Err: err}
-		}
-		rep = coverage.NewReport(report.APIVersion, res, o.Verify)
-	}
-	if err := o.print(rep); err != nil {
+	res, err := pipeline.Secrets(ctx, cfg)
+	if err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
-	if contextFailed {
+	if err := o.print(res.Report); err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	if res.ContextFailed {
 		return &exitError{Code: ExitError} // said in the warnings, after every other context
 	}
-	if rep.Has(o.failOn) {
+	if res.Report.Has(o.failOn) {
 		return &exitError{Code: ExitFindings}
 	}
 	return nil
-}
-
-// secretsCluster computes the coverage of one cluster (one kubeconfig
-// context).
-func (o *SecretsOptions) secretsCluster(ctx context.Context, c pipeline.Cluster, verifier *registry.Verifier) (coverage.Result, error) {
-	scope := c.Scope
-	found, err := c.Discover(ctx)
-	if err != nil {
-		return coverage.Result{}, err
-	}
-	client, err := c.Client()
-	if err != nil {
-		return coverage.Result{}, err
-	}
-	whole := len(scope.Args) == 0 && scope.Selector == ""
-	namespaces := namespacesOf(ctx, client, scope, found, whole)
-	store := pullsecret.LoadStore(ctx, client, pullsecret.Load{
-		Namespaces:  namespaces,
-		Referenced:  pipeline.ReferencedSecrets(found.Workloads),
-		ClusterWide: found.ClusterWide,
-	})
-	in := coverage.Input{Workloads: found.Workloads, Store: store, Namespaces: namespaces, WholeNamespaces: whole}
-	in.Elsewhere = locateMissing(ctx, client, store, namespaces, coverage.MissingNames(in))
-	if verifier != nil {
-		in.Verdicts = verifyAll(ctx, verifier, coverage.Checks(in))
-	}
-	res := coverage.Evaluate(in)
-	res.Warnings = append(append([]string(nil), found.Warnings...), res.Warnings...)
-	return res, nil
-}
-
-// secretsContexts computes every context's coverage at once; a context
-// that cannot be read is a warning and the others are reported in full.
-func (o *SecretsOptions) secretsContexts(ctx context.Context, verifier *registry.Verifier) (coverage.Report, bool) {
-	results, errs := pipeline.EachContext(ctx, o.configFlags, o.contexts, o.scopeFlags.scopeFor(o.args),
-		func(ctx context.Context, c pipeline.Cluster) (coverage.Result, error) {
-			return o.secretsCluster(ctx, c, verifier)
-		})
-	var all coverage.Result
-	failed := false
-	for i, name := range o.contexts {
-		if errs[i] != nil {
-			failed = true
-			all.Warnings = append(all.Warnings, fmt.Sprintf("context %s: %s", name, pipeline.ErrorLine(errs[i])))
-			continue
-		}
-		for _, row := range results[i].Rows {
-			row.Context = name
-			all.Rows = append(all.Rows, row)
-		}
-		for _, f := range results[i].Findings {
-			f.Context = name
-			f.Fix = pipeline.FixInContext(f.Fix, name)
-			all.Findings = append(all.Findings, f)
-		}
-		for _, w := range results[i].Warnings {
-			all.Warnings = append(all.Warnings, fmt.Sprintf("context %s: %s", name, w))
-		}
-	}
-	return coverage.NewReport(report.APIVersion, all, o.Verify), failed
 }
 
 func (o *SecretsOptions) print(rep coverage.Report) error {
@@ -242,24 +174,4 @@ func (o *SecretsOptions) print(rep coverage.Report) error {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", pipeline.OneLine(w))
 	}
 	return nil
-}
-
-// namespaces are those of the workloads found, plus the current namespace
-// (it may hold pull secrets but no workload); with -A and no narrowing,
-// every namespace the user may list.
-func namespacesOf(ctx context.Context, client kubernetes.Interface, scope workload.Scope, found *workload.Discovery, whole bool) []string {
-	set := map[string]bool{}
-	for _, ns := range found.Namespaces() {
-		set[ns] = true
-	}
-	switch {
-	case !scope.AllNamespaces && whole:
-		set[scope.Namespace] = true
-	case scope.AllNamespaces && whole:
-		for _, ns := range listNamespaces(ctx, client) {
-			set[ns] = true
-		}
-	}
-	delete(set, "")
-	return slices.Sorted(maps.Keys(set))
 }

@@ -8,15 +8,20 @@ import (
 	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
-// ResolveConfig is what resolve asks of the registry: one request per
-// image and credential context (ImageRequests, WorkloadRequests), sent
-// with Resolver.
+// ResolveConfig is what resolve asks of the registry, with Resolver: the
+// Requests as given, then Images with the local docker config, then, when
+// Clusters is set, the images of their workloads with their pods' pull
+// secrets first (ImageRequests, WorkloadRequests).
 type ResolveConfig struct {
 	Resolver *registry.Resolver
 	Requests []registry.Request
+	Images   []string
+	Clusters *Clusters
+	// Warn hears what could not be read (docker config, pull secrets, a
+	// lost context) before the registries are asked; nil drops it.
+	Warn func(string)
 }
 
 // ResolveResult is one answer per image, sorted by image: the first
@@ -27,21 +32,31 @@ type ResolveResult struct {
 	Failed int
 	// Stats are the resolver's counters once every request is answered.
 	Stats registry.Stats
+	// ContextFailed: a context of Clusters could not be read at all (said
+	// to Warn); the images of the others are resolved.
+	ContextFailed bool
 }
 
-// Resolve resolves every request, each also tried anonymously after its
-// credentials (an answer only that got carries a note saying a node's pull
-// would fail), and keeps one result per image.
+// Resolve builds the requests and resolves every one, each also tried
+// anonymously after its credentials (an answer only that got carries a
+// note saying a node's pull would fail), and keeps one result per image.
 func Resolve(ctx context.Context, cfg ResolveConfig) (ResolveResult, error) {
 	if cfg.Resolver == nil {
 		return ResolveResult{}, errors.New("pipeline.Resolve: no resolver")
 	}
-	reqs := make([]registry.Request, len(cfg.Requests))
-	copy(reqs, cfg.Requests)
+	reqs, warnings, contextFailed, err := requests(ctx, cfg)
+	if err != nil {
+		return ResolveResult{}, err
+	}
+	for _, w := range warnings {
+		if cfg.Warn != nil {
+			cfg.Warn(w)
+		}
+	}
 	for i := range reqs {
 		reqs[i].Credentials = withAnonymousFallback(reqs[i].Credentials)
 	}
-	res := ResolveResult{Results: collapse(reqs, cfg.Resolver.ResolveAll(ctx, reqs))}
+	res := ResolveResult{Results: collapse(reqs, cfg.Resolver.ResolveAll(ctx, reqs)), ContextFailed: contextFailed}
 	for i := range res.Results {
 		noteKubeletFailure(&res.Results[i])
 		if res.Results[i].Err != nil {
@@ -50,49 +65,6 @@ func Resolve(ctx context.Context, cfg ResolveConfig) (ResolveResult, error) {
 	}
 	res.Stats = cfg.Resolver.Stats()
 	return res, nil
-}
-
-// ImageRequests are the requests for IMAGE arguments, with the local
-// docker config; warnings say what of it could not be read.
-func ImageRequests(images []string) ([]registry.Request, []string) {
-	var reqs []registry.Request
-	var warnings []string
-	plan := NewCredentialPlan(nil)
-	for _, img := range images {
-		creds, _, err := plan.For(workload.Object{}, img)
-		if err != nil {
-			warnings = append(warnings, err.Error())
-		}
-		reqs = append(reqs, registry.Request{Image: img, Credentials: creds})
-	}
-	return reqs, warnings
-}
-
-// WorkloadRequests are the requests for the images of workloads, each with
-// the credentials plan gives its workload, one per image and credentials.
-func WorkloadRequests(plan *CredentialPlan, workloads []workload.Workload) ([]registry.Request, []string) {
-	var reqs []registry.Request
-	var warnings []string
-	seen, warned := map[string]bool{}, map[string]bool{}
-	for _, w := range workloads {
-		for _, u := range w.Containers {
-			// No credentials and an error: the image does not parse, which
-			// the resolver reports. Credentials and an error: the local
-			// docker config could not be read, worth one warning.
-			creds, _, err := plan.For(w.Object, u.Image)
-			if err != nil && creds != nil && !warned[err.Error()] {
-				warned[err.Error()] = true
-				warnings = append(warnings, err.Error())
-			}
-			key := u.Image + "\x00" + CredentialsKey(creds)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			reqs = append(reqs, registry.Request{Image: u.Image, Credentials: creds})
-		}
-	}
-	return reqs, warnings
 }
 
 // withAnonymousFallback lets resolve answer even when every credential a

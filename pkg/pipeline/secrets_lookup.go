@@ -1,7 +1,9 @@
-package cmd
+package pipeline
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -11,11 +13,32 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/coverage"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
 // verifyConcurrency bounds --verify checks in flight; there are few, one
 // per distinct credential and registry.
 const verifyConcurrency = 4
+
+// namespacesOf are those of the workloads found, plus the current
+// namespace (it may hold pull secrets but no workload); with -A and no
+// narrowing, every namespace the user may list.
+func namespacesOf(ctx context.Context, client kubernetes.Interface, scope workload.Scope, found *workload.Discovery, whole bool) []string {
+	set := map[string]bool{}
+	for _, ns := range found.Namespaces() {
+		set[ns] = true
+	}
+	switch {
+	case !scope.AllNamespaces && whole:
+		set[scope.Namespace] = true
+	case scope.AllNamespaces && whole:
+		for _, ns := range listNamespaces(ctx, client) {
+			set[ns] = true
+		}
+	}
+	delete(set, "")
+	return slices.Sorted(maps.Keys(set))
+}
 
 // listNamespaces lists every namespace; without permission it returns
 // none and the report covers the namespaces of the workloads found.
