@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,9 +16,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/sarif"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/version"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -46,12 +40,9 @@ type AuditOptions struct {
 
 	args     []string
 	contexts []string
-	shared   *pipeline.Shared // registry reads of all contexts
 	scope    workload.Scope
 	allowed  []audit.AllowedRegistry
 	failOn   audit.Severity
-	resolver *registry.Resolver
-	progress *progressLine
 }
 
 // NewAuditOptions returns options with kubectl's defaults.
@@ -212,236 +203,59 @@ func (o *AuditOptions) Validate() error {
 	return o.registryFlags.Validate()
 }
 
-// Run discovers, evaluates, optionally asks the registries, and prints.
+// Run audits through the pipeline, prints the report, writes the Reports
+// and turns the result into the exit code.
 func (o *AuditOptions) Run(ctx context.Context) error {
 	if err := o.reportFlags.prepare(o.configFlags); err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
-	if !o.Offline {
-		var err error
-		opts := o.registryFlags.Options("")
-		o.progress = newProgress(o.ErrOut)
-		opts.Progress = o.progress.Func()
-		if o.resolver, err = registry.New(opts); err != nil {
-			return &exitError{Code: ExitError, Err: err}
-		}
+	cfg, err := o.auditConfig()
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
 	}
-	var rep audit.Report
-	var listingComplete, contextFailed bool
-	var skipped int
-	if len(o.contexts) > 0 {
-		rep, contextFailed = o.auditContexts(ctx)
-	} else {
-		one, err := o.auditCluster(ctx, pipeline.Cluster{Getter: o.configFlags, Scope: o.scope})
-		if err != nil {
-			return &exitError{Code: ExitError, Err: err}
-		}
-		rep = audit.NewReport(report.APIVersion, one.items, !o.Offline, one.warnings)
-		rep.Summary.Cost = one.cost
-		rep.Summary.InputErrors = one.inputErrors
-		skipped = one.skipped
-		listingComplete = one.listingComplete
+	res, err := pipeline.Audit(ctx, cfg)
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
 	}
-	warnings := rep.Summary.Warnings
-
-	switch o.Output {
-	case report.FormatOpenReports:
-		if err := printReports(o.Out, rep); err != nil {
-			return &exitError{Code: ExitError, Err: err}
-		}
-		for _, w := range warnings {
-			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
-		}
-	case report.FormatSARIF:
-		if err := report.Encode(o.Out, report.FormatJSON, sarif.FromAudit(rep, version.Get().Version, workingDir())); err != nil {
-			return &exitError{Code: ExitError, Err: err}
-		}
-		for _, w := range warnings {
-			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
-		}
-	case report.FormatJSON, report.FormatYAML:
-		if err := report.Encode(o.Out, o.Output, rep); err != nil {
-			return &exitError{Code: ExitError, Err: err}
-		}
-		for _, w := range warnings {
-			fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
-		}
-	default:
-		if len(rep.Items) == 0 {
-			for _, w := range warnings {
-				fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
-			}
-			switch {
-			case len(rep.Summary.InputErrors) > 0: // the error says it
-			case skipped > 0:
-				fmt.Fprintln(o.ErrOut, "No workloads with a pod template found in scope; the skipped objects above were not audited.")
-			default:
-				fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
-			}
-			break
-		}
-		if err := report.AuditTable(o.tableOut(o.Out), rep, o.Output == report.FormatWide); err != nil {
-			return &exitError{Code: ExitError, Err: err}
-		}
-		report.AuditSummary(o.ErrOut, rep)
+	if err := o.print(res); err != nil {
+		return &exitError{Code: ExitError, Err: err}
 	}
 	if o.WriteReports {
-		if err := o.reportFlags.write(ctx, o.ErrOut, rep, o.scope, listingComplete); err != nil {
+		if err := o.reportFlags.write(ctx, o.ErrOut, res.Report, o.scope, res.ListingComplete); err != nil {
 			return err
 		}
 	}
-	if contextFailed {
-		return &exitError{Code: ExitError} // said in the warnings, after every other context
-	}
-	if len(rep.Summary.InputErrors) > 0 && !o.IgnoreErrors {
-		// Fail closed: a gate must not pass on a file it never read.
-		return &exitError{Code: ExitError, Err: fmt.Errorf("%s could not be read (see the warnings): fix it, or pass --ignore-errors to report the rest", inputCount(len(rep.Summary.InputErrors)))}
-	}
-	if rep.Exceeds(o.failOn) {
-		return &exitError{Code: ExitFindings}
-	}
-	return nil
+	return o.exit(res)
 }
 
-// clusterAudit is what one cluster's audit found.
-type clusterAudit struct {
-	items    []audit.Item
-	warnings []string
-	cost     *audit.Cost
-	// listingComplete is false when RBAC hid some kinds or namespaces.
-	listingComplete bool
-	// inputErrors are -f inputs that could not be read.
-	inputErrors []workload.InputError
-	// skipped counts -f objects of kinds without a pod template.
-	skipped int
-}
-
-// auditCluster audits one cluster (one kubeconfig context): discovery,
-// the rules, and the registry stage on the shared resolver.
-func (o *AuditOptions) auditCluster(ctx context.Context, c pipeline.Cluster) (clusterAudit, error) {
-	found, err := c.Discover(ctx)
+// auditConfig is the pipeline's view of the flags; online, it holds the
+// resolver every context shares.
+func (o *AuditOptions) auditConfig() (pipeline.AuditConfig, error) {
+	cfg := pipeline.AuditConfig{
+		Cluster:           pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
+		AllowedRegistries: o.allowed,
+		Offline:           o.Offline,
+		SkippedListed:     klog.V(1).Enabled(),
+		Events:            o.event,
+	}
+	if len(o.contexts) > 0 {
+		cfg.Base, cfg.Contexts, cfg.ScopeFor = o.configFlags, o.contexts, o.scopeFlags.scopeFor(o.args)
+	}
+	if o.Offline {
+		return cfg, nil
+	}
+	opts := o.registryFlags.Options("")
+	progress := newProgress(o.ErrOut)
+	opts.Progress = progress.Func()
+	resolver, err := registry.New(opts)
 	if err != nil {
-		return clusterAudit{}, err
+		return cfg, err
 	}
-	out := clusterAudit{
-		items:           audit.Evaluate(found.Workloads, audit.Options{AllowedRegistries: o.allowed, FromFiles: c.Scope.Offline()}),
-		warnings:        found.Warnings,
-		listingComplete: len(found.Warnings) == 0,
-		inputErrors:     found.InputErrors,
-	}
-	for _, e := range found.InputErrors {
-		out.warnings = append(out.warnings, "cannot read "+e.Error())
-	}
-	out.skipped = len(found.Skipped)
-	if line := skippedSummary(found.Skipped, klog.V(1).Enabled()); line != "" {
-		out.warnings = append(out.warnings, line)
-		if klog.V(1).Enabled() {
-			for _, s := range found.Skipped {
-				fmt.Fprintf(o.ErrOut, "skipped %s %s (%s:%d): no pod template\n", s.Kind, s.Name, s.Source, s.Line)
-			}
-		}
-	}
-	if !o.Offline {
-		var more []string
-		more, out.cost = o.resolve(ctx, c, found, out.items)
-		out.warnings = append(out.warnings, more...)
-	}
-	return out, nil
-}
-
-// auditContexts audits every context of --contexts at once with one
-// resolver, so an image that runs in many clusters is asked for once per
-// credential. A context that cannot be read is a warning; the others are
-// reported in full. It reports whether any context failed.
-func (o *AuditOptions) auditContexts(ctx context.Context) (audit.Report, bool) {
-	o.shared = &pipeline.Shared{}
-	results, errs := pipeline.EachContext(ctx, o.configFlags, o.contexts, o.scopeFlags.scopeFor(o.args), o.auditCluster)
-	var items []audit.Item
-	var warnings []string
-	var cost *audit.Cost
-	failed := map[string]string{}
-	for i, name := range o.contexts {
-		if errs[i] != nil {
-			failed[name] = pipeline.ErrorLine(errs[i])
-			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, failed[name]))
-			continue
-		}
-		for _, it := range results[i].items {
-			it.Context = name
-			for k := range it.Findings {
-				it.Findings[k].Fix = pipeline.FixInContext(it.Findings[k].Fix, name)
-			}
-			items = append(items, it)
-		}
-		for _, w := range results[i].warnings {
-			warnings = append(warnings, fmt.Sprintf("context %s: %s", name, w))
-		}
-		cost = cost.Add(results[i].cost)
-	}
-	rep := audit.NewReport(report.APIVersion, items, !o.Offline, warnings)
-	rep.Summary.Cost = cost
-	rep.Summary.Contexts = audit.SummarizeContexts(rep.Items, o.contexts, failed)
-	return rep, len(failed) > 0
-}
-
-// resolve runs the registry stage of the audit: resolutions, credentials
-// and, when asked, signatures (pkg/pipeline).
-func (o *AuditOptions) resolve(ctx context.Context, c pipeline.Cluster, found *workload.Discovery, items []audit.Item) ([]string, *audit.Cost) {
-	client, err := c.Client()
-	if err != nil {
-		return []string{"registry checks skipped: " + err.Error()}, nil
-	}
-	stage := pipeline.AuditStage{
-		Resolver: o.resolver, Signatures: o.authorities, RequireSignature: o.RequireSignature,
-		Concurrency: o.Concurrency, Done: o.progress.Done,
+	cfg.Stage = pipeline.AuditStage{
+		Resolver: resolver, Signatures: o.authorities, RequireSignature: o.RequireSignature,
+		Concurrency: o.Concurrency, Done: progress.Done,
 		Provenance: o.provenanceFlags.Enabled(), ProvenanceOptions: o.provenanceFlags.Options(time.Now(), o.authorities != nil),
 		Platform: o.provenanceFlags.platform, Updates: o.provenanceFlags.Updates,
-		Shared: o.shared,
 	}
-	if stage.Provenance || stage.Updates {
-		stage.Cost = &audit.Cost{}
-	}
-	return stage.Run(ctx, client, found, items), stage.Cost
-}
-
-// skippedSummary is one line for the -f objects without a pod template,
-// however many; -v=1 lists them (listed says it does).
-func skippedSummary(skipped []workload.Skipped, listed bool) string {
-	if len(skipped) == 0 {
-		return ""
-	}
-	kinds := map[string]bool{}
-	for _, s := range skipped {
-		kinds[s.Kind] = true
-	}
-	line := fmt.Sprintf("skipped %s of %s without a pod template (%s): images they may hold are not audited",
-		count(len(skipped), "object"), count(len(kinds), "kind"), strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
-	if !listed {
-		line += "; -v=1 lists them"
-	}
-	return line
-}
-
-func count(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return fmt.Sprintf("%d %ss", n, thing)
-}
-
-// workingDir is where SARIF's %SRCROOT% points: relative URIs of -f
-// results are relative to it.
-func workingDir() string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	return wd
-}
-
-func inputCount(n int) string {
-	if n == 1 {
-		return "1 -f input"
-	}
-	return fmt.Sprintf("%d -f inputs", n)
+	return cfg, nil
 }

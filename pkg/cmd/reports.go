@@ -9,13 +9,12 @@ import (
 	"time"
 
 	v1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
-	reportsclient "github.com/openreports/reports-api/pkg/client/clientset/versioned/typed/openreports.io/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/discovery"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/openreports"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
@@ -53,40 +52,20 @@ func (f *reportFlags) validate(scope workload.Scope, output string, contexts int
 }
 
 // prepare checks, before anything is audited, that the cluster serves
-// Reports, so that a missing CRD is one clear error and not a failure
-// after the audit.
+// Reports (pipeline.ReportWriter).
 func (f *reportFlags) prepare(configFlags *genericclioptions.ConfigFlags) error {
 	if !f.WriteReports {
 		return nil
 	}
-	cfg, err := configFlags.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	client, err := reportsclient.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	// Uncached discovery: a CRD installed a minute ago must be seen.
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	if err := openreports.CheckInstalled(disc); err != nil {
-		return err
-	}
-	f.writer = &openreports.Writer{Client: client}
-	return nil
+	var err error
+	f.writer, err = pipeline.ReportWriter(configFlags)
+	return err
 }
 
 // write applies the audit's Reports and says on errOut what it did.
 // Pruning is skipped when the listing was incomplete.
 func (f *reportFlags) write(ctx context.Context, errOut io.Writer, rep audit.Report, scope workload.Scope, listingComplete bool) error {
-	target := openreports.Target{Prune: listingComplete}
-	if !scope.AllNamespaces {
-		target.Namespace = scope.Namespace
-	}
-	out := f.writer.Write(ctx, openreports.FromAudit(rep, time.Now()), target)
+	out := pipeline.WriteReports(ctx, f.writer, rep, scope, listingComplete)
 	fmt.Fprintln(errOut, summarizeWrite(out))
 	if !listingComplete {
 		fmt.Fprintln(errOut, "warning: stale Reports were not pruned: the audit could not list everything in scope")
