@@ -9,16 +9,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
-)
-
-// Output formats of pin.
-const (
-	pinOutputPatch     = "patch"
-	pinOutputJSONPatch = "json-patch"
-	pinOutputYAML      = "yaml"
-	pinOutputDiff      = "diff"
 )
 
 // PinOptions pins workloads (or manifest files) to digests.
@@ -39,13 +31,12 @@ type PinOptions struct {
 	Write           bool
 	ResourceVersion string
 
-	scope    workload.Scope
-	resolver *registry.Resolver
+	scope workload.Scope
 }
 
 // NewCmdPin returns `kubectl imgtrust pin`.
 func NewCmdPin(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &PinOptions{IOStreams: streams, configFlags: configFlags, DryRun: "none", Source: string(pin.SourceRunning), Output: pinOutputPatch}
+	o := &PinOptions{IOStreams: streams, configFlags: configFlags, DryRun: "none", Source: string(pin.SourceRunning), Output: string(pipeline.PinPatch)}
 	cmd := &cobra.Command{
 		Use:   "pin (TYPE/NAME ... | -l SELECTOR | --all | -A | -f FILE|DIR)",
 		Short: "Pin workload images (or manifest files) to digests, printing the patch unless --apply",
@@ -176,8 +167,8 @@ func (o *PinOptions) Validate(args []string) error {
 	if o.Write {
 		return fmt.Errorf("--write only applies to manifest files given with -f; use --apply for live objects")
 	}
-	switch o.Output {
-	case pinOutputPatch, pinOutputJSONPatch, pinOutputYAML, pinOutputDiff:
+	switch pipeline.PinFormat(o.Output) {
+	case pipeline.PinPatch, pipeline.PinJSONPatch, pipeline.PinYAML, pipeline.PinDiff:
 	default:
 		return fmt.Errorf("--output %q is not supported: use patch, json-patch, yaml or diff", o.Output)
 	}
@@ -198,21 +189,20 @@ func (o *PinOptions) Validate(args []string) error {
 
 // Run pins manifests or live objects.
 func (o *PinOptions) Run(ctx context.Context) error {
-	if o.Source == string(pin.SourceRegistry) || o.authorities != nil || o.mirroring() {
-		var err error
-		opts := o.registryFlags.Options("")
-		// pin writes the digest down: check it against the manifest's
-		// content (one GET by digest) rather than trust a HEAD's header.
-		opts.VerifyContent = true
-		if o.resolver, err = registry.New(opts); err != nil {
-			return &exitError{Code: ExitError, Err: err}
-		}
-	}
-	if o.mirroring() {
-		o.startMirror()
-	}
 	if o.scope.Offline() {
 		return o.runFiles(ctx)
 	}
 	return o.runLive(ctx)
+}
+
+// pinSettings are the flags live and file pins share; the events become
+// stderr's lines.
+func (o *PinOptions) pinSettings() pipeline.PinSettings {
+	return pipeline.PinSettings{
+		Registry:    o.registryFlags.Options(""),
+		Authorities: o.authorities,
+		DropTag:     o.DropTag,
+		Mirror:      o.mirrorConfig(),
+		Events:      o.printEvent,
+	}
 }
