@@ -93,6 +93,7 @@ tells what is mutable or uncovered, and what to do about it.`,
 		NewCmdSecrets(configFlags, streams),
 		NewCmdResolve(configFlags, streams),
 		NewCmdPin(configFlags, streams),
+		NewCmdPolicy(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	for _, sub := range root.Commands() {

@@ -180,6 +180,32 @@ func TestShippedRBAC(t *testing.T) {
 		r = kc(pinner, "pin", "--all", "-n", ns, "--source=registry", "--apply")
 		noForbidden(t, r, "pin --all --source=registry --apply as imgtrust-pin")
 	})
+
+	t.Run("policy --apply needs imgtrust-policy", func(t *testing.T) {
+		name := "imgtrust-rbac-" + ns
+		args := []string{"policy", "-n", ns, "--name", name, "--require-digest", "--apply", "--actions", "Warn,Audit"}
+		t.Cleanup(func() { kubectl(t, "imgtrust", "policy", "--delete", "-n", ns, "--name", name) })
+		r := kc(readonly, args...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "forbidden: applying validatingadmissionpolicy/"+name) {
+			t.Errorf("policy --apply as imgtrust-readonly: want exit 2 and a forbidden apply, got %s", r)
+		}
+		policymaker := asServiceAccount(t, ns, "policymaker", shippedRole(t, "imgtrust-readonly.yaml", nil), "")
+		cleanup, err := fixture.BindClusterRole(testContext(t), kube, shippedRole(t, "imgtrust-policy.yaml", nil), ns, "policymaker", "")
+		t.Cleanup(cleanup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = kc(policymaker, args...)
+		noForbidden(t, r, "policy --apply as imgtrust-readonly + imgtrust-policy")
+		if !strings.Contains(r.Stderr, "validatingadmissionpolicybinding/"+name+" applied") {
+			t.Errorf("policy --apply as imgtrust-policy applied nothing: %s", r)
+		}
+		r = kc(policymaker, "policy", "--delete", "-n", ns, "--name", name)
+		noForbidden(t, r, "policy --delete as imgtrust-policy")
+		if !strings.Contains(r.Stderr, "validatingadmissionpolicy/"+name+" deleted") {
+			t.Errorf("policy --delete as imgtrust-policy deleted nothing: %s", r)
+		}
+	})
 }
 
 // One verb less in the shipped read-only role: the command names what it

@@ -1,0 +1,45 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/admission"
+)
+
+// PolicyPreview writes what an admission policy would deny today: a line
+// of totals, then one row per workload with the rules it breaks, the
+// images that break them and its fix.
+func PolicyPreview(w, table io.Writer, impact admission.Impact, denies bool) error {
+	verb := "would deny"
+	if !denies {
+		verb = "would warn about"
+	}
+	if len(impact.Denied) == 0 {
+		_, err := fmt.Fprintf(w, "%s none of %s today: every image already follows the rules\n", verb, count(impact.Workloads, "workload"))
+		return err
+	}
+	fmt.Fprintf(w, "%s %d of %s in %s today:\n", verb, len(impact.Denied), count(impact.Workloads, "workload"), count(impact.Namespaces, "namespace"))
+	var rows [][]string
+	for _, d := range impact.Denied {
+		var rules, images []string
+		for _, v := range d.Violations {
+			if !slices.Contains(rules, v.Rule) {
+				rules = append(rules, v.Rule)
+			}
+			if !slices.Contains(images, v.Image) {
+				images = append(images, v.Image)
+			}
+		}
+		rows = append(rows, []string{d.Namespace, strings.ToLower(d.Kind) + "/" + d.Name, strings.Join(rules, ","), strings.Join(images, ","), d.Fix})
+	}
+	return Table(table, []string{"namespace", "workload", "rules", "images", "fix"}, rows)
+}
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
