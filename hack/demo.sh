@@ -22,6 +22,23 @@ echo
 echo '$ kubectl imgtrust audit -n shop --provenance --updates --platform linux/amd64 -o wide'
 kubectl imgtrust audit -n shop --provenance --updates --platform linux/amd64 -o wide || true
 
+# Keep it from coming back: what an admission policy would deny, then
+# stage 1 of its rollout (warn and record, refuse nothing).
+policy=(--require-digest --allowed-registries "$IMGTRUST_E2E_REGISTRY/")
+echo
+echo "\$ kubectl imgtrust policy -n shop --require-digest --allowed-registries $IMGTRUST_E2E_REGISTRY/ --preview"
+kubectl imgtrust policy -n shop "${policy[@]}" --preview
+echo
+echo "\$ kubectl imgtrust policy -n shop --require-digest --allowed-registries $IMGTRUST_E2E_REGISTRY/ --apply --actions Warn,Audit"
+kubectl imgtrust policy -n shop "${policy[@]}" --apply --actions Warn,Audit
+sleep 2 # the API server picks the binding up a moment later
+echo
+echo '$ kubectl create deployment probe -n shop --image nginx:1.27 --dry-run=server'
+kubectl create deployment probe -n shop --image nginx:1.27 --dry-run=server
+echo
+echo "\$ kubectl imgtrust policy -n shop --require-digest --allowed-registries $IMGTRUST_E2E_REGISTRY/ --apply --actions Deny"
+kubectl imgtrust policy -n shop "${policy[@]}" --apply --actions Deny 2>&1 | tail -1 || true
+
 cat <<MSG
 
 The demo cluster keeps running. Point kubectl at it with:
@@ -33,6 +50,7 @@ then try:
   kubectl imgtrust secrets -A --verify
   kubectl imgtrust audit -A --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem -o wide
   kubectl imgtrust audit -A --provenance --max-age 180d --updates -o wide
+  kubectl imgtrust policy -A --require-digest --preview
   kubectl imgtrust --help
 Stop it with: make demo-down
 MSG

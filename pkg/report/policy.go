@@ -21,7 +21,11 @@ func PolicyPreview(w, table io.Writer, impact admission.Impact, denies bool) err
 		_, err := fmt.Fprintf(w, "%s none of %s today: every image already follows the rules\n", verb, count(impact.Workloads, "workload"))
 		return err
 	}
-	fmt.Fprintf(w, "%s %d of %s in %s today:\n", verb, len(impact.Denied), count(impact.Workloads, "workload"), count(impact.Namespaces, "namespace"))
+	why := ""
+	if !denies {
+		why = " (Deny would refuse them)"
+	}
+	fmt.Fprintf(w, "%s %d of %s in %s today%s:\n", verb, len(impact.Denied), count(impact.Workloads, "workload"), count(impact.Namespaces, "namespace"), why)
 	var rows [][]string
 	for _, d := range impact.Denied {
 		var rules, images []string

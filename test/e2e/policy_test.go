@@ -179,7 +179,7 @@ func TestPolicy(t *testing.T) {
 	// Stage 1: Warn,Audit. kubectl apply prints the warning and admits.
 	r = kubectl(t, append([]string{"imgtrust", "policy", "--apply", "--actions", "Warn,Audit"}, rules...)...)
 	mustSucceed(t, r, "policy --apply --actions Warn,Audit")
-	for _, want := range []string{"would warn about 7 of 11 workloads in 1 namespace today:", "validatingadmissionpolicy/" + name + " applied", "validatingadmissionpolicybinding/" + name + " applied"} {
+	for _, want := range []string{"would warn about 7 of 11 workloads in 1 namespace today (Deny would refuse them):", "validatingadmissionpolicy/" + name + " applied", "validatingadmissionpolicybinding/" + name + " applied"} {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("policy --apply: want %q on stderr:\n%s", want, r)
 		}
