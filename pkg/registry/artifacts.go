@@ -246,7 +246,11 @@ func (a *Artifacts) client(ctx context.Context, repo name.Repository) (*http.Cli
 	}
 	c := &http.Client{Transport: rt, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= MaxRedirects || req.URL.Host != via[0].URL.Host {
-			return fmt.Errorf("refusing the referrers redirect to %s", req.URL.Host)
+			what := "referrers"
+			if strings.HasSuffix(via[0].URL.Path, "/tags/list") {
+				what = "tag list" // the client serves Tags too
+			}
+			return fmt.Errorf("refusing the %s redirect to %s", what, req.URL.Host)
 		}
 		return nil
 	}}

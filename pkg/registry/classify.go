@@ -80,6 +80,10 @@ func (c classifier) preciseFailure(err error) *Error {
 	if errors.As(err, &loop) {
 		return &Error{Reason: ReasonRedirectLoop, Message: fmt.Sprintf("registry %s redirected %s more than %d times; stopped (a redirect loop?)", c.registry, c.clean(loop.path), loop.hops-1)}
 	}
+	var tooLarge *tooLargeError
+	if errors.As(err, &tooLarge) {
+		return &Error{Reason: ReasonTooLarge, Status: http.StatusOK, Message: fmt.Sprintf("registry %s answered for %s with a manifest over %d MiB; not read (real manifests are a few KiB)", c.registry, c.ref, MaxManifestBytes>>20)}
+	}
 	var notManifest *notManifestError
 	if errors.As(err, &notManifest) {
 		return &Error{Reason: ReasonNotAManifest, Status: http.StatusOK, Message: fmt.Sprintf("%s answered for %s with content type %q, not an image manifest or index (a proxy or login page in the way?)", notManifest.host, c.ref, truncate(c.clean(notManifest.mediaType), 80))}
@@ -145,7 +149,10 @@ func (c classifier) connectionFailure(err error) *Error {
 // go-containerregistry and net/http errors offer, else as unknown.
 func (c classifier) textFailure(err error) *Error {
 	msg := err.Error()
-	if strings.Contains(msg, "does not match requested digest") {
+	// Manifests are checked by go-containerregistry's fetcher, blobs by
+	// its verifying reader ("error verifying sha256 checksum ...", or the
+	// size): both are content that is not what its digest names.
+	if strings.Contains(msg, "does not match requested digest") || strings.Contains(msg, "error verifying") {
 		return &Error{Reason: ReasonDigestMismatch, Message: fmt.Sprintf("registry %s served content for %s that does not hash to the digest it announced: %s", c.registry, c.ref, c.clean(msg))}
 	}
 	if strings.Contains(msg, "did not include") {

@@ -67,6 +67,8 @@ const (
 	// A copy's target tag already names another digest (Copy without
 	// OverwriteTags).
 	ReasonTagConflict Reason = "tag-conflict"
+	// A manifest or index larger than MaxManifestBytes: read no further.
+	ReasonTooLarge Reason = "too-large"
 	// The caller's context was canceled.
 	ReasonCanceled Reason = "canceled"
 	// Anything else. The message says what happened.
@@ -146,6 +148,19 @@ func (e *unusableHeadError) Error() string { return "unusable HEAD answer: " + e
 
 // notManifestError is a 200 answer to a manifest request whose media type
 // is neither a manifest nor an index.
+// tooLargeError: a manifest answer over MaxManifestBytes.
+type tooLargeError struct {
+	host string
+	size int64 // as announced; -1 when it only showed in the reading
+}
+
+func (e *tooLargeError) Error() string {
+	if e.size >= 0 {
+		return fmt.Sprintf("%s announced a manifest of %d bytes, over the limit of %d", e.host, e.size, MaxManifestBytes)
+	}
+	return fmt.Sprintf("%s sent a manifest over the limit of %d bytes", e.host, MaxManifestBytes)
+}
+
 type notManifestError struct{ host, mediaType string }
 
 func (e *notManifestError) Error() string {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"syscall"
@@ -79,6 +81,7 @@ func TestClassify(t *testing.T) {
 		{"SSRF redirect refused", &url.Error{Op: "Head", URL: "https://reg.example/v2/a/manifests/v1", Err: errors.New(`SSRF protection: redirect from "reg.example" to private/link-local host "169.254.169.254" denied`)}, ReasonRedirectRefused, 0, []string{"reg.example", "169.254.169.254"}, nil},
 		{"not a manifest", &url.Error{Op: "Head", URL: "https://reg.example/v2/a/manifests/v1", Err: &notManifestError{host: "reg.example", mediaType: "text/html"}}, ReasonNotAManifest, 200, []string{"text/html", "reg.example/a:v1"}, nil},
 		{"digest mismatch", errors.New(`manifest digest: "sha256:aa" does not match requested digest: "sha256:bb" for "reg.example/a@sha256:bb"`), ReasonDigestMismatch, 0, []string{"reg.example", "does not hash"}, nil},
+		{"blob digest mismatch", errors.New(`error verifying sha256 checksum after reading 10 bytes; got "sha256:aa", want "sha256:bb"`), ReasonDigestMismatch, 0, []string{"reg.example", "does not hash"}, nil},
 		{"broken connection", &url.Error{Op: "Head", URL: "https://reg.example:5000/v2/", Err: errors.New("net/http: HTTP/1.x transport connection broken: malformed HTTP response \"x\"")}, ReasonNetwork, 0, []string{"reg.example:5000"}, nil},
 		{"realm", errors.New(`invalid realm in www-authenticate: realm host "169.254.169.254" is a private or link-local address`), ReasonInsecureTokenRealm, 0, []string{"169.254.169.254", "private address"}, nil},
 		{"realm redirect", &url.Error{Op: "Get", URL: "https://auth.example/token?sig=" + secret, Err: errors.New(`refusing token-server redirect to "http://10.1.1.1/t?sig=` + secret + `": realm host "10.1.1.1" is a private or link-local address`)}, ReasonInsecureTokenRealm, 0, []string{"redirected"}, []string{secret}},
@@ -131,5 +134,38 @@ func TestHostSet(t *testing.T) {
 		if got := s.has(tt.host, tt.scheme); got != tt.want {
 			t.Errorf("has(%q, %q) = %t, want %t", tt.host, tt.scheme, got, tt.want)
 		}
+	}
+}
+
+// A manifest over MaxManifestBytes is refused by its announced size, or
+// stopped once read past it: too-large, never a parse error or OOM.
+func TestManifestOverTheCapIsTooLarge(t *testing.T) {
+	big := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"annotations":{"pad":"` + strings.Repeat("x", MaxManifestBytes) + `"}}`
+	for _, announce := range []bool{true, false} {
+		t.Run(fmt.Sprintf("announced=%v", announce), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v2/" {
+					return
+				}
+				w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+				w.Header().Set("Docker-Content-Digest", "sha256:"+strings.Repeat("a", 64))
+				if !announce {
+					w.Header().Set("Transfer-Encoding", "chunked")
+					w.(http.Flusher).Flush() // no Content-Length: the size shows only in the reading
+				} else {
+					w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+				}
+				if r.Method == http.MethodGet {
+					_, _ = io.WriteString(w, big)
+				}
+			}))
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			r, _ := New(Options{Insecure: []string{host}, Retries: 1, Platform: "linux/amd64"})
+			res := r.Resolve(context.Background(), Request{Image: host + "/app:1"})
+			if res.Err == nil || res.Err.Reason != ReasonTooLarge || !strings.Contains(res.Err.Message, "over 4 MiB") {
+				t.Fatalf("want too-large, got %+v", res.Err)
+			}
+		})
 	}
 }

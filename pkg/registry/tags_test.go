@@ -133,3 +133,25 @@ func TestTagsDenied(t *testing.T) {
 		t.Fatalf("want a denied error, got %v", e)
 	}
 }
+
+// A tag listing redirected to another host is refused, and the error
+// says it was the tag list (the client is shared with referrers).
+func TestTagsRedirectToAnotherHostNamesTheTagList(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the redirect was followed to %s", r.URL)
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	repo, _ := name.NewRepository(strings.TrimPrefix(srv.URL, "http://")+"/app", name.Insecure)
+	r, _ := New(Options{Insecure: []string{repo.RegistryStr()}, Retries: 1})
+	_, _, e := r.Artifacts(Anonymous).Tags(context.Background(), repo)
+	if e == nil || !strings.Contains(e.Error(), "refusing the tag list redirect") {
+		t.Fatalf("want the refused tag-list redirect named, got %v", e)
+	}
+}

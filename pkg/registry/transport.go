@@ -256,6 +256,10 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 			drain(resp)
 			return nil, cerr
 		}
+		if cerr := capManifest(req, resp); cerr != nil {
+			drain(resp)
+			return nil, cerr
+		}
 	}
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
 		if realm := announcedRealm(resp.Header.Values("WWW-Authenticate")); realm != "" {
@@ -434,4 +438,46 @@ func newBaseTransport(custom http.RoundTripper, caFile string, insecure hostSet,
 	// Only for the hosts the user listed as insecure (hostRouter).
 	skipVerify.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // opted in per host
 	return &hostRouter{secure: secure, insecure: skipVerify, insecureHosts: insecure}, nil
+}
+
+// MaxManifestBytes caps a manifest or index read. The OCI distribution
+// spec has registries accept manifests of at least 4 MiB and real ones are
+// a few KiB; go-containerregistry alone would read 100 MiB, and a few such
+// answers at once cost gigabytes.
+const MaxManifestBytes = 4 << 20
+
+// capManifest refuses a manifest GET announced over MaxManifestBytes and
+// stops reading one that turns out larger.
+func capManifest(req *http.Request, resp *http.Response) error {
+	if req.Method != http.MethodGet {
+		return nil
+	}
+	if resp.ContentLength > MaxManifestBytes {
+		return &tooLargeError{host: req.URL.Host, size: resp.ContentLength}
+	}
+	resp.Body = &cappedBody{ReadCloser: resp.Body, left: MaxManifestBytes, host: req.URL.Host}
+	return nil
+}
+
+// cappedBody fails the read past its limit instead of returning a
+// truncated manifest that would fail to parse with a less clear error.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+	host string
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, &tooLargeError{host: b.host, size: -1}
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, &tooLargeError{host: b.host, size: -1}
+	}
+	return n, err
 }

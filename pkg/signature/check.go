@@ -85,58 +85,107 @@ type found struct {
 	verified []Signer // who verified it
 }
 
+// maxReferrerManifests bounds the referrer manifests read per digest to
+// tell their kind, whatever kinds they turn out to be: a listing of
+// thousands of untyped referrers must not become thousands of GETs.
+const maxReferrerManifests = 32
+
+// lookup is one Check in progress: what was found, what failed, and what
+// a cap cut short (a cut read proves nothing negative).
+type lookup struct {
+	c         *Checker
+	arts      *registry.Artifacts
+	repo      name.Repository
+	h         v1.Hash
+	all       []found
+	failures  []string
+	truncated []string
+	atts      []Attestation
+	attFails  []string
+}
+
+func (l *lookup) fail(e *registry.Error) { l.failures = append(l.failures, e.Error()) }
+
+// cut records that a cap stopped a read of what.
+func (l *lookup) cut(what string, read, total int) {
+	l.truncated = append(l.truncated, fmt.Sprintf("too many %s: read %d of %d", what, read, total))
+}
+
 // Check finds and verifies the signatures of digest in repo, reading with
 // one credential. It never returns an error: failures are in the Result.
 func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name.Repository, digest string) Result {
-	res := Result{Digest: digest}
-	d := repo.Digest(digest)
 	h, err := v1.NewHash(digest)
 	if err != nil {
 		return Result{Status: StatusLookupFailed, Digest: digest, Error: fmt.Sprintf("%q is not a digest", digest)}
 	}
-	var all []found
-	var failures []string
-	fail := func(e *registry.Error) { failures = append(failures, e.Error()) }
-
-	// The legacy cosign tag.
-	sigTag := repo.Tag(strings.Replace(digest, ":", "-", 1) + ".sig")
-	if _, e := arts.Head(ctx, sigTag); e == nil {
-		if desc, e := arts.Manifest(ctx, sigTag); e != nil {
-			fail(e)
-		} else {
-			all = append(all, c.cosignSimpleSigning(ctx, arts, repo, h, desc.Digest.String(), desc.Manifest, ViaSigTag, fail)...)
-		}
-	} else if e.Reason != registry.ReasonNotFound {
-		fail(e)
-	}
-
-	// The legacy cosign attestation tag, when attestations are asked for.
-	var atts []Attestation
-	var attFailures []string
+	l := &lookup{c: c, arts: arts, repo: repo, h: h}
+	l.sigTag(ctx)
 	if c.opts.Attestations != nil {
-		attTag := repo.Tag(strings.Replace(digest, ":", "-", 1) + ".att")
-		if _, e := arts.Head(ctx, attTag); e == nil {
-			if desc, e := arts.Manifest(ctx, attTag); e != nil {
-				attFailures = append(attFailures, e.Error())
-			} else if a := c.legacyAttestation(ctx, arts, repo, h, desc.Digest.String(), desc.Manifest, func(e *registry.Error) { attFailures = append(attFailures, e.Error()) }); a != nil {
-				atts = append(atts, *a)
-			}
-		} else if e.Reason != registry.ReasonNotFound {
-			attFailures = append(attFailures, e.Error())
-		}
+		l.attTag(ctx)
 	}
+	l.referrers(ctx)
+	res := c.verdict(Result{Digest: digest}, l.all, l.failures, l.truncated)
+	res.Attestations = l.atts
+	res.AttestationsError = summarize(l.attFails)
+	return res
+}
 
-	// Referrers: bundles, cosign signatures in referrers mode, Notation.
-	descs, via, e := arts.Referrers(ctx, d)
+// sigTag reads the legacy cosign .sig tag.
+func (l *lookup) sigTag(ctx context.Context) {
+	tag := l.repo.Tag(strings.Replace(l.h.String(), ":", "-", 1) + ".sig")
+	_, e := l.arts.Head(ctx, tag)
 	if e != nil {
-		fail(e)
+		if e.Reason != registry.ReasonNotFound {
+			l.fail(e)
+		}
+		return
+	}
+	desc, e := l.arts.Manifest(ctx, tag)
+	if e != nil {
+		l.fail(e)
+		return
+	}
+	l.all = append(l.all, l.c.cosignSimpleSigning(ctx, l.arts, l.repo, l.h, desc.Digest.String(), desc.Manifest, ViaSigTag, l.fail, l.cutLayers)...)
+}
+
+func (l *lookup) cutLayers(read, total int) {
+	l.cut("signatures in one cosign signature manifest", read, total)
+}
+
+// attTag reads the legacy cosign attestation tag.
+func (l *lookup) attTag(ctx context.Context) {
+	tag := l.repo.Tag(strings.Replace(l.h.String(), ":", "-", 1) + ".att")
+	attFail := func(e *registry.Error) { l.attFails = append(l.attFails, e.Error()) }
+	_, e := l.arts.Head(ctx, tag)
+	if e != nil {
+		if e.Reason != registry.ReasonNotFound {
+			attFail(e)
+		}
+		return
+	}
+	desc, e := l.arts.Manifest(ctx, tag)
+	if e != nil {
+		attFail(e)
+		return
+	}
+	if a := l.c.legacyAttestation(ctx, l.arts, l.repo, l.h, desc.Digest.String(), desc.Manifest, attFail); a != nil {
+		l.atts = append(l.atts, *a)
+	}
+}
+
+// referrers reads bundles, cosign signatures in referrers mode and
+// Notation signatures, at most MaxSignatures of them and at most
+// maxReferrerManifests manifests.
+func (l *lookup) referrers(ctx context.Context) {
+	c := l.c
+	d := l.repo.Digest(l.h.String())
+	descs, via, e := l.arts.Referrers(ctx, d)
+	if e != nil {
+		l.fail(e)
 	}
 	var subject *v1.Descriptor
-	read := 0
-	for _, desc := range descs {
-		if read == c.opts.MaxSignatures {
-			break
-		}
+	read, fetched := 0, 0
+	for i, desc := range descs {
 		kind := desc.ArtifactType
 		if kind == mtOCIEmpty {
 			kind = "" // fallback indexes may list bundles so: decide by the manifest
@@ -145,17 +194,28 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 			continue // SBOMs and other attachments
 		}
 		if pt := desc.Annotations[annotationBundleType]; kind == mtSigstoreBundle && pt != "" && pt != predicateCosignSignV1 &&
-			(len(atts) > 0 || !c.wantAttestation(pt)) {
+			(len(l.atts) > 0 || !c.wantAttestation(pt)) {
 			continue // an attestation, not a signature (and not one asked for)
 		}
-		m, e := arts.Manifest(ctx, repo.Digest(desc.Digest.String()))
+		if read == c.opts.MaxSignatures || fetched == maxReferrerManifests {
+			switch rest := candidates(descs[i:]); {
+			case rest == 0:
+			case read == c.opts.MaxSignatures:
+				l.cut("signature referrers", read, read+rest)
+			default:
+				l.cut("referrers to classify", fetched, fetched+rest)
+			}
+			return
+		}
+		fetched++
+		m, e := l.arts.Manifest(ctx, l.repo.Digest(desc.Digest.String()))
 		if e != nil {
-			fail(e)
+			l.fail(e)
 			continue
 		}
 		mf, err := v1.ParseManifest(bytes.NewReader(m.Manifest))
 		if err != nil {
-			failures = append(failures, fmt.Sprintf("referrer %s is not a manifest", desc.Digest))
+			l.failures = append(l.failures, fmt.Sprintf("referrer %s is not a manifest", desc.Digest))
 			continue
 		}
 		if kind == "" {
@@ -165,35 +225,50 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 			continue
 		}
 		read++
-		switch kind {
-		case mtSigstoreBundle:
-			f, ok, att := c.cosignBundle(ctx, arts, repo, h, desc.Digest.String(), mf, via, fail)
-			if ok {
-				all = append(all, f)
-			}
-			if att != nil && len(atts) == 0 {
-				atts = append(atts, *att)
-			}
-		case mtCosignArtifactSig:
-			all = append(all, c.cosignSimpleSigning(ctx, arts, repo, h, desc.Digest.String(), m.Manifest, via, fail)...)
-		case mtNotationSignature:
-			if subject == nil {
-				sd, e := arts.Head(ctx, d)
-				if e != nil {
-					fail(e)
-					continue
-				}
-				subject = sd
-			}
-			if f, ok := c.notationSignature(ctx, arts, repo, *subject, desc.Digest.String(), mf, via, fail); ok {
-				all = append(all, f)
-			}
+		subject = l.readReferrer(ctx, kind, desc, m.Manifest, mf, via, subject)
+	}
+}
+
+// candidates counts the referrers that are, or may be, signatures.
+func candidates(descs []v1.Descriptor) int {
+	n := 0
+	for _, d := range descs {
+		if k := d.ArtifactType; k == "" || k == mtOCIEmpty || signatureKinds[k] {
+			n++
 		}
 	}
-	res = c.verdict(res, all, failures)
-	res.Attestations = atts
-	res.AttestationsError = strings.Join(attFailures, "; ")
-	return res
+	return n
+}
+
+// readReferrer verifies one signature referrer of a known kind; Notation
+// needs the subject's descriptor, read once and returned.
+func (l *lookup) readReferrer(ctx context.Context, kind string, desc v1.Descriptor, raw []byte, mf *v1.Manifest, via string, subject *v1.Descriptor) *v1.Descriptor {
+	c := l.c
+	switch kind {
+	case mtSigstoreBundle:
+		f, ok, att := c.cosignBundle(ctx, l.arts, l.repo, l.h, desc.Digest.String(), mf, via, l.fail)
+		if ok {
+			l.all = append(l.all, f)
+		}
+		if att != nil && len(l.atts) == 0 {
+			l.atts = append(l.atts, *att)
+		}
+	case mtCosignArtifactSig:
+		l.all = append(l.all, c.cosignSimpleSigning(ctx, l.arts, l.repo, l.h, desc.Digest.String(), raw, via, l.fail, l.cutLayers)...)
+	case mtNotationSignature:
+		if subject == nil {
+			sd, e := l.arts.Head(ctx, l.repo.Digest(l.h.String()))
+			if e != nil {
+				l.fail(e)
+				return nil
+			}
+			subject = sd
+		}
+		if f, ok := c.notationSignature(ctx, l.arts, l.repo, *subject, desc.Digest.String(), mf, via, l.fail); ok {
+			l.all = append(l.all, f)
+		}
+	}
+	return subject
 }
 
 // signatureKinds are the referrer artifact types that hold signatures.
@@ -217,11 +292,12 @@ func classify(mf *v1.Manifest) string {
 	return ""
 }
 
-// verdict sums up the artifacts. Verified wins; then a signature that
-// claims a trusted key but fails, or that no key could have made, is
-// invalid; an incomplete lookup proves nothing; then other-key,
-// unverified, unsigned.
-func (c *Checker) verdict(res Result, all []found, failures []string) Result {
+// verdict sums up the artifacts. Verified wins; a read a cap cut short
+// proves nothing else (the trusted signature may lie beyond it); then a
+// signature that claims a trusted key but fails, or that no key could
+// have made, is invalid; an incomplete lookup proves nothing; then
+// other-key, unverified, unsigned.
+func (c *Checker) verdict(res Result, all []found, failures, truncated []string) Result {
 	var invalid []string
 	for _, f := range all {
 		res.Artifacts = append(res.Artifacts, f.Artifact)
@@ -237,10 +313,13 @@ func (c *Checker) verdict(res Result, all []found, failures []string) Result {
 	switch {
 	case len(res.VerifiedBy) > 0:
 		res.Status = StatusVerified
+	case len(truncated) > 0:
+		res.Status = StatusLookupFailed
+		res.Error = summarize(truncated) + ", and none of those read verifies"
 	case len(invalid) > 0:
-		res.Status, res.Error = StatusInvalid, strings.Join(invalid, "; ")
+		res.Status, res.Error = StatusInvalid, summarize(invalid)
 	case len(failures) > 0:
-		res.Status, res.Error = StatusLookupFailed, strings.Join(failures, "; ")
+		res.Status, res.Error = StatusLookupFailed, summarize(failures)
 	case len(all) == 0:
 		res.Status = StatusUnsigned
 	case !c.Keyed():
@@ -249,4 +328,30 @@ func (c *Checker) verdict(res Result, all []found, failures []string) Result {
 		res.Status = StatusOtherKey
 	}
 	return res
+}
+
+// summaryLimit is how many distinct problems an error names before it
+// says how many more there were: a lookup failing thousands of times must
+// not become a megabyte of JSON.
+const summaryLimit = 3
+
+// summarize joins problems, each distinct one once, the first few only.
+func summarize(problems []string) string {
+	var distinct []string
+	for _, p := range problems {
+		if !slices.Contains(distinct, p) {
+			distinct = append(distinct, p)
+		}
+	}
+	if len(distinct) > summaryLimit {
+		shown := distinct[:summaryLimit]
+		more := 0
+		for _, p := range problems {
+			if !slices.Contains(shown, p) {
+				more++
+			}
+		}
+		return strings.Join(shown, "; ") + fmt.Sprintf("; and %d more", more)
+	}
+	return strings.Join(distinct, "; ")
 }

@@ -47,20 +47,23 @@ func parseSimpleSigning(payload []byte) (p simpleSigning, named bool) {
 // annotations) that no key verifies are verified keyless when
 // Options.Keyless is set (keylessVerifier.legacyKeyless); without it they
 // are another signer's, named by their certificate.
-func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, manifest []byte, via string, fail func(*registry.Error)) []found {
+func (c *Checker) cosignSimpleSigning(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, manifest []byte, via string, fail func(*registry.Error), cut func(read, total int)) []found {
 	mf, err := v1.ParseManifest(bytes.NewReader(manifest))
 	if err != nil {
 		fail(&registry.Error{Reason: registry.ReasonServerError, Message: fmt.Sprintf("the cosign signature manifest %s does not parse", manifestDigest)})
 		return nil
 	}
 	var out []found
+	read := 0
 	for i, layer := range mf.Layers {
-		if i == c.opts.MaxSignatures {
-			break
-		}
 		if string(layer.MediaType) != mtSimpleSigning {
 			continue
 		}
+		if read == c.opts.MaxSignatures {
+			cut(read, read+simpleSigningLayers(mf.Layers[i:]))
+			break
+		}
+		read++
 		f := found{Artifact: Artifact{Digest: manifestDigest, Format: FormatCosignSig, Via: via}}
 		annotation, present := layer.Annotations[annotationCosignSig]
 		if reason := cosignSigMalformed(annotation, present); reason != "" {
@@ -230,3 +233,14 @@ func verifyBundle(b *bundle.Bundle, k Key, digest []byte) error {
 
 // oneLine makes a library's error fit a one-line problem.
 func oneLine(s string) string { return registry.SafeLine(s, 200) }
+
+// simpleSigningLayers counts the layers that hold cosign signatures.
+func simpleSigningLayers(layers []v1.Descriptor) int {
+	n := 0
+	for _, l := range layers {
+		if string(l.MediaType) == mtSimpleSigning {
+			n++
+		}
+	}
+	return n
+}
