@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -98,7 +97,7 @@ Exit status: 0 when every image resolved, 1 when some failed (unless
 func (o *ResolveOptions) Complete(args []string) error {
 	var objects []string
 	for _, a := range args {
-		if o.isResourceArg(a) {
+		if workload.IsResourceArg(o.configFlags, a) {
 			objects = append(objects, a)
 		} else {
 			o.images = append(o.images, a)
@@ -122,34 +121,6 @@ func (o *ResolveOptions) Complete(args []string) error {
 		return fmt.Errorf("--contexts and --all-contexts resolve the images of workloads in clusters: name TYPE/NAME, -l or -A, not only IMAGEs or -f")
 	}
 	return nil
-}
-
-// isResourceArg tells TYPE/NAME (or a bare TYPE) from an image reference:
-// image references are the ones with a tag, a digest or a registry host, or
-// whose first segment the API server does not know as a resource type.
-func (o *ResolveOptions) isResourceArg(arg string) bool {
-	if strings.ContainsAny(arg, ":@") || strings.Count(arg, "/") > 1 {
-		return false
-	}
-	typ, _, _ := strings.Cut(arg, "/")
-	_, err := resourceType(o.configFlags, typ)
-	return err == nil
-}
-
-// resourceType maps a TYPE argument (deploy, deployments.apps,
-// deployments.v1.apps, a CRD's plural) to its resource, as kubectl does.
-func resourceType(configFlags *genericclioptions.ConfigFlags, typ string) (schema.GroupVersionResource, error) {
-	mapper, err := configFlags.ToRESTMapper()
-	if err != nil {
-		return schema.GroupVersionResource{}, err
-	}
-	gvr, gr := schema.ParseResourceArg(typ)
-	if gvr != nil {
-		if r, err := mapper.ResourceFor(*gvr); err == nil {
-			return r, nil
-		}
-	}
-	return mapper.ResourceFor(gr.WithVersion(""))
 }
 
 // Validate checks the flags.
