@@ -181,7 +181,7 @@ func (o *AuditOptions) Complete(args []string) error {
 	}
 	if o.provenanceFlags.Enabled() {
 		// cosign's SLSA attestations are found with the signatures.
-		o.signatureFlags.attestations = provenance.IsSLSA
+		o.signatureFlags.Attestations = provenance.IsSLSA
 	}
 	return o.signatureFlags.Complete(o.configFlags)
 }
@@ -245,7 +245,7 @@ func (o *AuditOptions) auditConfig() (pipeline.AuditConfig, error) {
 		return cfg, nil
 	}
 	opts := o.registryFlags.Options("")
-	progress := newProgress(o.ErrOut)
+	progress := report.NewProgress(o.ErrOut)
 	opts.Progress = progress.Func()
 	resolver, err := registry.New(opts)
 	if err != nil {

@@ -26,46 +26,19 @@ func (o *AuditOptions) print(res pipeline.AuditResult) error {
 	var err error
 	switch o.Output {
 	case report.FormatOpenReports:
-		err = printReports(o.Out, rep)
+		err = report.OpenReportsList(o.Out, rep)
 	case report.FormatSARIF:
 		err = report.Encode(o.Out, report.FormatJSON, sarif.FromAudit(rep, version.Get().Version, workingDir()))
 	case report.FormatJSON, report.FormatYAML:
 		err = report.Encode(o.Out, o.Output, rep)
 	default:
-		return o.printTable(res)
+		return report.AuditText(o.tableOut(o.Out), o.ErrOut, rep, o.Output == report.FormatWide, res.Skipped)
 	}
 	if err != nil {
 		return err
 	}
-	o.printWarnings(rep.Summary.Warnings)
+	report.Warnings(o.ErrOut, rep.Summary.Warnings)
 	return nil
-}
-
-// printTable writes the table and its summary, or says why there is none.
-func (o *AuditOptions) printTable(res pipeline.AuditResult) error {
-	rep := res.Report
-	if len(rep.Items) > 0 {
-		if err := report.AuditTable(o.tableOut(o.Out), rep, o.Output == report.FormatWide); err != nil {
-			return err
-		}
-		report.AuditSummary(o.ErrOut, rep)
-		return nil
-	}
-	o.printWarnings(rep.Summary.Warnings)
-	switch {
-	case len(rep.Summary.InputErrors) > 0: // the error says it
-	case res.Skipped > 0:
-		fmt.Fprintln(o.ErrOut, "No workloads with a pod template found in scope; the skipped objects above were not audited.")
-	default:
-		fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
-	}
-	return nil
-}
-
-func (o *AuditOptions) printWarnings(warnings []string) {
-	for _, w := range warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
-	}
 }
 
 // exit is the exit code of the result: a lost context or unread -f input

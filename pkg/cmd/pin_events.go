@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 )
 
 // untouchedWhy is what an "untouched" line says.
@@ -70,7 +71,7 @@ func (o *PinOptions) printOutcome(e pipeline.PinEvent) {
 	case pipeline.PinUnknown:
 		fmt.Fprintf(w, "unknown %s: the interrupt cut its patch request and re-reading it failed: %v\n", label, e.Err)
 	case pipeline.PinMirrorCopy:
-		o.printCopy(e.Copy)
+		report.MirrorCopy(w, e.Copy)
 	case pipeline.PinFileFailed:
 		fmt.Fprintf(w, "failed %s: %v\n", e.Path, e.Err)
 	case pipeline.PinFileEdit:

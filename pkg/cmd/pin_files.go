@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 )
 
 // runFiles pins manifest files: a diff on stdout, or --write in place.
@@ -27,7 +28,7 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		verb = "rewritten"
 	}
 	fmt.Fprintf(o.ErrOut, "%d files %s, %d unchanged, %d with failures\n", res.Edited, verb, res.Unchanged, res.Failed)
-	o.mirrorSummary(res.Mirror)
+	report.MirrorTotals(o.ErrOut, res.Mirror)
 	if res.Unreadable > 0 {
 		return &exitError{Code: ExitError}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 )
 
 // runLive pins live objects and says the tally; the exit code is 1 when an
@@ -32,7 +33,7 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 		}
 	}
 	fmt.Fprintf(o.ErrOut, "%d objects %s, %d already pinned, %d skipped, %d failed\n", tally.Pinned, verb, tally.AlreadyPinned, tally.Skipped, tally.Failed)
-	o.mirrorSummary(tally.Mirror)
+	report.MirrorTotals(o.ErrOut, tally.Mirror)
 	if tally.Interrupted {
 		return &exitError{Code: ExitError, Err: fmt.Errorf("interrupted: %d objects patched, %d untouched, %d unknown; run again to pin the rest", tally.Pinned, tally.Untouched, tally.Unknown)}
 	}

@@ -2,14 +2,12 @@ package cmd
 
 import (
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/mirror"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 )
 
 // mirrorFlags ask pin to copy each image into a registry we control and
@@ -53,54 +51,6 @@ func (o *PinOptions) mirrorConfig() *pipeline.MirrorConfig {
 	}
 	return &pipeline.MirrorConfig{
 		Prefix: o.MirrorTo, Layout: o.layout, OverwriteTags: o.OverwriteTags,
-		Progress: copyProgress(o.ErrOut),
-	}
-}
-
-// printCopy says one copy into the mirror, made or (dry run) planned.
-func (o *PinOptions) printCopy(res mirror.Result) {
-	if res.Planned {
-		fmt.Fprintf(o.ErrOut, "would copy %s -> %s\n", res.Source, res.Target)
-		return
-	}
-	state := "copied"
-	if res.AlreadyPresent {
-		state = "already in the mirror"
-	}
-	fmt.Fprintf(o.ErrOut, "%s %s -> %s (manifests checked: %d, blobs: %d, %s, signatures: %d; pulled with %s, pushed with %s)\n",
-		state, res.Source, res.Target, res.Manifests, res.Blobs, bytesText(res.Bytes), res.Signatures, res.PullCredential, res.PushCredential)
-}
-
-// mirrorSummary is the last line about the copies, after pin's own.
-// Nil totals: the run copied nothing (no --mirror-to, or a dry run).
-func (o *PinOptions) mirrorSummary(t *mirror.Totals) {
-	if t == nil {
-		return
-	}
-	fmt.Fprintf(o.ErrOut, "mirror: images copied: %d, already present: %d; blobs transferred: %d, %s; signatures and attestations copied: %d\n",
-		t.Copied, t.Present, t.Blobs, bytesText(t.Bytes), t.Signatures)
-}
-
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-// copyProgress shows bytes written per image on a terminal's stderr only.
-func copyProgress(w io.Writer) func(image string, written, total int64) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return func(image string, written, total int64) {
-		fmt.Fprintf(w, "\r\033[Kcopying %s: %s of %s", image, bytesText(written), bytesText(total))
-		if written >= total {
-			fmt.Fprint(w, "\r\033[K")
-		}
+		Progress: report.CopyProgress(o.ErrOut),
 	}
 }

@@ -3,12 +3,8 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
-	"time"
 
-	v1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -66,44 +62,9 @@ func (f *reportFlags) prepare(configFlags *genericclioptions.ConfigFlags) error 
 // Pruning is skipped when the listing was incomplete.
 func (f *reportFlags) write(ctx context.Context, errOut io.Writer, rep audit.Report, scope workload.Scope, listingComplete bool) error {
 	out := pipeline.WriteReports(ctx, f.writer, rep, scope, listingComplete)
-	fmt.Fprintln(errOut, summarizeWrite(out))
-	if !listingComplete {
-		fmt.Fprintln(errOut, "warning: stale Reports were not pruned: the audit could not list everything in scope")
-	}
-	for _, err := range out.Errors {
-		fmt.Fprintf(errOut, "error: %v\n", err)
-	}
+	report.OpenReportsWritten(errOut, out, listingComplete)
 	if len(out.Errors) > 0 {
 		return &exitError{Code: ExitError}
 	}
 	return nil
-}
-
-// summarizeWrite is one line: how many Reports, with what results, and
-// which stale ones went.
-func summarizeWrite(out openreports.Outcome) string {
-	var s v1alpha1.ReportSummary
-	for _, r := range out.Written {
-		s.Pass += r.Summary.Pass
-		s.Fail += r.Summary.Fail
-		s.Warn += r.Summary.Warn
-		s.Error += r.Summary.Error
-	}
-	line := fmt.Sprintf("openreports: wrote Report %s in %d namespace(s): %d fail, %d warn, %d error, %d pass",
-		openreports.ReportName, len(out.Written), s.Fail, s.Warn, s.Error, s.Pass)
-	if len(out.Pruned) > 0 {
-		line += fmt.Sprintf("; removed %d stale (%s)", len(out.Pruned), strings.Join(out.Pruned, ", "))
-	}
-	return line
-}
-
-// printReports writes the Reports as a kubectl List, which
-// `kubectl apply -f -` takes as it is.
-func printReports(w io.Writer, rep audit.Report) error {
-	list := struct {
-		APIVersion string            `json:"apiVersion"`
-		Kind       string            `json:"kind"`
-		Items      []v1alpha1.Report `json:"items"`
-	}{"v1", "List", openreports.FromAudit(rep, time.Now())}
-	return report.Encode(w, report.FormatYAML, list)
 }

@@ -9,7 +9,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
@@ -39,12 +38,7 @@ type ResolveOptions struct {
 }
 
 // ResolveReport is the -o json|yaml object.
-type ResolveReport struct {
-	APIVersion string            `json:"apiVersion"`
-	Kind       string            `json:"kind"`
-	Items      []registry.Result `json:"items"`
-	Stats      registry.Stats    `json:"stats"`
-}
+type ResolveReport = report.ResolveReport
 
 // NewCmdResolve returns `kubectl imgtrust resolve`.
 func NewCmdResolve(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -142,7 +136,7 @@ func (o *ResolveOptions) Validate() error {
 // Run resolves and prints.
 func (o *ResolveOptions) Run(ctx context.Context) error {
 	opts := o.registryFlags.Options(o.Platform)
-	progress := newProgress(o.ErrOut)
+	progress := report.NewProgress(o.ErrOut)
 	opts.Progress = progress.Func()
 	resolver, err := registry.New(opts)
 	if err != nil {
@@ -157,19 +151,9 @@ func (o *ResolveOptions) Run(ctx context.Context) error {
 
 	switch {
 	case o.Quiet:
-		for _, r := range results {
-			if r.Err != nil {
-				fmt.Fprintf(o.ErrOut, "error: %s: %s\n", r.Image, r.Err.Error())
-				continue
-			}
-			fmt.Fprintln(o.Out, pinnedRef(r))
-		}
+		report.ResolvePinned(o.Out, o.ErrOut, results)
 	case o.Output == report.FormatJSON || o.Output == report.FormatYAML:
-		rep := ResolveReport{APIVersion: report.APIVersion, Kind: "ResolveReport", Items: results, Stats: res.Stats}
-		if rep.Items == nil {
-			rep.Items = []registry.Result{}
-		}
-		if err := report.Encode(o.Out, o.Output, rep); err != nil {
+		if err := report.Encode(o.Out, o.Output, report.NewResolveReport(results, res.Stats)); err != nil {
 			return &exitError{Code: ExitError, Err: err}
 		}
 	default:
@@ -205,18 +189,4 @@ func (o *ResolveOptions) config(resolver *registry.Resolver) pipeline.ResolveCon
 		}
 	}
 	return cfg
-}
-
-// pinnedRef writes repo:tag@digest as the user wrote the name; with
-// --platform, the platform's manifest digest.
-func pinnedRef(r registry.Result) string {
-	digest := r.Digest
-	if r.PlatformDigest != "" {
-		digest = r.PlatformDigest
-	}
-	ref, err := imageref.Parse(r.Image)
-	if err != nil {
-		return r.Image + "@" + digest
-	}
-	return ref.Pinned(digest, false)
 }

@@ -9,15 +9,17 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
-// Exit codes, documented in the README.
+// Exit codes, documented in docs/usage.md.
 const (
 	ExitOK       = 0 // clean
 	ExitFindings = 1 // findings at or above --fail-on, or per-item failures
@@ -64,7 +66,7 @@ func runFlow(o commandFlow) func(*cobra.Command, []string) error {
 // NewCmdRoot returns `kubectl imgtrust` with every subcommand.
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	configFlags := genericclioptions.NewConfigFlags(true)
-	configFlags.WrapConfigFn = raiseClientLimits
+	configFlags.WrapConfigFn = workload.RaiseClientLimits
 
 	root := &cobra.Command{
 		Use:   "kubectl-imgtrust",

@@ -151,24 +151,17 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 }
 
 func (o *SecretsOptions) print(rep coverage.Report) error {
+	var err error
 	switch o.Output {
 	case report.FormatSARIF:
-		if err := report.Encode(o.Out, report.FormatJSON, sarif.FromSecrets(rep, version.Get().Version)); err != nil {
-			return err
-		}
+		err = report.Encode(o.Out, report.FormatJSON, sarif.FromSecrets(rep, version.Get().Version))
 	case report.FormatJSON, report.FormatYAML:
-		if err := report.Encode(o.Out, o.Output, rep); err != nil {
-			return err
-		}
+		err = report.Encode(o.Out, o.Output, rep)
 	default:
-		if len(rep.Items) == 0 {
-			fmt.Fprintln(o.ErrOut, "No workloads with container images found in scope.")
-		} else if err := report.SecretsTable(o.tableOut(o.Out), rep); err != nil {
-			return err
-		}
-		if err := report.SecretsFindings(o.Out, rep); err != nil {
-			return err
-		}
+		err = report.SecretsText(o.Out, o.tableOut(o.Out), o.ErrOut, rep)
+	}
+	if err != nil {
+		return err
 	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", pipeline.OneLine(w))

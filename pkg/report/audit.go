@@ -96,12 +96,39 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 	return Table(w, headers, rows)
 }
 
+// AuditText is audit's default output: the table and, on errOut, its
+// summary; with nothing to show, the warnings and why: skipped -f
+// objects, unread input (its error says it) or an empty scope.
+func AuditText(table, errOut io.Writer, r audit.Report, wide bool, skipped int) error {
+	if len(r.Items) > 0 {
+		if err := AuditTable(table, r, wide); err != nil {
+			return err
+		}
+		AuditSummary(errOut, r)
+		return nil
+	}
+	Warnings(errOut, r.Summary.Warnings)
+	switch {
+	case len(r.Summary.InputErrors) > 0: // the error says it
+	case skipped > 0:
+		fmt.Fprintln(errOut, "No workloads with a pod template found in scope; the skipped objects above were not audited.")
+	default:
+		fmt.Fprintln(errOut, "No workloads with container images found in scope.")
+	}
+	return nil
+}
+
+// Warnings says each warning on a line of its own.
+func Warnings(w io.Writer, warnings []string) {
+	for _, warning := range warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
+}
+
 // AuditSummary prints, for humans on stderr, the counts and one fix per
 // finding ID (with the first affected workload as the example).
 func AuditSummary(w io.Writer, r audit.Report) {
-	for _, warning := range r.Summary.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warning)
-	}
+	Warnings(w, r.Summary.Warnings)
 	s := r.Summary
 	fmt.Fprintf(w, "%s in %s: %d high, %d medium, %d low findings (registry %s)\n",
 		plural(s.Images, "image"), plural(s.Workloads, "workload"), s.Findings[audit.SeverityHigh], s.Findings[audit.SeverityMedium], s.Findings[audit.SeverityLow], s.Registry)

@@ -1,9 +1,11 @@
 package report
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
@@ -31,4 +33,47 @@ func ResolveTable(w io.Writer, results []registry.Result, withPlatform bool) err
 		rows = append(rows, append(row, dash(source)))
 	}
 	return Table(w, headers, rows)
+}
+
+// ResolveReport is resolve's -o json|yaml object.
+type ResolveReport struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Items      []registry.Result `json:"items"`
+	Stats      registry.Stats    `json:"stats"`
+}
+
+// NewResolveReport holds the results, an empty list rather than null
+// when there are none.
+func NewResolveReport(results []registry.Result, stats registry.Stats) ResolveReport {
+	if results == nil {
+		results = []registry.Result{}
+	}
+	return ResolveReport{APIVersion: APIVersion, Kind: "ResolveReport", Items: results, Stats: stats}
+}
+
+// ResolvePinned writes resolve --quiet: each resolved image pinned, one
+// a line on w, and each failure on errOut.
+func ResolvePinned(w, errOut io.Writer, results []registry.Result) {
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(errOut, "error: %s: %s\n", r.Image, r.Err.Error())
+			continue
+		}
+		fmt.Fprintln(w, pinnedRef(r))
+	}
+}
+
+// pinnedRef writes repo:tag@digest as the user wrote the name; with
+// --platform, the platform's manifest digest.
+func pinnedRef(r registry.Result) string {
+	digest := r.Digest
+	if r.PlatformDigest != "" {
+		digest = r.PlatformDigest
+	}
+	ref, err := imageref.Parse(r.Image)
+	if err != nil {
+		return r.Image + "@" + digest
+	}
+	return ref.Pinned(digest, false)
 }

@@ -65,3 +65,15 @@ func SecretsFindings(w io.Writer, r coverage.Report) error {
 	}
 	return nil
 }
+
+// SecretsText is secrets' default output: the table (to table, which
+// may drop its header) and the namespace findings on w, or on errOut
+// that there is nothing to show.
+func SecretsText(w, table, errOut io.Writer, r coverage.Report) error {
+	if len(r.Items) == 0 {
+		fmt.Fprintln(errOut, "No workloads with container images found in scope.")
+	} else if err := SecretsTable(table, r); err != nil {
+		return err
+	}
+	return SecretsFindings(w, r)
+}

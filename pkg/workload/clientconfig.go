@@ -1,12 +1,12 @@
-package cmd
+package workload
 
 import (
 	"k8s.io/client-go/rest"
 )
 
-// raiseClientLimits lifts client-go's default 5 QPS / 10 burst, which would
+// RaiseClientLimits lifts client-go's default 5 QPS / 10 burst, which would
 // throttle a cluster-wide audit to a crawl; the lists are paginated anyway.
-func raiseClientLimits(c *rest.Config) *rest.Config {
+func RaiseClientLimits(c *rest.Config) *rest.Config {
 	c.QPS = 50
 	c.Burst = 100
 	return c
