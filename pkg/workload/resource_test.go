@@ -31,18 +31,16 @@ func testMapper() meta.RESTMapper {
 }
 
 func TestIsResourceArg(t *testing.T) {
-	for arg, want := range map[string]bool{
-		"deployments":           true,
-		"deployment/web":        true,
-		"deployments.apps/web":  true,
-		"deployments.v1.apps":   true,
-		"pods/p":                true,
-		"nginx":                 false, // no such resource: an image
-		"library/nginx":         false,
-		"deployments.batch/web": false, // the group does not serve it
-	} {
-		if got := IsResourceArg(&mapperGetter{mapper: testMapper()}, arg); got != want {
-			t.Errorf("IsResourceArg(%q) = %v, want %v", arg, got, want)
+	g := &mapperGetter{mapper: testMapper()}
+	for _, arg := range []string{"deployments", "deployment/web", "deployments.apps/web", "deployments.v1.apps", "pods/p"} {
+		if !IsResourceArg(g, arg) {
+			t.Errorf("IsResourceArg(%q) = false, want a TYPE/NAME", arg)
+		}
+	}
+	// No such resource, or a group that does not serve it: an image.
+	for _, arg := range []string{"nginx", "library/nginx", "deployments.batch/web"} {
+		if IsResourceArg(g, arg) {
+			t.Errorf("IsResourceArg(%q) = true, want an image", arg)
 		}
 	}
 }
