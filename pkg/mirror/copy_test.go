@@ -2,44 +2,27 @@ package mirror
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
-
-func referrersRegistry(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true)))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
 
 // A source with the referrers API has no fallback tag: the referrers the
 // API lists are copied by digest, and the target lists them too.
 func TestCopyReferrersFromTheAPI(t *testing.T) {
-	srcHost, dstHost := referrersRegistry(t), referrersRegistry(t)
-	src, _ := name.NewRepository(srcHost+"/team/app", name.Insecure)
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(src.Tag("1.0"), img); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := img.Digest()
+	srcReg := testregistry.New(t, withReferrers)
+	srcHost, dstHost := srcReg.Host, testregistry.New(t, withReferrers).Host
+	src := srcReg.Repo(t, "team/app")
+	img := testregistry.RandomImage(t, 1)
+	d := srcReg.Push(t, "team/app:1.0", img)
 	sz, _ := img.Size()
 	mt, _ := img.MediaType()
 	// A signature-like artifact whose subject is the image.
@@ -80,17 +63,10 @@ func TestCopyReferrersFromTheAPI(t *testing.T) {
 
 // A target tag that names another digest is refused unless asked.
 func TestCopyRefusesAMovedTag(t *testing.T) {
-	host := referrersRegistry(t)
-	repo, _ := name.NewRepository(host+"/app", name.Insecure)
-	a, _ := random.Image(64, 1)
-	b, _ := random.Image(64, 1)
-	if err := remote.Write(repo.Tag("src"), a); err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(repo.Tag("taken"), b); err != nil {
-		t.Fatal(err)
-	}
-	da, _ := a.Digest()
+	reg := testregistry.New(t, withReferrers)
+	host, repo := reg.Host, reg.Repo(t, "app")
+	da := reg.PushImage(t, "app:src")
+	reg.PushImage(t, "app:taken")
 	r, _ := registry.New(registry.Options{Insecure: []string{host}})
 	res := (&Mirror{Resolver: r}).Copy(context.Background(), repo.Tag("src").Name(), da.String(), host+"/app:taken", registry.Anonymous)
 	if res.Err == nil || res.Err.Reason != registry.ReasonTagConflict {

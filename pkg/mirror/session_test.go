@@ -3,56 +3,27 @@ package mirror
 import (
 	"context"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
-// countingRegistry is an in-process registry counting the requests it
-// answers; with a password, only basic auth as "user" with it is let in.
-func countingRegistry(t *testing.T, password string) (host string, requests *atomic.Int64) {
-	t.Helper()
-	requests = &atomic.Int64{}
-	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		if u, p, ok := r.BasicAuth(); password != "" && (!ok || u != "user" || p != password) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), requests
-}
+// withReferrers gives the test registries the referrers API, as mirror
+// targets usually have.
+var withReferrers = testregistry.WithReferrers(true)
 
-// pushRandom writes a random image to repo:tag and returns its digest.
-func pushRandom(t *testing.T, host, repo, tag string) string {
+// pushRandom writes a random two-layer image (three blobs with its config)
+// to repoTag and returns its digest.
+func pushRandom(t *testing.T, reg *testregistry.Registry, repoTag string) string {
 	t.Helper()
-	r, _ := name.NewRepository(host+"/"+repo, name.Insecure)
-	img, err := random.Image(256, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r.Tag(tag), img); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := img.Digest()
-	return d.String()
+	return reg.Push(t, repoTag, testregistry.RandomImage(t, 2)).String()
 }
 
 func newTestSession(t *testing.T, o SessionOptions, hosts ...string) *Session {
@@ -68,9 +39,9 @@ func newTestSession(t *testing.T, o SessionOptions, hosts ...string) *Session {
 // A second copy of the same digest to the same target is the first one's
 // answer: no request, counted once in the totals.
 func TestSessionCopiesOncePerRun(t *testing.T) {
-	src, _ := countingRegistry(t, "")
-	dst, dstRequests := countingRegistry(t, "")
-	digest := pushRandom(t, src, "team/app", "1.0")
+	srcReg, dstReg := testregistry.New(t, withReferrers), testregistry.New(t, withReferrers)
+	src, dst := srcReg.Host, dstReg.Host
+	digest := pushRandom(t, srcReg, "team/app:1.0")
 	s := newTestSession(t, SessionOptions{Prefix: dst + "/mirror"}, src, dst)
 	target, ok, err := s.Target(src + "/team/app:1.0")
 	if err != nil || !ok {
@@ -84,7 +55,7 @@ func TestSessionCopiesOncePerRun(t *testing.T) {
 	if first.Cached || first.AlreadyPresent || first.Blobs != 3 || first.PullCredential != registry.Anonymous.Source {
 		t.Errorf("first copy: %+v", first)
 	}
-	before, totals := dstRequests.Load(), s.Totals()
+	before, totals := len(dstReg.Requests()), s.Totals()
 	second, err := s.Copy(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +63,7 @@ func TestSessionCopiesOncePerRun(t *testing.T) {
 	if !second.Cached || second.Target != first.Target || second.Blobs != first.Blobs {
 		t.Errorf("second copy: %+v, want the first one's answer, cached", second)
 	}
-	if n := dstRequests.Load() - before; n != 0 {
+	if n := len(dstReg.Requests()) - before; n != 0 {
 		t.Errorf("the second copy sent %d requests to the mirror", n)
 	}
 	if s.Totals() != totals || totals.Copied != 1 || totals.Blobs != first.Blobs || totals.Bytes != first.Bytes {
@@ -102,10 +73,10 @@ func TestSessionCopiesOncePerRun(t *testing.T) {
 
 // Totals add up the copies of a run; a new run finds them in the mirror.
 func TestSessionTotals(t *testing.T) {
-	src, _ := countingRegistry(t, "")
-	dst, _ := countingRegistry(t, "")
-	a := pushRandom(t, src, "team/a", "1")
-	b := pushRandom(t, src, "team/b", "2")
+	srcReg, dstReg := testregistry.New(t, withReferrers), testregistry.New(t, withReferrers)
+	src, dst := srcReg.Host, dstReg.Host
+	a := pushRandom(t, srcReg, "team/a:1")
+	b := pushRandom(t, srcReg, "team/b:2")
 	reqs := []CopyRequest{
 		{Image: src + "/team/a:1", Digest: a, Target: dst + "/mirror/a:1"},
 		{Image: src + "/team/b:2", Digest: b, Target: dst + "/mirror/b:2"},
@@ -140,9 +111,10 @@ func TestSessionTotals(t *testing.T) {
 // A target tag that names another digest is refused (and not counted)
 // unless the session may overwrite tags.
 func TestSessionRefusesAMovedTag(t *testing.T) {
-	host, _ := countingRegistry(t, "")
-	digest := pushRandom(t, host, "app", "src")
-	pushRandom(t, host, "mirror/app", "taken")
+	reg := testregistry.New(t, withReferrers)
+	host := reg.Host
+	digest := pushRandom(t, reg, "app:src")
+	pushRandom(t, reg, "mirror/app:taken")
 	req := CopyRequest{Image: host + "/app:src", Digest: digest, Target: host + "/mirror/app:taken"}
 
 	s := newTestSession(t, SessionOptions{Prefix: host + "/mirror"}, host)
@@ -170,7 +142,8 @@ func TestSessionRefusesAMovedTag(t *testing.T) {
 
 // A dry run plans: nothing is sent, nothing counted.
 func TestSessionDryRun(t *testing.T) {
-	host, requests := countingRegistry(t, "")
+	reg := testregistry.New(t, withReferrers)
+	host := reg.Host
 	s := newTestSession(t, SessionOptions{Prefix: host + "/mirror", DryRun: true}, host)
 	res, err := s.Copy(context.Background(), CopyRequest{Image: "nginx:1.27", Digest: "sha256:" + sixtyFour, Target: host + "/mirror/docker.io/library/nginx:1.27"})
 	if err != nil || !res.Planned {
@@ -179,17 +152,18 @@ func TestSessionDryRun(t *testing.T) {
 	if res.Source != "index.docker.io/library/nginx@sha256:"+sixtyFour || res.Target != host+"/mirror/docker.io/library/nginx:1.27@sha256:"+sixtyFour {
 		t.Errorf("planned %s -> %s", res.Source, res.Target)
 	}
-	if requests.Load() != 0 || s.Totals() != (Totals{}) || !s.DryRun() {
-		t.Errorf("a dry run sent %d requests, totals %+v", requests.Load(), s.Totals())
+	if n := len(reg.Requests()); n != 0 || s.Totals() != (Totals{}) || !s.DryRun() {
+		t.Errorf("a dry run sent %d requests, totals %+v", n, s.Totals())
 	}
 }
 
 // The pods' pull check uses their credentials, or anonymous access, and
 // never the local docker config.
 func TestSessionCheckPull(t *testing.T) {
-	host, _ := countingRegistry(t, "")
-	digest := pushRandom(t, host, "mirror/app", "1")
-	locked, _ := countingRegistry(t, "secret")
+	open := testregistry.New(t, withReferrers)
+	host := open.Host
+	digest := pushRandom(t, open, "mirror/app:1")
+	locked := testregistry.New(t, withReferrers, testregistry.WithBasicAuth("user", "secret")).Host
 	image := locked + "/mirror/app:1@" + digest
 	cred := func(source, password string) registry.Credential {
 		return registry.Credential{Source: source, ID: source, Auth: authn.FromConfig(authn.AuthConfig{Username: "user", Password: password})}

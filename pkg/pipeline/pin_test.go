@@ -20,9 +20,9 @@ import (
 
 func TestDigestForUsesPlanCredentials(t *testing.T) {
 	reg := newTestRegistry(t)
-	want := reg.push(t, "shop/web:1.0")
+	want := reg.PushImage(t, "shop/web:1.0").String()
 	reg.locked.Store(true)
-	image := reg.host + "/shop/web:1.0"
+	image := reg.Host + "/shop/web:1.0"
 	ctx := context.Background()
 
 	noDockerConfig(t)
@@ -30,7 +30,7 @@ func TestDigestForUsesPlanCredentials(t *testing.T) {
 		t.Fatalf("anonymous resolved a locked registry to %s", d)
 	}
 
-	dockerConfigFor(t, reg.host)
+	dockerConfigFor(t, reg.Host)
 	got, err := DigestFor(ctx, reg.resolver(t), NewCredentialPlan(nil), workload.Object{}, image)
 	if err != nil {
 		t.Fatalf("with the docker config's credentials: %v", err)
@@ -68,10 +68,10 @@ func keyAuthorities(t *testing.T) *signature.Authorities {
 
 func TestVerifyDigestRefusesUnsigned(t *testing.T) {
 	reg := newTestRegistry(t)
-	digest := reg.push(t, "shop/web:1.0")
+	digest := reg.PushImage(t, "shop/web:1.0").String()
 	reg.locked.Store(true)
-	dockerConfigFor(t, reg.host)
-	image := reg.host + "/shop/web:1.0"
+	dockerConfigFor(t, reg.Host)
+	image := reg.Host + "/shop/web:1.0"
 
 	err := VerifyDigest(context.Background(), reg.resolver(t), keyAuthorities(t), NewCredentialPlan(nil), workload.Object{}, image, digest)
 	var refusal *pin.Refusal

@@ -15,13 +15,13 @@ import (
 func TestResolveImagesBesideLostContexts(t *testing.T) {
 	noDockerConfig(t)
 	reg := newTestRegistry(t)
-	web := reg.push(t, "shop/web:1.0")
+	web := reg.PushImage(t, "shop/web:1.0").String()
 	resolver := reg.resolver(t)
 	clusters := unreachable(t)
 	var warnings []string
 	res, err := Resolve(context.Background(), ResolveConfig{
 		Resolver: resolver,
-		Images:   []string{reg.host + "/shop/web:1.0"},
+		Images:   []string{reg.Host + "/shop/web:1.0"},
 		Clusters: &clusters,
 		Warn: func(w string) {
 			if resolver.Stats().Requests > 0 {
@@ -52,7 +52,7 @@ func TestResolveOneClusterUnreadable(t *testing.T) {
 	resolver := reg.resolver(t)
 	c := unreachable(t)
 	one := &Clusters{Cluster: Cluster{Getter: ForContext(c.Base, "prod"), Scope: workload.Scope{Namespace: "shop"}}}
-	_, err := Resolve(context.Background(), ResolveConfig{Resolver: resolver, Images: []string{reg.host + "/shop/web:1.0"}, Clusters: one})
+	_, err := Resolve(context.Background(), ResolveConfig{Resolver: resolver, Images: []string{reg.Host + "/shop/web:1.0"}, Clusters: one})
 	if err == nil || resolver.Stats().Requests != 0 {
 		t.Errorf("err %v, %d registry requests", err, resolver.Stats().Requests)
 	}

@@ -3,10 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/base64"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,22 +11,17 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
-// testRegistry is go-containerregistry's in-process registry over plain
-// HTTP; once locked, it answers only basic auth alice:secret. Once
-// picky, it refuses any other password but still serves anonymous
-// manifest requests.
+// testRegistry is the in-process test registry over plain HTTP; once
+// locked, it answers only basic auth alice:secret. Once picky, it refuses
+// any other password but still serves anonymous manifest requests.
 type testRegistry struct {
-	host          string
-	client        *http.Client
+	*testregistry.Registry
 	locked, picky atomic.Bool
 }
 
@@ -37,52 +29,26 @@ const testUser, testPassword = "alice", "secret"
 
 func newTestRegistry(t *testing.T) *testRegistry {
 	t.Helper()
-	reg := &testRegistry{}
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		alice := ok && u == testUser && p == testPassword
-		refuse := reg.locked.Load() && !alice
-		if reg.picky.Load() && !alice {
-			refuse = ok || r.URL.Path == "/v2/"
+	reg := &testRegistry{Registry: testregistry.New(t)}
+	refuse := testregistry.Refuse(http.StatusUnauthorized, "/")
+	reg.Set(func(h *testregistry.Hooks) {
+		h.Auth = func(w http.ResponseWriter, r *http.Request) bool {
+			u, p, ok := r.BasicAuth()
+			if ok && u == testUser && p == testPassword {
+				return false
+			}
+			if reg.picky.Load() {
+				return (ok || r.URL.Path == "/v2/") && refuse(w, r)
+			}
+			return reg.locked.Load() && refuse(w, r)
 		}
-		if refuse {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	reg.host = strings.TrimPrefix(srv.URL, "http://")
-	reg.client = srv.Client()
+	})
 	return reg
-}
-
-// push writes a random image to repoTag and returns its digest.
-func (reg *testRegistry) push(t *testing.T, repoTag string) string {
-	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(reg.host+"/"+repoTag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithTransport(reg.client.Transport)); err != nil {
-		t.Fatalf("pushing %s: %v", repoTag, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
 }
 
 func (reg *testRegistry) resolver(t *testing.T) *registry.Resolver {
 	t.Helper()
-	r, err := registry.New(registry.Options{Insecure: []string{reg.host}, Retries: 1})
+	r, err := registry.New(registry.Options{Insecure: []string{reg.Host}, Retries: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,10 +74,10 @@ func dockerConfigFor(t *testing.T, host string) {
 func TestResolveDigestPerImage(t *testing.T) {
 	noDockerConfig(t)
 	reg := newTestRegistry(t)
-	web := reg.push(t, "shop/web:1.0")
-	db := reg.push(t, "shop/db:2.0")
-	webImage, dbImage := reg.host+"/shop/web:1.0", reg.host+"/shop/db:2.0"
-	missing := reg.host + "/shop/gone:1.0"
+	web := reg.PushImage(t, "shop/web:1.0").String()
+	db := reg.PushImage(t, "shop/db:2.0").String()
+	webImage, dbImage := reg.Host+"/shop/web:1.0", reg.Host+"/shop/db:2.0"
+	missing := reg.Host + "/shop/gone:1.0"
 
 	reqs, warnings := ImageRequests([]string{webImage, dbImage, missing, webImage})
 	if len(warnings) > 0 {
@@ -161,9 +127,9 @@ func TestResolveDigestPerImage(t *testing.T) {
 func TestResolveNotesAnonymousFallback(t *testing.T) {
 	noDockerConfig(t)
 	reg := newTestRegistry(t)
-	want := reg.push(t, "shop/web:1.0")
+	want := reg.PushImage(t, "shop/web:1.0").String()
 	reg.picky.Store(true)
-	image := reg.host + "/shop/web:1.0"
+	image := reg.Host + "/shop/web:1.0"
 	wrong := registry.Credential{Source: "pod-secret shop/pull", ID: "wrong", Auth: &authn.Basic{Username: testUser, Password: "wrong"}}
 	reqs := []registry.Request{{Image: image, Credentials: []registry.Credential{wrong}}}
 	res, err := Resolve(context.Background(), ResolveConfig{Resolver: reg.resolver(t), Requests: reqs})

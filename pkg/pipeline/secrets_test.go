@@ -45,17 +45,17 @@ func TestSecretsCoverageOfOneNamespace(t *testing.T) {
 	reg := newTestRegistry(t)
 	reg.locked.Store(true)
 	client := fake.NewClientset(
-		pullSecretFor("shop", "regcred", reg.host, testUser, testPassword),
-		pullSecretFor("shop", "badcred", reg.host, testUser, "wrong"),
-		pullSecretFor("shop", "spare", reg.host, testUser, testPassword),
-		pullSecretFor("other", "shared", reg.host, testUser, testPassword),
+		pullSecretFor("shop", "regcred", reg.Host, testUser, testPassword),
+		pullSecretFor("shop", "badcred", reg.Host, testUser, "wrong"),
+		pullSecretFor("shop", "spare", reg.Host, testUser, testPassword),
+		pullSecretFor("other", "shared", reg.Host, testUser, testPassword),
 	)
 	found := &workload.Discovery{Workloads: []workload.Workload{
-		deployment("shop", "web", reg.host+"/shop/web:1.0", "regcred"),
-		deployment("shop", "db", reg.host+"/shop/db:1.0", "badcred"),
-		deployment("shop", "api", reg.host+"/shop/api:1.0", "shared"),
+		deployment("shop", "web", reg.Host+"/shop/web:1.0", "regcred"),
+		deployment("shop", "db", reg.Host+"/shop/db:1.0", "badcred"),
+		deployment("shop", "api", reg.Host+"/shop/api:1.0", "shared"),
 	}}
-	verifier, err := registry.NewVerifier(registry.Options{Insecure: []string{reg.host}})
+	verifier, err := registry.NewVerifier(registry.Options{Insecure: []string{reg.Host}})
 	if err != nil {
 		t.Fatal(err)
 	}

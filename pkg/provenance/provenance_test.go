@@ -3,71 +3,45 @@ package provenance
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
-// testRegistry is go-containerregistry's in-process registry that counts
-// requests (pings excluded) and can refuse paths.
+// testRegistry is the in-process test registry with one repository.
 type testRegistry struct {
+	*testregistry.Registry
 	t    *testing.T
 	repo name.Repository
-	mu   sync.Mutex
-	hits int
-	deny string // a path substring answered with 403
 	// attested stands in for what the signatures stage found.
 	attested []Attested
 }
 
 func newTestRegistry(t *testing.T) *testRegistry {
 	t.Helper()
-	tr := &testRegistry{t: t}
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tr.mu.Lock()
-		if r.URL.Path != "/v2/" {
-			tr.hits++
-		}
-		deny := tr.deny != "" && strings.Contains(r.URL.Path, tr.deny)
-		tr.mu.Unlock()
-		if deny {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = io.WriteString(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	var err error
-	if tr.repo, err = name.NewRepository(strings.TrimPrefix(srv.URL, "http://")+"/app", name.Insecure); err != nil {
-		t.Fatal(err)
-	}
-	return tr
+	reg := testregistry.New(t)
+	return &testRegistry{Registry: reg, t: t, repo: reg.Repo(t, "app")}
 }
 
-func (tr *testRegistry) requests() int {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.hits
+// requests is how many requests the registry saw in the last read, pings
+// excluded.
+func (tr *testRegistry) requests() int { return len(tr.Hits()) }
+
+// deny answers 403 to the paths containing pathContains.
+func (tr *testRegistry) deny(pathContains string) {
+	tr.Set(func(h *testregistry.Hooks) { h.Fault = testregistry.Refuse(http.StatusForbidden, pathContains) })
 }
 
 func (tr *testRegistry) read(platform *v1.Platform, digest string) Provenance {
@@ -76,9 +50,7 @@ func (tr *testRegistry) read(platform *v1.Platform, digest string) Provenance {
 	if err != nil {
 		tr.t.Fatal(err)
 	}
-	tr.mu.Lock()
-	tr.hits = 0
-	tr.mu.Unlock()
+	tr.Reset()
 	return Read(context.Background(), r.Artifacts(registry.Anonymous), tr.repo, digest, platform, tr.attested)
 }
 
@@ -86,15 +58,13 @@ func (tr *testRegistry) read(platform *v1.Platform, digest string) Provenance {
 // annotations.
 func image(t *testing.T, labels, annotations map[string]string, created time.Time) v1.Image {
 	t.Helper()
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testregistry.RandomImage(t, 1)
 	cf, _ := img.ConfigFile()
 	cf = cf.DeepCopy()
 	cf.Config.Labels = labels
 	cf.Created = v1.Time{Time: created}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
+	img, err := mutate.ConfigFile(img, cf)
+	if err != nil {
 		t.Fatal(err)
 	}
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
@@ -107,11 +77,7 @@ func image(t *testing.T, labels, annotations map[string]string, created time.Tim
 
 func (tr *testRegistry) push(img v1.Image, tag string) string {
 	tr.t.Helper()
-	if err := remote.Write(tr.repo.Tag(tag), img); err != nil {
-		tr.t.Fatal(err)
-	}
-	d, _ := img.Digest()
-	return d.String()
+	return tr.Push(tr.t, "app:"+tag, img).String()
 }
 
 // buildkitIndex builds an index as `docker buildx build --provenance`
@@ -288,12 +254,12 @@ func TestMismatchBetweenAnnotationAndAttestation(t *testing.T) {
 func TestAFailedReadIsAnErrorNotAMissingValue(t *testing.T) {
 	tr := newTestRegistry(t)
 	d := tr.push(image(t, map[string]string{"org.opencontainers.image.source": "https://github.com/acme/x"}, nil, time.Time{}), "v1")
-	tr.deny = "/blobs/"
+	tr.deny("/blobs/")
 	p := tr.read(nil, d)
 	if p.Error == "" || !strings.Contains(p.Error, "denied") || p.Known() {
 		t.Fatalf("got %+v", p)
 	}
-	tr.deny = "/manifests/"
+	tr.deny("/manifests/")
 	if p = tr.read(nil, d); p.Error == "" || p.Requests != 1 {
 		t.Fatalf("got %+v", p)
 	}

@@ -4,31 +4,28 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 )
 
 // BenchmarkResolveAll resolves 500 unique tags (over 10 repositories)
 // against the in-process registry with one fresh Resolver per iteration.
 func BenchmarkResolveAll(b *testing.B) {
-	reg := newTestRegistry(b, false)
-	img, err := random.Image(256, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	reg := testregistry.New(b)
+	img := testregistry.RandomImage(b, 1)
 	var reqs []Request
 	for repo := range 10 {
-		base := reg.ref(b, fmt.Sprintf("repo%d:base", repo))
-		if err := remote.Write(base, img, reg.writeOptions()...); err != nil {
+		base := reg.Ref(b, fmt.Sprintf("repo%d:base", repo))
+		if err := remote.Write(base, img, reg.WriteOptions()...); err != nil {
 			b.Fatal(err)
 		}
-		desc, err := remote.Get(base, reg.writeOptions()...)
+		desc, err := remote.Get(base, reg.WriteOptions()...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for tag := range 50 {
 			t := base.Context().Tag(fmt.Sprintf("v%d", tag))
-			if err := remote.Tag(t, desc, reg.writeOptions()...); err != nil {
+			if err := remote.Tag(t, desc, reg.WriteOptions()...); err != nil {
 				b.Fatal(err)
 			}
 			reqs = append(reqs, Request{Image: t.String()})
@@ -37,7 +34,7 @@ func BenchmarkResolveAll(b *testing.B) {
 	b.ReportAllocs()
 	var last Stats
 	for b.Loop() {
-		r := newResolver(b, Options{Insecure: []string{reg.host}})
+		r := newResolver(b, Options{Insecure: []string{reg.Host}})
 		for _, res := range r.ResolveAll(b.Context(), reqs) {
 			if res.Err != nil {
 				b.Fatal(res.Err)

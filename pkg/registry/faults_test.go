@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 )
 
 // TestAnswerFaults covers registries that answer, but wrongly: redirect
@@ -116,20 +117,20 @@ func TestAnswerFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := newTestRegistry(t, false)
-			want := reg.pushImage(t, "app:v1")
+			reg := testregistry.New(t)
+			want := reg.PushImage(t, "app:v1")
 			var reqs atomic.Int64
-			reg.set(func(reg *testRegistry) {
-				reg.fault = onManifests(func(w http.ResponseWriter, r *http.Request) bool {
+			reg.Set(func(h *testregistry.Hooks) {
+				h.Fault = testregistry.OnManifests(func(w http.ResponseWriter, r *http.Request) bool {
 					reqs.Add(1)
 					return tt.fault(w, r)
 				})
 			})
 			o := tt.opts
-			o.Insecure = []string{reg.host}
+			o.Insecure = []string{reg.Host}
 			r := newResolver(t, o)
 			start := time.Now()
-			got := r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1"})
+			got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1"})
 			t.Logf("%s: %s %v note=%q", time.Since(start), got.Digest, got.Err, got.Note)
 			if time.Since(start) > 5*time.Second {
 				t.Errorf("took %s, want a prompt answer", time.Since(start))
@@ -145,8 +146,8 @@ func TestAnswerFaults(t *testing.T) {
 				if got.Err == nil || got.Err.Reason != tt.wantReason {
 					t.Fatalf("Err = %v, want reason %s", got.Err, tt.wantReason)
 				}
-				if !strings.Contains(got.Err.Message, tt.wantIn) || !strings.Contains(got.Err.Message, reg.host) {
-					t.Errorf("Message = %q, want it to name %s and contain %q", got.Err.Message, reg.host, tt.wantIn)
+				if !strings.Contains(got.Err.Message, tt.wantIn) || !strings.Contains(got.Err.Message, reg.Host) {
+					t.Errorf("Message = %q, want it to name %s and contain %q", got.Err.Message, reg.Host, tt.wantIn)
 				}
 			}
 			if n := reqs.Load(); n > int64(tt.maxReqs) {
@@ -159,15 +160,15 @@ func TestAnswerFaults(t *testing.T) {
 // TestVerifyContentCostsOneGET checks the verified path against an honest
 // registry: a HEAD, then one GET by digest.
 func TestVerifyContentCostsOneGET(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	want := reg.pushImage(t, "app:v1")
-	reg.set(nil)
-	r := newResolver(t, Options{Insecure: []string{reg.host}, VerifyContent: true})
-	got := r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1"})
+	reg := testregistry.New(t)
+	want := reg.PushImage(t, "app:v1")
+	reg.Reset()
+	r := newResolver(t, Options{Insecure: []string{reg.Host}, VerifyContent: true})
+	got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1"})
 	if got.Err != nil || got.Digest != want.String() || !got.ContentVerified {
 		t.Fatalf("got %s verified=%v err=%v, want %s verified", got.Digest, got.ContentVerified, got.Err, want)
 	}
-	if heads, gets, _ := reg.counts(); heads != 1 || gets != 1 {
+	if heads, gets := reg.Count(http.MethodHead, "/manifests/"), reg.Count(http.MethodGet, "/manifests/"); heads != 1 || gets != 1 {
 		t.Errorf("HEADs, GETs = %d, %d; want 1, 1", heads, gets)
 	}
 }
@@ -175,18 +176,18 @@ func TestVerifyContentCostsOneGET(t *testing.T) {
 // TestLookupDeadline bounds a lookup whose every attempt is answered just
 // under the per-attempt timeout with a retried status.
 func TestLookupDeadline(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	reg.pushImage(t, "app:v1")
-	reg.set(func(reg *testRegistry) {
-		reg.fault = onManifests(func(w http.ResponseWriter, r *http.Request) bool {
+	reg := testregistry.New(t)
+	reg.PushImage(t, "app:v1")
+	reg.Set(func(h *testregistry.Hooks) {
+		h.Fault = testregistry.OnManifests(func(w http.ResponseWriter, r *http.Request) bool {
 			time.Sleep(150 * time.Millisecond)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return true
 		})
 	})
-	r := newResolver(t, Options{Insecure: []string{reg.host}, Retries: 50, Timeout: time.Second, LookupTimeout: 500 * time.Millisecond})
+	r := newResolver(t, Options{Insecure: []string{reg.Host}, Retries: 50, Timeout: time.Second, LookupTimeout: 500 * time.Millisecond})
 	start := time.Now()
-	got := r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1"})
+	got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1"})
 	elapsed := time.Since(start)
 	if got.Err == nil || got.Err.Reason != ReasonTimeout || !strings.Contains(got.Err.Message, "lookup limit of 500ms") {
 		t.Fatalf("Err = %v, want a timeout naming the lookup limit", got.Err)

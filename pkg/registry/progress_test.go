@@ -3,22 +3,24 @@ package registry
 import (
 	"sync"
 	"testing"
+
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 )
 
 func TestResolveAllReportsProgress(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	reg.pushImage(t, "a:v1")
-	reg.pushImage(t, "b:v1")
+	reg := testregistry.New(t)
+	reg.PushImage(t, "a:v1")
+	reg.PushImage(t, "b:v1")
 	var mu sync.Mutex
 	var calls []int
 	total := -1
-	r := newResolver(t, Options{Insecure: []string{reg.host}, Progress: func(done, n int) {
+	r := newResolver(t, Options{Insecure: []string{reg.Host}, Progress: func(done, n int) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls = append(calls, done)
 		total = n
 	}})
-	reqs := []Request{{Image: reg.host + "/a:v1"}, {Image: reg.host + "/b:v1"}, {Image: "not a reference"}}
+	reqs := []Request{{Image: reg.Host + "/a:v1"}, {Image: reg.Host + "/b:v1"}, {Image: "not a reference"}}
 	r.ResolveAll(t.Context(), reqs)
 	if len(calls) != len(reqs) || total != len(reqs) {
 		t.Fatalf("progress: got %d calls with total %d, want %d calls with total %d", len(calls), total, len(reqs), len(reqs))

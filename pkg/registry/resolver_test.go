@@ -11,25 +11,26 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 )
 
 func TestResolveTagsToDigests(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	imgDigest := reg.pushImage(t, "app:v1")
-	ociIndex, _ := reg.pushIndex(t, "multi:oci", types.OCIImageIndex, "linux/amd64", "linux/arm64")
-	dockerList, _ := reg.pushIndex(t, "multi:docker", types.DockerManifestList, "linux/amd64", "linux/arm/v7")
-	reg.set(nil)
+	reg := testregistry.New(t)
+	imgDigest := reg.PushImage(t, "app:v1")
+	ociIndex, _ := reg.PushIndex(t, "multi:oci", types.OCIImageIndex, "linux/amd64", "linux/arm64")
+	dockerList, _ := reg.PushIndex(t, "multi:docker", types.DockerManifestList, "linux/amd64", "linux/arm/v7")
+	reg.Reset()
 
 	tests := []struct {
 		image         string
 		wantDigest    string
 		wantMediaType types.MediaType
 	}{
-		{reg.host + "/app:v1", imgDigest.String(), types.DockerManifestSchema2},
-		{reg.host + "/multi:oci", ociIndex.String(), types.OCIImageIndex},
-		{reg.host + "/multi:docker", dockerList.String(), types.DockerManifestList},
+		{reg.Host + "/app:v1", imgDigest.String(), types.DockerManifestSchema2},
+		{reg.Host + "/multi:oci", ociIndex.String(), types.OCIImageIndex},
+		{reg.Host + "/multi:docker", dockerList.String(), types.DockerManifestList},
 	}
-	r := newResolver(t, Options{Insecure: []string{reg.host}})
+	r := newResolver(t, Options{Insecure: []string{reg.Host}})
 	for _, tt := range tests {
 		t.Run(tt.image, func(t *testing.T) {
 			got := r.Resolve(t.Context(), Request{Image: tt.image})
@@ -50,7 +51,7 @@ func TestResolveTagsToDigests(t *testing.T) {
 			}
 		})
 	}
-	heads, gets, _ := reg.counts()
+	heads, gets := reg.Count(http.MethodHead, "/manifests/"), reg.Count(http.MethodGet, "/manifests/")
 	if heads != len(tests) || gets != 0 {
 		t.Errorf("manifest requests: %d HEAD, %d GET; want %d HEAD, 0 GET", heads, gets, len(tests))
 	}
@@ -60,9 +61,9 @@ func TestResolveTagsToDigests(t *testing.T) {
 }
 
 func TestResolvePlatform(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	imgDigest := reg.pushImage(t, "single:v1")
-	idxDigest, children := reg.pushIndex(t, "multi:v1", types.OCIImageIndex, "linux/amd64", "linux/arm64/v8", "linux/arm/v7")
+	reg := testregistry.New(t)
+	imgDigest := reg.PushImage(t, "single:v1")
+	idxDigest, children := reg.PushIndex(t, "multi:v1", types.OCIImageIndex, "linux/amd64", "linux/arm64/v8", "linux/arm/v7")
 
 	tests := []struct {
 		platform           string
@@ -83,8 +84,8 @@ func TestResolvePlatform(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.platform+" "+tt.image, func(t *testing.T) {
-			r := newResolver(t, Options{Insecure: []string{reg.host}, Platform: tt.platform})
-			got := r.Resolve(t.Context(), Request{Image: reg.host + "/" + tt.image})
+			r := newResolver(t, Options{Insecure: []string{reg.Host}, Platform: tt.platform})
+			got := r.Resolve(t.Context(), Request{Image: reg.Host + "/" + tt.image})
 			if got.Digest != tt.wantDigest {
 				t.Errorf("Digest = %s, want %s", got.Digest, tt.wantDigest)
 			}
@@ -158,12 +159,12 @@ func TestInvalidReference(t *testing.T) {
 }
 
 func TestCredentialOrder(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	want := reg.pushImage(t, "private/app:v1")
-	reg.set(func(reg *testRegistry) {
-		basic := basicAuth("good", "good-password")
+	reg := testregistry.New(t)
+	want := reg.PushImage(t, "private/app:v1")
+	reg.Set(func(h *testregistry.Hooks) {
+		basic := testregistry.BasicAuth("good", "good-password")
 		forbid := forbidManifests("reader")
-		reg.auth = func(w http.ResponseWriter, r *http.Request) bool {
+		h.Auth = func(w http.ResponseWriter, r *http.Request) bool {
 			if u, p, _ := r.BasicAuth(); u == "reader" && p == "reader-password" {
 				return forbid(w, r)
 			}
@@ -193,8 +194,8 @@ func TestCredentialOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newResolver(t, Options{Insecure: []string{reg.host}})
-			got := r.Resolve(t.Context(), Request{Image: reg.host + "/private/app:v1", Credentials: tt.creds})
+			r := newResolver(t, Options{Insecure: []string{reg.Host}})
+			got := r.Resolve(t.Context(), Request{Image: reg.Host + "/private/app:v1", Credentials: tt.creds})
 			t.Logf("%+v", got.Err)
 			if got.CredentialSource != tt.wantSource {
 				t.Errorf("CredentialSource = %q, want %q (err %v)", got.CredentialSource, tt.wantSource, got.Err)
@@ -223,12 +224,12 @@ func TestCredentialOrder(t *testing.T) {
 // A non-auth failure ends the credential search: the next credential is
 // not tried.
 func TestNonAuthFailureEndsSearch(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	reg.set(func(reg *testRegistry) { reg.auth = basicAuth("good", "pw") })
-	r := newResolver(t, Options{Insecure: []string{reg.host}})
+	reg := testregistry.New(t)
+	reg.Set(func(h *testregistry.Hooks) { h.Auth = testregistry.BasicAuth("good", "pw") })
+	r := newResolver(t, Options{Insecure: []string{reg.Host}})
 	first := basicCred("first", "good", "pw")
 	second := basicCred("second", "other", "pw2")
-	got := r.Resolve(t.Context(), Request{Image: reg.host + "/missing:v1", Credentials: []Credential{first, second}})
+	got := r.Resolve(t.Context(), Request{Image: reg.Host + "/missing:v1", Credentials: []Credential{first, second}})
 	if got.Err == nil || got.Err.Reason != ReasonNotFound || got.Err.Status != http.StatusNotFound {
 		t.Fatalf("Err = %+v, want not-found 404", got.Err)
 	}
@@ -247,7 +248,7 @@ func tokenAuth(realm, user, pass string) func(w http.ResponseWriter, r *http.Req
 	return func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/token" {
 			if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-				writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "bad credentials")
+				testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "bad credentials")
 				return true
 			}
 			w.Header().Set("Content-Type", "application/json")
@@ -258,25 +259,25 @@ func tokenAuth(realm, user, pass string) func(w http.ResponseWriter, r *http.Req
 			return false
 		}
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q,service="test",scope="repository:app:pull"`, realm))
-		writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return true
 	}
 }
 
 func TestBearerTokenExchange(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	want := reg.pushImage(t, "app:v1")
-	reg.set(func(reg *testRegistry) { reg.auth = tokenAuth(reg.srv.URL+"/token", "robot", "robot-pw") })
+	reg := testregistry.New(t)
+	want := reg.PushImage(t, "app:v1")
+	reg.Set(func(h *testregistry.Hooks) { h.Auth = tokenAuth(reg.Server.URL+"/token", "robot", "robot-pw") })
 
-	r := newResolver(t, Options{Insecure: []string{reg.host}})
+	r := newResolver(t, Options{Insecure: []string{reg.Host}})
 	denied := basicCred("pod-secret ns/old", "robot", "old-pw")
 	ok := basicCred("pod-secret ns/new", "robot", "robot-pw")
-	got := r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1", Credentials: []Credential{denied, ok}})
+	got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1", Credentials: []Credential{denied, ok}})
 	if got.Err != nil || got.Digest != want.String() || got.CredentialSource != ok.Source {
 		t.Fatalf("got %s from %q, %v; want %s from %q", got.Digest, got.CredentialSource, got.Err, want, ok.Source)
 	}
 
-	got = r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1", Credentials: []Credential{denied, Anonymous}})
+	got = r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1", Credentials: []Credential{denied, Anonymous}})
 	if got.Err == nil || got.Err.Reason != ReasonUnauthorized {
 		t.Fatalf("Err = %v, want unauthorized (token exchange refused)", got.Err)
 	}
@@ -289,31 +290,35 @@ func TestInsecureTokenRealm(t *testing.T) {
 	tests := []struct {
 		name        string
 		tls         bool
-		realm       func(reg *testRegistry) string
+		realm       func(reg *testregistry.Registry) string
 		wantMessage []string
 	}{
 		{
 			name:        "private address other than the registry",
-			realm:       func(*testRegistry) string { return "http://10.0.0.5/token?secret=abc" },
+			realm:       func(*testregistry.Registry) string { return "http://10.0.0.5/token?secret=abc" },
 			wantMessage: []string{"sent its token service at http://10.0.0.5/token;", "refusing to send credentials to a private address", "other than the registry itself"},
 		},
 		{
 			name:        "plain http realm for an https registry",
 			tls:         true,
-			realm:       func(*testRegistry) string { return "http://auth.example.com/token" },
+			realm:       func(*testregistry.Registry) string { return "http://auth.example.com/token" },
 			wantMessage: []string{"served over HTTPS", "http://auth.example.com/token", "plain HTTP"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := newTestRegistry(t, tt.tls)
-			reg.set(func(reg *testRegistry) { reg.auth = tokenAuth(tt.realm(reg), "u", "p") })
-			o := Options{Insecure: []string{reg.host}}
+			var opts []testregistry.Option
 			if tt.tls {
-				o = Options{CAFile: reg.caFile(t)}
+				opts = append(opts, testregistry.WithTLS())
+			}
+			reg := testregistry.New(t, opts...)
+			reg.Set(func(h *testregistry.Hooks) { h.Auth = tokenAuth(tt.realm(reg), "u", "p") })
+			o := Options{Insecure: []string{reg.Host}}
+			if tt.tls {
+				o = Options{CAFile: reg.CAFile(t)}
 			}
 			r := newResolver(t, o)
-			got := r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1", Credentials: []Credential{basicCred("a", "u", "p"), Anonymous}})
+			got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1", Credentials: []Credential{basicCred("a", "u", "p"), Anonymous}})
 			t.Logf("%+v", got.Err)
 			if got.Err == nil || got.Err.Reason != ReasonInsecureTokenRealm {
 				t.Fatalf("Err = %v, want %s", got.Err, ReasonInsecureTokenRealm)
@@ -349,7 +354,7 @@ func TestFaults(t *testing.T) {
 		{
 			name: "401 on the manifest",
 			fault: func(n int, w http.ResponseWriter, r *http.Request) bool {
-				writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+				testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 				return true
 			},
 			wantReason: ReasonUnauthorized, wantStatus: 401, wantHeads: 2, // one per credential
@@ -357,7 +362,7 @@ func TestFaults(t *testing.T) {
 		{
 			name: "404",
 			fault: func(n int, w http.ResponseWriter, r *http.Request) bool {
-				writeRegistryError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
+				testregistry.WriteError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
 				return true
 			},
 			wantReason: ReasonNotFound, wantStatus: 404, wantHeads: 1,
@@ -399,7 +404,7 @@ func TestFaults(t *testing.T) {
 			name: "always 429",
 			fault: func(n int, w http.ResponseWriter, r *http.Request) bool {
 				w.Header().Set("Retry-After", "0")
-				writeRegistryError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "slow down")
+				testregistry.WriteError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "slow down")
 				return true
 			},
 			opts:       Options{Retries: 3},
@@ -448,14 +453,14 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := newTestRegistry(t, false)
-			want := reg.pushImage(t, "app:v1")
+			reg := testregistry.New(t)
+			want := reg.PushImage(t, "app:v1")
 			var mu sync.Mutex
 			n := 0
-			reg.set(func(reg *testRegistry) {
-				reg.delay = tt.delay
+			reg.Set(func(h *testregistry.Hooks) {
+				h.Delay = tt.delay
 				if tt.fault != nil {
-					reg.fault = onManifests(func(w http.ResponseWriter, r *http.Request) bool {
+					h.Fault = testregistry.OnManifests(func(w http.ResponseWriter, r *http.Request) bool {
 						mu.Lock()
 						n++
 						k := n
@@ -465,10 +470,10 @@ func TestFaults(t *testing.T) {
 				}
 			})
 			o := tt.opts
-			o.Insecure = []string{reg.host}
+			o.Insecure = []string{reg.Host}
 			r := newResolver(t, o)
 			start := time.Now()
-			got := r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1", Credentials: []Credential{basicCred("s", "u", "p"), Anonymous}})
+			got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1", Credentials: []Credential{basicCred("s", "u", "p"), Anonymous}})
 			elapsed := time.Since(start)
 			t.Logf("%s: %+v", elapsed, got.Err)
 			if tt.wantReason == "" {
@@ -478,7 +483,7 @@ func TestFaults(t *testing.T) {
 			} else if got.Err == nil || got.Err.Reason != tt.wantReason || got.Err.Status != tt.wantStatus {
 				t.Errorf("Err = %+v, want reason %s status %d", got.Err, tt.wantReason, tt.wantStatus)
 			}
-			if heads, _, _ := reg.counts(); heads != tt.wantHeads {
+			if heads := reg.Count(http.MethodHead, "/manifests/"); heads != tt.wantHeads {
 				t.Errorf("manifest HEADs = %d, want %d", heads, tt.wantHeads)
 			}
 			if elapsed < tt.minElapsed {
@@ -492,31 +497,31 @@ func TestFaults(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	tlsReg := newTestRegistry(t, true)
-	want := tlsReg.pushImage(t, "app:v1")
-	plainReg := newTestRegistry(t, false)
-	plainWant := plainReg.pushImage(t, "app:v1")
+	tlsReg := testregistry.New(t, testregistry.WithTLS())
+	want := tlsReg.PushImage(t, "app:v1")
+	plainReg := testregistry.New(t)
+	plainWant := plainReg.PushImage(t, "app:v1")
 
 	tests := []struct {
 		name       string
-		reg        *testRegistry
+		reg        *testregistry.Registry
 		opts       func() Options
 		wantDigest string
 		wantReason Reason
 	}{
-		{"CA file", tlsReg, func() Options { return Options{CAFile: tlsReg.caFile(t)} }, want.String(), ""},
+		{"CA file", tlsReg, func() Options { return Options{CAFile: tlsReg.CAFile(t)} }, want.String(), ""},
 		{"system roots only", tlsReg, func() Options { return Options{} }, "", ReasonTLS},
 		{"wrong CA file", tlsReg, func() Options { return Options{CAFile: otherCA(t)} }, "", ReasonTLS},
-		{"insecure skips verification", tlsReg, func() Options { return Options{Insecure: []string{tlsReg.host}} }, want.String(), ""},
+		{"insecure skips verification", tlsReg, func() Options { return Options{Insecure: []string{tlsReg.Host}} }, want.String(), ""},
 		{"insecure by host without port", tlsReg, func() Options { return Options{Insecure: []string{"127.0.0.1"}} }, want.String(), ""},
 		{"insecure list names another host", tlsReg, func() Options { return Options{Insecure: []string{"127.0.0.1:1"}} }, "", ReasonTLS},
-		{"plain HTTP allowed when insecure", plainReg, func() Options { return Options{Insecure: []string{plainReg.host}} }, plainWant.String(), ""},
+		{"plain HTTP allowed when insecure", plainReg, func() Options { return Options{Insecure: []string{plainReg.Host}} }, plainWant.String(), ""},
 		{"plain HTTP refused otherwise", plainReg, func() Options { return Options{} }, "", ReasonTLS},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newResolver(t, tt.opts())
-			got := r.Resolve(t.Context(), Request{Image: tt.reg.host + "/app:v1"})
+			got := r.Resolve(t.Context(), Request{Image: tt.reg.Host + "/app:v1"})
 			t.Logf("%+v", got.Err)
 			if tt.wantReason == "" {
 				if got.Err != nil || got.Digest != tt.wantDigest {
@@ -532,7 +537,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	notPEM := writePEM(t, []byte("x"))
+	notPEM := testregistry.WritePEM(t, []byte("x"))
 	tests := []struct {
 		name string
 		o    Options
@@ -551,10 +556,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 func TestDedupe(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	want := reg.pushImage(t, "app:v1")
-	reg.set(func(reg *testRegistry) { reg.delay = 50 * time.Millisecond })
-	r := newResolver(t, Options{Insecure: []string{reg.host}})
+	reg := testregistry.New(t)
+	want := reg.PushImage(t, "app:v1")
+	reg.Set(func(h *testregistry.Hooks) { h.Delay = 50 * time.Millisecond })
+	r := newResolver(t, Options{Insecure: []string{reg.Host}})
 	cred := basicCred("pod-secret ns/a", "u", "p")
 	// The same credential under another Source (ID equal) is the same lookup.
 	twin := cred
@@ -568,7 +573,7 @@ func TestDedupe(t *testing.T) {
 			if i%2 == 1 {
 				c = twin
 			}
-			results[i] = r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1", Credentials: []Credential{c}})
+			results[i] = r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1", Credentials: []Credential{c}})
 		})
 	}
 	wg.Wait()
@@ -579,37 +584,37 @@ func TestDedupe(t *testing.T) {
 	}
 	// Repeats later in the run are answered from the cache.
 	all := r.ResolveAll(t.Context(), []Request{
-		{Image: reg.host + "/app:v1", Credentials: []Credential{cred}},
-		{Image: reg.host + "/app:v1", Credentials: []Credential{cred}},
+		{Image: reg.Host + "/app:v1", Credentials: []Credential{cred}},
+		{Image: reg.Host + "/app:v1", Credentials: []Credential{cred}},
 	})
 	for _, got := range all {
 		if got.Err != nil || got.Digest != want.String() {
 			t.Fatalf("ResolveAll result = %s, %v; want %s", got.Digest, got.Err, want)
 		}
 	}
-	if heads, _, _ := reg.counts(); heads != 1 {
+	if heads := reg.Count(http.MethodHead, "/manifests/"); heads != 1 {
 		t.Errorf("manifest HEADs = %d, want exactly 1 for 52 lookups of one (reference, credential)", heads)
 	}
 	if s := r.Stats(); s.Lookups != 1 || s.Deduplicated != 51 {
 		t.Errorf("Stats() = %+v, want 1 lookup and 51 deduplicated", s)
 	}
 	// Another credential is another lookup.
-	r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1", Credentials: []Credential{Anonymous}})
-	if heads, _, _ := reg.counts(); heads != 2 {
+	r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1", Credentials: []Credential{Anonymous}})
+	if heads := reg.Count(http.MethodHead, "/manifests/"); heads != 2 {
 		t.Errorf("manifest HEADs = %d, want 2 after a second credential", heads)
 	}
 }
 
 func TestPerHostConcurrency(t *testing.T) {
-	reg := newTestRegistry(t, false)
+	reg := testregistry.New(t)
 	var reqs []Request
 	for i := range 24 {
 		tag := fmt.Sprintf("app:v%d", i)
-		reg.pushImage(t, tag)
-		reqs = append(reqs, Request{Image: reg.host + "/" + tag})
+		reg.PushImage(t, tag)
+		reqs = append(reqs, Request{Image: reg.Host + "/" + tag})
 	}
-	reg.set(func(reg *testRegistry) { reg.delay = 30 * time.Millisecond })
-	r := newResolver(t, Options{Insecure: []string{reg.host}, PerHost: 3, Concurrency: 16})
+	reg.Set(func(h *testregistry.Hooks) { h.Delay = 30 * time.Millisecond })
+	r := newResolver(t, Options{Insecure: []string{reg.Host}, PerHost: 3, Concurrency: 16})
 
 	// Resolve called directly from many goroutines is bounded too, not only
 	// ResolveAll.
@@ -624,7 +629,7 @@ func TestPerHostConcurrency(t *testing.T) {
 			t.Fatalf("result %d = %+v, want success for %s (input order)", i, got, reqs[i].Image)
 		}
 	}
-	_, _, peak := reg.counts()
+	peak := reg.PeakManifests()
 	if peak > 3 {
 		t.Errorf("max manifest requests in flight = %d, want at most PerHost 3", peak)
 	}
@@ -634,18 +639,18 @@ func TestPerHostConcurrency(t *testing.T) {
 }
 
 func TestGlobalConcurrency(t *testing.T) {
-	shared := &inflight{}
+	shared := &testregistry.InFlight{}
 	var reqs []Request
 	var insecure []string
 	for range 3 {
-		reg := newTestRegistry(t, false)
+		reg := testregistry.New(t)
 		for i := range 6 {
 			tag := fmt.Sprintf("app:v%d", i)
-			reg.pushImage(t, tag)
-			reqs = append(reqs, Request{Image: reg.host + "/" + tag})
+			reg.PushImage(t, tag)
+			reqs = append(reqs, Request{Image: reg.Host + "/" + tag})
 		}
-		reg.set(func(reg *testRegistry) { reg.delay, reg.shared = 30*time.Millisecond, shared })
-		insecure = append(insecure, reg.host)
+		reg.Set(func(h *testregistry.Hooks) { h.Delay, h.Shared = 30*time.Millisecond, shared })
+		insecure = append(insecure, reg.Host)
 	}
 	r := newResolver(t, Options{Insecure: insecure, PerHost: 4, Concurrency: 5})
 	for i, got := range r.ResolveAll(t.Context(), reqs) {
@@ -653,25 +658,25 @@ func TestGlobalConcurrency(t *testing.T) {
 			t.Fatalf("result %d = %+v, want success for %s", i, got, reqs[i].Image)
 		}
 	}
-	if peak := shared.peak(); peak > 5 || peak < 3 {
+	if peak := shared.Peak(); peak > 5 || peak < 3 {
 		t.Errorf("max manifest requests in flight over all registries = %d, want 3..5 (Concurrency 5)", peak)
 	}
 }
 
 func TestResolveAllOrderAndMixedInputs(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	a := reg.pushImage(t, "a:v1")
-	b := reg.pushImage(t, "b:v1")
+	reg := testregistry.New(t)
+	a := reg.PushImage(t, "a:v1")
+	b := reg.PushImage(t, "b:v1")
 	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	reqs := []Request{
-		{Image: reg.host + "/b:v1"},
+		{Image: reg.Host + "/b:v1"},
 		{Image: "not a reference"},
 		{Image: "example.invalid/x@" + d},
-		{Image: reg.host + "/a:v1"},
-		{Image: reg.host + "/missing:v1"},
-		{Image: reg.host + "/b:v1"},
+		{Image: reg.Host + "/a:v1"},
+		{Image: reg.Host + "/missing:v1"},
+		{Image: reg.Host + "/b:v1"},
 	}
-	r := newResolver(t, Options{Insecure: []string{reg.host}})
+	r := newResolver(t, Options{Insecure: []string{reg.Host}})
 	got := r.ResolveAll(t.Context(), reqs)
 	want := []struct {
 		digest string
@@ -694,11 +699,11 @@ func TestResolveAllOrderAndMixedInputs(t *testing.T) {
 }
 
 func TestCanceled(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	want := reg.pushImage(t, "app:v1")
+	reg := testregistry.New(t)
+	want := reg.PushImage(t, "app:v1")
 	release := make(chan struct{})
-	reg.set(func(reg *testRegistry) {
-		reg.fault = onManifests(func(w http.ResponseWriter, r *http.Request) bool {
+	reg.Set(func(h *testregistry.Hooks) {
+		h.Fault = testregistry.OnManifests(func(w http.ResponseWriter, r *http.Request) bool {
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -706,10 +711,10 @@ func TestCanceled(t *testing.T) {
 			return false
 		})
 	})
-	r := newResolver(t, Options{Insecure: []string{reg.host}})
+	r := newResolver(t, Options{Insecure: []string{reg.Host}})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan Result)
-	go func() { done <- r.Resolve(ctx, Request{Image: reg.host + "/app:v1"}) }()
+	go func() { done <- r.Resolve(ctx, Request{Image: reg.Host + "/app:v1"}) }()
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	got := <-done
@@ -718,34 +723,33 @@ func TestCanceled(t *testing.T) {
 	}
 	// The abandoned lookup is not cached: a later caller asks again.
 	close(release)
-	got = r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1"})
+	got = r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1"})
 	if got.Err != nil || got.Digest != want.String() {
 		t.Errorf("after cancel: %s, %v; want %s", got.Digest, got.Err, want)
 	}
 	// A context already done sends nothing.
 	before := r.Stats().Requests
-	got = r.Resolve(ctx, Request{Image: reg.host + "/other:v1"})
+	got = r.Resolve(ctx, Request{Image: reg.Host + "/other:v1"})
 	if got.Err == nil || got.Err.Reason != ReasonCanceled || r.Stats().Requests != before {
 		t.Errorf("done context: %v and %d new requests, want canceled and none", got.Err, r.Stats().Requests-before)
 	}
 }
 
 func TestUserAgent(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	reg.pushImage(t, "app:v1")
-	reg.set(nil)
-	r := newResolver(t, Options{Insecure: []string{reg.host}, UserAgent: "kubectl-imgtrust/v9.9.9"})
-	if got := r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1"}); got.Err != nil {
+	reg := testregistry.New(t)
+	reg.PushImage(t, "app:v1")
+	reg.Reset()
+	r := newResolver(t, Options{Insecure: []string{reg.Host}, UserAgent: "kubectl-imgtrust/v9.9.9"})
+	if got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1"}); got.Err != nil {
 		t.Fatal(got.Err)
 	}
-	reg.mu.Lock()
-	defer reg.mu.Unlock()
-	if len(reg.userAgents) == 0 {
+	seen := reg.Requests()
+	if len(seen) == 0 {
 		t.Fatal("no request reached the registry")
 	}
-	for _, ua := range reg.userAgents {
-		if !strings.HasPrefix(ua, "kubectl-imgtrust/v9.9.9") {
-			t.Errorf("User-Agent = %q, want it to start with kubectl-imgtrust/v9.9.9", ua)
+	for _, req := range seen {
+		if !strings.HasPrefix(req.UserAgent, "kubectl-imgtrust/v9.9.9") {
+			t.Errorf("User-Agent = %q, want it to start with kubectl-imgtrust/v9.9.9", req.UserAgent)
 		}
 	}
 }
@@ -759,14 +763,14 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	)
 	echo := func(w http.ResponseWriter, r *http.Request) bool {
 		u, p, _ := r.BasicAuth()
-		writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "bad login "+u+":"+p+" header "+r.Header.Get("Authorization"))
+		testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "bad login "+u+":"+p+" header "+r.Header.Get("Authorization"))
 		return true
 	}
 	faults := map[string]func(w http.ResponseWriter, r *http.Request) bool{
 		"echoes the credential in a 401": echo,
 		"echoes it in a 404": func(w http.ResponseWriter, r *http.Request) bool {
 			_, p, _ := r.BasicAuth()
-			writeRegistryError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "no manifest for "+p)
+			testregistry.WriteError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "no manifest for "+p)
 			return true
 		},
 		"echoes it in a 500 body": func(w http.ResponseWriter, r *http.Request) bool {
@@ -775,7 +779,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			return true
 		},
 		"403": func(w http.ResponseWriter, r *http.Request) bool {
-			writeRegistryError(w, http.StatusForbidden, "DENIED", "denied")
+			testregistry.WriteError(w, http.StatusForbidden, "DENIED", "denied")
 			return true
 		},
 	}
@@ -786,10 +790,10 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	for name, fault := range faults {
 		t.Run(name, func(t *testing.T) {
-			reg := newTestRegistry(t, false)
-			reg.pushImage(t, "app:v1")
-			reg.set(func(reg *testRegistry) {
-				reg.auth = func(w http.ResponseWriter, r *http.Request) bool {
+			reg := testregistry.New(t)
+			reg.PushImage(t, "app:v1")
+			reg.Set(func(h *testregistry.Hooks) {
+				h.Auth = func(w http.ResponseWriter, r *http.Request) bool {
 					if _, _, ok := r.BasicAuth(); !ok && r.URL.Path == "/v2/" {
 						w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 						w.WriteHeader(http.StatusUnauthorized)
@@ -797,14 +801,14 @@ func TestSecretsNeverPrinted(t *testing.T) {
 					}
 					return false
 				}
-				reg.fault = onManifests(fault)
+				h.Fault = testregistry.OnManifests(fault)
 			})
 			// HEAD answers carry no body; with a platform we GET, and the
 			// registry's error body (echo included) reaches the classifier.
 			for _, platform := range []string{"", "linux/amd64"} {
-				r := newResolver(t, Options{Insecure: []string{reg.host}, Retries: 1, Platform: platform})
+				r := newResolver(t, Options{Insecure: []string{reg.Host}, Retries: 1, Platform: platform})
 				for _, c := range [][]Credential{creds, creds[:1], creds[1:2]} {
-					got := r.Resolve(t.Context(), Request{Image: reg.host + "/app:v1", Credentials: c})
+					got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1", Credentials: c})
 					if got.Err == nil {
 						t.Fatalf("Resolve succeeded, want a failure")
 					}
@@ -830,9 +834,9 @@ func assertNoSecret(t *testing.T, got Result, secrets ...string) {
 // A registry that cannot be reached is tried once per wave of workers, not
 // once per image.
 func TestUnreachableRegistryFailsFast(t *testing.T) {
-	reg := newTestRegistry(t, false)
-	host := reg.host
-	reg.srv.Close() // connection refused from now on
+	reg := testregistry.New(t)
+	host := reg.Host
+	reg.Server.Close() // connection refused from now on
 	var reqs []Request
 	for i := range 20 {
 		reqs = append(reqs, Request{Image: fmt.Sprintf("%s/app:v%d", host, i)})

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 )
 
 // Go's system pool reads SSL_CERT_FILE on Linux and the other Unixes (not
@@ -23,18 +25,18 @@ func TestSSLCertFileHonoured(t *testing.T) {
 		}
 		return
 	}
-	reg := newTestRegistry(t, true)
-	reg.pushImage(t, "app:v1")
+	reg := testregistry.New(t, testregistry.WithTLS())
+	reg.PushImage(t, "app:v1")
 	for _, tt := range []struct {
 		name     string
 		certFile string
 		wantOK   bool
 	}{
-		{"the registry's CA", reg.caFile(t), true},
+		{"the registry's CA", reg.CAFile(t), true},
 		{"another CA", otherCA(t), false},
 	} {
 		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestSSLCertFileHonoured$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+tt.certFile, "IMGTRUST_TEST_SSL_IMAGE="+reg.host+"/app:v1")
+		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+tt.certFile, "IMGTRUST_TEST_SSL_IMAGE="+reg.Host+"/app:v1")
 		out, err := cmd.CombinedOutput()
 		if (err == nil) != tt.wantOK {
 			t.Errorf("%s: child succeeded = %t, want %t; output:\n%s", tt.name, err == nil, tt.wantOK, out)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 )
 
 const (
@@ -41,9 +42,9 @@ func (l *requestLog) snapshot() ([]string, int) {
 	return append([]string(nil), l.paths...), l.auths
 }
 
-func newTestVerifier(t *testing.T, reg *testRegistry) *Verifier {
+func newTestVerifier(t *testing.T, reg *testregistry.Registry) *Verifier {
 	t.Helper()
-	v, err := NewVerifier(Options{CAFile: reg.caFile(t), UserAgent: "kubectl-imgtrust/test"})
+	v, err := NewVerifier(Options{CAFile: reg.CAFile(t), UserAgent: "kubectl-imgtrust/test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func fakeJWT(repo string, actions ...string) string {
 // bearerAuth makes the test registry a token registry: /v2/ asks for a
 // bearer token from /token on the same server, which accepts user:pass and
 // gives anonymous callers anonToken (401 when empty).
-func bearerAuth(reg *testRegistry, user, pass, anonToken string) func(w http.ResponseWriter, r *http.Request) bool {
+func bearerAuth(reg *testregistry.Registry, user, pass, anonToken string) func(w http.ResponseWriter, r *http.Request) bool {
 	return func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/token" {
 			u, p, ok := r.BasicAuth()
@@ -75,7 +76,7 @@ func bearerAuth(reg *testRegistry, user, pass, anonToken string) func(w http.Res
 			case !ok && anonToken != "":
 				tok = anonToken
 			default:
-				writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "bad credentials")
+				testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "bad credentials")
 				return true
 			}
 			_ = json.NewEncoder(w).Encode(map[string]string{"token": tok})
@@ -84,8 +85,8 @@ func bearerAuth(reg *testRegistry, user, pass, anonToken string) func(w http.Res
 		if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 			return false
 		}
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="https://%s/token",service="test"`, reg.host))
-		writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="https://%s/token",service="test"`, reg.Host))
+		testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return true
 	}
 }
@@ -95,54 +96,54 @@ func TestVerify(t *testing.T) {
 	wrong := basicCred("pod-secret ns/wrong", verifyUser, "not-"+verifyPass)
 	tests := []struct {
 		name string
-		auth func(reg *testRegistry) func(w http.ResponseWriter, r *http.Request) bool
+		auth func(reg *testregistry.Registry) func(w http.ResponseWriter, r *http.Request) bool
 		cred Credential
 		want VerifyResult
 		msg  string
 	}{
-		{"basic, right password", func(*testRegistry) func(http.ResponseWriter, *http.Request) bool {
-			return basicAuth(verifyUser, verifyPass)
+		{"basic, right password", func(*testregistry.Registry) func(http.ResponseWriter, *http.Request) bool {
+			return testregistry.BasicAuth(verifyUser, verifyPass)
 		}, right, VerifyOK, "accepted the credential"},
-		{"basic, wrong password", func(*testRegistry) func(http.ResponseWriter, *http.Request) bool {
-			return basicAuth(verifyUser, verifyPass)
+		{"basic, wrong password", func(*testregistry.Registry) func(http.ResponseWriter, *http.Request) bool {
+			return testregistry.BasicAuth(verifyUser, verifyPass)
 		}, wrong, VerifyRejected, "refused the credential"},
-		{"basic, anonymous", func(*testRegistry) func(http.ResponseWriter, *http.Request) bool {
-			return basicAuth(verifyUser, verifyPass)
+		{"basic, anonymous", func(*testregistry.Registry) func(http.ResponseWriter, *http.Request) bool {
+			return testregistry.BasicAuth(verifyUser, verifyPass)
 		}, Anonymous, VerifyRejected, "requires basic authentication"},
 		{"open registry, anonymous", nil, Anonymous, VerifyOK, "serves without authentication"},
 		{"open registry, credential", nil, right, VerifyOK, "serves without authentication"},
-		{"bearer, right password", func(reg *testRegistry) func(http.ResponseWriter, *http.Request) bool {
+		{"bearer, right password", func(reg *testregistry.Registry) func(http.ResponseWriter, *http.Request) bool {
 			return bearerAuth(reg, verifyUser, verifyPass, "")
 		}, right, VerifyOK, "accepted the credential"},
-		{"bearer, wrong password", func(reg *testRegistry) func(http.ResponseWriter, *http.Request) bool {
+		{"bearer, wrong password", func(reg *testregistry.Registry) func(http.ResponseWriter, *http.Request) bool {
 			return bearerAuth(reg, verifyUser, verifyPass, "")
 		}, wrong, VerifyRejected, "refused the credential"},
-		{"bearer, anonymous token granting pull", func(reg *testRegistry) func(http.ResponseWriter, *http.Request) bool {
+		{"bearer, anonymous token granting pull", func(reg *testregistry.Registry) func(http.ResponseWriter, *http.Request) bool {
 			return bearerAuth(reg, verifyUser, verifyPass, fakeJWT("team/app", "pull"))
 		}, Anonymous, VerifyOK, "grants anonymous pull tokens"},
-		{"bearer, anonymous token granting nothing", func(reg *testRegistry) func(http.ResponseWriter, *http.Request) bool {
+		{"bearer, anonymous token granting nothing", func(reg *testregistry.Registry) func(http.ResponseWriter, *http.Request) bool {
 			return bearerAuth(reg, verifyUser, verifyPass, fakeJWT(""))
 		}, Anonymous, VerifyRejected, "granted no pull access to team/app"},
-		{"bearer, anonymous refused", func(reg *testRegistry) func(http.ResponseWriter, *http.Request) bool {
+		{"bearer, anonymous refused", func(reg *testregistry.Registry) func(http.ResponseWriter, *http.Request) bool {
 			return bearerAuth(reg, verifyUser, verifyPass, "")
 		}, Anonymous, VerifyRejected, "refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := newTestRegistry(t, true)
+			reg := testregistry.New(t, testregistry.WithTLS())
 			log := &requestLog{}
 			var auth func(w http.ResponseWriter, r *http.Request) bool
 			if tt.auth != nil {
 				auth = tt.auth(reg)
 			}
-			reg.set(func(reg *testRegistry) {
-				reg.auth = func(w http.ResponseWriter, r *http.Request) bool {
+			reg.Set(func(h *testregistry.Hooks) {
+				h.Auth = func(w http.ResponseWriter, r *http.Request) bool {
 					log.add(r)
 					return auth != nil && auth(w, r)
 				}
 			})
 			v := newTestVerifier(t, reg)
-			got := v.Verify(context.Background(), reg.host, "team/app", tt.cred)
+			got := v.Verify(context.Background(), reg.Host, "team/app", tt.cred)
 			if got.Result != tt.want || !strings.Contains(got.Message, tt.msg) {
 				t.Errorf("Verify = %+v, want %s with a message containing %q", got, tt.want, tt.msg)
 			}
@@ -168,7 +169,7 @@ func TestVerify(t *testing.T) {
 			if tt.cred.ID == Anonymous.ID {
 				repo = "team/app"
 			}
-			again := v.Verify(context.Background(), reg.host, repo, tt.cred)
+			again := v.Verify(context.Background(), reg.Host, repo, tt.cred)
 			if again != got {
 				t.Errorf("second Verify = %+v, want the first verdict %+v", again, got)
 			}
@@ -180,14 +181,14 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyAnonymousPerRepository(t *testing.T) {
-	reg := newTestRegistry(t, true)
+	reg := testregistry.New(t, testregistry.WithTLS())
 	auth := bearerAuth(reg, verifyUser, verifyPass, fakeJWT("team/public", "pull"))
-	reg.set(func(reg *testRegistry) { reg.auth = auth })
+	reg.Set(func(h *testregistry.Hooks) { h.Auth = auth })
 	v := newTestVerifier(t, reg)
-	if got := v.Verify(context.Background(), reg.host, "team/public", Anonymous); got.Result != VerifyOK {
+	if got := v.Verify(context.Background(), reg.Host, "team/public", Anonymous); got.Result != VerifyOK {
 		t.Errorf("team/public: got %+v, want ok", got)
 	}
-	if got := v.Verify(context.Background(), reg.host, "team/private", Anonymous); got.Result != VerifyRejected {
+	if got := v.Verify(context.Background(), reg.Host, "team/private", Anonymous); got.Result != VerifyRejected {
 		t.Errorf("team/private: got %+v, want rejected", got)
 	}
 }
@@ -207,12 +208,12 @@ func TestVerifyUnreachable(t *testing.T) {
 }
 
 func TestVerifyUntrustedCertificateIsUnreachable(t *testing.T) {
-	reg := newTestRegistry(t, true)
+	reg := testregistry.New(t, testregistry.WithTLS())
 	v, err := NewVerifier(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := v.Verify(context.Background(), reg.host, "team/app", Credential{Source: "x", ID: "x", Auth: &authn.Basic{Username: verifyUser, Password: verifyPass}})
+	got := v.Verify(context.Background(), reg.Host, "team/app", Credential{Source: "x", ID: "x", Auth: &authn.Basic{Username: verifyUser, Password: verifyPass}})
 	if got.Result != VerifyUnreachable || !strings.Contains(got.Message, "certificate") {
 		t.Errorf("Verify = %+v, want unreachable about the certificate", got)
 	}

@@ -66,11 +66,7 @@ func (f *fixture) notation(key *ecdsa.PrivateKey, cert *x509.Certificate, mediaT
 	layer := f.blob(env, types.MediaType(mediaType))
 	cfg := f.blob([]byte("{}"), mtOCIEmpty)
 	subject := f.desc
-	d := f.put(v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: mtNotationSignature, Config: cfg, Layers: []v1.Descriptor{layer}, Subject: &subject}, "")
-	if !f.api {
-		d.ArtifactType = mtNotationSignature
-		f.fallbackIndex(d)
-	}
+	f.reg.PutReferrer(f.t, f.repo, v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: mtNotationSignature, Config: cfg, Layers: []v1.Descriptor{layer}, Subject: &subject})
 }
 
 func TestNotation(t *testing.T) {

@@ -6,118 +6,61 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
-// fixture is go-containerregistry's in-process registry with an image and
-// helpers that write signatures the way cosign does.
+// fixture is the in-process test registry with an image and helpers that
+// write signatures the way cosign does.
 type fixture struct {
 	t      *testing.T
-	srv    *httptest.Server
+	reg    *testregistry.Registry
 	repo   name.Repository
 	digest v1.Hash
 	desc   v1.Descriptor
-	api    bool
-	deny   bool // answer 403 to signature lookups
-
-	mu       sync.Mutex
-	requests []string // "METHOD path" after setup, pings excluded
-	counting bool
-}
-
-func (f *fixture) count(r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.counting && r.URL.Path != "/v2/" {
-		f.requests = append(f.requests, r.Method+" "+r.URL.Path)
-	}
 }
 
 func newFixture(t *testing.T, referrersAPI bool) *fixture {
 	t.Helper()
-	f := &fixture{t: t, api: referrersAPI}
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(referrersAPI))
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.count(r)
-		if f.deny && (strings.Contains(r.URL.Path, "/referrers/") || strings.Contains(r.URL.Path, "/manifests/sha256-")) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = io.WriteString(w, `{"errors":[{"code":"DENIED","message":"no"}]}`)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	t.Cleanup(f.srv.Close)
-	host := strings.TrimPrefix(f.srv.URL, "http://")
-	var err error
-	if f.repo, err = name.NewRepository(host+"/app", name.Insecure); err != nil {
-		t.Fatal(err)
-	}
-	img, err := random.Image(128, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(f.repo.Tag("v1"), img); err != nil {
-		t.Fatal(err)
-	}
-	f.digest, _ = img.Digest()
+	f := &fixture{t: t, reg: testregistry.New(t, testregistry.WithReferrers(referrersAPI))}
+	f.repo = f.reg.Repo(t, "app")
+	img := testregistry.RandomImage(t, 1)
+	f.digest = f.reg.Push(t, "app:v1", img)
 	raw, _ := img.RawManifest()
 	mt, _ := img.MediaType()
 	f.desc = v1.Descriptor{MediaType: mt, Digest: f.digest, Size: int64(len(raw))}
 	return f
 }
 
-type rawManifest struct {
-	b  []byte
-	mt types.MediaType
+// deny answers 403 to signature lookups (the .sig and fallback tags, the
+// referrers API).
+func (f *fixture) deny() {
+	f.reg.Set(func(h *testregistry.Hooks) {
+		h.Fault = testregistry.Refuse(http.StatusForbidden, "/referrers/", "/manifests/sha256-")
+	})
 }
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.b, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 
 func (f *fixture) blob(b []byte, mt types.MediaType) v1.Descriptor {
 	f.t.Helper()
-	l := static.NewLayer(b, mt)
-	if err := remote.WriteLayer(f.repo, l); err != nil {
-		f.t.Fatal(err)
-	}
-	d, _ := l.Digest()
-	return v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(b))}
+	return f.reg.PutBlob(f.t, f.repo, b, mt)
 }
 
 // put writes a manifest (by tag when tag is set) and returns its descriptor.
-func (f *fixture) put(m any, tag string) v1.Descriptor {
+func (f *fixture) put(m v1.Manifest, tag string) v1.Descriptor {
 	f.t.Helper()
-	b, _ := json.Marshal(m)
-	h, _, _ := v1.SHA256(bytes.NewReader(b))
-	var ref name.Reference = f.repo.Digest(h.String())
-	if tag != "" {
-		ref = f.repo.Tag(tag)
-	}
-	if err := remote.Put(ref, rawManifest{b, types.OCIManifestSchema1}); err != nil {
-		f.t.Fatal(err)
-	}
-	return v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: int64(len(b))}
+	return f.reg.PutManifest(f.t, f.repo, m, types.OCIManifestSchema1, tag)
 }
 
 // legacy writes a cosign .sig tag: a simple-signing payload naming
@@ -169,23 +112,7 @@ func (f *fixture) rawBundle(raw []byte, predicate string) {
 	subject := f.desc
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: mtSigstoreBundle, Config: cfg, Layers: []v1.Descriptor{layer}, Subject: &subject,
 		Annotations: map[string]string{annotationBundleType: predicate}}
-	d := f.put(m, "")
-	if !f.api {
-		d.ArtifactType = mtSigstoreBundle
-		d.Annotations = map[string]string{annotationBundleType: predicate}
-		f.fallbackIndex(d)
-	}
-}
-
-// fallbackIndex writes the tag-schema index pushers keep for registries
-// without the referrers API.
-func (f *fixture) fallbackIndex(d v1.Descriptor) {
-	f.t.Helper()
-	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{d}}
-	b, _ := json.Marshal(idx)
-	if err := remote.Put(f.repo.Tag(strings.Replace(f.digest.String(), ":", "-", 1)), rawManifest{b, types.OCIImageIndex}); err != nil {
-		f.t.Fatal(err)
-	}
+	f.reg.PutReferrer(f.t, f.repo, m)
 }
 
 func keypair(t *testing.T) (*sign.EphemeralKeypair, string) {
@@ -256,7 +183,7 @@ func TestCosign(t *testing.T) {
 				{"bundle for another digest", func(f *fixture) { f.bundle(kpA, strings.Repeat("0", 64), predicateCosignSignV1) }, []string{pubA}, StatusInvalid, "another digest"},
 				{"tampered bundle claiming our key", func(f *fixture) { f.bundleWith(kpA, f.digest.Hex, predicateCosignSignV1, true) }, []string{pubA}, StatusInvalid, "does not verify"},
 				{"an attestation is not a signature", func(f *fixture) { f.bundle(kpA, f.digest.Hex, otherPredicate) }, []string{pubA}, StatusUnsigned, ""},
-				{"lookups refused: never unsigned", func(f *fixture) { f.deny = true }, []string{pubA}, StatusLookupFailed, "forbidden"},
+				{"lookups refused: never unsigned", func(f *fixture) { f.deny() }, []string{pubA}, StatusLookupFailed, "forbidden"},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
@@ -326,18 +253,14 @@ func TestRequestBudget(t *testing.T) {
 			// (one request per host and run); the second shows the cost
 			// per digest.
 			c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
-			f.mu.Lock()
-			f.counting = true
-			f.mu.Unlock()
+			f.reg.Reset()
 			got := c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
-			f.mu.Lock()
-			reqs := append([]string(nil), f.requests...)
-			f.mu.Unlock()
+			reqs := f.reg.Hits()
 			if len(reqs) > tt.max {
 				t.Errorf("%d requests (%v), want at most %d", len(reqs), reqs, tt.max)
 			}
 			for _, r := range reqs {
-				if strings.HasPrefix(r, "GET ") && strings.Contains(r, "/manifests/sha256-") && got.Status == StatusUnsigned {
+				if r.Method == http.MethodGet && strings.Contains(r.Path, "/manifests/sha256-") && got.Status == StatusUnsigned {
 					t.Errorf("%s: a manifest GET just to learn presence (Docker Hub counts it as a pull)", r)
 				}
 			}

@@ -32,9 +32,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 )
 
 // Fault names, each the first path component of a repository on the main
@@ -115,7 +115,7 @@ func Start() (*Registry, error) {
 		User: "fault-user", Password: "fault-" + randomHex(12),
 		requests: map[string]int{},
 		hangs:    make(chan struct{}),
-		backend:  ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))),
+		backend:  testregistry.Backend(false),
 	}
 	ca, leaf, err := certificates("127.0.0.1", "localhost")
 	if err != nil {
@@ -241,7 +241,7 @@ func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
 	anonymousPublic := req.Header.Get("Authorization") == "" && strings.HasPrefix(req.URL.Path, "/v2/"+Public+"/")
 	if u, p, ok := req.BasicAuth(); !anonymousPublic && (!ok || u != r.User || p != r.Password) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="faultregistry"`)
-		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return
 	}
 	if req.URL.Path == "/v2/" {
@@ -253,7 +253,7 @@ func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
 	manifest := strings.Contains(req.URL.Path, "/manifests/")
 	switch {
 	case fault == SignaturesDenied && (strings.Contains(req.URL.Path, "/referrers/") || strings.Contains(req.URL.Path, "/manifests/sha256-")):
-		writeError(w, http.StatusForbidden, "DENIED", "signatures are not for you")
+		testregistry.WriteError(w, http.StatusForbidden, "DENIED", "signatures are not for you")
 		return
 	case !manifest:
 	case fault == RedirectLoop:
@@ -288,24 +288,24 @@ func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
 		r.headWithBody(w, req)
 		return
 	case fault == Status401:
-		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "token expired for "+r.User)
+		testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "token expired for "+r.User)
 		return
 	case fault == Status403:
-		writeError(w, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
+		testregistry.WriteError(w, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
 		return
 	case fault == Status404:
-		writeError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
+		testregistry.WriteError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
 		return
 	case fault == RateLimitOnce && n == 1:
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "slow down")
+		testregistry.WriteError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "slow down")
 		return
 	case fault == RateLimitNoHint:
-		writeError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "slow down")
+		testregistry.WriteError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "slow down")
 		return
 	case fault == RateLimitLong:
 		w.Header().Set("Retry-After", "3600")
-		writeError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "come back in an hour")
+		testregistry.WriteError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "come back in an hour")
 		return
 	case fault == ServerErrorOnce && n == 1:
 		w.WriteHeader(http.StatusInternalServerError)
@@ -412,7 +412,7 @@ func (r *Registry) bearerRegistry(tokenPath string) http.Handler {
 		r.count(role)
 		if req.Header.Get("Authorization") != "Bearer good-token" {
 			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="https://%s%s",service="faultregistry"`, r.TokenHost, tokenPath))
-			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+			testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 			return
 		}
 		if req.URL.Path == "/v2/" {
@@ -432,7 +432,7 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 	case "/token":
 		r.count("token")
 		if u, p, ok := req.BasicAuth(); !ok || u != r.User || p != r.Password {
-			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "bad credentials")
+			testregistry.WriteError(w, http.StatusUnauthorized, "UNAUTHORIZED", "bad credentials")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -451,12 +451,6 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 		r.mu.Unlock()
 	}
 	r.backend.ServeHTTP(w, req)
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"errors":[{"code":%q,"message":%q}]}`, code, msg)
 }
 
 // certificates makes a CA and a leaf for the given names, signed by it.
