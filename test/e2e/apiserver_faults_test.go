@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // startProxy puts a loopback TCP proxy in front of the stack's API server

@@ -17,7 +17,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/load/loader"
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/proxy/proxy"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // benchProxy is the bench's latency proxy in front of one stack registry,

@@ -17,7 +17,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // secondStack starts another real apiserver (with etcd; no controllers)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 const (

@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
 	"github.com/imgtrust/kubectl-imgtrust/test/faultregistry"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // The kubelet's answer, case by case: the items 1–4 through the

@@ -20,7 +20,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 var (

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // pushConfig writes a docker config that logs in to the private registry

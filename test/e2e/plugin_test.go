@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 func TestPluginListFindsImgtrust(t *testing.T) {

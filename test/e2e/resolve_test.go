@@ -16,7 +16,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/cmd"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 func resolveJSON(t *testing.T, env []string, args ...string) (cmd.ResolveReport, result) {

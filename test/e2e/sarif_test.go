@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sarif"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 	"github.com/imgtrust/kubectl-imgtrust/test/sarifcheck"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
 	"github.com/imgtrust/kubectl-imgtrust/test/faultregistry"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // TestSignaturesWithRealSigners signs images on the stack's private

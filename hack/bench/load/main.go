@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/load/loader"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 func main() {
