@@ -55,23 +55,14 @@ func TestUntypedReferrersAreBounded(t *testing.T) {
 	empty := f.blob([]byte("{}"), mtOCIEmpty)
 	for i := range maxReferrerManifests + 8 {
 		layer := f.blob([]byte(fmt.Sprintf("thing %d", i)), "application/vnd.example.thing")
-		f.put(v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: empty, Layers: []v1.Descriptor{layer}, Subject: &f.desc}, "")
+		f.reg.PutReferrer(t, f.repo, v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: empty, Layers: []v1.Descriptor{layer}, Subject: &f.desc})
 	}
-	f.mu.Lock()
-	f.counting = true
-	f.mu.Unlock()
+	f.reg.Reset()
 	got := f.check(t, pub)
 	if got.Status != StatusLookupFailed || !strings.Contains(got.Error, fmt.Sprintf("too many referrers to classify: read %d of %d", maxReferrerManifests, maxReferrerManifests+8)) {
 		t.Errorf("got %s %q, want signature-lookup-failed saying the read was cut", got.Status, got.Error)
 	}
-	gets := 0
-	f.mu.Lock()
-	for _, r := range f.requests {
-		if strings.HasPrefix(r, "GET ") && strings.Contains(r, "/manifests/sha256:") {
-			gets++
-		}
-	}
-	f.mu.Unlock()
+	gets := f.reg.Count("GET", "/manifests/sha256:")
 	if gets > maxReferrerManifests {
 		t.Errorf("%d referrer manifest GETs, want at most %d", gets, maxReferrerManifests)
 	}
