@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/admission"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -37,8 +39,11 @@ type PolicyOptions struct {
 	Apply             bool
 	Delete            bool
 	Force             bool
+	TrustPolicy       string
+	For               string
 
 	policy admission.Policy
+	trust  *trustpolicy.Policy
 	scope  workload.Scope
 }
 
@@ -46,7 +51,7 @@ type PolicyOptions struct {
 func NewCmdPolicy(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &PolicyOptions{IOStreams: streams, configFlags: configFlags, Name: admission.DefaultName, Actions: []string{"Warn", "Audit"}}
 	cmd := &cobra.Command{
-		Use:   "policy (--require-digest | --allowed-registries PREFIX,...) [-n NS | -A] [--preview | --apply | --delete]",
+		Use:   "policy (--require-digest | --allowed-registries PREFIX,...) [-n NS | -A] [--preview | --apply | --delete] | policy --trust-policy FILE --for ENGINE",
 		Short: "Keep unpinned or foreign images out: generate, preview and roll out a ValidatingAdmissionPolicy",
 		Long: `Generate a ValidatingAdmissionPolicy and its binding that the API server
 enforces itself (admissionregistration.k8s.io/v1, Kubernetes 1.30 and later: no
@@ -71,7 +76,19 @@ it would deny today with the fix for each, goes to stderr. Roll out in stages:
 breaking object and records it in the audit log; --apply --actions Deny
 refuses them, and is itself refused while the preview is not empty, unless
 --force. --apply server-side applies with field manager kubectl-imgtrust;
---delete removes what it made. kube-system is left out unless named with -n.`,
+--delete removes what it made. kube-system is left out unless named with -n.
+
+Signatures cannot be checked by a ValidatingAdmissionPolicy (CEL makes no
+registry calls): --trust-policy FILE --for ENGINE prints the trust policy's
+rules for an engine that verifies them, one cluster-wide object per rule:
+  --for policy-controller  sigstore policy-controller ClusterImagePolicy
+                           (policy.sigstore.dev/v1beta1); require is enforced,
+                           verify warns, ignore passes. It has no Notation.
+  --for kyverno            Kyverno ImageValidatingPolicy (policies.kyverno.io/v1):
+                           require is denied (the verified digest pinned),
+                           verify warns and audits.
+What an engine cannot express is said on stderr, one line per rule and field.
+--for only prints (no --apply, --preview or --delete): review, then kubectl apply.`,
 		Example: `  # What would requiring digests from our registries deny in this namespace?
   kubectl imgtrust policy --require-digest --allowed-registries registry.acme.example/ --preview
 
@@ -85,7 +102,10 @@ refuses them, and is itself refused while the preview is not empty, unless
   kubectl imgtrust policy -A --require-digest --exempt-images registry.k8s.io/pause > policy.yaml
 
   # Remove it
-  kubectl imgtrust policy --delete`,
+  kubectl imgtrust policy --delete
+
+  # Signature rules for the sigstore policy-controller or Kyverno
+  kubectl imgtrust policy --trust-policy trust.yaml --for kyverno > verify-images.yaml`,
 		RunE: runFlow(o),
 	}
 	f := cmd.Flags()
@@ -102,6 +122,8 @@ refuses them, and is itself refused while the preview is not empty, unless
 	f.BoolVar(&o.Apply, "apply", false, "Server-side apply the policy and its binding (field manager kubectl-imgtrust)")
 	f.BoolVar(&o.Delete, "delete", false, "Delete the policy and binding kubectl-imgtrust made")
 	f.BoolVar(&o.Force, "force", false, "Apply Deny although the preview is not empty; take over fields of another manager; delete what we did not make")
+	f.StringVar(&o.TrustPolicy, "trust-policy", "", "TrustPolicy file whose rules --for renders for a signature-verifying engine")
+	f.StringVar(&o.For, "for", "", "With --trust-policy: print its rules for "+strings.Join(admission.Engines, " or ")+" (print only)")
 	o.tableFlags.AddFlags(cmd)
 	return cmd
 }
@@ -110,6 +132,9 @@ refuses them, and is itself refused while the preview is not empty, unless
 func (o *PolicyOptions) Complete(args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("policy takes no arguments (got %q): the scope is -n NAMESPACE or -A", strings.Join(args, " "))
+	}
+	if o.For != "" || o.TrustPolicy != "" {
+		return o.completeEngine()
 	}
 	var err error
 	p := admission.Policy{Name: o.Name, Rules: admission.Rules{RequireDigest: o.RequireDigest}}
@@ -144,6 +169,9 @@ func (o *PolicyOptions) Complete(args []string) error {
 
 // Validate checks the flag combinations before anything is read.
 func (o *PolicyOptions) Validate() error {
+	if o.trust != nil {
+		return report.ValidateFormat(o.Output, "", report.FormatJSON, report.FormatYAML)
+	}
 	switch {
 	case o.Delete && (o.Apply || o.Preview):
 		return errors.New("--delete removes the policy: it cannot be combined with --apply or --preview")
@@ -161,6 +189,9 @@ func (o *PolicyOptions) Validate() error {
 
 // Run previews, prints or applies, and deletes.
 func (o *PolicyOptions) Run(ctx context.Context) error {
+	if o.trust != nil {
+		return o.runEngine()
+	}
 	res, err := pipeline.Policy(ctx, pipeline.PolicyConfig{
 		Cluster: pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
 		Policy:  o.policy, Apply: o.Apply, Delete: o.Delete, Force: o.Force,
@@ -215,6 +246,11 @@ func (o *PolicyOptions) printPolicy() error {
 	if err != nil {
 		return err
 	}
+	return o.printObjects(objects)
+}
+
+// printObjects writes objects as YAML documents or a JSON List.
+func (o *PolicyOptions) printObjects(objects []map[string]any) error {
 	if o.Output == report.FormatJSON {
 		return report.Encode(o.Out, report.FormatJSON, map[string]any{"apiVersion": "v1", "kind": "List", "items": objects})
 	}
@@ -229,6 +265,49 @@ func (o *PolicyOptions) printPolicy() error {
 		if _, err := o.Out.Write(b); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// completeEngine reads --trust-policy for --for. The engines verify
+// signatures; the ValidatingAdmissionPolicy flags do not mix with them.
+func (o *PolicyOptions) completeEngine() error {
+	switch {
+	case o.TrustPolicy == "":
+		return fmt.Errorf("--for %s renders a trust policy: give --trust-policy FILE", o.For)
+	case o.For == "":
+		return fmt.Errorf("a ValidatingAdmissionPolicy cannot verify signatures (CEL makes no registry calls): add --for %s to render --trust-policy for an engine that does",
+			strings.Join(admission.Engines, " or --for "))
+	case !slices.Contains(admission.Engines, o.For):
+		return fmt.Errorf("--for %q is not an engine: use %s", o.For, strings.Join(admission.Engines, " or "))
+	case o.Apply || o.Delete || o.Preview:
+		return errors.New("--for only prints the engine's policy (no --apply, --delete or --preview): review it, then kubectl apply -f")
+	case o.RequireDigest || len(o.AllowedRegistries) > 0 || len(o.ExemptImages) > 0:
+		return errors.New("--for renders the trust policy's signature rules; --require-digest, --allowed-registries and --exempt-images make the ValidatingAdmissionPolicy: run them apart")
+	}
+	p, err := trustpolicy.Load(o.TrustPolicy)
+	if err != nil {
+		return err
+	}
+	o.trust = p
+	return nil
+}
+
+// runEngine prints the trust policy as the engine's objects, and on stderr
+// what the engine cannot express.
+func (o *PolicyOptions) runEngine() error {
+	r, err := admission.RenderEngine(o.For, o.trust, o.Name)
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	if len(r.Objects) == 0 {
+		return &exitError{Code: ExitError, Err: fmt.Errorf("%s: no rule can be expressed for %s", o.TrustPolicy, o.For)}
+	}
+	if err := o.printObjects(r.Objects); err != nil {
+		return &exitError{Code: ExitError, Err: err}
 	}
 	return nil
 }

@@ -1,0 +1,201 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// engineCRDs are the CRD files hack/crds.sh fetches from the engines'
+// published modules, and the CRD names they define.
+var engineCRDs = map[string]struct{ file, crd string }{
+	"policy-controller": {"policy-controller-clusterimagepolicies.yaml", "clusterimagepolicies.policy.sigstore.dev"},
+	"kyverno":           {"kyverno-imagevalidatingpolicies.yaml", "imagevalidatingpolicies.policies.kyverno.io"},
+}
+
+// engineTrust has a rule of each kind an engine renders.
+const engineTrust = `apiVersion: imgtrust.dev/v1alpha1
+kind: TrustPolicy
+rules:
+- images: ["registry.k8s.io/**"]
+  action: ignore
+- images: ["registry.acme.example/team/app", "nginx"]
+  keys: [cosign.pub, "k8s://imgtrust/signing"]
+  notation: [notation.crt]
+  action: require
+- images: ["ghcr.io/acme/*-svc?"]
+  keyless:
+  - issuer: https://token.actions.githubusercontent.com
+    subjectRegExp: '^https://github\.com/acme/.*$'
+  ignoreSCT: true
+- images: ["**"]
+  action: report-unsigned
+`
+
+// TestPolicyEngines has the real kube-apiserver validate what `policy
+// --for` renders against each engine's published CRD schema (a server-side
+// dry run: nothing is stored, no engine runs), and refuse a broken object,
+// so the check can fail.
+func TestPolicyEngines(t *testing.T) {
+	crds := fetchEngineCRDs(t)
+	dir := t.TempDir()
+	writeEngineTrust(t, dir)
+	trust := filepath.Join(dir, "trust.yaml")
+
+	for engine, c := range engineCRDs {
+		t.Run(engine, func(t *testing.T) {
+			installEngineCRD(t, filepath.Join(crds, c.file), c.crd)
+			r := kubectl(t, "imgtrust", "policy", "--trust-policy", trust, "--for", engine)
+			mustSucceed(t, r, "policy --for "+engine)
+			if !strings.Contains(r.Stderr, "rules[3].action: report-unsigned") {
+				t.Errorf("no warning for the report-unsigned rule:\n%s", r.Stderr)
+			}
+			if engine == "policy-controller" && !strings.Contains(r.Stderr, "rules[1]: notation cannot be expressed for policy-controller;") {
+				t.Errorf("no warning for the notation certificate:\n%s", r.Stderr)
+			}
+			rendered := filepath.Join(dir, engine+".yaml")
+			writeFile(t, rendered, r.Stdout)
+			mustSucceed(t, dryRunCreate(t, rendered), "the API server validating the rendered "+engine+" objects")
+
+			// Break one field the schema constrains: refused, naming it.
+			broken, field := breakEngineObject(t, engine, r.Stdout)
+			bad := filepath.Join(dir, engine+"-broken.yaml")
+			writeFile(t, bad, broken)
+			if r := dryRunCreate(t, bad); r.Code == 0 || !strings.Contains(r.Stderr, field) {
+				t.Errorf("broken %s object: want a refusal naming %s, got %s", engine, field, r)
+			}
+		})
+	}
+
+	t.Run("bad input", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--trust-policy", trust, "--for", "gatekeeper"}, `--for "gatekeeper" is not an engine`},
+			{[]string{"--for", "kyverno"}, "give --trust-policy FILE"},
+			{[]string{"--trust-policy", trust}, "cannot verify signatures"},
+			{[]string{"--trust-policy", trust, "--for", "kyverno", "--apply"}, "--for only prints"},
+		} {
+			r := kubectl(t, append([]string{"imgtrust", "policy"}, c.args...)...)
+			if r.Code != 2 || !strings.Contains(r.Stderr, c.want) || strings.Count(strings.TrimSpace(r.Stderr), "\n") > 0 || r.Stdout != "" {
+				t.Errorf("%v: want exit 2 and one line with %q, got %s", c.args, c.want, r)
+			}
+		}
+	})
+}
+
+// fetchEngineCRDs runs hack/crds.sh (instant when its cache is warm), so a
+// fresh checkout has the CRDs without another step.
+func fetchEngineCRDs(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(repoRoot, "hack", "crds.sh"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("hack/crds.sh: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// installEngineCRD installs a published CRD without its conversion webhook:
+// no engine runs here, and a dry run still converts to the stored version.
+// The schemas are the published ones, untouched.
+func installEngineCRD(t *testing.T, file, name string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd map[string]any
+	if err := yaml.Unmarshal(data, &crd); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	delete(crd["spec"].(map[string]any), "conversion")
+	out, err := yaml.Marshal(crd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched := filepath.Join(t.TempDir(), filepath.Base(file))
+	writeFile(t, patched, string(out))
+	// Server-side: the Kyverno CRD is larger than a last-applied annotation.
+	mustSucceed(t, kubectl(t, "apply", "--server-side", "--force-conflicts", "-f", patched), "installing "+name)
+	mustSucceed(t, kubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+name), "waiting for "+name)
+	t.Cleanup(func() { kubectl(t, "delete", "crd", name, "--ignore-not-found", "--wait=false") })
+}
+
+// dryRunCreate sends the objects to the API server, which validates them
+// and stores nothing; it retries while discovery does not list the new
+// kind yet.
+func dryRunCreate(t *testing.T, file string) result {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := kubectl(t, "create", "--dry-run=server", "-f", file)
+		if !strings.Contains(r.Stderr, "no matches for kind") || time.Now().After(deadline) {
+			return r
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// breakEngineObject returns the rendered objects with the first one broken
+// where its schema constrains it, and the field the server should name.
+func breakEngineObject(t *testing.T, engine, rendered string) (string, string) {
+	t.Helper()
+	first, _, _ := strings.Cut(rendered, "\n---\n")
+	var obj map[string]any
+	if err := yaml.Unmarshal([]byte(first), &obj); err != nil {
+		t.Fatal(err)
+	}
+	spec := obj["spec"].(map[string]any)
+	field := "spec.validationActions"
+	if engine == "policy-controller" {
+		spec["images"] = []any{map[string]any{"glob": 42}} // a string in the schema
+		field = "spec.images[0].glob"
+	} else {
+		spec["validationActions"] = []any{"Block"} // not in the enum
+	}
+	out, err := yaml.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), field
+}
+
+// writeEngineTrust writes engineTrust with a fresh key and certificate
+// (the engines get their PEM inline; nothing is signed here).
+func writeEngineTrust(t *testing.T, dir string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "imgtrust-e2e"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	cert, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "cosign.pub"), string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	writeFile(t, filepath.Join(dir, "notation.crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})))
+	writeFile(t, filepath.Join(dir, "trust.yaml"), engineTrust)
+}
