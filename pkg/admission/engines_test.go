@@ -58,6 +58,16 @@ func loadTrust(t *testing.T, policy string) *trustpolicy.Policy {
 	return p
 }
 
+// render is RenderEngine naming the objects imgtrust-rule-N.
+func render(t *testing.T, engine string, p *trustpolicy.Policy) Rendered {
+	t.Helper()
+	r, err := RenderEngine(engine, p, "imgtrust")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // get walks a rendered object: get(obj, "spec", "authorities", 0, "key").
 func get(t *testing.T, v any, path ...any) any {
 	t.Helper()
@@ -100,10 +110,7 @@ func TestRenderEngineRefusesUnknown(t *testing.T) {
 
 func TestRenderedIsYAML(t *testing.T) {
 	for _, e := range Engines {
-		r, err := RenderEngine(e, loadTrust(t, testTrust), "imgtrust")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := render(t, e, loadTrust(t, testTrust))
 		for _, obj := range r.Objects {
 			if _, err := yaml.Marshal(obj); err != nil {
 				t.Errorf("%s: %v", e, err)

@@ -11,11 +11,21 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 )
 
-func TestKyvernoFields(t *testing.T) {
-	r, err := RenderEngine(EngineKyverno, loadTrust(t, testTrust), "imgtrust")
-	if err != nil {
-		t.Fatal(err)
+// kyFirst is the rule whose refConds Kyverno would match for ref: its own
+// and no earlier rule's, as kyMatch writes it; -1 for none.
+func kyFirst(p *trustpolicy.Policy, ref string) int {
+	for i, r := range p.Rules {
+		for _, c := range refConds(r) {
+			if regexp.MustCompile(c.re).MatchString(ref) && !(c.hubless && regexp.MustCompile(hostFirst).MatchString(ref)) {
+				return i
+			}
+		}
 	}
+	return -1
+}
+
+func TestKyvernoFields(t *testing.T) {
+	r := render(t, EngineKyverno, loadTrust(t, testTrust))
 	wantWarnings(t, r.Warnings, "rules[4].action: report-unsigned (any signature will do) cannot be expressed for kyverno")
 	if len(r.Objects) != 3 {
 		t.Fatalf("got %d objects, want rules 1 to 3 (ignore has nothing to verify)", len(r.Objects))
@@ -55,19 +65,6 @@ func TestKyvernoFields(t *testing.T) {
 	if get(t, notary, "spec", "attestors", 0, "notary", "certs", "value") != testCert {
 		t.Errorf("notation: %v", get(t, notary, "spec", "attestors"))
 	}
-}
-
-// kyFirst is the rule whose refConds Kyverno would match for ref: its own
-// and no earlier rule's, as kyMatch writes it; -1 for none.
-func kyFirst(p *trustpolicy.Policy, ref string) int {
-	for i, r := range p.Rules {
-		for _, c := range refConds(r) {
-			if regexp.MustCompile(c.re).MatchString(ref) && !(c.hubless && regexp.MustCompile(hostFirst).MatchString(ref)) {
-				return i
-			}
-		}
-	}
-	return -1
 }
 
 func TestKyvernoMatchesAsTheTrustPolicy(t *testing.T) {

@@ -10,10 +10,7 @@ import (
 )
 
 func TestPolicyControllerFields(t *testing.T) {
-	r, err := RenderEngine(EnginePolicyController, loadTrust(t, testTrust), "imgtrust")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := render(t, EnginePolicyController, loadTrust(t, testTrust))
 	wantWarnings(t, r.Warnings,
 		"rules[1]: notation cannot be expressed for policy-controller; ",
 		"rules[1].keys[1]: policy-controller reads key Secrets only from its own namespace",
@@ -52,15 +49,12 @@ func TestPolicyControllerFields(t *testing.T) {
 }
 
 func TestPolicyControllerChecksTlogUnlessIgnored(t *testing.T) {
-	r, err := RenderEngine(EnginePolicyController, loadTrust(t, `apiVersion: imgtrust.dev/v1alpha1
+	r := render(t, EnginePolicyController, loadTrust(t, `apiVersion: imgtrust.dev/v1alpha1
 kind: TrustPolicy
 rules:
 - images: ["**"]
   keyless: [{issuer: https://accounts.google.com, subject: a@b.example}]
-`), "x")
-	if err != nil {
-		t.Fatal(err)
-	}
+`))
 	if a := get(t, r.Objects[0], "spec", "authorities", 0); get(t, a, "ctlog", "url") != pcRekor || get(t, a, "keyless", "insecureIgnoreSCT") != nil {
 		t.Errorf("keyless: %v", a)
 	}
@@ -68,7 +62,7 @@ rules:
 }
 
 func TestPolicyControllerWarnsOverlaps(t *testing.T) {
-	r, err := RenderEngine(EnginePolicyController, loadTrust(t, `apiVersion: imgtrust.dev/v1alpha1
+	r := render(t, EnginePolicyController, loadTrust(t, `apiVersion: imgtrust.dev/v1alpha1
 kind: TrustPolicy
 rules:
 - images: ["registry.acme.example/team/**"]
@@ -77,10 +71,7 @@ rules:
   keys: [cosign.pub]
 - images: ["registry.acme.example/**"]
   keys: [cosign.pub]
-`), "x")
-	if err != nil {
-		t.Fatal(err)
-	}
+`))
 	wantWarnings(t, r.Warnings, `rules[2].images: "registry.acme.example/**" overlaps rules[0]'s "registry.acme.example/team/**"`)
 }
 

@@ -3,21 +3,19 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
 )
 
 // engineCRDs are the CRD files hack/crds.sh fetches from the engines'
@@ -31,17 +29,17 @@ var engineCRDs = map[string]struct{ file, crd string }{
 const engineTrust = `apiVersion: imgtrust.dev/v1alpha1
 kind: TrustPolicy
 rules:
-- images: ["registry.k8s.io/**"]
+- images: ["docker.io/library/pause", "registry.k8s.io/**"]
   action: ignore
-- images: ["registry.acme.example/team/app", "nginx"]
-  keys: [cosign.pub, "k8s://imgtrust/signing"]
+- images: ["registry.acme.example/**"]
   notation: [notation.crt]
+  keys: ["k8s://cosign-system/acme", cosign.pub]
+- images: ["ghcr.io/*/tools", "quay.io/acme/app?"]
   action: require
-- images: ["ghcr.io/acme/*-svc?"]
   keyless:
-  - issuer: https://token.actions.githubusercontent.com
-    subjectRegExp: '^https://github\.com/acme/.*$'
-  ignoreSCT: true
+  - issuerRegExp: '^https://accounts\.google\.com$'
+    subject: keyless@distroless.iam.gserviceaccount.com
+  ignoreTlog: true
 - images: ["**"]
   action: report-unsigned
 `
@@ -71,12 +69,14 @@ func TestPolicyEngines(t *testing.T) {
 			writeFile(t, rendered, r.Stdout)
 			mustSucceed(t, dryRunCreate(t, rendered), "the API server validating the rendered "+engine+" objects")
 
-			// Break one field the schema constrains: refused, naming it.
-			broken, field := breakEngineObject(t, engine, r.Stdout)
-			bad := filepath.Join(dir, engine+"-broken.yaml")
-			writeFile(t, bad, broken)
-			if r := dryRunCreate(t, bad); r.Code == 0 || !strings.Contains(r.Stderr, field) {
-				t.Errorf("broken %s object: want a refusal naming %s, got %s", engine, field, r)
+			// A field the schema constrains, and one it does not know (so a
+			// misspelt field in the renderer fails too): refused, named.
+			for i, b := range breakEngineObject(t, engine, r.Stdout) {
+				bad := filepath.Join(dir, engine+"-broken-"+strconv.Itoa(i)+".yaml")
+				writeFile(t, bad, b.yaml)
+				if r := dryRunCreate(t, bad); r.Code == 0 || !strings.Contains(r.Stderr, b.field) {
+					t.Errorf("broken %s object: want a refusal naming %s, got %s", engine, b.field, r)
+				}
 			}
 		})
 	}
@@ -134,7 +134,16 @@ func installEngineCRD(t *testing.T, file, name string) {
 	writeFile(t, patched, string(out))
 	// Server-side: the Kyverno CRD is larger than a last-applied annotation.
 	mustSucceed(t, kubectl(t, "apply", "--server-side", "--force-conflicts", "-f", patched), "installing "+name)
-	mustSucceed(t, kubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+name), "waiting for "+name)
+	// Polled: kubectl wait fails while the CRD has no conditions yet.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		r := kubectl(t, "get", "crd", name, "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+		if r.Stdout == "True" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not established after 60s: %s", name, r)
+		}
+	}
 	t.Cleanup(func() { kubectl(t, "delete", "crd", name, "--ignore-not-found", "--wait=false") })
 }
 
@@ -153,49 +162,60 @@ func dryRunCreate(t *testing.T, file string) result {
 	}
 }
 
-// breakEngineObject returns the rendered objects with the first one broken
-// where its schema constrains it, and the field the server should name.
-func breakEngineObject(t *testing.T, engine, rendered string) (string, string) {
+// brokenObject is a rendered object made wrong, and the field the API
+// server should name refusing it.
+type brokenObject struct{ yaml, field string }
+
+// breakEngineObject breaks the first rendered object twice: a value the
+// schema refuses, and an unknown field.
+func breakEngineObject(t *testing.T, engine, rendered string) []brokenObject {
 	t.Helper()
 	first, _, _ := strings.Cut(rendered, "\n---\n")
-	var obj map[string]any
-	if err := yaml.Unmarshal([]byte(first), &obj); err != nil {
-		t.Fatal(err)
+	var out []brokenObject
+	for _, change := range []func(spec map[string]any) string{
+		func(spec map[string]any) string {
+			if engine == "policy-controller" {
+				spec["images"] = []any{map[string]any{"glob": 42}} // a string in the schema
+				return "spec.images[0].glob"
+			}
+			spec["validationActions"] = []any{"Block"} // not in the enum
+			return "spec.validationActions"
+		},
+		func(spec map[string]any) string {
+			spec["imgtrustUnknown"] = true
+			return `unknown field "spec.imgtrustUnknown"`
+		},
+	} {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(first), &obj); err != nil {
+			t.Fatal(err)
+		}
+		field := change(obj["spec"].(map[string]any))
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, brokenObject{string(b), field})
 	}
-	spec := obj["spec"].(map[string]any)
-	field := "spec.validationActions"
-	if engine == "policy-controller" {
-		spec["images"] = []any{map[string]any{"glob": 42}} // a string in the schema
-		field = "spec.images[0].glob"
-	} else {
-		spec["validationActions"] = []any{"Block"} // not in the enum
-	}
-	out, err := yaml.Marshal(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), field
+	return out
 }
 
-// writeEngineTrust writes engineTrust with a fresh key and certificate
-// (the engines get their PEM inline; nothing is signed here).
+// writeEngineTrust writes engineTrust with a fresh CA certificate as the
+// Notation root and its public key as the cosign key (the engines get the
+// PEM inline; nothing is signed here).
 func writeEngineTrust(t *testing.T, dir string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := fixture.NewKeylessCA(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "imgtrust-e2e"},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	cert, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	pub, err := x509.MarshalPKIXPublicKey(&ca.Key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "cosign.pub"), string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
-	writeFile(t, filepath.Join(dir, "notation.crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})))
+	if err := os.Rename(ca.CertPath, filepath.Join(dir, "notation.crt")); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, filepath.Join(dir, "trust.yaml"), engineTrust)
 }
