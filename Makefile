@@ -32,9 +32,10 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-imgtrust ./cmd/kubectl-imgtrust
 
-## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane), signers (cosign, notation) and krew (kubectl-krew, validate-krew-manifest), cached in .cache/tools (hack/build-tools.sh)
+## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane), signers (cosign, notation) and krew (kubectl-krew, validate-krew-manifest), cached in .cache/tools (hack/build-tools.sh), and the admission engines' CRDs in .cache/crds (hack/crds.sh)
 tools:
 	hack/build-tools.sh tools signers krew
+	hack/crds.sh >/dev/null
 
 ## vet: gofmt and go vet
 vet:

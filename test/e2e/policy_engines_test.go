@@ -15,7 +15,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // engineCRDs are the CRD files hack/crds.sh fetches from the engines'
