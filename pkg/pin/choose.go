@@ -35,9 +35,6 @@ const (
 	// The digest is not signed by a key or certificate given with
 	// --verify-key or --trust-cert.
 	ReasonNotVerified = "not-verified"
-	// An image volume (spec.volumes[].image) of a live object: only
-	// manifests (-f) pin them for now.
-	ReasonImageVolume = "image-volume"
 )
 
 // Refusal is a deliberate decision not to pin a container, with what the
@@ -80,6 +77,15 @@ func RegistryChooser(resolve func(u workload.Usage) (digest string, err error)) 
 // config digest (which is not pullable), or pods run another repository than
 // the spec names (the template changed and the pods were not replaced).
 func ChooseRunning(u workload.Usage) (string, *Refusal) {
+	if len(u.Running) == 0 && u.Type == workload.ImageVolume {
+		// Pod status names no image volume's digest; a pinned reference
+		// mounts exactly the digest it names.
+		if ref, err := imageref.Parse(u.Image); err == nil && ref.Digest != "" {
+			return ref.Digest, nil
+		}
+		return "", &Refusal{ReasonNoRunningPods, fmt.Sprintf(
+			"pods do not report which digest image volume %q mounted: use --source=registry", u.Name)}
+	}
 	if len(u.Running) == 0 {
 		return "", &Refusal{ReasonNoRunningPods, fmt.Sprintf(
 			"no running pod reports an image for %s %q: wait for its pods to start or roll the workload out, or use --source=registry",

@@ -52,8 +52,14 @@ func StrategicMergePatch(obj workload.Object, changes []Change) ([]byte, error) 
 			return nil, fmt.Errorf("%s %q is changed twice", c.Container.Type, c.Container.Name)
 		}
 		seen[key] = true
+		// Both lists merge on name: a container's image is a string, an
+		// image volume's is image.reference.
+		entry := map[string]any{"name": c.Container.Name, "image": c.New}
+		if p.field == volumesField {
+			entry["image"] = map[string]any{"reference": c.New}
+		}
 		list, _ := spec[p.field].([]any)
-		spec[p.field] = append(list, map[string]any{"name": c.Container.Name, "image": c.New})
+		spec[p.field] = append(list, entry)
 	}
 	return json.Marshal(root)
 }

@@ -75,11 +75,6 @@ func plan(obj workload.Object, usages []workload.Usage, chooser Chooser, dropTag
 			// templates cannot hold them.
 			skip(ReasonEphemeralContainer, "ephemeral container %q of %s %s cannot be changed once added", c.Name, obj.Kind, obj.Name)
 			continue
-		case c.Type == workload.ImageVolume:
-			// Patches are built for container lists (merged by container
-			// name), not for .../volumes/<i>/image/reference.
-			skip(ReasonImageVolume, "image volumes are not pinned live yet: pin the manifest with -f")
-			continue
 		}
 		if _, err := parseImagePath(c.Path); err != nil {
 			skip(ReasonUnsupportedPath, "%s %q has no patchable image path: %v", c.Type, c.Name, err)

@@ -101,17 +101,19 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
-			// A strategic merge patch would merge it into containers by
-			// name: live image volumes are refused, pinned ones are fine.
-			name: "image volumes are not pinned live", obj: deploy, chooser: registry,
+			// Image volumes are pinned like containers (their own list,
+			// merged by volume name); pinned ones are left.
+			name: "image volumes are pinned live", obj: deploy, chooser: registry,
 			usages: []workload.Usage{
 				usage(workload.Container, "data", "nginx:1.25", "/spec/template/spec/containers/0/image"),
 				usage(workload.ImageVolume, "data", "ghcr.io/org/data:1", "/spec/template/spec/volumes/0/image/reference"),
 				usage(workload.ImageVolume, "model", "ghcr.io/org/model:1@"+digA, "/spec/template/spec/volumes/1/image/reference"),
 			},
-			wantChanges: []string{"/spec/template/spec/containers/0/image nginx:1.25 → nginx:1.25@<B> (registry)"},
+			wantChanges: []string{
+				"/spec/template/spec/containers/0/image nginx:1.25 → nginx:1.25@<B> (registry)",
+				"/spec/template/spec/volumes/0/image/reference ghcr.io/org/data:1 → ghcr.io/org/data:1@<B> (registry)",
+			},
 			wantSkipped: []string{
-				"/spec/template/spec/volumes/0/image/reference image-volume false",
 				"/spec/template/spec/volumes/1/image/reference already-pinned false",
 			},
 		},
@@ -205,7 +207,8 @@ func TestPlanMirror(t *testing.T) {
 	for _, c := range changes {
 		got = append(got, c.Old+" → "+strings.ReplaceAll(c.New, digA, "<A>"))
 	}
-	want := []string{"ghcr.io/org/web:1.2 → mirror.example/m/org/web:1.2@<A>", "ghcr.io/org/api:2@" + digA + " → mirror.example/m/org/api:2@<A>"}
+	want := []string{"ghcr.io/org/web:1.2 → mirror.example/m/org/web:1.2@<A>", "ghcr.io/org/api:2@" + digA + " → mirror.example/m/org/api:2@<A>",
+		"ghcr.io/org/data:1@" + digA + " → mirror.example/m/org/data:1@<A>"} // a pinned image volume mounts the digest it names
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -213,7 +216,7 @@ func TestPlanMirror(t *testing.T) {
 	for _, s := range skipped {
 		reasons = append(reasons, s.Container.Name+":"+s.Reason)
 	}
-	if strings.Join(reasons, ",") != "old:other-image,done:already-mirrored,data:image-volume" {
+	if strings.Join(reasons, ",") != "old:other-image,done:already-mirrored" {
 		t.Errorf("skipped: %v", reasons)
 	}
 }

@@ -285,8 +285,8 @@ spec: {ports: [{port: 80}]}
 }
 
 // TestImageVolume: an image volume (spec.volumes[].image) is audited like
-// a container's image and reported as volume/NAME; pin leaves it alone live
-// and says to pin the manifest.
+// a container's image and reported as volume/NAME; live pin pins it in
+// place (merged by volume name) with the containers.
 func TestImageVolume(t *testing.T) {
 	ctx := testContext(t)
 	ns := newNamespace(t, "imgvol")
@@ -326,17 +326,17 @@ func TestImageVolume(t *testing.T) {
 	}
 
 	pinned := kubectl(t, "imgtrust", "pin", "deploy/iv", "-n", ns, "--source=registry", "--apply")
-	// The container is pinned; the volume is refused, so the exit is 1.
-	if pinned.Code != 1 || !strings.Contains(pinned.Stderr, "image volumes are not pinned live yet: pin the manifest with -f") {
-		t.Errorf("pin does not say why the image volume is left: %s", pinned)
+	// The container and the image volume are pinned, in one patch.
+	if pinned.Code != 0 || !strings.Contains(pinned.Stderr, `imageVolume "data" `+data.Ref+" -> "+data.Ref+"@"+data.Digest) {
+		t.Errorf("pin does not pin the image volume: %s", pinned)
 	}
 	after, err := kube.AppsV1().Deployments(ns).Get(ctx, "iv", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ps := after.Spec.Template.Spec
-	if len(ps.Volumes) != 1 || ps.Volumes[0].Image == nil || ps.Volumes[0].Image.Reference != data.Ref {
-		t.Errorf("pin changed the image volume: %+v", ps.Volumes)
+	if len(ps.Volumes) != 1 || ps.Volumes[0].Image == nil || ps.Volumes[0].Image.Reference != data.Ref+"@"+data.Digest || ps.Volumes[0].Name != "data" {
+		t.Errorf("pin did not pin the image volume in place: %+v", ps.Volumes)
 	}
 	if len(ps.Containers) != 1 || ps.Containers[0].Image != app.Ref+"@"+app.Digest {
 		t.Errorf("pin did not pin the container: %+v", ps.Containers)
