@@ -96,6 +96,7 @@ tells what is mutable or uncovered, and what to do about it.`,
 		NewCmdResolve(configFlags, streams),
 		NewCmdPin(configFlags, streams),
 		NewCmdPolicy(configFlags, streams),
+		NewCmdSign(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	for _, sub := range root.Commands() {

@@ -1,0 +1,145 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// SignOptions signs the digests workloads run (or manifests name).
+type SignOptions struct {
+	genericiooptions.IOStreams
+	configFlags *genericclioptions.ConfigFlags
+	scopeFlags
+	registryFlags
+
+	Key    string
+	Format string
+	All    bool
+
+	args  []string
+	scope workload.Scope
+}
+
+// NewCmdSign returns `kubectl imgtrust sign`.
+func NewCmdSign(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &SignOptions{IOStreams: streams, configFlags: configFlags, Format: string(pipeline.SignLegacy)}
+	cmd := &cobra.Command{
+		Use:   "sign (TYPE/NAME ... | -l SELECTOR | --all | -A | -f FILE|DIR) --key cosign.key|k8s://NAMESPACE/NAME",
+		Short: "Sign the exact digests workloads run (or manifests name) with a cosign key",
+		Long: `Sign, with your cosign key, the digest every pod of a workload runs for each
+container (every digest, during a rollout), or with -f the digests manifests
+name. A tag is never signed: an image given by tag in a manifest is refused
+(pin it first: kubectl imgtrust pin -f FILE --write).
+
+--key is cosign's private key: the cosign.key file of cosign generate-key-pair,
+decrypted with COSIGN_PASSWORD as cosign does, or k8s://NAMESPACE/NAME, the
+Secret cosign generate-key-pair k8s://NAMESPACE/NAME makes (its cosign.key,
+decrypted with its cosign.password). No key material or password is printed.
+
+The signature is cosign's legacy format (--signature-format legacy, the only
+one for now): cosign's simple-signing payload for the digest, a layer of the
+REPOSITORY:sha256-<hex>.sig tag that cosign verify, Kyverno and
+policy-controller read. Nothing is uploaded to a transparency log: verify with
+cosign verify --key cosign.pub --insecure-ignore-tlog.
+
+Each digest is checked first: one our key already signed is not signed again
+("already signed"). Digests are read with the pods' pull credentials; the
+signature is written with your docker config's credential for the registry.
+A failed write leaves no signature manifest behind.
+
+Exit status: 0 when every digest is signed or already signed, 1 when an image
+was refused or failed (one line each, naming what to fix), 2 for bad input
+(the key, its password, the flags).`,
+		Example: `  # Sign what deploy/web runs
+  COSIGN_PASSWORD=... kubectl imgtrust sign deploy/web -n shop --key cosign.key
+
+  # Sign everything running in the cluster with a key kept in a Secret
+  kubectl imgtrust sign -A --key k8s://imgtrust/cosign-key
+
+  # Sign the digests manifests name (tags are refused)
+  kubectl imgtrust sign -f k8s/ -R --key cosign.key`,
+		RunE: runFlow(o),
+	}
+	o.scopeFlags.AddFlags(cmd, true)
+	o.registryFlags.AddFlags(cmd)
+	cmd.Flags().StringVar(&o.Key, "key", "", "cosign private key: a cosign.key file (password from COSIGN_PASSWORD) or k8s://NAMESPACE/NAME")
+	cmd.Flags().StringVar(&o.Format, "signature-format", o.Format, "How the signature is written: legacy (cosign's .sig tag)")
+	cmd.Flags().BoolVar(&o.All, "all", false, "Sign what every workload in the namespace runs")
+	return cmd
+}
+
+// Complete resolves the scope.
+func (o *SignOptions) Complete(args []string) error {
+	o.args = args
+	var err error
+	o.scope, err = o.scopeFlags.Scope(o.configFlags, args)
+	return err
+}
+
+// Validate checks the flags before anything is read.
+func (o *SignOptions) Validate() error {
+	switch {
+	case o.Key == "":
+		return fmt.Errorf("--key is required: a cosign.key file or k8s://NAMESPACE/NAME")
+	case o.Format != string(pipeline.SignLegacy):
+		return fmt.Errorf("--signature-format %q is not supported yet: use legacy", o.Format)
+	case o.All && o.scope.Offline():
+		return fmt.Errorf("--all selects live objects; it cannot be combined with -f")
+	case o.All && len(o.args) > 0:
+		return fmt.Errorf("--all cannot be combined with TYPE/NAME arguments: pick one")
+	case !o.scope.Offline() && len(o.args) == 0 && o.Selector == "" && !o.All && !o.AllNamespaces:
+		return fmt.Errorf("name what to sign: TYPE/NAME (e.g. deploy/web), -l SELECTOR, --all (this namespace), -A or -f FILE")
+	}
+	return o.registryFlags.Validate()
+}
+
+// Run signs, printing one line per image.
+func (o *SignOptions) Run(ctx context.Context) error {
+	pw, set := os.LookupEnv("COSIGN_PASSWORD")
+	res, err := pipeline.Sign(ctx, pipeline.SignConfig{
+		Cluster:  pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
+		Registry: o.registryFlags.Options(""),
+		Key:      o.Key,
+		Password: sign.Password{Value: []byte(pw), Set: set, From: "COSIGN_PASSWORD"},
+		Format:   pipeline.SignFormat(o.Format),
+		Events:   o.printOutcome,
+	})
+	for _, w := range res.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	if err != nil {
+		return &exitError{Code: ExitError, Err: err}
+	}
+	fmt.Fprintf(o.ErrOut, "%d signed, %d already signed, %d refused, %d failed\n", res.Signed, res.AlreadySigned, res.Refused, res.Failed)
+	if res.Refused+res.Failed > 0 {
+		return &exitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+// printOutcome prints one image: signed and already signed to stdout,
+// refusals and failures to stderr.
+func (o *SignOptions) printOutcome(e pipeline.SignOutcome) {
+	label := pipeline.ObjectLabel(e.Object)
+	if e.Object.Source != "" {
+		label = fmt.Sprintf("%s/%s (%s:%d)", e.Object.Kind, e.Object.Name, e.Object.Source, e.Object.SourceLine)
+	}
+	what := fmt.Sprintf("%s container %q", label, e.Container)
+	switch e.Status {
+	case pipeline.SignSigned:
+		fmt.Fprintf(o.Out, "signed %s: %s (%s)\n", what, e.Target, e.Message)
+	case pipeline.SignAlreadySigned:
+		fmt.Fprintf(o.Out, "already signed %s: %s (%s)\n", what, e.Target, e.Message)
+	default:
+		fmt.Fprintf(o.ErrOut, "%s %s: %s\n", e.Status, what, e.Message)
+	}
+}

@@ -1,0 +1,107 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// SignFormat is where and how a signature is written.
+type SignFormat string
+
+// SignLegacy is cosign's legacy .sig tag (cosign --new-bundle-format=false).
+const SignLegacy SignFormat = "legacy"
+
+// SignStatus is what became of one image.
+type SignStatus string
+
+const (
+	// SignSigned: our signature was written.
+	SignSigned SignStatus = "signed"
+	// SignAlreadySigned: our key had signed the digest before; nothing written.
+	SignAlreadySigned SignStatus = "already-signed"
+	// SignRefused: there is no digest to sign (a tag, no running pod).
+	SignRefused SignStatus = "refused"
+	// SignFailed: the registry failed or refused; nothing written.
+	SignFailed SignStatus = "failed"
+)
+
+// SignConfig signs the digests workloads run (or -f manifests name).
+type SignConfig struct {
+	Cluster  Cluster
+	Registry registry.Options
+	// Key is a cosign private key file or k8s://NAMESPACE/NAME.
+	Key string
+	// Password decrypts a key file (COSIGN_PASSWORD); a k8s:// key
+	// uses its Secret's cosign.password.
+	Password sign.Password
+	Format   SignFormat
+	// Events, when set, is told each outcome as it happens.
+	Events func(SignOutcome)
+}
+
+// SignOutcome is what became of one container's image (one per running
+// digest when pods run several).
+type SignOutcome struct {
+	Object    workload.Object
+	Container string
+	// Image is the image as written in the spec or manifest.
+	Image string
+	// Target is REPOSITORY@DIGEST, what is (or would be) signed; empty
+	// when refused for want of a digest.
+	Target string
+	Status SignStatus
+	// Message says why (refused, failed) or where the signature went.
+	Message string
+}
+
+// SignResult is every outcome, in workload and container order.
+type SignResult struct {
+	Outcomes                               []SignOutcome
+	Signed, AlreadySigned, Refused, Failed int
+	// Warnings name what could not be read (namespaces, -f inputs).
+	Warnings []string
+}
+
+// Sign loads the key (an error here is bad input: nothing is read), finds
+// the digests to sign, and signs each digest once: checked first with
+// pkg/signature against our own public key, then written with the
+// user's docker config credential. The error is for a run that cannot
+// start (the key, the cluster).
+func Sign(ctx context.Context, cfg SignConfig) (SignResult, error) {
+	if cfg.Format == "" {
+		cfg.Format = SignLegacy
+	}
+	if cfg.Format != SignLegacy {
+		return SignResult{}, fmt.Errorf("--signature-format %q is not supported yet: use legacy", cfg.Format)
+	}
+	key, err := LoadSignKey(ctx, cfg.Cluster, cfg.Key, cfg.Password)
+	if err != nil {
+		return SignResult{}, err
+	}
+	resolver, err := registry.New(cfg.Registry)
+	if err != nil {
+		return SignResult{}, err
+	}
+	checker, err := signature.New(signature.Options{Keys: []signature.Key{key.Public}})
+	if err != nil {
+		return SignResult{}, err
+	}
+	targets, plan, warnings, err := signTargets(ctx, cfg.Cluster)
+	if err != nil {
+		return SignResult{}, err
+	}
+	s := &signRun{cfg: cfg, key: key, resolver: resolver, checker: checker, plan: plan, done: map[string]SignOutcome{}}
+	s.result.Warnings = warnings
+	for _, t := range targets {
+		if ctx.Err() != nil {
+			break
+		}
+		s.add(s.signOne(ctx, t))
+	}
+	return s.result, ctx.Err()
+}
