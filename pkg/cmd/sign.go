@@ -31,7 +31,7 @@ type SignOptions struct {
 
 // NewCmdSign returns `kubectl imgtrust sign`.
 func NewCmdSign(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SignOptions{IOStreams: streams, configFlags: configFlags, Format: string(pipeline.SignLegacy)}
+	o := &SignOptions{IOStreams: streams, configFlags: configFlags, Format: string(pipeline.SignBundle)}
 	cmd := &cobra.Command{
 		Use:   "sign (TYPE/NAME ... | -l SELECTOR | --all | -A | -f FILE|DIR) --key cosign.key|k8s://NAMESPACE/NAME",
 		Short: "Sign the exact digests workloads run (or manifests name) with a cosign key",
@@ -45,22 +45,31 @@ decrypted with COSIGN_PASSWORD as cosign does, or k8s://NAMESPACE/NAME, the
 Secret cosign generate-key-pair k8s://NAMESPACE/NAME makes (its cosign.key,
 decrypted with its cosign.password). No key material or password is printed.
 
-The signature is cosign's legacy format (--signature-format legacy, the only
-one for now): cosign's simple-signing payload for the digest, a layer of the
-REPOSITORY:sha256-<hex>.sig tag that cosign verify, Kyverno and
-policy-controller read. Nothing is uploaded to a transparency log: verify with
-cosign verify --key cosign.pub --insecure-ignore-tlog.
+How the signature is written (--signature-format):
+  bundle  (default, as cosign v3) a sigstore bundle v0.3 signing an in-toto
+          statement (predicate https://sigstore.dev/cosign/sign/v1) of the
+          digest, attached as an OCI referrer; where the registry has no
+          referrers API, listed in the sha256-<hex> referrers tag.
+  legacy  cosign's simple-signing payload as a layer of the
+          REPOSITORY:sha256-<hex>.sig tag, for older verifiers (cosign before
+          v3, Kyverno and policy-controller versions still in use).
+Nothing is uploaded to a transparency log (no Rekor) and no timestamp is
+asked for: verify with cosign verify --key cosign.pub --insecure-ignore-tlog.
 
 Each digest is checked first: one our key already signed is not signed again
 ("already signed"). Digests are read with the pods' pull credentials; the
 signature is written with your docker config's credential for the registry.
-A failed write leaves no signature manifest behind.
+Blobs are written before the manifest naming them, so a failed write never
+leaves a signature manifest pointing at something missing.
 
 Exit status: 0 when every digest is signed or already signed, 1 when an image
 was refused or failed (one line each, naming what to fix), 2 for bad input
 (the key, its password, the flags).`,
 		Example: `  # Sign what deploy/web runs
   COSIGN_PASSWORD=... kubectl imgtrust sign deploy/web -n shop --key cosign.key
+
+  # The same in cosign's legacy .sig format, for older verifiers
+  kubectl imgtrust sign deploy/web -n shop --key cosign.key --signature-format legacy
 
   # Sign everything running in the cluster with a key kept in a Secret
   kubectl imgtrust sign -A --key k8s://imgtrust/cosign-key
@@ -72,7 +81,7 @@ was refused or failed (one line each, naming what to fix), 2 for bad input
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.Key, "key", "", "cosign private key: a cosign.key file (password from COSIGN_PASSWORD) or k8s://NAMESPACE/NAME")
-	cmd.Flags().StringVar(&o.Format, "signature-format", o.Format, "How the signature is written: legacy (cosign's .sig tag)")
+	cmd.Flags().StringVar(&o.Format, "signature-format", o.Format, "How the signature is written: bundle (a sigstore bundle referrer, as cosign v3) or legacy (cosign's .sig tag)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "Sign what every workload in the namespace runs")
 	return cmd
 }
@@ -90,8 +99,8 @@ func (o *SignOptions) Validate() error {
 	switch {
 	case o.Key == "":
 		return fmt.Errorf("--key is required: a cosign.key file or k8s://NAMESPACE/NAME")
-	case o.Format != string(pipeline.SignLegacy):
-		return fmt.Errorf("--signature-format %q is not supported yet: use legacy", o.Format)
+	case o.Format != string(pipeline.SignBundle) && o.Format != string(pipeline.SignLegacy):
+		return fmt.Errorf("--signature-format %q is not supported: use bundle or legacy", o.Format)
 	case o.All && o.scope.Offline():
 		return fmt.Errorf("--all selects live objects; it cannot be combined with -f")
 	case o.All && len(o.args) > 0:

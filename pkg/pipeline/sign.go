@@ -13,8 +13,13 @@ import (
 // SignFormat is where and how a signature is written.
 type SignFormat string
 
-// SignLegacy is cosign's legacy .sig tag (cosign --new-bundle-format=false).
-const SignLegacy SignFormat = "legacy"
+const (
+	// SignBundle is a sigstore bundle v0.3 attached as a referrer (cosign
+	// v3's default).
+	SignBundle SignFormat = "bundle"
+	// SignLegacy is cosign's legacy .sig tag (cosign --new-bundle-format=false).
+	SignLegacy SignFormat = "legacy"
+)
 
 // SignStatus is what became of one image.
 type SignStatus string
@@ -74,10 +79,10 @@ type SignResult struct {
 // start (the key, the cluster).
 func Sign(ctx context.Context, cfg SignConfig) (SignResult, error) {
 	if cfg.Format == "" {
-		cfg.Format = SignLegacy
+		cfg.Format = SignBundle
 	}
-	if cfg.Format != SignLegacy {
-		return SignResult{}, fmt.Errorf("--signature-format %q is not supported yet: use legacy", cfg.Format)
+	if cfg.Format != SignBundle && cfg.Format != SignLegacy {
+		return SignResult{}, fmt.Errorf("--signature-format %q is not supported: use bundle or legacy", cfg.Format)
 	}
 	key, err := LoadSignKey(ctx, cfg.Cluster, cfg.Key, cfg.Password)
 	if err != nil {

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/mirror"
@@ -80,18 +82,54 @@ func (s *signRun) checkAndSign(ctx context.Context, t signTarget, d name.Digest)
 	}
 	cred := registry.AcceptedCredential(req, res)
 	check := s.checker.Check(ctx, s.resolver.Artifacts(cred), d.Context(), d.DigestStr())
-	switch check.Status {
-	case signature.StatusVerified:
-		return SignAlreadySigned, "already signed by " + s.key.Source
-	case signature.StatusLookupFailed:
+	if signedBy(check, s.format()) {
+		return SignAlreadySigned, fmt.Sprintf("by %s, %s format", s.key.Source, s.cfg.Format)
+	}
+	if check.Status == signature.StatusLookupFailed {
 		return SignFailed, fmt.Sprintf("cannot tell whether %s already signed it (%s): nothing signed; fix the registry access and run again", s.key.Source, OneLine(check.Error))
 	}
 	return s.write(ctx, d)
 }
 
-// write signs d's payload and writes the signature with the user's docker
-// config credential for d's registry.
+// format is the pkg/signature format of what the run writes.
+func (s *signRun) format() string {
+	if s.cfg.Format == SignLegacy {
+		return signature.FormatCosignSig
+	}
+	return signature.FormatCosignBundle
+}
+
+// signedBy reports whether our key (the checker's only one) verified a
+// signature of format: a legacy .sig does not stand in for a bundle, which
+// verifiers reading only bundles would not find.
+func signedBy(res signature.Result, format string) bool {
+	for _, a := range res.Artifacts {
+		if a.Verified && a.Format == format {
+			return true
+		}
+	}
+	return false
+}
+
+// write signs d and writes the signature with the user's docker config
+// credential for d's registry.
 func (s *signRun) write(ctx context.Context, d name.Digest) (SignStatus, string) {
+	auth, from := mirror.PushAuth(d.Context())
+	if s.cfg.Format == SignLegacy {
+		return s.writeLegacy(ctx, d, auth, from)
+	}
+	b, err := sign.Bundle(s.key, d)
+	if err != nil {
+		return SignFailed, "signing failed: " + OneLine(err.Error())
+	}
+	if e := sign.WriteBundle(ctx, s.resolver, auth, d, b, time.Now()); e != nil {
+		return SignFailed, writeFailure(e, d.Context(), "a referrer of "+d.Name(), from)
+	}
+	return SignSigned, "a sigstore bundle attached as a referrer"
+}
+
+// writeLegacy signs d's simple-signing payload into its .sig tag.
+func (s *signRun) writeLegacy(ctx context.Context, d name.Digest, auth authn.Authenticator, from string) (SignStatus, string) {
 	payload, err := sign.Payload(d)
 	if err != nil {
 		return SignFailed, err.Error()
@@ -100,20 +138,19 @@ func (s *signRun) write(ctx context.Context, d name.Digest) (SignStatus, string)
 	if err != nil {
 		return SignFailed, "signing failed: " + OneLine(err.Error())
 	}
-	auth, from := mirror.PushAuth(d.Context())
 	tag := sign.SigTag(d)
 	if e := sign.WriteLegacy(ctx, s.resolver, auth, d, payload, sig); e != nil {
-		return SignFailed, writeFailure(e, tag, from)
+		return SignFailed, writeFailure(e, d.Context(), tag.Name(), from)
 	}
 	return SignSigned, "wrote " + tag.Name()
 }
 
 // writeFailure says what to fix when the signature could not be written.
-func writeFailure(e *registry.Error, tag name.Tag, from string) string {
+func writeFailure(e *registry.Error, repo name.Repository, what, from string) string {
 	switch e.Reason {
 	case registry.ReasonUnauthorized, registry.ReasonForbidden:
 		return fmt.Sprintf("the registry refused to write %s (%s) with %s: log in as an account that may push to %s (docker login %s) and run again; nothing signed",
-			tag.Name(), e.Reason, from, tag.Context().Name(), tag.RegistryStr())
+			what, e.Reason, from, repo.Name(), repo.RegistryStr())
 	}
-	return fmt.Sprintf("writing %s: %s; nothing signed", tag.Name(), OneLine(e.Error()))
+	return fmt.Sprintf("writing %s: %s; nothing signed", what, OneLine(e.Error()))
 }

@@ -64,6 +64,9 @@ type Key struct {
 	// check that a digest is already signed by us.
 	Public signature.Key
 	signer sigsig.SignerVerifier
+	// priv and alg sign bundles (sigstore-go's Keypair, keypair.go).
+	priv crypto.Signer
+	alg  sigsig.AlgorithmDetails
 }
 
 // LoadKey reads a cosign private key (PEM) from source's bytes.
@@ -133,7 +136,12 @@ func newKey(source string, priv crypto.PrivateKey) (*Key, error) {
 	if err != nil {
 		return nil, &KeyError{Source: source, Problem: KeyUnsupported, Fix: "the key's public half is not one cosign verifies with"}
 	}
-	return &Key{Source: source, Public: k, signer: sv}, nil
+	signer, ok := priv.(crypto.Signer)
+	alg, err := sigsig.GetDefaultAlgorithmDetails(pub)
+	if !ok || err != nil {
+		return nil, &KeyError{Source: source, Problem: KeyUnsupported, Fix: "the key's algorithm has no sigstore bundle signing algorithm"}
+	}
+	return &Key{Source: source, Public: k, signer: sv, priv: signer, alg: alg}, nil
 }
 
 // Sign signs message (a payload) as cosign does: over its SHA-256.

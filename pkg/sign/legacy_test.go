@@ -71,9 +71,9 @@ type writeFixture struct {
 	writes atomic.Int32
 }
 
-func newWriteFixture(t *testing.T) (*writeFixture, *registry.Resolver) {
+func newWriteFixture(t *testing.T, referrersAPI bool) (*writeFixture, *registry.Resolver) {
 	f := &writeFixture{}
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(referrersAPI))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if f.forbid.Load() {
@@ -108,7 +108,7 @@ func newWriteFixture(t *testing.T) (*writeFixture, *registry.Resolver) {
 // public half; a second one is appended to the same tag.
 func TestWriteLegacyVerifies(t *testing.T) {
 	ctx := context.Background()
-	f, r := newWriteFixture(t)
+	f, r := newWriteFixture(t, false)
 	priv, _ := keyPair(t, "pw")
 	k, err := LoadKey("cosign.key", priv, Password{Value: []byte("pw"), Set: true})
 	if err != nil {
@@ -142,7 +142,7 @@ func TestWriteLegacyVerifies(t *testing.T) {
 // A refused write is a forbidden error and writes nothing.
 func TestWriteLegacyForbidden(t *testing.T) {
 	ctx := context.Background()
-	f, r := newWriteFixture(t)
+	f, r := newWriteFixture(t, false)
 	f.forbid.Store(true)
 	priv, _ := keyPair(t, "")
 	k, err := LoadKey("cosign.key", priv, Password{})

@@ -78,22 +78,32 @@ func TestSign(t *testing.T) {
 	if want := "signed deployment/web -n " + ns + ` container "app": ` + target; !strings.Contains(first.Stdout, want) {
 		t.Errorf("want %q on stdout\n%s", want, first)
 	}
-	if ok, out := stack.CosignVerify(ctx, pub, target); !ok {
-		t.Errorf("cosign verify --key cosign.pub --insecure-ignore-tlog rejects what sign wrote:\n%s", out)
-	}
-	rep, r := auditJSON(t, "-n", ns, "--verify-key", pub, "deploy/web")
-	if r.Code != 0 {
-		t.Fatalf("audit --verify-key: %s", r)
-	}
-	if it := item(t, rep, "Deployment", "web", "app"); it.Signature == nil || it.Signature.Status != signature.StatusVerified {
-		t.Errorf("audit --verify-key cosign.pub: %+v, want verified", it.Signature)
+	// The legacy .sig format, on a digest of its own.
+	old := runningDeployment(t, ns, "old")
+	legacy := kubectlEnv(t, env, "imgtrust", "sign", "deploy/old", "-n", ns, "--key", key, "--signature-format", "legacy")
+	mustSucceed(t, legacy, "sign --signature-format legacy")
+	t.Logf("sign --signature-format legacy:\n%s", legacy)
+	for name, want := range map[string]struct {
+		ref, format string
+	}{"web": {target, signature.FormatCosignBundle}, "old": {old.Repo() + "@" + old.Digest, signature.FormatCosignSig}} {
+		if ok, out := stack.CosignVerify(ctx, pub, want.ref); !ok {
+			t.Errorf("%s: cosign verify --key cosign.pub --insecure-ignore-tlog rejects what sign wrote:\n%s", name, out)
+		}
+		rep, r := auditJSON(t, "-n", ns, "--verify-key", pub, "deploy/"+name)
+		if r.Code != 0 {
+			t.Fatalf("audit --verify-key: %s", r)
+		}
+		it := item(t, rep, "Deployment", name, "app")
+		if it.Signature == nil || it.Signature.Status != signature.StatusVerified || len(it.Signature.Artifacts) != 1 || it.Signature.Artifacts[0].Format != want.format {
+			t.Errorf("%s: audit --verify-key cosign.pub: %+v, want verified, one %s", name, it.Signature, want.format)
+		}
 	}
 
 	// A second run checks, finds our signature and writes nothing.
 	writes := mirrorWrites(t, ns)
 	second := signWeb(env, "--key", key)
 	mustSucceed(t, second, "sign deploy/web again")
-	if !strings.Contains(second.Stdout, "already signed deployment/web") || !strings.Contains(second.Stderr, "0 signed, 1 already signed") {
+	if !strings.Contains(second.Stdout, "already signed deployment/web -n "+ns+` container "app": `+target+" (by "+key+", bundle format)") || !strings.Contains(second.Stderr, "0 signed, 1 already signed") {
 		t.Errorf("second run: want already signed\n%s", second)
 	}
 	if n := mirrorWrites(t, ns) - writes; n != 0 {
