@@ -17,6 +17,17 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
 )
 
+// signNamespace is a new namespace with the pull secret regcred for the
+// private registry.
+func signNamespace(t *testing.T, prefix string) string {
+	t.Helper()
+	ns := newNamespace(t, prefix)
+	if _, err := kube.CoreV1().Secrets(ns).Create(testContext(t), fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
 // runningDeployment deploys an image pushed to the private registry as
 // deploy/NAME with the pull secret regcred, one pod reporting its digest.
 func runningDeployment(t *testing.T, ns, name string) fixture.Pushed {
@@ -54,10 +65,7 @@ func cosignRun(t *testing.T, dir string, env []string, args ...string) string {
 // signs nothing new, and bad keys and refused writes fail with one line.
 func TestSign(t *testing.T) {
 	ctx := testContext(t)
-	ns := newNamespace(t, "sign")
-	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns := signNamespace(t, "sign")
 	dir := t.TempDir()
 	const password = "correct-horse-7"
 	cosignRun(t, dir, []string{"COSIGN_PASSWORD=" + password}, "generate-key-pair", "--output-key-prefix", "cosign")
@@ -155,10 +163,7 @@ func badInput(t *testing.T, signWeb func([]string, ...string) result, env []stri
 // (cosign generate-key-pair k8s://NS/NAME), password from the Secret.
 func TestSignK8sKey(t *testing.T) {
 	ctx := testContext(t)
-	ns := newNamespace(t, "signk8s")
-	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns := signNamespace(t, "signk8s")
 	dir := t.TempDir()
 	ref := "k8s://" + ns + "/cosign-key"
 	cosignRun(t, dir, []string{"COSIGN_PASSWORD=k8s-pass-9"}, "generate-key-pair", ref)
