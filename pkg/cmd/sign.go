@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -20,10 +21,12 @@ type SignOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	scopeFlags
 	registryFlags
+	signatureFlags
 
-	Key    string
-	Format string
-	All    bool
+	Key     string
+	Require []string
+	Format  string
+	All     bool
 
 	args  []string
 	scope workload.Scope
@@ -56,6 +59,11 @@ How the signature is written (--signature-format):
 Nothing is uploaded to a transparency log (no Rekor) and no timestamp is
 asked for: verify with cosign verify --key cosign.pub --insecure-ignore-tlog.
 
+--require verified-upstream signs only digests whose upstream signature an
+authority verifies: --verify-key, --trust-cert, the keyless flags, or the rule
+of --trust-policy for the image (as pin checks them; giving them is enough).
+A digest that fails is refused with the reason and not signed.
+
 Each digest is checked first: one our key already signed is not signed again
 ("already signed"). Digests are read with the pods' pull credentials; the
 signature is written with your docker config's credential for the registry.
@@ -74,6 +82,9 @@ was refused or failed (one line each, naming what to fix), 2 for bad input
   # Sign everything running in the cluster with a key kept in a Secret
   kubectl imgtrust sign -A --key k8s://imgtrust/cosign-key
 
+  # Sign only what the vendor signed, by the trust policy's rule for each image
+  kubectl imgtrust sign -A --key cosign.key --require verified-upstream --trust-policy trust.yaml
+
   # Sign the digests manifests name (tags are refused)
   kubectl imgtrust sign -f k8s/ -R --key cosign.key`,
 		RunE: runFlow(o),
@@ -83,6 +94,10 @@ was refused or failed (one line each, naming what to fix), 2 for bad input
 	cmd.Flags().StringVar(&o.Key, "key", "", "cosign private key: a cosign.key file (password from COSIGN_PASSWORD) or k8s://NAMESPACE/NAME")
 	cmd.Flags().StringVar(&o.Format, "signature-format", o.Format, "How the signature is written: bundle (a sigstore bundle referrer, as cosign v3) or legacy (cosign's .sig tag)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "Sign what every workload in the namespace runs")
+	cmd.Flags().StringSliceVar(&o.Require, "require", nil, "Gates a digest must pass to be signed: verified-upstream (its signature verified by --verify-key, --trust-cert, the keyless flags or --trust-policy)")
+	cmd.Flags().StringArrayVar(&o.VerifyKeys, "verify-key", nil, "Sign only digests signed by this PEM public key (cosign.pub), verified offline (repeatable)")
+	cmd.Flags().StringArrayVar(&o.TrustCerts, "trust-cert", nil, "Sign only digests with a Notation signature chaining to this PEM certificate (repeatable)")
+	o.addPolicyFlag(cmd)
 	return cmd
 }
 
@@ -90,8 +105,10 @@ was refused or failed (one line each, naming what to fix), 2 for bad input
 func (o *SignOptions) Complete(args []string) error {
 	o.args = args
 	var err error
-	o.scope, err = o.scopeFlags.Scope(o.configFlags, args)
-	return err
+	if o.scope, err = o.scopeFlags.Scope(o.configFlags, args); err != nil {
+		return err
+	}
+	return o.signatureFlags.Complete(o.configFlags)
 }
 
 // Validate checks the flags before anything is read.
@@ -105,8 +122,15 @@ func (o *SignOptions) Validate() error {
 		return fmt.Errorf("--all selects live objects; it cannot be combined with -f")
 	case o.All && len(o.args) > 0:
 		return fmt.Errorf("--all cannot be combined with TYPE/NAME arguments: pick one")
+	case slices.Contains(o.Require, "verified-upstream") && !o.signatureFlags.Enabled():
+		return fmt.Errorf("--require verified-upstream needs the authorities to check: --verify-key, --trust-cert, --trust-policy or the keyless flags")
 	case !o.scope.Offline() && len(o.args) == 0 && o.Selector == "" && !o.All && !o.AllNamespaces:
 		return fmt.Errorf("name what to sign: TYPE/NAME (e.g. deploy/web), -l SELECTOR, --all (this namespace), -A or -f FILE")
+	}
+	for _, r := range o.Require {
+		if r != "verified-upstream" {
+			return fmt.Errorf("--require %q is not supported yet: use verified-upstream (provenance, no-critical and --max-age are still to come)", r)
+		}
 	}
 	return o.registryFlags.Validate()
 }
@@ -115,12 +139,13 @@ func (o *SignOptions) Validate() error {
 func (o *SignOptions) Run(ctx context.Context) error {
 	pw, set := os.LookupEnv("COSIGN_PASSWORD")
 	res, err := pipeline.Sign(ctx, pipeline.SignConfig{
-		Cluster:  pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
-		Registry: o.registryFlags.Options(""),
-		Key:      o.Key,
-		Password: sign.Password{Value: []byte(pw), Set: set, From: "COSIGN_PASSWORD"},
-		Format:   pipeline.SignFormat(o.Format),
-		Events:   o.printOutcome,
+		Cluster:     pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
+		Registry:    o.registryFlags.Options(""),
+		Key:         o.Key,
+		Password:    sign.Password{Value: []byte(pw), Set: set, From: "COSIGN_PASSWORD"},
+		Format:      pipeline.SignFormat(o.Format),
+		Authorities: o.authorities,
+		Events:      o.printOutcome,
 	})
 	for _, w := range res.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)

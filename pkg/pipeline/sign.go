@@ -45,6 +45,9 @@ type SignConfig struct {
 	// uses its Secret's cosign.password.
 	Password sign.Password
 	Format   SignFormat
+	// Authorities, when set, gate what is signed (--require
+	// verified-upstream): a digest no authority verified is refused.
+	Authorities *signature.Authorities
 	// Events, when set, is told each outcome as it happens.
 	Events func(SignOutcome)
 }

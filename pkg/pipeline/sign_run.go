@@ -88,6 +88,9 @@ func (s *signRun) checkAndSign(ctx context.Context, t signTarget, d name.Digest)
 	if check.Status == signature.StatusLookupFailed {
 		return SignFailed, fmt.Sprintf("cannot tell whether %s already signed it (%s): nothing signed; fix the registry access and run again", s.key.Source, OneLine(check.Error))
 	}
+	if status, msg, ok := s.upstreamGate(ctx, d, cred); !ok {
+		return status, msg
+	}
 	return s.write(ctx, d)
 }
 

@@ -84,3 +84,32 @@ func TestSignRunOutcomes(t *testing.T) {
 		}
 	}
 }
+
+// With authorities, a digest their key has not signed is refused and not
+// signed; once it is, ours is added.
+func TestSignRunUpstreamGate(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ctx := context.Background()
+	s, d, _ := newSignRun(t, SignBundle)
+	vendorPEM, _, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.StaticPasswordFunc([]byte{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendor, _ := sign.LoadKey("vendor.key", vendorPEM, sign.Password{})
+	upstream, _ := signature.New(signature.Options{Keys: []signature.Key{vendor.Public}})
+	s.cfg.Authorities = signature.ForAll(upstream)
+	target := signTarget{repo: d.Context().Name(), digest: d.DigestStr()}
+
+	if o := s.signOne(ctx, target); o.Status != SignRefused || !strings.Contains(o.Message, "upstream signature is not verified") {
+		t.Fatalf("unsigned upstream: %+v, want refused", o)
+	}
+	payload, _ := sign.Payload(d)
+	sig, _ := vendor.Sign(payload)
+	if e := sign.WriteLegacy(ctx, s.resolver, nil, d, payload, sig); e != nil {
+		t.Fatal(e)
+	}
+	s.done = map[string]SignOutcome{}
+	if o := s.signOne(ctx, target); o.Status != SignSigned {
+		t.Errorf("signed upstream: %+v, want signed", o)
+	}
+}

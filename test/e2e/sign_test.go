@@ -119,6 +119,7 @@ func TestSign(t *testing.T) {
 	}
 
 	badInput(t, signWeb, env, key, pub, password)
+	upstreamGate(t, ns, env, key, pub)
 	signFiles(t, env, key, img)
 
 	// No push credential: the registry refuses the write; one line, exit 1.
@@ -211,5 +212,33 @@ spec:
 	if r.Code != 1 || !strings.Contains(r.Stdout, "already signed Deployment/web ("+file+":1) container \"app\"") ||
 		!strings.Contains(r.Stderr, "refused Deployment/web ("+file+":1) container \"sidecar\": "+img.Ref+" names a tag, not a digest") {
 		t.Errorf("sign -f: want the digest already signed and the tag refused, exit 1\n%s", r)
+	}
+}
+
+// upstreamGate: --require verified-upstream refuses a digest the vendor
+// key has not signed, and signs it once the real cosign has.
+func upstreamGate(t *testing.T, ns string, env []string, key, pub string) {
+	t.Helper()
+	ctx := testContext(t)
+	vendorKey, vendorPub := cosignKeys(t, t.TempDir(), "vendor")
+	img := runningDeployment(t, ns, "vendor")
+	ref := img.Repo() + "@" + img.Digest
+	gated := func() result {
+		return kubectlEnv(t, env, "imgtrust", "sign", "deploy/vendor", "-n", ns, "--key", key, "--require", "verified-upstream", "--verify-key", vendorPub)
+	}
+	refused := gated()
+	t.Logf("--require verified-upstream, unsigned upstream:\n%s", refused)
+	if refused.Code != 1 || !strings.Contains(refused.Stderr, "refused deployment/vendor") || !strings.Contains(refused.Stderr, "upstream signature is not verified") {
+		t.Errorf("an unsigned upstream: want refused, exit 1\n%s", refused)
+	}
+	if ok, _ := stack.CosignVerify(ctx, pub, ref); ok {
+		t.Errorf("a refused digest was signed")
+	}
+	if err := stack.CosignSign(ctx, vendorKey, ref, false); err != nil {
+		t.Fatal(err)
+	}
+	mustSucceed(t, gated(), "sign --require verified-upstream, signed upstream")
+	if ok, out := stack.CosignVerify(ctx, pub, ref); !ok {
+		t.Errorf("cosign verify with our key after the gate passed:\n%s", out)
 	}
 }
