@@ -40,41 +40,27 @@ func NewCmdPin(configFlags *genericclioptions.ConfigFlags, streams genericioopti
 	cmd := &cobra.Command{
 		Use:   "pin (TYPE/NAME ... | -l SELECTOR | --all | -A | -f FILE|DIR)",
 		Short: "Pin workload images (or manifest files) to digests, printing the patch unless --apply",
-		Long: `Pin every container, init container and ephemeral container image that has no
+		Long: `Pin every container, init container and image volume image that has no
 digest to repo:tag@sha256:... (the tag stays for humans; --drop-tag removes it).
 
-Which digest (--source):
-  running   (default) the digest every pod of the workload runs for that
-            container: pinning then changes nothing that runs. Refused when
-            pods run different digests, or none runs.
-  registry  what the tag resolves to now, with the pods' pull credentials.
+Which digest (--source): running (default), the digest every pod runs for
+that container, so nothing that runs changes (refused when pods disagree or
+none runs); registry, what the tag points at now, with the pods' credentials.
 
-Without --apply nothing changes: the patch is printed (-o patch, a strategic
-merge patch; json-patch; yaml of the pinned object; or diff). --apply patches
-each object atomically with field manager kubectl-imgtrust and optimistic
-concurrency (on a conflict it re-reads and recomputes once). --dry-run=server
-sends the patch with server-side dry run and persists nothing.
+Without --apply nothing changes: the patch is printed (-o patch, json-patch,
+yaml or diff). --apply patches each object atomically (field manager
+kubectl-imgtrust, resourceVersion; a conflict is re-read and recomputed once);
+--dry-run=server persists nothing. A template change starts a rollout; objects
+Argo CD, Flux or Helm manage are better pinned in their manifests, with -f
+(--write rewrites them in place, keeping comments and formatting). Bare Pods
+are pinned only when named.
 
-A pod-template change starts a rollout of Deployments, StatefulSets and
-DaemonSets. Objects managed by Argo CD, Flux or Helm are patched live only to
-be reverted: pin their manifests instead, with -f. Bare Pods are pinned only
-when named explicitly.
-
-With -f, manifest files are rewritten in place (--write) or shown as a diff,
-keeping comments and formatting; digests then come from the registry.
-
---mirror-to PREFIX pins to a copy in a registry you control. The digest is
-chosen as above (images already pinned keep theirs), and the copy is named
-  PREFIX/HOST/REPOSITORY:TAG   e.g. nginx:1.27 -> PREFIX/docker.io/library/nginx:1.27
-(a port becomes -PORT: localhost:5000 -> localhost-5000; --mirror-layout=flat
-drops HOST). With --apply, everything the digest names is copied (every
-platform, config and layers, skipping what the target has) with its cosign
-.sig/.att tags and referrers; the source is read with the pods' credentials,
-the target written with your docker config's. A target tag that names another
-digest is refused without --overwrite-tags. The workload is patched only
-after the target answers the digest for every manifest and the pods have a
-pull secret (or anonymous access) the mirror accepts; otherwise nothing is
-patched, and the secret to create is named.`,
+--mirror-to PREFIX pins to a copy in a registry you control, named
+PREFIX/HOST/REPOSITORY:TAG (nginx:1.27 -> PREFIX/docker.io/library/nginx:1.27;
+--mirror-layout=flat drops HOST). With --apply everything the digest names is
+copied (platforms, signatures, attestations, referrers) and the workload is
+patched only once the target serves the digest and the pods have a pull
+secret the mirror accepts. Details: docs/pin.md.`,
 		Example: `  # Show the patch that pins a Deployment to what its pods run
   kubectl imgtrust pin deploy/web -n shop
 

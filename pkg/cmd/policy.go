@@ -8,10 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/admission"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
@@ -54,41 +52,25 @@ func NewCmdPolicy(configFlags *genericclioptions.ConfigFlags, streams genericioo
 		Use:   "policy (--require-digest | --allowed-registries PREFIX,...) [-n NS | -A] [--preview | --apply | --delete] | policy --trust-policy FILE --for ENGINE",
 		Short: "Keep unpinned or foreign images out: generate, preview and roll out a ValidatingAdmissionPolicy",
 		Long: `Generate a ValidatingAdmissionPolicy and its binding that the API server
-enforces itself (admissionregistration.k8s.io/v1, Kubernetes 1.30 and later: no
-webhook, nothing to install), and show which workloads it would deny today.
+enforces itself (Kubernetes 1.30 and later: no webhook, nothing to install), and
+show which workloads it would deny today, with the fix for each.
 
-Rules, for every image the kubelet pulls (containers, init and ephemeral
-containers, image volumes) of Pods, PodTemplates, Deployments, ReplicaSets,
-StatefulSets, DaemonSets, Jobs, CronJobs and ReplicationControllers, and for
-kubectl debug (pods/ephemeralcontainers):
-  --require-digest        images end in @sha256:<64 hex> (a tag before it is fine)
-  --allowed-registries    images start with one of these prefixes. Prefixes
-                          end in "/" (registry.acme.example never matches
-                          registry.acme.example.evil.com); short names such as
-                          nginx are never matched: write docker.io/library/nginx.
-  --exempt-images         repositories or prefixes no rule applies to.
-Only images a request adds are checked: an update that keeps a workload's
-images passes, so nothing running becomes un-updatable.
+Rules apply to every image the kubelet pulls (containers, init and ephemeral
+containers, image volumes) of every kind holding a pod spec, and to kubectl
+debug: --require-digest (name[:tag]@sha256:<64 hex>), --allowed-registries
+(prefixes, host first, ending in "/"; short names such as nginx never match:
+write docker.io/library/nginx), --exempt-images. Only images a request adds
+are checked, so nothing running becomes un-updatable.
 
-Without --apply the policy is printed (YAML on stdout) and the preview, what
-it would deny today with the fix for each, goes to stderr. Roll out in stages:
---apply --actions Warn,Audit (the default actions) warns whoever applies a
-breaking object and records it in the audit log; --apply --actions Deny
-refuses them, and is itself refused while the preview is not empty, unless
---force. --apply server-side applies with field manager kubectl-imgtrust;
+Without --apply the policy is printed (YAML on stdout), the preview on stderr.
+Roll out in stages: --apply --actions Warn,Audit (the default), then --apply
+--actions Deny, refused while the preview is not empty unless --force.
 --delete removes what it made. kube-system is left out unless named with -n.
 
-Signatures cannot be checked by a ValidatingAdmissionPolicy (CEL makes no
-registry calls): --trust-policy FILE --for ENGINE prints the trust policy's
-rules for an engine that verifies them, one cluster-wide object per rule:
-  --for policy-controller  sigstore policy-controller ClusterImagePolicy
-                           (policy.sigstore.dev/v1beta1); require is enforced,
-                           verify warns, ignore passes. It has no Notation.
-  --for kyverno            Kyverno ImageValidatingPolicy (policies.kyverno.io/v1):
-                           require is denied (the verified digest pinned),
-                           verify warns and audits.
-What an engine cannot express is said on stderr, one line per rule and field.
---for only prints (no --apply, --preview or --delete): review, then kubectl apply.`,
+A ValidatingAdmissionPolicy cannot verify signatures: --trust-policy FILE
+--for policy-controller|kyverno prints the trust policy's rules for an engine
+that does (print only; what it cannot express is said on stderr).
+Details: docs/policy.md.`,
 		Example: `  # What would requiring digests from our registries deny in this namespace?
   kubectl imgtrust policy --require-digest --allowed-registries registry.acme.example/ --preview
 
@@ -136,35 +118,19 @@ func (o *PolicyOptions) Complete(args []string) error {
 	if o.For != "" || o.TrustPolicy != "" {
 		return o.completeEngine()
 	}
-	var err error
-	p := admission.Policy{Name: o.Name, Rules: admission.Rules{RequireDigest: o.RequireDigest}}
-	if p.Rules.Allowed, err = admission.ParsePrefixes("--allowed-registries", o.AllowedRegistries); err != nil {
-		return err
-	}
-	if p.Rules.Exempt, err = admission.ParseExempt(o.ExemptImages); err != nil {
-		return err
-	}
-	if p.Actions, err = admission.ParseActions(o.Actions); err != nil {
-		return err
-	}
-	if o.NamespaceSelector != "" {
-		if p.Scope.Selector, err = metav1.ParseToLabelSelector(o.NamespaceSelector); err != nil {
-			return fmt.Errorf("--namespace-selector %q: %w", o.NamespaceSelector, err)
-		}
-	}
-	if o.AllNamespaces {
-		o.scope = workload.Scope{AllNamespaces: true}
-		p.Scope.Exclude = o.ExcludeNamespaces
-	} else {
+	req := admission.Request{Name: o.Name, RequireDigest: o.RequireDigest, Allowed: o.AllowedRegistries, Exempt: o.ExemptImages,
+		Actions: o.Actions, NamespaceSelector: o.NamespaceSelector, AllNamespaces: o.AllNamespaces, Exclude: o.ExcludeNamespaces}
+	o.scope = workload.Scope{AllNamespaces: true}
+	if !o.AllNamespaces {
 		ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 		if err != nil {
 			return fmt.Errorf("reading the namespace from the kubeconfig: %w", err)
 		}
-		o.scope = workload.Scope{Namespace: ns}
-		p.Scope.Namespaces = []string{ns}
+		o.scope, req.Namespace = workload.Scope{Namespace: ns}, ns
 	}
-	o.policy = p
-	return nil
+	var err error
+	o.policy, err = req.Policy()
+	return err
 }
 
 // Validate checks the flag combinations before anything is read.
@@ -246,27 +212,7 @@ func (o *PolicyOptions) printPolicy() error {
 	if err != nil {
 		return err
 	}
-	return o.printObjects(objects)
-}
-
-// printObjects writes objects as YAML documents or a JSON List.
-func (o *PolicyOptions) printObjects(objects []map[string]any) error {
-	if o.Output == report.FormatJSON {
-		return report.Encode(o.Out, report.FormatJSON, map[string]any{"apiVersion": "v1", "kind": "List", "items": objects})
-	}
-	for i, obj := range objects {
-		b, err := yaml.Marshal(obj)
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			fmt.Fprintln(o.Out, "---")
-		}
-		if _, err := o.Out.Write(b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return report.Objects(o.Out, o.Output, objects)
 }
 
 // completeEngine reads --trust-policy for --for. The engines verify
@@ -306,7 +252,7 @@ func (o *PolicyOptions) runEngine() error {
 	if len(r.Objects) == 0 {
 		return &exitError{Code: ExitError, Err: fmt.Errorf("%s: no rule can be expressed for %s", o.TrustPolicy, o.For)}
 	}
-	if err := o.printObjects(r.Objects); err != nil {
+	if err := report.Objects(o.Out, o.Output, r.Objects); err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
 	return nil

@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -36,7 +34,7 @@ func (f *provenanceFlags) Enabled() bool { return f.Provenance || f.MaxAge != ""
 // Complete parses --max-age and --platform.
 func (f *provenanceFlags) Complete() error {
 	if f.MaxAge != "" {
-		d, err := parseAge(f.MaxAge)
+		d, err := audit.ParseAge(f.MaxAge)
 		if err != nil {
 			return fmt.Errorf("--max-age %q: %w", f.MaxAge, err)
 		}
@@ -55,33 +53,4 @@ func (f *provenanceFlags) Complete() error {
 // Options are the findings asked for.
 func (f *provenanceFlags) Options(now time.Time, attestations bool) audit.ProvenanceOptions {
 	return audit.ProvenanceOptions{Report: f.Provenance, MaxAge: f.maxAge, Now: now, Attestations: attestations}
-}
-
-// parseAge reads a duration in days ("180d"), weeks ("26w") or Go's units.
-func parseAge(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	bad := fmt.Errorf("want a positive duration such as 180d, 26w or 720h")
-	if s == "" {
-		return 0, bad
-	}
-	var d time.Duration
-	if unit := s[len(s)-1:]; unit == "d" || unit == "w" {
-		n, err := strconv.Atoi(s[:len(s)-1])
-		if err != nil {
-			return 0, bad
-		}
-		d = time.Duration(n) * 24 * time.Hour
-		if unit == "w" {
-			d *= 7
-		}
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, bad
-		}
-	}
-	if d <= 0 {
-		return 0, bad
-	}
-	return d, nil
 }

@@ -101,7 +101,7 @@ tells what is mutable or uncovered, and what to do about it.`,
 	)
 	for _, sub := range root.Commands() {
 		switch sub.Name() {
-		case "audit", "resolve", "pin", "secrets":
+		case "audit", "resolve", "pin", "secrets", "sign":
 			sub.ValidArgsFunction = completeResourceArgs(configFlags)
 		}
 	}

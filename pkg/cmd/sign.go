@@ -39,40 +39,26 @@ func NewCmdSign(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		Use:   "sign (TYPE/NAME ... | -l SELECTOR | --all | -A | -f FILE|DIR) --key cosign.key|k8s://NAMESPACE/NAME",
 		Short: "Sign the exact digests workloads run (or manifests name) with a cosign key",
 		Long: `Sign, with your cosign key, the digest every pod of a workload runs for each
-container (every digest, during a rollout), or with -f the digests manifests
-name. A tag is never signed: an image given by tag in a manifest is refused
-(pin it first: kubectl imgtrust pin -f FILE --write).
+container, or with -f the digests manifests name. A tag is never signed (pin
+it first: kubectl imgtrust pin -f FILE --write).
 
---key is cosign's private key: the cosign.key file of cosign generate-key-pair,
-decrypted with COSIGN_PASSWORD as cosign does, or k8s://NAMESPACE/NAME, the
-Secret cosign generate-key-pair k8s://NAMESPACE/NAME makes (its cosign.key,
-decrypted with its cosign.password). No key material or password is printed.
+--key is cosign's private key: a cosign.key file (COSIGN_PASSWORD decrypts it,
+as cosign does) or k8s://NAMESPACE/NAME, the Secret cosign generate-key-pair
+k8s://NAMESPACE/NAME makes. No key material or password is ever printed.
 
-How the signature is written (--signature-format):
-  bundle  (default, as cosign v3) a sigstore bundle v0.3 signing an in-toto
-          statement (predicate https://sigstore.dev/cosign/sign/v1) of the
-          digest, attached as an OCI referrer; where the registry has no
-          referrers API, listed in the sha256-<hex> referrers tag.
-  legacy  cosign's simple-signing payload as a layer of the
-          REPOSITORY:sha256-<hex>.sig tag, for older verifiers (cosign before
-          v3, Kyverno and policy-controller versions still in use).
-Nothing is uploaded to a transparency log (no Rekor) and no timestamp is
-asked for: verify with cosign verify --key cosign.pub --insecure-ignore-tlog.
+--signature-format bundle (default, as cosign v3) attaches a sigstore bundle
+v0.3 as an OCI referrer; legacy writes cosign's REPOSITORY:sha256-<hex>.sig
+tag for older verifiers. Nothing goes to a transparency log: verify with
+cosign verify --key cosign.pub --insecure-ignore-tlog.
 
---require verified-upstream signs only digests whose upstream signature an
-authority verifies: --verify-key, --trust-cert, the keyless flags, or the rule
-of --trust-policy for the image (as pin checks them; giving them is enough).
-A digest that fails is refused with the reason and not signed.
+--require verified-upstream signs only digests whose upstream signature
+--verify-key, --trust-cert, the keyless flags or --trust-policy verify.
+A digest our key already signed is not signed again. Digests are read with
+the pods' pull credentials, signatures written with your docker config's.
 
-Each digest is checked first: one our key already signed is not signed again
-("already signed"). Digests are read with the pods' pull credentials; the
-signature is written with your docker config's credential for the registry.
-Blobs are written before the manifest naming them, so a failed write never
-leaves a signature manifest pointing at something missing.
-
-Exit status: 0 when every digest is signed or already signed, 1 when an image
-was refused or failed (one line each, naming what to fix), 2 for bad input
-(the key, its password, the flags).`,
+Exit 0 when every digest is signed or already signed, 1 when one was refused
+or failed (one line each, naming what to fix), 2 for bad input. Details:
+docs/sign.md.`,
 		Example: `  # Sign what deploy/web runs
   COSIGN_PASSWORD=... kubectl imgtrust sign deploy/web -n shop --key cosign.key
 

@@ -62,3 +62,26 @@ func Encode(w io.Writer, format string, obj any) error {
 	}
 	return fmt.Errorf("unknown machine format %q", format)
 }
+
+// Objects writes Kubernetes objects for kubectl apply -f: YAML documents,
+// or with format json one List.
+func Objects(w io.Writer, format string, objects []map[string]any) error {
+	if format == FormatJSON {
+		return Encode(w, FormatJSON, map[string]any{"apiVersion": "v1", "kind": "List", "items": objects})
+	}
+	for i, obj := range objects {
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, "---\n"); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}

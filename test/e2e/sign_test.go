@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
-	"github.com/imgtrust/kubectl-imgtrust/test/e2e/fixture"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // signNamespace is a new namespace with the pull secret regcred for the
