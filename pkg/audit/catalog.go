@@ -73,7 +73,7 @@ var Catalogue = []Spec{
 	{IDNoCredentials, SeverityHigh, "registry", CheckRegistry, "the registry refused every credential the pod has",
 		"The registry refused every credential the pod can use.", "Give the pods a pull secret for the registry (imagePullSecrets on the pod or its service account); kubectl imgtrust secrets shows what covers what.", false},
 	{IDUnsigned, SeverityMedium, "signature", CheckSignatures, "no cosign or Notation signature (high with --require-signature)",
-		"No cosign or Notation signature of the running digest was found.", "Sign the image (cosign sign, notation sign), or run a signed image.", false},
+		"No cosign or Notation signature of the running digest was found.", "If you trust it, sign the digest that runs (kubectl imgtrust sign TYPE/NAME --key cosign.key, or notation sign), or run a signed image.", false},
 	{IDSignatureUnverified, SeverityLow, "signature", CheckSignatures, "signed, but no key or certificate was given",
 		"The image is signed, but no key or certificate was given to check it.", "Name the key or certificate that must have signed it: --verify-key or --trust-cert.", false},
 	{IDSignedByUnknownKey, SeverityHigh, "signature", CheckSignatures, "signed, by none of the given keys or certificates",

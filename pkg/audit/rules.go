@@ -153,13 +153,15 @@ func (it *Item) pinCommand() string {
 	if it.Source != nil {
 		return "kubectl imgtrust pin -f " + shellQuote(it.Source.File) + " --write"
 	}
-	// pin does not patch image volumes live: their manifest is pinned.
-	if it.Kind == "" || it.Name == "" || it.ContainerType == workload.ImageVolume {
+	if it.Kind == "" || it.Name == "" {
 		return "kubectl imgtrust pin -f <file> --write"
 	}
 	cmd := "kubectl imgtrust pin " + it.objectRef()
 	if it.Namespace != "" {
 		cmd += " -n " + it.Namespace
+	}
+	if it.ContainerType == workload.ImageVolume {
+		cmd += " --source=registry" // pods do not report an image volume's digest
 	}
 	return cmd
 }

@@ -76,7 +76,7 @@ func ApplySignatures(it *Item, results []signature.Result, from string, p Signat
 	case signature.StatusUnsigned:
 		f := newFinding(IDUnsigned,
 			fmt.Sprintf("no cosign or Notation signature of %s (%s digest) was found", d, from),
-			"sign it (cosign sign --key KEY IMAGE@DIGEST, or notation sign), or run only images that are signed")
+			it.signFix())
 		if p.Require || p.Action == trustpolicy.ActionRequire {
 			f.Severity = SeverityHigh
 		}
@@ -124,4 +124,20 @@ func signers(r signature.Result) string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// signFix signs what runs, for whoever trusts it: kubectl imgtrust sign
+// signs the digest, never the tag.
+func (it *Item) signFix() string {
+	target := "-f <file>"
+	switch {
+	case it.Source != nil:
+		target = "-f " + shellQuote(it.Source.File)
+	case it.Kind != "" && it.Name != "":
+		target = it.objectRef()
+		if it.Namespace != "" {
+			target += " -n " + it.Namespace
+		}
+	}
+	return "if you trust it, sign it: kubectl imgtrust sign " + target + " --key cosign.key (--require verified-upstream signs only what its publisher signed), or notation sign; else run only signed images"
 }
