@@ -277,3 +277,33 @@ func TestPolicyBadInput(t *testing.T) {
 		t.Errorf("bad input applied a policy: %s", r)
 	}
 }
+
+// A policy of the same name applied by someone else (another field
+// manager, other values) is not taken over without --force.
+func TestPolicyOwnedByAnotherManager(t *testing.T) {
+	ns := newNamespace(t, "policy-owned")
+	name := "imgtrust-owned-" + ns
+	t.Cleanup(func() { kubectl(t, "delete", "validatingadmissionpolicy,validatingadmissionpolicybinding", name, "--ignore-not-found") })
+	theirs := map[string]any{
+		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+		"metadata": map[string]any{"name": name},
+		"spec": map[string]any{
+			"failurePolicy":    "Ignore",
+			"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{"apiGroups": []any{""}, "apiVersions": []any{"v1"}, "operations": []any{"CREATE"}, "resources": []any{"configmaps"}}}},
+			"validations":      []any{map[string]any{"expression": "true"}},
+		},
+	}
+	mustSucceed(t, kubectl(t, "apply", "--server-side", "--field-manager", "platform-team", "-f", writeManifests(t, theirs)), "the other team's policy")
+	args := []string{"imgtrust", "policy", "-n", ns, "--name", name, "--require-digest", "--apply"}
+	r := kubectl(t, args...)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "validatingadmissionpolicy/"+name+" has fields another manager owns") {
+		t.Fatalf("applying over another manager's policy: want exit 2 and a refusal, got %s", r)
+	}
+	if got := kubectl(t, "get", "validatingadmissionpolicy", name, "-o", "jsonpath={.spec.failurePolicy}"); got.Stdout != "Ignore" {
+		t.Errorf("the refused apply changed their policy: failurePolicy %q", got.Stdout)
+	}
+	mustSucceed(t, kubectl(t, append(args, "--force")...), "policy --apply --force")
+	if got := kubectl(t, "get", "validatingadmissionpolicy", name, "-o", "jsonpath={.spec.failurePolicy}"); got.Stdout != "Fail" {
+		t.Errorf("--force did not take the policy over: failurePolicy %q", got.Stdout)
+	}
+}
