@@ -60,7 +60,8 @@ PREFIX/HOST/REPOSITORY:TAG (nginx:1.27 -> PREFIX/docker.io/library/nginx:1.27;
 --mirror-layout=flat drops HOST). With --apply everything the digest names is
 copied (platforms, signatures, attestations, referrers) and the workload is
 patched only once the target serves the digest and the pods have a pull
-secret the mirror accepts. Details: docs/pin.md.`,
+secret the mirror accepts; --sign-key signs the copy first, as kubectl
+imgtrust sign does (--signature-format). Details: docs/pin.md.`,
 		Example: `  # Show the patch that pins a Deployment to what its pods run
   kubectl imgtrust pin deploy/web -n shop
 

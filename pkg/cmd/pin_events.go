@@ -72,6 +72,8 @@ func (o *PinOptions) printOutcome(e pipeline.PinEvent) {
 		fmt.Fprintf(w, "unknown %s: the interrupt cut its patch request and re-reading it failed: %v\n", label, e.Err)
 	case pipeline.PinMirrorCopy:
 		report.MirrorCopy(w, e.Copy)
+	case pipeline.PinMirrorSign:
+		report.MirrorSign(w, string(e.Sign.Status), e.Sign.Target, e.Sign.Message)
 	case pipeline.PinFileFailed:
 		fmt.Fprintf(w, "failed %s: %v\n", e.Path, e.Err)
 	case pipeline.PinFileEdit:

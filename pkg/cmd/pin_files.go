@@ -28,7 +28,7 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		verb = "rewritten"
 	}
 	fmt.Fprintf(o.ErrOut, "%d files %s, %d unchanged, %d with failures\n", res.Edited, verb, res.Unchanged, res.Failed)
-	report.MirrorTotals(o.ErrOut, res.Mirror)
+	report.MirrorTotals(o.ErrOut, res.Mirror, res.Signed)
 	if res.Unreadable > 0 {
 		return &exitError{Code: ExitError}
 	}

@@ -33,7 +33,7 @@ func (o *PinOptions) runLive(ctx context.Context) error {
 		}
 	}
 	fmt.Fprintf(o.ErrOut, "%d objects %s, %d already pinned, %d skipped, %d failed\n", tally.Pinned, verb, tally.AlreadyPinned, tally.Skipped, tally.Failed)
-	report.MirrorTotals(o.ErrOut, tally.Mirror)
+	report.MirrorTotals(o.ErrOut, tally.Mirror, tally.Signed)
 	if tally.Interrupted {
 		return &exitError{Code: ExitError, Err: fmt.Errorf("interrupted: %d objects patched, %d untouched, %d unknown; run again to pin the rest", tally.Pinned, tally.Untouched, tally.Unknown)}
 	}

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -123,12 +122,11 @@ func (o *SignOptions) Validate() error {
 
 // Run signs, printing one line per image.
 func (o *SignOptions) Run(ctx context.Context) error {
-	pw, set := os.LookupEnv("COSIGN_PASSWORD")
 	res, err := pipeline.Sign(ctx, pipeline.SignConfig{
 		Cluster:     pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
 		Registry:    o.registryFlags.Options(""),
 		Key:         o.Key,
-		Password:    sign.Password{Value: []byte(pw), Set: set, From: "COSIGN_PASSWORD"},
+		Password:    sign.EnvPassword(),
 		Format:      pipeline.SignFormat(o.Format),
 		Authorities: o.authorities,
 		Events:      o.printOutcome,

@@ -55,6 +55,9 @@ const (
 	PinFileFailed
 	// PinFileEdit: one image of a manifest file pinned (Path, Edit).
 	PinFileEdit
+	// PinMirrorSign: a copy in the mirror signed, found signed by our key,
+	// or (in a dry run) to be signed (Sign).
+	PinMirrorSign
 )
 
 // PinUntouchedWhy says why an interrupted object was left as it was.
@@ -80,6 +83,7 @@ type PinEvent struct {
 	Change    pin.Change
 	Edit      pin.ManifestEdit
 	Copy      mirror.Result
+	Sign      SignOutcome
 	Manager   string
 	SameImage bool
 	Cut       bool

@@ -8,6 +8,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/mirror"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -31,15 +32,17 @@ type PinFilesResult struct {
 	// Unreadable counts the files (among Failed) that could not be read or
 	// parsed, as audit -f says them.
 	Unreadable int
-	// Mirror totals the copies, when the run copied.
+	// Mirror totals the copies, when the run copied; Signed what
+	// --sign-key signed in the mirror.
 	Mirror *mirror.Totals
+	Signed *report.SignTotals
 }
 
 // PinFiles pins every image without a digest in the files, keeping
 // comments and formatting. Each failure is told (PinFileFailed) and
 // counted; the error is for a run that cannot start.
 func PinFiles(ctx context.Context, cfg PinFilesConfig) (PinFilesResult, error) {
-	r, err := newPinRun(cfg.PinSettings, true, cfg.Write)
+	r, err := newPinRun(ctx, cfg.PinSettings, true, cfg.Write)
 	if err != nil {
 		return PinFilesResult{}, err
 	}
@@ -75,7 +78,7 @@ func PinFiles(ctx context.Context, cfg PinFilesConfig) (PinFilesResult, error) {
 	for _, path := range files {
 		r.pinFile(cfg, path, resolve, rewrite, &res)
 	}
-	res.Mirror = r.mirrorTotals()
+	res.Mirror, res.Signed = r.mirrorTotals(), r.signTotals()
 	return res, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/mirror"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin/apply"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -59,8 +60,10 @@ type PinResult struct {
 	Refused            int
 	Interrupted        bool
 	Untouched, Unknown int
-	// Mirror totals the copies, when the run copied.
+	// Mirror totals the copies, when the run copied; Signed what
+	// --sign-key signed in the mirror.
 	Mirror *mirror.Totals
+	Signed *report.SignTotals
 }
 
 // sends reports whether patches go to the API server.
@@ -71,7 +74,7 @@ func (c PinConfig) sends() bool { return c.Apply || c.ServerDryRun }
 // every object left as untouched, so each object ends patched or
 // untouched. The error is for a run that cannot start.
 func Pin(ctx context.Context, cfg PinConfig) (PinResult, error) {
-	r, err := newPinRun(cfg.PinSettings, cfg.Source == pin.SourceRegistry, cfg.Apply && !cfg.ServerDryRun)
+	r, err := newPinRun(ctx, cfg.PinSettings, cfg.Source == pin.SourceRegistry, cfg.Apply && !cfg.ServerDryRun)
 	if err != nil {
 		return PinResult{}, err
 	}
@@ -99,7 +102,7 @@ func Pin(ctx context.Context, cfg PinConfig) (PinResult, error) {
 		return apply.ResourceFor(dyn, mapper, obj)
 	}
 	l.pinAll(ctx, found.Workloads)
-	l.result.Mirror = r.mirrorTotals()
+	l.result.Mirror, l.result.Signed = r.mirrorTotals(), r.signTotals()
 	return l.result, nil
 }
 

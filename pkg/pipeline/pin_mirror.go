@@ -13,14 +13,19 @@ import (
 )
 
 // mirrorBefore copies each changed image into the mirror (when the run
-// copies), checks the copy by digest, and checks that the pods will have
+// copies), checks the copy by digest, signs it (--sign-key), and checks that the pods will have
 // a credential for the mirror. An error means the object is not patched.
 func (r *pinRun) mirrorBefore(ctx context.Context, t apply.Target, changes []pin.Change) error {
 	if r.session == nil {
 		return nil
 	}
 	for _, c := range changes {
-		if err := r.copyOnce(ctx, t.Object, c.Old, c.Digest, strings.TrimSuffix(c.New, "@"+c.Digest)); err != nil {
+		target := strings.TrimSuffix(c.New, "@"+c.Digest)
+		if err := r.copyOnce(ctx, t.Object, c.Old, c.Digest, target); err != nil {
+			return fmt.Errorf("%v; nothing patched", err)
+		}
+		// Signed once the copy is checked, before anything names it.
+		if err := r.signCopy(ctx, t.Object, target, c.Digest); err != nil {
 			return fmt.Errorf("%v; nothing patched", err)
 		}
 	}
@@ -92,6 +97,9 @@ func (r *pinRun) mirrorResolver(ctx context.Context) pin.Resolver {
 			return "", err
 		}
 		if err := r.copyOnce(ctx, workload.Object{}, image, digest, target); err != nil {
+			return "", err
+		}
+		if err := r.signCopy(ctx, workload.Object{}, target, digest); err != nil {
 			return "", err
 		}
 		return pin.PinnedImage(target, digest, r.DropTag)

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"context"
+
 	"github.com/imgtrust/kubectl-imgtrust/pkg/mirror"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 )
 
@@ -28,6 +31,9 @@ type MirrorConfig struct {
 	OverwriteTags bool
 	// Progress, when set, is told the bytes written while an image is copied.
 	Progress func(image string, written, total int64)
+	// Sign, when its Key is set, signs each copy before anything is
+	// pinned to it.
+	Sign MirrorSign
 }
 
 // pinRun is one pin run's shared state.
@@ -36,11 +42,17 @@ type pinRun struct {
 	resolver *registry.Resolver
 	session  *mirror.Session
 	plan     *CredentialPlan
+	// signer signs the copies (--sign-key); signs is each digest's
+	// outcome, signed their tally.
+	signer *digestSigner
+	signs  map[string]error
+	signed report.SignTotals
 }
 
 // newPinRun builds the resolver (when fromRegistry, signatures or the
-// mirror need one) and the mirror session, which copies only when copying.
-func newPinRun(s PinSettings, fromRegistry, copying bool) (*pinRun, error) {
+// mirror need one), the mirror session, which copies only when copying,
+// and the signer of the copies, whose key is loaded first.
+func newPinRun(ctx context.Context, s PinSettings, fromRegistry, copying bool) (*pinRun, error) {
 	r := &pinRun{PinSettings: s}
 	if r.Events == nil {
 		r.Events = func(PinEvent) {}
@@ -61,7 +73,7 @@ func newPinRun(s PinSettings, fromRegistry, copying bool) (*pinRun, error) {
 			DryRun: !copying, Progress: s.Mirror.Progress,
 		})
 	}
-	return r, nil
+	return r, r.newMirrorSigner(ctx)
 }
 
 // mirrorTotals are the copies of the run, nil unless it copied.

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
@@ -81,29 +80,20 @@ type SignResult struct {
 // user's docker config credential. The error is for a run that cannot
 // start (the key, the cluster).
 func Sign(ctx context.Context, cfg SignConfig) (SignResult, error) {
-	if cfg.Format == "" {
-		cfg.Format = SignBundle
-	}
-	if cfg.Format != SignBundle && cfg.Format != SignLegacy {
-		return SignResult{}, fmt.Errorf("--signature-format %q is not supported: use bundle or legacy", cfg.Format)
-	}
-	key, err := LoadSignKey(ctx, cfg.Cluster, cfg.Key, cfg.Password)
-	if err != nil {
-		return SignResult{}, err
-	}
 	resolver, err := registry.New(cfg.Registry)
 	if err != nil {
 		return SignResult{}, err
 	}
-	checker, err := signature.New(signature.Options{Keys: []signature.Key{key.Public}})
+	signer, err := newDigestSigner(ctx, cfg.Cluster, cfg.Key, cfg.Password, cfg.Format, resolver)
 	if err != nil {
 		return SignResult{}, err
 	}
+	cfg.Format = signer.format
 	targets, plan, warnings, err := signTargets(ctx, cfg.Cluster)
 	if err != nil {
 		return SignResult{}, err
 	}
-	s := &signRun{cfg: cfg, key: key, resolver: resolver, checker: checker, plan: plan, done: map[string]SignOutcome{}}
+	s := &signRun{cfg: cfg, signer: signer, plan: plan, done: map[string]SignOutcome{}}
 	s.result.Warnings = warnings
 	for _, t := range targets {
 		if ctx.Err() != nil {

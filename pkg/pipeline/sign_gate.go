@@ -27,7 +27,7 @@ func (s *signRun) upstreamGate(ctx context.Context, d name.Digest, cred registry
 	case choice.Checker == nil || choice.Action == trustpolicy.ActionReportUnsigned:
 		return "", "", true // the rule asks for no authority
 	}
-	res := choice.Checker.Check(ctx, s.resolver.Artifacts(cred), d.Context(), d.DigestStr())
+	res := choice.Checker.Check(ctx, s.signer.resolver.Artifacts(cred), d.Context(), d.DigestStr())
 	switch res.Status {
 	case signature.StatusVerified:
 		return "", "", true

@@ -54,7 +54,8 @@ func newSignRun(t *testing.T, format SignFormat) (*signRun, name.Digest, *atomic
 	}
 	r, _ := registry.New(registry.Options{Insecure: []string{host}})
 	checker, _ := signature.New(signature.Options{Keys: []signature.Key{key.Public}})
-	s := &signRun{cfg: SignConfig{Format: format}, key: key, resolver: r, checker: checker, plan: NewCredentialPlan(nil), done: map[string]SignOutcome{}}
+	signer := &digestSigner{key: key, format: format, resolver: r, checker: checker}
+	s := &signRun{cfg: SignConfig{Format: format}, signer: signer, plan: NewCredentialPlan(nil), done: map[string]SignOutcome{}}
 	return s, repo.Digest(h.String()), forbid
 }
 
@@ -105,7 +106,7 @@ func TestSignRunUpstreamGate(t *testing.T) {
 	}
 	payload, _ := sign.Payload(d)
 	sig, _ := vendor.Sign(payload)
-	if e := sign.WriteLegacy(ctx, s.resolver, nil, d, payload, sig); e != nil {
+	if e := sign.WriteLegacy(ctx, s.signer.resolver, nil, d, payload, sig); e != nil {
 		t.Fatal(e)
 	}
 	s.done = map[string]SignOutcome{}

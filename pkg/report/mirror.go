@@ -21,14 +21,32 @@ func MirrorCopy(w io.Writer, res mirror.Result) {
 		state, res.Source, res.Target, res.Manifests, res.Blobs, Bytes(res.Bytes), res.Signatures, res.PullCredential, res.PushCredential)
 }
 
-// MirrorTotals is the last line about the copies, after pin's own.
-// Nil totals: the run copied nothing (no --mirror-to, or a dry run).
-func MirrorTotals(w io.Writer, t *mirror.Totals) {
+// SignTotals count what pin --sign-key signed in the mirror.
+type SignTotals struct{ Signed, AlreadySigned int }
+
+// MirrorTotals is the last line about the copies, after pin's own, with
+// what --sign-key signed when signed is set. Nil totals: the run copied
+// nothing (no --mirror-to, or a dry run).
+func MirrorTotals(w io.Writer, t *mirror.Totals, signed *SignTotals) {
 	if t == nil {
 		return
 	}
-	fmt.Fprintf(w, "mirror: images copied: %d, already present: %d; blobs transferred: %d, %s; signatures and attestations copied: %d\n",
+	fmt.Fprintf(w, "mirror: images copied: %d, already present: %d; blobs transferred: %d, %s; signatures and attestations copied: %d",
 		t.Copied, t.Present, t.Blobs, Bytes(t.Bytes), t.Signatures)
+	if signed != nil {
+		fmt.Fprintf(w, "; signed: %d, already signed: %d", signed.Signed, signed.AlreadySigned)
+	}
+	fmt.Fprintln(w)
+}
+
+// MirrorSign says what pin --sign-key did with one copy: status is
+// signed, already-signed or planned (a dry run).
+func MirrorSign(w io.Writer, status, target, message string) {
+	verb := map[string]string{"already-signed": "already signed", "planned": "would sign"}[status]
+	if verb == "" {
+		verb = status
+	}
+	fmt.Fprintf(w, "%s %s (%s)\n", verb, target, message)
 }
 
 // Bytes is a size as people read it: B, KiB or MiB.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
@@ -54,6 +55,13 @@ type Password struct {
 	Set   bool
 	// From names where it came from, for messages: "COSIGN_PASSWORD".
 	From string
+}
+
+// EnvPassword is COSIGN_PASSWORD, as cosign reads it (unset is not the
+// same as empty: see Password).
+func EnvPassword() Password {
+	pw, set := os.LookupEnv("COSIGN_PASSWORD")
+	return Password{Value: []byte(pw), Set: set, From: "COSIGN_PASSWORD"}
 }
 
 // Key is a private key to sign with and its public half.

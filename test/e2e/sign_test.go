@@ -32,8 +32,16 @@ func signNamespace(t *testing.T, prefix string) string {
 // deploy/NAME with the pull secret regcred, one pod reporting its digest.
 func runningDeployment(t *testing.T, ns, name string) fixture.Pushed {
 	t.Helper()
-	ctx := testContext(t)
 	img := push(t, stack.Registry+"/"+ns+"/"+name+":1")
+	deployRunning(t, ns, name, img)
+	return img
+}
+
+// deployRunning deploys img as deploy/NAME with the pull secret regcred,
+// one pod reporting its digest.
+func deployRunning(t *testing.T, ns, name string, img fixture.Pushed) {
+	t.Helper()
+	ctx := testContext(t)
 	w := fixture.Workloads{CS: kube, NS: ns}
 	if err := w.Deployment(ctx, name, 1, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullIfNotPresent))); err != nil {
 		t.Fatal(err)
@@ -45,7 +53,6 @@ func runningDeployment(t *testing.T, ns, name string) fixture.Pushed {
 	if err := fixture.SetRunning(ctx, kube, &pods[0], map[string]string{"app": img.Repo() + "@" + img.Digest}); err != nil {
 		t.Fatal(err)
 	}
-	return img
 }
 
 // cosignRun runs the real cosign in dir with extra environment.
@@ -60,16 +67,23 @@ func cosignRun(t *testing.T, dir string, env []string, args ...string) string {
 	return string(out)
 }
 
+// encryptedKeyPair is cosign.key and cosign.pub as the real cosign
+// generate-key-pair writes them, the key encrypted with password.
+func encryptedKeyPair(t *testing.T, password string) (key, pub string) {
+	t.Helper()
+	dir := t.TempDir()
+	cosignRun(t, dir, []string{"COSIGN_PASSWORD=" + password}, "generate-key-pair", "--output-key-prefix", "cosign")
+	return filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
+}
+
 // TestSign signs what a deployment runs with an encrypted cosign key file,
 // and checks it with the real cosign verify and with audit; a second run
 // signs nothing new, and bad keys and refused writes fail with one line.
 func TestSign(t *testing.T) {
 	ctx := testContext(t)
 	ns := signNamespace(t, "sign")
-	dir := t.TempDir()
 	const password = "correct-horse-7"
-	cosignRun(t, dir, []string{"COSIGN_PASSWORD=" + password}, "generate-key-pair", "--output-key-prefix", "cosign")
-	key, pub := filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
+	key, pub := encryptedKeyPair(t, password)
 	img := runningDeployment(t, ns, "web")
 	target := img.Repo() + "@" + img.Digest
 	env := []string{"DOCKER_CONFIG=" + pushConfig(t, stack.Registry), "COSIGN_PASSWORD=" + password}

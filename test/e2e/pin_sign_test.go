@@ -1,0 +1,79 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPinSign mirrors what a deployment runs into the private registry,
+// signs the copy with a cosign key file and pins the deployment to it, in
+// one pin --mirror-to --sign-key --apply; the real cosign verify accepts
+// the mirrored reference, and a second run signs nothing new.
+func TestPinSign(t *testing.T) {
+	ctx := testContext(t)
+	ns := signNamespace(t, "pinsign")
+	const password = "pin-sign-3"
+	key, pub := encryptedKeyPair(t, password)
+	img := runningDeployment(t, ns, "web")
+	prefix := stack.Registry + "/" + ns + "/mirror"
+	mirrored := prefix + "/" + strings.ReplaceAll(stack.Registry, ":", "-") + "/" + ns + "/web:1@" + img.Digest
+	signedRef := strings.Replace(mirrored, ":1@", "@", 1)
+	env := []string{"DOCKER_CONFIG=" + pushConfig(t, stack.Registry), "COSIGN_PASSWORD=" + password}
+	pinSign := func(env []string, name string, extra ...string) result {
+		args := []string{"imgtrust", "pin", "deploy/" + name, "-n", ns, "--mirror-to", prefix, "--sign-key", key}
+		return kubectlEnv(t, env, append(args, extra...)...)
+	}
+	writes := func() int { return mirrorWrites(t, ns+"/mirror") }
+
+	// Bad input, before anything is written: exit 2, one line.
+	noMirror := kubectlEnv(t, env, "imgtrust", "pin", "deploy/web", "-n", ns, "--sign-key", key, "--apply")
+	if noMirror.Code != 2 || !strings.Contains(noMirror.Stderr, "kubectl imgtrust sign --key") || strings.Count(strings.TrimSpace(noMirror.Stderr), "\n") != 0 {
+		t.Errorf("--sign-key without --mirror-to: want exit 2 and one line naming kubectl imgtrust sign\n%s", noMirror)
+	}
+	wrong := pinSign(append(append([]string(nil), env...), "COSIGN_PASSWORD=not-it"), "web", "--apply")
+	t.Logf("wrong password:\n%s", wrong)
+	if wrong.Code != 2 || !strings.Contains(wrong.Stderr, "wrong password") || strings.Count(strings.TrimSpace(wrong.Stderr), "\n") != 0 || writes() != 0 {
+		t.Errorf("a wrong password: want exit 2, one line, nothing written (%d writes)\n%s", writes(), wrong)
+	}
+
+	// The plan says it would sign; nothing is written.
+	plan := pinSign(env, "web")
+	mustSucceed(t, plan, "pin --mirror-to --sign-key (plan)")
+	if !strings.Contains(plan.Stderr, "would sign "+signedRef+" (with "+key+", bundle format)") || writes() != 0 {
+		t.Errorf("the plan: want would sign %s and no write\n%s", signedRef, plan)
+	}
+
+	applied := pinSign(env, "web", "--apply")
+	mustSucceed(t, applied, "pin --mirror-to --sign-key --apply")
+	t.Logf("pin --mirror-to --sign-key --apply:\n%s", applied.Stderr)
+	if !strings.Contains(applied.Stderr, "signed "+signedRef+" (a sigstore bundle attached as a referrer)") || !strings.Contains(applied.Stderr, "; signed: 1, already signed: 0") {
+		t.Errorf("want the signature told and counted\n%s", applied)
+	}
+	if got := deploymentImage(t, ns, "web"); got != mirrored {
+		t.Errorf("deploy/web runs %s, want the mirror's %s", got, mirrored)
+	}
+	if ok, out := stack.CosignVerify(ctx, pub, mirrored); !ok {
+		t.Errorf("cosign verify --key cosign.pub --insecure-ignore-tlog rejects the mirrored reference:\n%s", out)
+	}
+
+	// Again, and for another deployment running the same digest: the copy
+	// is there and signed by our key; nothing is written.
+	before := writes()
+	again := pinSign(env, "web", "--apply")
+	mustSucceed(t, again, "pin --mirror-to --sign-key --apply, again")
+	deployRunning(t, ns, "api", img)
+	api := pinSign(env, "api", "--apply")
+	mustSucceed(t, api, "pin deploy/api --mirror-to --sign-key --apply")
+	t.Logf("the same digest for deploy/api:\n%s", api.Stderr)
+	if !strings.Contains(api.Stderr, "already signed "+signedRef+" (by "+key+", bundle format)") || !strings.Contains(api.Stderr, "; signed: 0, already signed: 1") {
+		t.Errorf("deploy/api: want the copy already signed\n%s", api)
+	}
+	if n := writes() - before; n != 0 || strings.Contains(again.Stderr, "signed ") || !strings.Contains(again.Stderr, "already pinned deployment/web") {
+		t.Errorf("the second runs wrote %d times to the mirror\n%s\n%s", n, again, api)
+	}
+	if got := deploymentImage(t, ns, "api"); got != mirrored {
+		t.Errorf("deploy/api runs %s, want %s", got, mirrored)
+	}
+}
