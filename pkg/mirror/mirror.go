@@ -80,6 +80,9 @@ type Mirror struct {
 	Resolver      *registry.Resolver
 	OverwriteTags bool
 	Progress      func(image string, written, total int64)
+	// Seen, when set, remembers the blobs found at the target, so that
+	// each is checked once (a Session's run).
+	Seen *registry.BlobsSeen
 }
 
 // Result is one image copied (or found) in the mirror.
@@ -87,6 +90,9 @@ type Result struct {
 	Source string `json:"source"` // repository@digest
 	Target string `json:"target"` // repository:tag@digest
 	registry.CopyResult
+	// ReferrersSkipped: signatures and attestations past
+	// MaxReferrerCopies, not copied.
+	ReferrersSkipped int `json:"referrersSkipped,omitempty"`
 	// PullCredential and PushCredential name where the source and target
 	// credentials came from (PullCredential only from a Session).
 	PullCredential string          `json:"pullCredential,omitempty"`
@@ -111,7 +117,8 @@ func PushAuth(repo name.Repository) (authn.Authenticator, string) {
 // Copy copies digest of image (read with cred, the pod's credential) to
 // target (repository[:tag]), with its cosign .sig and .att tags and its
 // referrers (Notation signatures, cosign bundles), so that the mirror
-// stays verifiable.
+// stays verifiable: at most MaxReferrerCopies of them, within one lookup
+// deadline. Every copy is checked whole at the target (Resolver.Copy).
 func (m *Mirror) Copy(ctx context.Context, image, digest, target string, cred registry.Credential) Result {
 	src, err := m.Resolver.RepositoryOf(image)
 	res := Result{Source: src.Name() + "@" + digest}
@@ -131,7 +138,7 @@ func (m *Mirror) Copy(ctx context.Context, image, digest, target string, cred re
 	res.Target = dstRepo.Tag(tag).Name() + "@" + digest
 	push, pushFrom := PushAuth(dstRepo)
 	res.PushCredential = pushFrom
-	o := registry.CopyOptions{Push: push, OverwriteTags: m.OverwriteTags}
+	o := registry.CopyOptions{Push: push, OverwriteTags: m.OverwriteTags, Seen: m.Seen}
 	if m.Progress != nil {
 		o.Progress = func(w, t int64) { m.Progress(image, w, t) }
 	}
@@ -141,39 +148,6 @@ func (m *Mirror) Copy(ctx context.Context, image, digest, target string, cred re
 		res.Err = e
 		return res
 	}
-	// Signatures and attestations: the cosign tags, and the referrers
-	// (the fallback tag index on registries without the API).
-	hex := strings.Replace(digest, ":", "-", 1)
-	for _, t := range []string{hex + ".sig", hex + ".att", hex} {
-		found, copied, e := m.Resolver.CopyTag(ctx, src.Tag(t), cred, dstRepo.Tag(t), registry.CopyOptions{Push: push})
-		if e != nil {
-			res.Err = e
-			return res
-		}
-		if found && copied {
-			res.Signatures++
-		}
-	}
-	// A registry with the referrers API keeps no fallback tag: copy what
-	// the API lists, each by digest (go-containerregistry records each in
-	// the target's referrers, or its fallback tag where it has no API).
-	descs, via, e := m.Resolver.Artifacts(cred).Referrers(ctx, src.Digest(digest))
-	if e != nil {
-		res.Err = e
-		return res
-	}
-	if via != registry.ViaReferrersAPI {
-		return res // the fallback tag was copied above
-	}
-	for _, d := range descs {
-		cr, e := m.Resolver.Copy(ctx, src.Digest(d.Digest.String()), cred, dstRepo.Digest(d.Digest.String()), registry.CopyOptions{Push: push})
-		if e != nil {
-			res.Err = e
-			return res
-		}
-		if !cr.AlreadyPresent {
-			res.Signatures++
-		}
-	}
+	res.Err = m.copyReferrers(ctx, &res, cred, src, dstRepo, digest, registry.CopyOptions{Push: push, Seen: m.Seen})
 	return res
 }

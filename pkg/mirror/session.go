@@ -26,8 +26,8 @@ type SessionOptions struct {
 }
 
 // Session is one run's mirroring: each digest is copied to a target once
-// per run, the copies are totalled, and the pods' access to the mirror is
-// checked. It prints nothing and is not safe for concurrent use.
+// per run, each copy's blobs are checked at the target once per run, the
+// copies are totalled, and the pods' access to the mirror is checked. It prints nothing and is not safe for concurrent use.
 type Session struct {
 	opts   SessionOptions
 	mirror *Mirror
@@ -43,8 +43,12 @@ type Totals struct {
 	// Blobs and Bytes are what was transferred.
 	Blobs int
 	Bytes int64
-	// Signatures are the signatures and attestations copied.
-	Signatures int
+	// Signatures are the signatures and attestations copied;
+	// ReferrersSkipped those past MaxReferrerCopies for an image.
+	Signatures, ReferrersSkipped int
+	// BlobsChecked are the HEADs that found the copies' blobs at the
+	// target, each blob once per run.
+	BlobsChecked int
 }
 
 // CopyRequest is one image to copy into the mirror.
@@ -87,7 +91,7 @@ func (c PullCheck) Denied() bool {
 func NewSession(o SessionOptions) *Session {
 	return &Session{
 		opts:   o,
-		mirror: &Mirror{Resolver: o.Resolver, OverwriteTags: o.OverwriteTags, Progress: o.Progress},
+		mirror: &Mirror{Resolver: o.Resolver, OverwriteTags: o.OverwriteTags, Progress: o.Progress, Seen: registry.NewBlobsSeen()},
 		copies: map[string]Result{},
 	}
 }
@@ -147,6 +151,8 @@ func (s *Session) tally(r Result) {
 	s.totals.Blobs += r.Blobs
 	s.totals.Bytes += r.Bytes
 	s.totals.Signatures += r.Signatures
+	s.totals.ReferrersSkipped += r.ReferrersSkipped
+	s.totals.BlobsChecked += r.BlobsChecked
 }
 
 // CheckPull asks the mirror whether pods holding creds (their pull

@@ -1,14 +1,10 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
-	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -25,6 +21,9 @@ type CopyOptions struct {
 	OverwriteTags bool
 	// Progress, when set, is told the bytes written so far.
 	Progress func(written, total int64)
+	// Seen, when set, holds the blobs already found at the target this
+	// run: they are not asked for again.
+	Seen *BlobsSeen
 }
 
 // CopyResult counts what a copy transferred.
@@ -37,41 +36,25 @@ type CopyResult struct {
 	// Manifests checked present at the target by digest afterwards (the
 	// image or index and each platform manifest).
 	Manifests int `json:"manifests"`
+	// BlobsChecked: blob HEADs sent to the target afterwards (blobs in
+	// Seen are not asked for again).
+	BlobsChecked int `json:"blobsChecked"`
 	// Signatures: cosign .sig/.att tags and referrers copied.
 	Signatures int `json:"signatures"`
-}
-
-// uploadCounter counts the blob uploads a push makes: finished uploads
-// (PUT …/blobs/uploads/…) and cross-repository mounts that took (201).
-type uploadCounter struct {
-	next  http.RoundTripper
-	blobs atomic.Int64
-}
-
-func (u *uploadCounter) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := u.next.RoundTrip(req)
-	if err != nil || !strings.Contains(req.URL.Path, "/blobs/uploads/") {
-		return resp, err
-	}
-	switch {
-	case req.Method == http.MethodPut && resp.StatusCode == http.StatusCreated:
-		u.blobs.Add(1)
-	case req.Method == http.MethodPost && req.URL.Query().Get("mount") != "" && resp.StatusCode == http.StatusCreated:
-		u.blobs.Add(1)
-	}
-	return resp, nil
 }
 
 // Copy copies digest src, read with cred, to the target tag dst: an index
 // with every platform manifest, each manifest with its config and layers
 // (blobs the target has are skipped; go-containerregistry mounts across
-// repositories of one registry), then checks the target by digest: a GET
-// of the image or index (its content must hash to the digest) and, for an
-// index, a HEAD of each manifest it lists. A target tag that names
-// another digest is refused (ReasonTagConflict) unless OverwriteTags.
+// repositories of one registry), then checks the target as a pull by
+// digest would read it, even when it already had the tag: each manifest
+// (its content must hash to its digest) and a HEAD of each blob they name
+// (checkCopied). A blob missing there, or an upload the target sent to
+// another host, is ReasonIncompleteCopy. A target tag that names another
+// digest is refused (ReasonTagConflict) unless OverwriteTags.
 func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, dst name.Reference, o CopyOptions) (CopyResult, *Error) {
 	var res CopyResult
-	counter := &uploadCounter{next: r.stack}
+	counter := &pushTransport{next: r.stack}
 	push := o.Push
 	if push == nil {
 		push = authn.Anonymous
@@ -128,8 +111,8 @@ func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, d
 	}
 
 	// Only what the target now answers by digest counts as copied.
-	n, e := r.checkCopied(ctx, dst.Context().Digest(src.DigestStr()), pushOpts, dstCl)
-	res.Manifests = n
+	var e *Error
+	res.Manifests, res.BlobsChecked, e = r.checkCopied(ctx, dst.Context().Digest(src.DigestStr()), pushOpts, dstCl, o.Seen)
 	return res, e
 }
 
@@ -153,51 +136,19 @@ func write(desc *remote.Descriptor, dst name.Reference, opts []remote.Option, up
 	return remote.Write(dst, img, opts...)
 }
 
-// checkCopied GETs d at the target (the index's content is needed to list
-// its manifests) and, for an index, HEADs every manifest it lists; it
-// returns how many it found.
-func (r *Resolver) checkCopied(ctx context.Context, d name.Digest, pushOpts []remote.Option, cl classifier) (int, *Error) {
-	desc, err := remote.Get(d, pushOpts...)
-	if err != nil {
-		return 0, cl.classify(err)
-	}
-	if desc.Digest.String() != d.DigestStr() {
-		return 0, &Error{Reason: ReasonDigestMismatch, Message: fmt.Sprintf("the target answers %s with %s", d, desc.Digest)}
-	}
-	n := 1
-	if !desc.MediaType.IsIndex() {
-		return n, nil
-	}
-	idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
-	if err != nil {
-		return n, cl.classify(err)
-	}
-	for _, m := range idx.Manifests {
-		child := d.Context().Digest(m.Digest.String())
-		got, err := remote.Head(child, pushOpts...)
-		if err != nil {
-			return n, cl.classify(fmt.Errorf("platform manifest %s: %w", m.Digest, err))
-		}
-		if got.Digest != m.Digest {
-			return n, &Error{Reason: ReasonDigestMismatch, Message: fmt.Sprintf("the target answers %s with %s", child, got.Digest)}
-		}
-		n++
-	}
-	return n, nil
-}
-
 // CopyTag copies the manifest (image or index) a source tag names to the
 // same tag in the target repository, unless the target already has it
-// there. found is false when the source has no such tag.
-func (r *Resolver) CopyTag(ctx context.Context, src name.Tag, cred Credential, dst name.Tag, o CopyOptions) (found bool, copied bool, e *Error) {
+// there (res.AlreadyPresent). found is false when the source has no such
+// tag.
+func (r *Resolver) CopyTag(ctx context.Context, src name.Tag, cred Credential, dst name.Tag, o CopyOptions) (found bool, res CopyResult, e *Error) {
 	head, e := r.Artifacts(cred).Head(ctx, src)
 	if e != nil && e.Reason == ReasonNotFound {
-		return false, false, nil
+		return false, res, nil
 	}
 	if e != nil {
-		return false, false, e
+		return false, res, e
 	}
 	o.OverwriteTags = true // signature tags follow the source
-	res, e := r.Copy(ctx, src.Context().Digest(head.Digest.String()), cred, dst, o)
-	return true, e == nil && !res.AlreadyPresent, e
+	res, e = r.Copy(ctx, src.Context().Digest(head.Digest.String()), cred, dst, o)
+	return true, res, e
 }

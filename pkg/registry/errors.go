@@ -67,6 +67,9 @@ const (
 	// A copy's target tag already names another digest (Copy without
 	// OverwriteTags).
 	ReasonTagConflict Reason = "tag-conflict"
+	// A copy the target cannot serve whole: it took the manifest but lacks
+	// one of its blobs, or it sent a blob upload to another host (refused).
+	ReasonIncompleteCopy Reason = "incomplete-copy"
 	// A manifest or index larger than MaxManifestBytes: read no further.
 	ReasonTooLarge Reason = "too-large"
 	// The caller's context was canceled.

@@ -1,0 +1,64 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
+)
+
+// pushReferrers attaches n small artifacts to the image at repoTag and
+// returns the image's digest.
+func pushReferrers(t *testing.T, reg *testregistry.Registry, repoTag string, n int) string {
+	t.Helper()
+	img := testregistry.RandomImage(t, 1)
+	d := reg.Push(t, repoTag, img)
+	mt, _ := img.MediaType()
+	sz, _ := img.Size()
+	repo := reg.Ref(t, repoTag).Context()
+	cfg := reg.PutBlob(t, repo, []byte("{}"), "application/vnd.oci.empty.v1+json")
+	for i := range n {
+		reg.PutReferrer(t, repo, v1.Manifest{
+			SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: cfg,
+			ArtifactType: "application/vnd.example.note",
+			Layers:       []v1.Descriptor{},
+			Annotations:  map[string]string{"n": fmt.Sprint(i)},
+			Subject:      &v1.Descriptor{MediaType: mt, Digest: d, Size: sz},
+		})
+	}
+	return d.String()
+}
+
+// Referrers past MaxReferrerCopies are not copied but counted, from the
+// referrers API (copied one by one) and from a fallback tag index (copied
+// whole, so skipped whole when it does not fit).
+func TestReferrerCopiesAreBounded(t *testing.T) {
+	for _, api := range []bool{true, false} {
+		t.Run(fmt.Sprintf("referrers API %v", api), func(t *testing.T) {
+			srcReg, dstReg := testregistry.New(t, testregistry.WithReferrers(api)), testregistry.New(t, withReferrers)
+			n := MaxReferrerCopies + 3
+			digest := pushReferrers(t, srcReg, "team/app:1.0", n)
+			s := newTestSession(t, SessionOptions{Prefix: dstReg.Host + "/mirror"}, srcReg.Host, dstReg.Host)
+			req := CopyRequest{Image: srcReg.Host + "/team/app:1.0", Digest: digest, Target: dstReg.Host + "/mirror/app:1.0"}
+			res, err := s.Copy(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copied, skipped := MaxReferrerCopies, 3
+			if !api {
+				copied, skipped = 0, n
+			}
+			if res.Signatures != copied || res.ReferrersSkipped != skipped || s.Totals().ReferrersSkipped != skipped {
+				t.Errorf("result %+v, totals %+v: want %d referrers copied, %d skipped", res, s.Totals(), copied, skipped)
+			}
+			// The shared empty config is checked once for them all.
+			if res.BlobsChecked != 2+min(copied, 1) {
+				t.Errorf("%d blobs checked, want %d", res.BlobsChecked, 2+min(copied, 1))
+			}
+		})
+	}
+}
