@@ -125,3 +125,25 @@ func TestCopyRefusesAnUploadElsewhere(t *testing.T) {
 		t.Errorf("%d manifest PUTs after a refused upload", n)
 	}
 }
+
+// A target that lost a platform manifest of an index: incomplete too.
+func TestCopyFailsWhenTheTargetLostAManifest(t *testing.T) {
+	srcReg, dstReg := testregistry.New(t, withReferrers), testregistry.New(t, withReferrers)
+	digest, children := srcReg.PushIndex(t, "team/app:1.0", types.OCIImageIndex, "linux/amd64", "linux/arm64")
+	lost := children["linux/arm64"].String()
+	dstReg.Set(func(h *testregistry.Hooks) {
+		h.Fault = func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/"+lost) {
+				testregistry.WriteError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
+				return true
+			}
+			return false
+		}
+	})
+	s := newTestSession(t, SessionOptions{Prefix: dstReg.Host + "/mirror"}, srcReg.Host, dstReg.Host)
+	_, err := s.Copy(context.Background(), CopyRequest{Image: srcReg.Host + "/team/app:1.0", Digest: digest.String(), Target: dstReg.Host + "/mirror/app:1.0"})
+	var ce *CopyError
+	if !errors.As(err, &ce) || ce.Err.Reason != registry.ReasonIncompleteCopy || !strings.Contains(ce.Err.Message, "does not have its manifest "+lost) {
+		t.Errorf("copy: %v; want the lost manifest named", err)
+	}
+}

@@ -90,6 +90,10 @@ func (r *Resolver) checkCopied(ctx context.Context, d name.Digest, pushOpts []re
 func (c *copyCheck) manifest(ctx context.Context, digest string, depth int) *Error {
 	ref := c.repo.Digest(digest)
 	desc, err := c.p.Get(ctx, ref)
+	if err != nil && depth > 0 && notFound(err) {
+		return &Error{Reason: ReasonIncompleteCopy, Status: http.StatusNotFound, Message: fmt.Sprintf(
+			"%s accepted the index but does not have its manifest %s: the copy cannot be pulled", c.repo, digest)}
+	}
 	if err != nil {
 		return c.cl.classify(fmt.Errorf("manifest %s: %w", digest, err))
 	}
@@ -165,8 +169,7 @@ func (c *copyCheck) head(ctx context.Context, h v1.Hash) error {
 		c.heads.Add(1)
 		_, err = l.Size() // a HEAD of the blob
 	}
-	var terr *transport.Error
-	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+	if notFound(err) {
 		return &Error{Reason: ReasonIncompleteCopy, Status: http.StatusNotFound, Message: fmt.Sprintf(
 			"%s accepted the manifest but does not have blob %s (did its upload go to another host?): the copy cannot be pulled", c.repo, h)}
 	}
@@ -180,3 +183,8 @@ func (c *copyCheck) head(ctx context.Context, h v1.Hash) error {
 // LookupTimeout is Options.LookupTimeout (its default when unset): what
 // callers bound one image's lookups with as a whole.
 func (r *Resolver) LookupTimeout() time.Duration { return r.opts.LookupTimeout }
+
+func notFound(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
+}

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/test/faultregistry"
 	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
@@ -235,6 +236,48 @@ func TestMirrorRefusals(t *testing.T) {
 	bad := kubectl(t, "imgtrust", "pin", "deploy/api", "-n", ns, "--mirror-to", "mirror")
 	if bad.Code != 2 || !strings.Contains(bad.Stderr, `--mirror-to "mirror" is not a registry host`) {
 		t.Errorf("a prefix without a host: %s", bad)
+	}
+}
+
+// TestMirrorIncompleteTarget: targets that take the manifest but lose its
+// blobs (test/faultregistry's upload faults) fail the copy, naming the
+// blob or the other host; nothing is patched and no blob or credential
+// reaches the other host.
+func TestMirrorIncompleteTarget(t *testing.T) {
+	ctx := testContext(t)
+	reg, ca := faultregistry.StartForTest(t)
+	ns := newNamespace(t, "mirror-lost")
+	src := push(t, stack.PublicRegistry+"/"+ns+"/api:3.0")
+	w := fixture.Workloads{CS: kube, NS: ns}
+	if err := w.Deployment(ctx, "api", 0, fixture.PodSpec(nil, fixture.Container("api", src.Ref, corev1.PullAlways))); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b, _ := json.Marshal(map[string]any{"auths": map[string]any{reg.Host: map[string]string{
+		"auth": base64.StdEncoding.EncodeToString([]byte(reg.User + ":" + reg.Password))}}})
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for fault, says := range map[string]string{
+		faultregistry.UploadLost:      "accepted the manifest but does not have blob sha256:",
+		faultregistry.UploadElsewhere: "sent a blob upload to another host (its upload went to " + reg.TokenHost + ")",
+	} {
+		r := kubectlEnv(t, []string{"DOCKER_CONFIG=" + dir}, "imgtrust", "pin", "deploy/api", "-n", ns, "--source=registry",
+			"--registry-ca-file", ca, "--mirror-to", reg.Host+"/"+fault, "--apply")
+		if r.Code != 1 || !strings.Contains(r.Stderr, "incomplete-copy: ") || !strings.Contains(r.Stderr, says) ||
+			!strings.Contains(r.Stderr, "nothing patched") || strings.Contains(r.Stderr, "copied ") {
+			t.Errorf("%s: want the copy refused, naming what is missing:\n%s", fault, r)
+		}
+		if n := reg.Requests(fault); n > 30 {
+			t.Errorf("%s: %d requests to the target, want at most 30", fault, n)
+		}
+		t.Logf("%s: %d requests; %s", fault, reg.Requests(fault), strings.TrimSpace(r.Stderr))
+	}
+	if img := deploymentImage(t, ns, "api"); img != src.Ref {
+		t.Errorf("the copies failed, yet the image is %s", img)
+	}
+	if n, leaks := reg.Requests("off-host"), reg.Leaks(); n != 0 || len(leaks) != 0 {
+		t.Errorf("the other host got %d requests (credentials: %v)", n, leaks)
 	}
 }
 

@@ -66,6 +66,12 @@ const (
 	// SignaturesDenied serves the image but answers 403 to every signature
 	// lookup (the .sig and fallback tags, the referrers API).
 	SignaturesDenied = "signatures-denied"
+	// UploadLost and UploadElsewhere are mirror targets (pushed to as
+	// <Host>/<fault>/…) that accept manifests without their blobs:
+	// UploadLost answers each blob's commit 201 and keeps nothing;
+	// UploadElsewhere sends each upload on to TokenHost ("off-host").
+	UploadLost      = "upload-lost"
+	UploadElsewhere = "upload-elsewhere"
 )
 
 // Faults are the fault repositories of the main registry, in a stable order.
@@ -75,6 +81,7 @@ var Faults = []string{
 	Status401, Status403, Status404,
 	RateLimitOnce, RateLimitNoHint, RateLimitLong, ServerErrorOnce, ServerErrorAll,
 	Hang, SlowDrip, ResetConnection, Public, SignaturesDenied,
+	UploadLost, UploadElsewhere,
 }
 
 // Registry is the running set of servers.
@@ -255,6 +262,10 @@ func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
 	case fault == SignaturesDenied && (strings.Contains(req.URL.Path, "/referrers/") || strings.Contains(req.URL.Path, "/manifests/sha256-")):
 		testregistry.WriteError(w, http.StatusForbidden, "DENIED", "signatures are not for you")
 		return
+	case fault == UploadLost || fault == UploadElsewhere:
+		if r.loseUpload(w, req, fault) {
+			return
+		}
 	case !manifest:
 	case fault == RedirectLoop:
 		http.Redirect(w, req, req.URL.Path, http.StatusTemporaryRedirect)
@@ -335,6 +346,28 @@ func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.backend.ServeHTTP(w, req)
+}
+
+// loseUpload plays a target that takes a blob upload without storing it:
+// it answers the commit 201 (UploadLost), or sends the upload to another
+// host (UploadElsewhere). It reports whether it answered.
+func (r *Registry) loseUpload(w http.ResponseWriter, req *http.Request, fault string) bool {
+	repo, _, ok := strings.Cut(strings.TrimPrefix(req.URL.Path, "/v2/"), "/blobs/uploads/")
+	switch {
+	case !ok:
+		return false
+	case fault == UploadElsewhere && req.Method == http.MethodPost:
+		w.Header().Set("Location", "https://"+r.TokenHost+"/v2/off-host/app/blobs/uploads/"+randomHex(8))
+		w.WriteHeader(http.StatusAccepted)
+		return true
+	case fault == UploadLost && req.Method == http.MethodPut:
+		d := req.URL.Query().Get("digest")
+		w.Header().Set("Location", "/v2/"+repo+"/blobs/"+d)
+		w.Header().Set("Docker-Content-Digest", d)
+		w.WriteHeader(http.StatusCreated)
+		return true
+	}
+	return false
 }
 
 // serveHeaders answers a HEAD with the backend's headers, edited.
@@ -519,6 +552,7 @@ var Expected = map[string]string{
 	RateLimitOnce: "", RateLimitNoHint: "rate-limited", RateLimitLong: "rate-limited",
 	ServerErrorOnce: "", ServerErrorAll: "server-error",
 	Hang: "timeout", SlowDrip: "timeout", ResetConnection: "network", Public: "", SignaturesDenied: "",
+	UploadLost: "", UploadElsewhere: "", // they fail copies, not lookups
 	"bearer": "", "bad-token": "token-service", "unknown-ca": "tls", "plain-http": "tls",
 }
 
