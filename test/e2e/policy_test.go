@@ -283,7 +283,9 @@ func TestPolicyBadInput(t *testing.T) {
 func TestPolicyOwnedByAnotherManager(t *testing.T) {
 	ns := newNamespace(t, "policy-owned")
 	name := "imgtrust-owned-" + ns
-	t.Cleanup(func() { kubectl(t, "delete", "validatingadmissionpolicy,validatingadmissionpolicybinding", name, "--ignore-not-found") })
+	t.Cleanup(func() {
+		kubectl(t, "delete", "validatingadmissionpolicy,validatingadmissionpolicybinding", name, "--ignore-not-found")
+	})
 	theirs := map[string]any{
 		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
 		"metadata": map[string]any{"name": name},
