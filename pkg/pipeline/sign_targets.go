@@ -76,7 +76,12 @@ func runningTargets(obj workload.Object, u workload.Usage) []signTarget {
 	base := signTarget{obj: obj, container: u.Name, image: u.Image}
 	digests := u.Digests(imageref.KindManifest)
 	if len(digests) == 0 {
-		base.refusal = fmt.Sprintf("no running pod reports a digest for %s %q: wait for its pods to start, or sign the digest a manifest names with -f", u.Type, u.Name)
+		if spec, err := imageref.Parse(u.Image); err == nil && spec.Digest != "" {
+			// No pod runs yet, but a pinned spec names exactly what will.
+			base.repo, base.digest = spec.Name(), spec.Digest
+			return []signTarget{base}
+		}
+		base.refusal = fmt.Sprintf("no running pod reports a digest for %s %q and the spec names a tag: pin it first (kubectl imgtrust pin %s --source=registry --apply), then sign", u.Type, u.Name, ObjectLabel(obj))
 		if configs := u.Digests(imageref.KindConfig); len(configs) > 0 {
 			base.refusal = fmt.Sprintf("the pods report only a config digest (%s) for %s %q, which cannot be signed: sign the manifest digest with -f", imageref.ShortDigest(configs[0]), u.Type, u.Name)
 		}

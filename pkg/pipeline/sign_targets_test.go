@@ -29,7 +29,8 @@ func TestRunningTargets(t *testing.T) {
 			[]string{"reg.example/web@" + a, "reg.example/web@" + b}, ""},
 		{"pods run another repository", usage("reg.example/web:2", run("mirror.example/web", a, imageref.KindManifest)),
 			[]string{"mirror.example/web@" + a}, ""},
-		{"no pods", usage("nginx:1"), nil, "no running pod reports a digest"},
+		{"no pods", usage("nginx:1"), nil, "no running pod reports a digest for container \"app\" and the spec names a tag: pin it first"},
+		{"no pods, a pinned spec", usage("reg.example/web:2@" + a), []string{"reg.example/web@" + a}, ""},
 		{"config digest only", usage("nginx:1", run("", a, imageref.KindConfig)), nil, "only a config digest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
