@@ -33,6 +33,10 @@ func MirrorTotals(w io.Writer, t *mirror.Totals, signed *SignTotals) {
 	}
 	fmt.Fprintf(w, "mirror: images copied: %d, already present: %d; blobs transferred: %d, %s; signatures and attestations copied: %d",
 		t.Copied, t.Present, t.Blobs, Bytes(t.Bytes), t.Signatures)
+	if t.ReferrersSkipped > 0 {
+		// Only when it happens: the line stays as it was for everyone else.
+		fmt.Fprintf(w, " (%d more skipped: over %d per image)", t.ReferrersSkipped, mirror.MaxReferrerCopies)
+	}
 	if signed != nil {
 		fmt.Fprintf(w, "; signed: %d, already signed: %d", signed.Signed, signed.AlreadySigned)
 	}
