@@ -71,10 +71,7 @@ func (p Policy) fix(obj workload.Object, broken []Violation) string {
 	if obj.Source != "" {
 		cmd += "-f " + obj.Source + " --write"
 	} else {
-		cmd += strings.ToLower(obj.Kind) + "/" + obj.Name
-		if obj.Namespace != "" {
-			cmd += " -n " + obj.Namespace
-		}
+		cmd += obj.Label()
 		if obj.Kind == "Job" || obj.Kind == "Pod" && obj.Owner == nil {
 			return "pin its manifest and recreate it (" + cmd + " prints the pinned object)"
 		}

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	dockerref "github.com/distribution/reference"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 )
 
 // Rule IDs, as the preview and the policy's messages name them.
@@ -22,9 +22,6 @@ const (
 const digestPattern = `@sha256:[a-f0-9]{64}$`
 
 var digestRE = regexp.MustCompile(digestPattern)
-
-// hostPattern is the Docker grammar's host[:port], anchored.
-var hostPattern = regexp.MustCompile(`^(?:` + dockerref.DomainRegexp.String() + `)$`)
 
 // Rules are what every new image must satisfy.
 type Rules struct {
@@ -97,7 +94,7 @@ func parsePrefixes(flag string, entries []string, repositories bool) ([]string, 
 			continue
 		}
 		host, rest, _ := strings.Cut(e, "/")
-		if !strings.ContainsAny(host, ".:") && host != "localhost" || !hostPattern.MatchString(host) {
+		if !strings.ContainsAny(host, ".:") && host != "localhost" || !imageref.IsHost(host) {
 			return nil, fmt.Errorf("%s entry %q does not start with a registry host: write it as the image names it, e.g. registry.acme.example/ or docker.io/library/", flag, e)
 		}
 		if strings.ContainsAny(rest, "@ ") {

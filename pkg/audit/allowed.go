@@ -2,7 +2,6 @@ package audit
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	dockerref "github.com/distribution/reference"
@@ -10,11 +9,6 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 )
-
-// hostPattern is the Docker grammar's host[:port] (distribution/reference's
-// DomainRegexp, anchored); go-containerregistry accepts nearly any string
-// as a registry name.
-var hostPattern = regexp.MustCompile(`^(?:` + dockerref.DomainRegexp.String() + `)$`)
 
 // AllowedRegistry is one --allowed-registries entry: a registry host, or a
 // registry plus a repository path prefix ("ghcr.io/my-team").
@@ -51,7 +45,7 @@ func ParseAllowedRegistries(entries []string) ([]AllowedRegistry, error) {
 func parseAllowed(e string) (AllowedRegistry, error) {
 	if !strings.Contains(e, "/") {
 		reg, err := name.NewRegistry(e, name.StrictValidation)
-		if err == nil && !hostPattern.MatchString(e) {
+		if err == nil && !imageref.IsHost(e) {
 			err = fmt.Errorf("want host or host:port")
 		}
 		if err != nil {

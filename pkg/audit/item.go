@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"strings"
-
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
@@ -107,26 +105,9 @@ func (it *Item) Usage() workload.Usage { return it.usage }
 // secrets and service account the registry is asked with).
 func (it *Item) Object() workload.Object { return it.object }
 
-// objectRef is kind/name as the fix commands write it.
-// A custom kind is named by its resource and group, since kubectl resolves
-// a bare kind to the built-in one first ("service/hello" is the core
-// Service, not Knative's).
-// In a manifest, where no API server says the resource, kind.group says it
-// as unambiguously.
-func (it *Item) objectRef() string {
-	if it.object.Resource != "" {
-		return it.object.Resource + "/" + it.Name
-	}
-	if group, _, found := strings.Cut(it.object.APIVersion, "/"); found && !builtinGroup(group) {
-		return strings.ToLower(it.Kind) + "." + group + "/" + it.Name
-	}
-	return strings.ToLower(it.Kind) + "/" + it.Name
-}
+// objectRef is kind/name as the fix commands write it (workload.Object.Ref).
+func (it *Item) objectRef() string { return it.object.Ref() }
 
 // ObjectRef names the item's workload as kubectl takes it: "deployment/web",
 // "services.serving.knative.dev/hello".
 func (it *Item) ObjectRef() string { return it.objectRef() }
-
-func builtinGroup(group string) bool {
-	return group == "" || group == "apps" || group == "batch" || group == "extensions"
-}

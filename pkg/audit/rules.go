@@ -156,10 +156,7 @@ func (it *Item) pinCommand() string {
 	if it.Kind == "" || it.Name == "" {
 		return "kubectl imgtrust pin -f <file> --write"
 	}
-	cmd := "kubectl imgtrust pin " + it.objectRef()
-	if it.Namespace != "" {
-		cmd += " -n " + it.Namespace
-	}
+	cmd := "kubectl imgtrust pin " + it.object.Label()
 	if it.ContainerType == workload.ImageVolume {
 		cmd += " --source=registry" // pods do not report an image volume's digest
 	}

@@ -134,10 +134,7 @@ func (it *Item) signFix() string {
 	case it.Source != nil:
 		target = "-f " + shellQuote(it.Source.File)
 	case it.Kind != "" && it.Name != "":
-		target = it.objectRef()
-		if it.Namespace != "" {
-			target += " -n " + it.Namespace
-		}
+		target = it.object.Label()
 	}
 	return "if you trust it, sign it: kubectl imgtrust sign " + target + " --key cosign.key (--require verified-upstream signs only what its publisher signed), or notation sign; else run only signed images"
 }

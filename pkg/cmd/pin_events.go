@@ -16,7 +16,7 @@ var untouchedWhy = map[pipeline.PinUntouchedWhy]string{
 
 // printEvent says one step of pin on stderr.
 func (o *PinOptions) printEvent(e pipeline.PinEvent) {
-	w, label := o.ErrOut, pipeline.ObjectLabel(e.Object)
+	w, label := o.ErrOut, e.Object.Label()
 	switch e.Kind {
 	case pipeline.PinWarning:
 		fmt.Fprintf(w, "warning: %s\n", e.Message)
@@ -53,7 +53,7 @@ func (o *PinOptions) printEvent(e pipeline.PinEvent) {
 // printOutcome says how a step ended: patched, untouched, copied, and the
 // lines of -f.
 func (o *PinOptions) printOutcome(e pipeline.PinEvent) {
-	w, label := o.ErrOut, pipeline.ObjectLabel(e.Object)
+	w, label := o.ErrOut, e.Object.Label()
 	switch e.Kind {
 	case pipeline.PinRetrying:
 		fmt.Fprintf(w, "retrying %s: it changed while we worked (resourceVersion conflict)\n", label)

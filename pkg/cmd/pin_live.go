@@ -59,7 +59,7 @@ func (o *PinOptions) writeOutput(out pipeline.PinOutput) error {
 	switch out.Format {
 	case pipeline.PinPatch, pipeline.PinJSONPatch:
 		if out.Multiple {
-			fmt.Fprintf(o.Out, "# %s\n", pipeline.ObjectLabel(out.Object))
+			fmt.Fprintf(o.Out, "# %s\n", out.Object.Label())
 		}
 		_, err := fmt.Fprintf(o.Out, "%s\n", out.Data)
 		return err

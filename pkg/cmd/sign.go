@@ -147,7 +147,7 @@ func (o *SignOptions) Run(ctx context.Context) error {
 // printOutcome prints one image: signed and already signed to stdout,
 // refusals and failures to stderr.
 func (o *SignOptions) printOutcome(e pipeline.SignOutcome) {
-	label := pipeline.ObjectLabel(e.Object)
+	label := e.Object.Label()
 	if e.Object.Source != "" {
 		label = fmt.Sprintf("%s/%s (%s:%d)", e.Object.Kind, e.Object.Name, e.Object.Source, e.Object.SourceLine)
 	}

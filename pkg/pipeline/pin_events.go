@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"strings"
-
 	"github.com/imgtrust/kubectl-imgtrust/pkg/mirror"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pin"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -101,13 +99,4 @@ type PinOutput struct {
 	// Multiple is set when the run pins more than one object, so each
 	// output needs a separator.
 	Multiple bool
-}
-
-// ObjectLabel names obj as pin's lines do: deployment/web -n shop.
-func ObjectLabel(obj workload.Object) string {
-	s := strings.ToLower(obj.Kind) + "/" + obj.Name
-	if obj.Namespace != "" {
-		s += " -n " + obj.Namespace
-	}
-	return s
 }

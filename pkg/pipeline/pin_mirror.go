@@ -69,7 +69,7 @@ func (r *pinRun) checkMirrorPull(ctx context.Context, obj workload.Object, c pin
 	return fmt.Errorf("the pods of %s would have no credential for %s (%s): not patched; create one and give it to them, then run again:\n"+
 		"  kubectl create secret docker-registry mirror-pull -n %s --docker-server=%s --docker-username=USER --docker-password=PASSWORD\n"+
 		"  kubectl patch serviceaccount %s -n %s -p '{\"imagePullSecrets\":[{\"name\":\"mirror-pull\"}]}'",
-		ObjectLabel(obj), check.Registry, check.Err.Reason, obj.Namespace, check.Registry, sa, obj.Namespace)
+		obj.Label(), check.Registry, check.Err.Reason, obj.Namespace, check.Registry, sa, obj.Namespace)
 }
 
 // mirrorResolver is -f's resolver with --mirror-to: the digest from the

@@ -81,7 +81,7 @@ func runningTargets(obj workload.Object, u workload.Usage) []signTarget {
 			base.repo, base.digest = spec.Name(), spec.Digest
 			return []signTarget{base}
 		}
-		base.refusal = fmt.Sprintf("no running pod reports a digest for %s %q and the spec names a tag: pin it first (kubectl imgtrust pin %s --source=registry --apply), then sign", u.Type, u.Name, ObjectLabel(obj))
+		base.refusal = fmt.Sprintf("no running pod reports a digest for %s %q and the spec names a tag: pin it first (kubectl imgtrust pin %s --source=registry --apply), then sign", u.Type, u.Name, obj.Label())
 		if configs := u.Digests(imageref.KindConfig); len(configs) > 0 {
 			base.refusal = fmt.Sprintf("the pods report only a config digest (%s) for %s %q, which cannot be signed: sign the manifest digest with -f", imageref.ShortDigest(configs[0]), u.Type, u.Name)
 		}

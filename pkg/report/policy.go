@@ -18,14 +18,14 @@ func PolicyPreview(w, table io.Writer, impact admission.Impact, denies bool) err
 		verb = "would warn about"
 	}
 	if len(impact.Denied) == 0 {
-		_, err := fmt.Fprintf(w, "%s none of %s today: every image already follows the rules\n", verb, count(impact.Workloads, "workload"))
+		_, err := fmt.Fprintf(w, "%s none of %s today: every image already follows the rules\n", verb, plural(impact.Workloads, "workload"))
 		return err
 	}
 	why := ""
 	if !denies {
 		why = " (Deny would refuse them)"
 	}
-	fmt.Fprintf(w, "%s %d of %s in %s today%s:\n", verb, len(impact.Denied), count(impact.Workloads, "workload"), count(impact.Namespaces, "namespace"), why)
+	fmt.Fprintf(w, "%s %d of %s in %s today%s:\n", verb, len(impact.Denied), plural(impact.Workloads, "workload"), plural(impact.Namespaces, "namespace"), why)
 	var rows [][]string
 	for _, d := range impact.Denied {
 		var rules, images []string
@@ -40,10 +40,4 @@ func PolicyPreview(w, table io.Writer, impact admission.Impact, denies bool) err
 		rows = append(rows, []string{d.Namespace, strings.ToLower(d.Kind) + "/" + d.Name, strings.Join(rules, ","), strings.Join(images, ","), d.Fix})
 	}
 	return Table(table, []string{"namespace", "workload", "rules", "images", "fix"}, rows)
-}
-func count(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return fmt.Sprintf("%d %ss", n, thing)
 }

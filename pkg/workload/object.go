@@ -86,6 +86,33 @@ type Object struct {
 	Running map[ContainerKey]imageref.RunningImage
 }
 
+// Ref names the object as kubectl takes it in a command: "deployment/web".
+// A custom kind is named by its resource and group, since kubectl resolves a
+// bare kind to the built-in one first ("service/hello" is the core Service,
+// not Knative's); read from a manifest, where no API server says the
+// resource, kind.group says it as unambiguously.
+func (o Object) Ref() string {
+	if o.Resource != "" {
+		return o.Resource + "/" + o.Name
+	}
+	if group, _, found := strings.Cut(o.APIVersion, "/"); found && !builtinGroup(group) {
+		return strings.ToLower(o.Kind) + "." + group + "/" + o.Name
+	}
+	return strings.ToLower(o.Kind) + "/" + o.Name
+}
+
+// Label is Ref with the namespace as commands give it: "deployment/web -n shop".
+func (o Object) Label() string {
+	if o.Namespace == "" {
+		return o.Ref()
+	}
+	return o.Ref() + " -n " + o.Namespace
+}
+
+func builtinGroup(group string) bool {
+	return group == "" || group == "apps" || group == "batch" || group == "extensions"
+}
+
 // ContainerKey names a container within a pod.
 type ContainerKey struct {
 	Type ContainerType

@@ -445,3 +445,23 @@ func TestImageVolumes(t *testing.T) {
 		}
 	}
 }
+
+func TestObjectRefAndLabel(t *testing.T) {
+	for _, tt := range []struct {
+		obj        Object
+		ref, label string
+	}{
+		{Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}, "deployment/web", "deployment/web -n shop"},
+		{Object{APIVersion: "v1", Kind: "Pod", Name: "bare"}, "pod/bare", "pod/bare"},
+		// A custom kind: its resource when the API server said it, else kind.group.
+		{Object{APIVersion: "serving.knative.dev/v1", Kind: "Service", Namespace: "a", Name: "hello", Resource: "services.serving.knative.dev"}, "services.serving.knative.dev/hello", "services.serving.knative.dev/hello -n a"},
+		{Object{APIVersion: "serving.knative.dev/v1", Kind: "Service", Namespace: "a", Name: "hello"}, "service.serving.knative.dev/hello", "service.serving.knative.dev/hello -n a"},
+	} {
+		if got := tt.obj.Ref(); got != tt.ref {
+			t.Errorf("Ref() = %q, want %q", got, tt.ref)
+		}
+		if got := tt.obj.Label(); got != tt.label {
+			t.Errorf("Label() = %q, want %q", got, tt.label)
+		}
+	}
+}
