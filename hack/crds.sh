@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Fetches the published CRDs of the admission engines `kubectl imgtrust policy
-# --for` renders for, from their modules as the Go module proxy serves them,
-# into ${IMGTRUST_CRDS_DIR:-<repo>/.cache/crds} (ignored), for the e2e test
-# that has the real kube-apiserver validate the rendered objects against them
-# (test/e2e/policy_engines_test.go). Prints that folder.
+# Fetches the published CRDs of the projects we read or render for, from their
+# modules as the Go module proxy serves them, into
+# ${IMGTRUST_CRDS_DIR:-<repo>/.cache/crds} (ignored), for the e2e tests that
+# install them into the real kube-apiserver: the admission engines `kubectl
+# imgtrust policy --for` renders for (test/e2e/policy_engines_test.go), the
+# custom resources whose images we audit (Tekton, prometheus-operator) and the
+# Trivy Operator's vulnerability reports. Prints that folder.
 #
-# Cold: two module zips, ~18.5 MB, a few seconds; nothing is built. Warm (the
+# Cold: five module zips, ~42 MB, a few seconds; nothing is built. Warm (the
 # stamp in the folder names exactly the rows below): instant, no network.
 set -euo pipefail
 
@@ -17,6 +19,17 @@ table() {
   cat <<'ROWS'
 github.com/sigstore/policy-controller@v0.13.1 config/300-clusterimagepolicy.yaml                                          policy-controller-clusterimagepolicies.yaml
 github.com/kyverno/kyverno@v1.19.1            config/crds/policies.kyverno.io/policies.kyverno.io_imagevalidatingpolicies.yaml kyverno-imagevalidatingpolicies.yaml
+github.com/tektoncd/pipeline@v1.0.0            config/300-crds/300-task.yaml tekton-tasks.yaml
+github.com/tektoncd/pipeline@v1.0.0            config/300-crds/300-taskrun.yaml tekton-taskruns.yaml
+github.com/tektoncd/pipeline@v1.0.0            config/300-crds/300-pipeline.yaml tekton-pipelines.yaml
+github.com/tektoncd/pipeline@v1.0.0            config/300-crds/300-pipelinerun.yaml tekton-pipelineruns.yaml
+github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_prometheuses.yaml prometheus-operator-prometheuses.yaml
+github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_prometheusagents.yaml prometheus-operator-prometheusagents.yaml
+github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_alertmanagers.yaml prometheus-operator-alertmanagers.yaml
+github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_thanosrulers.yaml prometheus-operator-thanosrulers.yaml
+github.com/aquasecurity/trivy-operator@v0.29.0 deploy/helm/crds/aquasecurity.github.io_vulnerabilityreports.yaml trivy-operator-vulnerabilityreports.yaml
+github.com/aquasecurity/trivy-operator@v0.29.0 deploy/helm/crds/aquasecurity.github.io_clustervulnerabilityreports.yaml trivy-operator-clustervulnerabilityreports.yaml
+github.com/aquasecurity/trivy-operator@v0.29.0 deploy/helm/crds/aquasecurity.github.io_sbomreports.yaml trivy-operator-sbomreports.yaml
 ROWS
 }
 
