@@ -32,7 +32,7 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-imgtrust ./cmd/kubectl-imgtrust
 
-## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane), signers (cosign, notation) and krew (kubectl-krew, validate-krew-manifest), cached in .cache/tools (hack/build-tools.sh), and the admission engines' CRDs in .cache/crds (hack/crds.sh)
+## tools: the real test-stack binaries (kube-apiserver, etcd, kubectl, registry, crane), signers (cosign, notation) and krew (kubectl-krew, validate-krew-manifest), cached in .cache/tools (hack/build-tools.sh), and the CRDs the e2e tests install (admission engines, Tekton, prometheus-operator, Trivy Operator) in .cache/crds (hack/crds.sh)
 tools:
 	hack/build-tools.sh tools signers krew
 	hack/crds.sh >/dev/null
@@ -55,8 +55,10 @@ e2e: tools
 ## test: everything CI runs
 test: vet unit release-check e2e
 
-## demo: build, start the local cluster and registries, load a demo, run the audit
-demo: build tools
+## demo: build, start the local cluster and registries, load a demo, run the audit (builds only the
+## stack and the signers it needs, not krew or the release tools)
+demo: build
+	hack/build-tools.sh tools signers
 	hack/local-cluster.sh up
 	hack/demo.sh
 
