@@ -134,6 +134,7 @@ type podsRequest struct {
 // credential), never per pod.
 type sigJob struct {
 	key    string // digestKey: what the provenance read joins on
+	image  string // the first item's image: the reads draw from its lookup budget
 	repo   name.Repository
 	digest string
 	cred   registry.Credential
@@ -166,7 +167,7 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 			key := digestKey(repo, d, cred)
 			j, ok := jobs[choices[n].Rule+"\x00"+key]
 			if !ok {
-				j = &sigJob{key: key, repo: repo, digest: d, cred: cred, choice: choices[n]}
+				j = &sigJob{key: key, image: items[i].Image, repo: repo, digest: d, cred: cred, choice: choices[n]}
 				jobs[choices[n].Rule+"\x00"+key] = j
 				order = append(order, j)
 			}
@@ -178,7 +179,7 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 	for _, j := range order {
 		g.Go(func() error {
 			j.res, _ = once(s.Shared, "signature\x00"+j.choice.Rule+"\x00"+j.key, func() signature.Result {
-				return j.choice.Checker.Check(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest)
+				return j.choice.Checker.Check(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest)
 			})
 			return nil
 		})

@@ -20,6 +20,7 @@ import (
 // credential, platform), never per pod.
 type provJob struct {
 	key      string
+	image    string // the first item's image: the reads draw from its lookup budget
 	repo     name.Repository
 	digest   string
 	cred     registry.Credential
@@ -53,7 +54,7 @@ func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interf
 		}
 		j, ok := jobs[key]
 		if !ok {
-			j = &provJob{key: key, repo: repo, digest: digests[0], cred: cred, platform: platform, attested: attested[digestKey(repo, digests[0], cred)]}
+			j = &provJob{key: key, image: it.Image, repo: repo, digest: digests[0], cred: cred, platform: platform, attested: attested[digestKey(repo, digests[0], cred)]}
 			jobs[key] = j
 			order = append(order, j)
 		}
@@ -64,7 +65,7 @@ func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interf
 	for _, j := range order {
 		g.Go(func() error {
 			j.res, j.reused = once(s.Shared, "provenance\x00"+j.key, func() provenance.Provenance {
-				return provenance.Read(ctx, s.Resolver.Artifacts(j.cred), j.repo, j.digest, j.platform, j.attested)
+				return provenance.Read(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest, j.platform, j.attested)
 			})
 			return nil
 		})

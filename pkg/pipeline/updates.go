@@ -15,6 +15,7 @@ import (
 type tagsJob struct {
 	key      string
 	repo     name.Repository
+	image    string // the first image asking: the listing draws from its lookup budget
 	cred     registry.Credential
 	tags     []string
 	requests int
@@ -53,7 +54,7 @@ func (s AuditStage) findUpdates(ctx context.Context, items []audit.Item, pending
 		key := repo.Name() + "\x00" + registry.CredentialKey(cred)
 		j, ok := jobs[key]
 		if !ok {
-			j = &tagsJob{key: key, repo: repo, cred: cred}
+			j = &tagsJob{key: key, repo: repo, image: it.Image, cred: cred}
 			jobs[key] = j
 			order = append(order, j)
 		}
@@ -65,7 +66,7 @@ func (s AuditStage) findUpdates(ctx context.Context, items []audit.Item, pending
 		g.Go(func() error {
 			var listed tagList
 			listed, j.reused = once(s.Shared, "tags\x00"+j.key, func() tagList {
-				tags, requests, err := s.Resolver.Artifacts(j.cred).Tags(ctx, j.repo)
+				tags, requests, err := s.Resolver.Artifacts(j.cred).ForImage(j.image).Tags(ctx, j.repo)
 				return tagList{tags, requests, err}
 			})
 			j.tags, j.requests, j.err = listed.tags, listed.requests, listed.err

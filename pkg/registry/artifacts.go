@@ -41,12 +41,17 @@ const (
 type Artifacts struct {
 	r    *Resolver
 	cred Credential
+	// image and budget, set by ForImage, make every lookup draw from one
+	// image's budget; without them each lookup has a budget of its own.
+	image  string
+	budget *budget
 }
 
 // Artifacts returns the reader for one credential.
 func (r *Resolver) Artifacts(c Credential) *Artifacts { return &Artifacts{r: r, cred: c} }
 
-// bounded runs f within the host and global limits and the lookup deadline.
+// bounded runs f within the host and global limits and the image's lookup
+// budget (see ForImage), drawn only once the slots are held.
 func (a *Artifacts) bounded(ctx context.Context, host, what string, f func(ctx context.Context, p *remote.Puller) error) *Error {
 	hostSem := a.r.hostSemaphore(host)
 	if err := hostSem.Acquire(ctx, 1); err != nil {
@@ -57,9 +62,16 @@ func (a *Artifacts) bounded(ctx context.Context, host, what string, f func(ctx c
 		return contextError(ctx)
 	}
 	defer a.r.global.Release(1)
-	lctx, cancel := context.WithTimeout(ctx, a.r.opts.LookupTimeout)
-	defer cancel()
-	cl := classifier{registry: host, ref: what, attempts: a.r.opts.Retries, ctx: ctx, lookup: lctx, lookupLimit: a.r.opts.LookupTimeout}
+	b := a.budget
+	if b == nil {
+		b = newBudget(a.r.opts.LookupTimeout)
+	}
+	lctx, left, done, ok := b.start(ctx)
+	if !ok {
+		return b.spentError(a.image, what)
+	}
+	defer done()
+	cl := classifier{registry: host, ref: what, attempts: a.r.opts.Retries, ctx: ctx, lookup: lctx, lookupLimit: b.limit, lookupLeft: left}
 	p, err := a.r.puller(a.cred)
 	if err == nil {
 		err = f(lctx, p)

@@ -31,10 +31,12 @@ type classifier struct {
 	attempts int             // Options.Retries, for messages
 	secrets  []string        // strings to scrub from every message
 	ctx      context.Context // the caller's context
-	// lookup is the lookup's own context, bounded by Options.LookupTimeout
+	// lookup is the lookup's own context, bounded by what was left
+	// (lookupLeft) of its image's budget of Options.LookupTimeout
 	// (lookupLimit); nil when there is none.
 	lookup      context.Context
 	lookupLimit time.Duration
+	lookupLeft  time.Duration
 }
 
 func (c classifier) classify(err error) *Error {
@@ -74,7 +76,7 @@ func (c classifier) preciseFailure(err error) *Error {
 		return contextError(c.ctx)
 	}
 	if c.lookup != nil && errors.Is(c.lookup.Err(), context.DeadlineExceeded) {
-		return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("no answer for %s from %s within the lookup limit of %s (attempts, redirects and token exchanges included)", c.ref, c.registry, c.lookupLimit)}
+		return c.budgetTimeout()
 	}
 	var loop *redirectLoopError
 	if errors.As(err, &loop) {
@@ -106,6 +108,15 @@ func (c classifier) preciseFailure(err error) *Error {
 		return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("no answer from %s within %s (%s)", urlHost(err, c.registry), attempt.after, plural(c.attempts, "attempt"))}
 	}
 	return nil
+}
+
+// budgetTimeout is a lookup that ran out of its image's budget.
+func (c classifier) budgetTimeout() *Error {
+	within := fmt.Sprintf("the image's lookup budget of %s", c.lookupLimit)
+	if c.lookupLeft > 0 && c.lookupLeft < c.lookupLimit {
+		within = fmt.Sprintf("the %s left of the image's lookup budget of %s", c.lookupLeft.Round(time.Millisecond), c.lookupLimit)
+	}
+	return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("no answer for %s from %s within %s (--registry-lookup-timeout: all of one image's lookups together, attempts, redirects and token exchanges included)", c.ref, c.registry, within)}
 }
 
 // connectionFailure names a context, TLS or network failure below HTTP,

@@ -189,8 +189,8 @@ func TestLookupDeadline(t *testing.T) {
 	start := time.Now()
 	got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1"})
 	elapsed := time.Since(start)
-	if got.Err == nil || got.Err.Reason != ReasonTimeout || !strings.Contains(got.Err.Message, "lookup limit of 500ms") {
-		t.Fatalf("Err = %v, want a timeout naming the lookup limit", got.Err)
+	if got.Err == nil || got.Err.Reason != ReasonTimeout || !strings.Contains(got.Err.Message, "lookup budget of 500ms") {
+		t.Fatalf("Err = %v, want a timeout naming the lookup budget", got.Err)
 	}
 	if elapsed > 2*time.Second {
 		t.Errorf("took %s, want about 500ms", elapsed)

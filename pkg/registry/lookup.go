@@ -129,17 +129,23 @@ func (r *Resolver) fetch(ctx context.Context, ref name.Reference, c Credential) 
 		return outcome{err: e}
 	}
 
-	// The lookup's own deadline: per-attempt timeouts alone let retries,
-	// redirects and token exchanges add up without end.
-	lctx, cancel := context.WithTimeout(ctx, r.opts.LookupTimeout)
-	defer cancel()
+	// The image's budget, drawn from here on: per-attempt timeouts alone
+	// let retries, redirects and token exchanges add up without end, and
+	// per-lookup ones let each later stage wait out the same stall again.
+	b := r.budgetOf(ref.Name())
+	lctx, left, done, ok := b.start(ctx)
+	if !ok {
+		return outcome{err: b.spentError(ref.Name(), "the manifest")}
+	}
+	defer done()
 	cl := classifier{
 		registry:    host,
 		ref:         ref.Name(),
 		attempts:    r.opts.Retries,
 		ctx:         ctx,
 		lookup:      lctx,
-		lookupLimit: r.opts.LookupTimeout,
+		lookupLimit: b.limit,
+		lookupLeft:  left,
 	}
 	p, err := r.puller(c)
 	if err != nil {
@@ -149,15 +155,23 @@ func (r *Resolver) fetch(ctx context.Context, ref name.Reference, c Credential) 
 		cl.realm = r.observer.realm(host)
 		cl.secrets = r.secretsOf(ctx, c)
 		e := cl.classify(err)
-		if ctx.Err() == nil && hostLevel(e, err) {
+		// A ping cut short by what an image's earlier lookups left of its
+		// budget says nothing of the host: only a whole budget's stall does.
+		if ctx.Err() == nil && (lctx.Err() == nil || left == b.limit) && hostLevel(e, err) {
 			r.markDown(host, e)
 		}
 		return outcome{err: e}
 	}
+	var out outcome
 	if r.platform == nil {
-		return r.byHead(lctx, p, ref, fail, cl)
+		out = r.byHead(lctx, p, ref, fail, cl)
+	} else {
+		out = r.byPlatform(lctx, p, ref, fail, cl)
 	}
-	return r.byPlatform(lctx, p, ref, fail, cl)
+	if out.err == nil && out.digest != "" {
+		r.linkBudget(ref, out.digest)
+	}
+	return out
 }
 
 // byHead resolves ref with a manifest HEAD, which Docker Hub does not count

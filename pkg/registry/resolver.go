@@ -201,7 +201,8 @@ type Resolver struct {
 
 	mu      sync.Mutex
 	hosts   map[string]*semaphore.Weighted
-	down    map[string]*Error // host → why its ping failed
+	down    map[string]*Error  // host → why its ping failed
+	budgets map[string]*budget // image → its lookup budget (budget.go)
 	pullers map[string]*remote.Puller
 	secrets map[string][]string
 }
@@ -234,6 +235,7 @@ func New(o Options) (*Resolver, error) {
 		global:  semaphore.NewWeighted(int64(o.Concurrency)),
 		hosts:   map[string]*semaphore.Weighted{},
 		down:    map[string]*Error{},
+		budgets: map[string]*budget{},
 		pullers: map[string]*remote.Puller{},
 		secrets: map[string][]string{},
 	}
