@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
@@ -27,7 +26,7 @@ type AuditStage struct {
 	// trust policy's rules); nil: no signature checks.
 	Signatures       *signature.Authorities
 	RequireSignature bool
-	Concurrency      int    // signature and provenance reads in flight at most
+	Concurrency      int    // signature, provenance and tag reads in flight at most per registry host
 	Done             func() // called when the resolutions are in (progress)
 
 	// Provenance reads where each running digest came from (--provenance,
@@ -174,17 +173,11 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 			perItem[n] = append(perItem[n], j)
 		}
 	}
-	var g errgroup.Group
-	g.SetLimit(max(s.Concurrency, 1))
-	for _, j := range order {
-		g.Go(func() error {
-			j.res, _ = once(s.Shared, "signature\x00"+j.choice.Rule+"\x00"+j.key, func() signature.Result {
-				return j.choice.Checker.Check(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest)
-			})
-			return nil
+	perHost(order, func(j *sigJob) string { return j.repo.RegistryStr() }, s.Concurrency, func(j *sigJob) {
+		j.res, _ = once(s.Shared, "signature\x00"+j.choice.Rule+"\x00"+j.key, func() signature.Result {
+			return j.choice.Checker.Check(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest)
 		})
-	}
-	_ = g.Wait()
+	})
 	for n, i := range pending {
 		var rs []signature.Result
 		for _, j := range perItem[n] {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -60,17 +59,11 @@ func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interf
 		}
 		perItem[n], froms[n] = j, from
 	}
-	var g errgroup.Group
-	g.SetLimit(max(s.Concurrency, 1))
-	for _, j := range order {
-		g.Go(func() error {
-			j.res, j.reused = once(s.Shared, "provenance\x00"+j.key, func() provenance.Provenance {
-				return provenance.Read(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest, j.platform, j.attested)
-			})
-			return nil
+	perHost(order, func(j *provJob) string { return j.repo.RegistryStr() }, s.Concurrency, func(j *provJob) {
+		j.res, j.reused = once(s.Shared, "provenance\x00"+j.key, func() provenance.Provenance {
+			return provenance.Read(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest, j.platform, j.attested)
 		})
-	}
-	_ = g.Wait()
+	})
 	if s.Cost != nil {
 		c := &audit.ReadCost{}
 		for _, j := range order {

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
@@ -60,20 +59,14 @@ func (s AuditStage) findUpdates(ctx context.Context, items []audit.Item, pending
 		}
 		perItem[n] = j
 	}
-	var g errgroup.Group
-	g.SetLimit(max(s.Concurrency, 1))
-	for _, j := range order {
-		g.Go(func() error {
-			var listed tagList
-			listed, j.reused = once(s.Shared, "tags\x00"+j.key, func() tagList {
-				tags, requests, err := s.Resolver.Artifacts(j.cred).ForImage(j.image).Tags(ctx, j.repo)
-				return tagList{tags, requests, err}
-			})
-			j.tags, j.requests, j.err = listed.tags, listed.requests, listed.err
-			return nil
+	perHost(order, func(j *tagsJob) string { return j.repo.RegistryStr() }, s.Concurrency, func(j *tagsJob) {
+		var listed tagList
+		listed, j.reused = once(s.Shared, "tags\x00"+j.key, func() tagList {
+			tags, requests, err := s.Resolver.Artifacts(j.cred).ForImage(j.image).Tags(ctx, j.repo)
+			return tagList{tags, requests, err}
 		})
-	}
-	_ = g.Wait()
+		j.tags, j.requests, j.err = listed.tags, listed.requests, listed.err
+	})
 	if s.Cost != nil {
 		c := &audit.ReadCost{}
 		for _, j := range order {
