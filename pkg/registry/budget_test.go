@@ -179,3 +179,32 @@ func TestUnboundReadsHaveABudgetEach(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeErrorBodyKeepsItsStatus: a 403 whose body runs past what
+// go-containerregistry parses is still forbidden, and its message short.
+func TestHugeErrorBodyKeepsItsStatus(t *testing.T) {
+	reg := testregistry.New(t)
+	reg.PushImage(t, "app:v1")
+	reg.Set(func(h *testregistry.Hooks) {
+		h.Fault = func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == "/v2/" {
+				return false
+			}
+			testregistry.WriteError(w, http.StatusForbidden, "DENIED", strings.Repeat("no. ", 50000))
+			return true
+		}
+	})
+	r := budgetResolver(t, reg, registry.Options{})
+	for _, method := range []string{"resolve", "artifact read"} {
+		var e *registry.Error
+		if method == "resolve" {
+			e = r.Resolve(t.Context(), registry.Request{Image: reg.Host + "/app:v1"}).Err
+		} else {
+			repo, _ := name.NewRepository(reg.Host+"/app", name.Insecure)
+			_, e = r.Artifacts(registry.Anonymous).Manifest(t.Context(), repo.Tag("v1"))
+		}
+		if e == nil || e.Reason != registry.ReasonForbidden || len(e.Message) > 1000 {
+			t.Errorf("%s: %v, want forbidden with a short message", method, e)
+		}
+	}
+}

@@ -261,6 +261,15 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, cerr
 		}
 	}
+	if err == nil && resp.StatusCode >= 400 {
+		// go-containerregistry fails an error body over 64 KiB with "body
+		// exceeds 65536 byte limit" and drops its status: cut it there
+		// instead, so that a 403 with pages of text is still forbidden.
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(resp.Body, maxErrorBody), resp.Body}
+	}
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
 		if realm := announcedRealm(resp.Header.Values("WWW-Authenticate")); realm != "" {
 			o.realms.Store(req.URL.Host, realm)
@@ -445,6 +454,10 @@ func newBaseTransport(custom http.RoundTripper, caFile string, insecure hostSet,
 // a few KiB; go-containerregistry alone would read 100 MiB, and a few such
 // answers at once cost gigabytes.
 const MaxManifestBytes = 4 << 20
+
+// maxErrorBody is the most of an error answer's body read: what
+// go-containerregistry parses at most (its maxErrorBodySize).
+const maxErrorBody = 64 << 10
 
 // capManifest refuses a manifest GET announced over MaxManifestBytes and
 // stops reading one that turns out larger.

@@ -257,6 +257,9 @@ func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
 	}
 	fault, _, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/v2/"), "/")
 	n := r.count(fault)
+	if r.serveArtifactFault(w, req, fault) {
+		return
+	}
 	manifest := strings.Contains(req.URL.Path, "/manifests/")
 	switch {
 	case fault == SignaturesDenied && (strings.Contains(req.URL.Path, "/referrers/") || strings.Contains(req.URL.Path, "/manifests/sha256-")):

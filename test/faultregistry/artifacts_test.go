@@ -1,0 +1,95 @@
+package faultregistry
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+)
+
+// TestArtifactFaults reads each artifact fault's image as an audit with
+// --verify-key --provenance --updates does (pkg/signature, pkg/provenance,
+// a tag listing, all on one image budget): the e2e test does it through
+// kubectl; this is the fast loop.
+func TestArtifactFaults(t *testing.T) {
+	reg, ca := StartForTest(t)
+	const budget = 2 * time.Second
+	r, err := registry.New(registry.Options{CAFile: ca, Timeout: 30 * time.Second, LookupTimeout: budget, RetryBackoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := registry.Credential{Source: "test", ID: "test", Auth: &authn.Basic{Username: reg.User, Password: reg.Password}}
+	checker, err := signature.New(signature.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		res   registry.Result
+		sig   signature.Result
+		prov  provenance.Provenance
+		tags  *registry.Error
+		wall  time.Duration
+		reqs  int
+		image string
+	}
+	got := map[string]outcome{}
+	for _, f := range ArtifactFaults {
+		image := reg.Image(f)
+		before := reg.Requests(f)
+		start := time.Now()
+		o := outcome{image: image}
+		o.res = r.Resolve(t.Context(), registry.Request{Image: image, Credentials: []registry.Credential{cred}})
+		if o.res.Err != nil {
+			t.Fatalf("%s: resolve: %v", f, o.res.Err)
+		}
+		repo, _ := r.RepositoryOf(image)
+		arts := r.Artifacts(cred).ForImage(image)
+		o.sig = checker.Check(t.Context(), arts.ForDigest(repo.Digest(o.res.Digest)), repo, o.res.Digest)
+		o.prov = provenance.Read(t.Context(), arts.ForDigest(repo.Digest(o.res.Digest)), repo, o.res.Digest, nil, nil)
+		_, _, o.tags = arts.Tags(t.Context(), repo)
+		o.wall, o.reqs = time.Since(start), reg.Requests(f)-before
+		got[f] = o
+		t.Logf("%-17s %5s %3d requests; signature %s: %.300s; provenance: %.300s; tags: %.200v", f, o.wall.Round(10*time.Millisecond), o.reqs, o.sig.Status, o.sig.Error, o.prov.Error, o.tags)
+	}
+
+	hang := got[ArtifactsHang]
+	if hang.sig.Status != signature.StatusLookupFailed || !strings.Contains(hang.prov.Error, "timeout") || hang.tags == nil || hang.tags.Reason != registry.ReasonTimeout {
+		t.Errorf("%s: want every read failed on a timeout, never a verdict", ArtifactsHang)
+	}
+	if hang.wall > budget+time.Second {
+		t.Errorf("%s: the image's reads took %s, want about one budget (%s)", ArtifactsHang, hang.wall, budget)
+	}
+
+	untyped := got[UntypedReferrers]
+	if untyped.sig.Status != signature.StatusLookupFailed || !strings.Contains(untyped.sig.Error, "of 10000") {
+		t.Errorf("%s: signature %s (%s), want lookup-failed naming the cut", UntypedReferrers, untyped.sig.Status, untyped.sig.Error)
+	}
+	if untyped.reqs > 32+16 {
+		t.Errorf("%s: %d requests for one image, want at most the 32 referrer manifests and a few more", UntypedReferrers, untyped.reqs)
+	}
+
+	huge := got[HugeError]
+	if huge.sig.Status != signature.StatusLookupFailed || !strings.Contains(huge.sig.Error, "forbidden") || !strings.Contains(huge.sig.Error, fmt.Sprintf("and %d more", HugeErrorReferrers-3)) {
+		t.Errorf("%s: signature %s (%.300s), want lookup-failed, forbidden, the first 3 problems and a count of the rest", HugeError, huge.sig.Status, huge.sig.Error)
+	}
+	if b, _ := json.Marshal(huge.sig); len(b) > 8192 {
+		t.Errorf("%s: signature result of %d bytes in JSON, want it bounded (each registry message is %d): %.1000s", HugeError, len(b), HugeErrorBytes, b)
+	} else {
+		t.Logf("%s: signature result in JSON: %s", HugeError, b)
+	}
+
+	large := got[LargeIndex]
+	if large.res.Digest != LargeIndexDigest() {
+		t.Errorf("%s: resolved to %s, want %s", LargeIndex, large.res.Digest, LargeIndexDigest())
+	}
+	if !strings.Contains(large.prov.Error, "too-large") {
+		t.Errorf("%s: provenance error %q, want too-large", LargeIndex, large.prov.Error)
+	}
+}
