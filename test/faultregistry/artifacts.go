@@ -32,8 +32,9 @@ const (
 	// (fewer than a reader's cap, so every read fails) and answers every
 	// referrer manifest 403 with a distinct message of HugeErrorBytes.
 	HugeError = "huge-error"
-	// LargeIndex's tag is an index of LargeIndexBytes: its HEAD tells the
-	// size and digest, its GET streams it without a Content-Length.
+	// LargeIndex's tags (any but cosign's) are an index of LargeIndexBytes:
+	// its HEAD tells the size and digest, its GET streams it without a
+	// Content-Length.
 	LargeIndex = "large-index"
 )
 
@@ -154,7 +155,8 @@ func (r *Registry) serveArtifactFault(w http.ResponseWriter, req *http.Request, 
 		w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
 		_, _ = w.Write(hugeIndex())
 		return true
-	case fault == LargeIndex && rest == "manifests/v1" || fault == LargeIndex && rest == "manifests/"+largeIndexDigest():
+	case fault == LargeIndex && strings.HasPrefix(rest, "manifests/") && (!strings.HasPrefix(rest, "manifests/sha256") || rest == "manifests/"+largeIndexDigest()):
+		// Every tag (but cosign's sha256-* tags) and the index's digest.
 		w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
 		w.Header().Set("Docker-Content-Digest", largeIndexDigest())
 		if req.Method == http.MethodHead {
