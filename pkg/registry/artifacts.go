@@ -71,7 +71,7 @@ func (a *Artifacts) bounded(ctx context.Context, host, what string, f func(ctx c
 		return b.spentError(a.image, what)
 	}
 	defer done()
-	cl := classifier{registry: host, ref: what, attempts: a.r.opts.Retries, ctx: ctx, lookup: lctx, lookupLimit: b.limit, lookupLeft: left}
+	cl := classifier{registry: host, ref: what, attempts: a.r.opts.Retries, ctx: ctx, lookup: lctx, lookupLimit: b.limit, lookupLeft: left, perImage: a.budget != nil}
 	p, err := a.r.puller(a.cred)
 	if err == nil {
 		err = f(lctx, p)

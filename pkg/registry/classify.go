@@ -37,6 +37,9 @@ type classifier struct {
 	lookup      context.Context
 	lookupLimit time.Duration
 	lookupLeft  time.Duration
+	// perImage says the limit is one image's budget for all its lookups
+	// (budget.go), not this lookup's alone.
+	perImage bool
 }
 
 func (c classifier) classify(err error) *Error {
@@ -110,8 +113,12 @@ func (c classifier) preciseFailure(err error) *Error {
 	return nil
 }
 
-// budgetTimeout is a lookup that ran out of its image's budget.
+// budgetTimeout is a lookup that ran out of its time: its own, or what
+// was left of its image's budget.
 func (c classifier) budgetTimeout() *Error {
+	if !c.perImage {
+		return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("no answer for %s from %s within the lookup limit of %s (--registry-lookup-timeout: attempts, redirects and token exchanges included)", c.ref, c.registry, c.lookupLimit)}
+	}
 	within := fmt.Sprintf("the image's lookup budget of %s", c.lookupLimit)
 	if c.lookupLeft > 0 && c.lookupLeft < c.lookupLimit {
 		within = fmt.Sprintf("the %s left of the image's lookup budget of %s", c.lookupLeft.Round(time.Millisecond), c.lookupLimit)

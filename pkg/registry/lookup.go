@@ -146,6 +146,7 @@ func (r *Resolver) fetch(ctx context.Context, ref name.Reference, c Credential) 
 		lookup:      lctx,
 		lookupLimit: b.limit,
 		lookupLeft:  left,
+		perImage:    true,
 	}
 	p, err := r.puller(c)
 	if err != nil {
