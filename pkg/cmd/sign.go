@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -22,13 +26,19 @@ type SignOptions struct {
 	registryFlags
 	signatureFlags
 
-	Key     string
-	Require []string
-	Format  string
-	All     bool
+	Key        string
+	Require    []string
+	MaxAge     string
+	Platform   string
+	Format     string
+	All        bool
+	TlogUpload bool
+	RekorURL   string
 
-	args  []string
-	scope workload.Scope
+	args     []string
+	scope    workload.Scope
+	maxAge   time.Duration
+	platform *v1.Platform
 }
 
 // NewCmdSign returns `kubectl imgtrust sign`.
@@ -47,11 +57,17 @@ k8s://NAMESPACE/NAME makes. No key material or password is ever printed.
 
 --signature-format bundle (default, as cosign v3) attaches a sigstore bundle
 v0.3 as an OCI referrer; legacy writes cosign's REPOSITORY:sha256-<hex>.sig
-tag for older verifiers. Nothing goes to a transparency log: verify with
-cosign verify --key cosign.pub --insecure-ignore-tlog.
+tag for older verifiers. No transparency-log upload happens (--tlog-upload
+is not supported yet): verify with cosign verify --key cosign.pub
+--insecure-ignore-tlog.
 
---require verified-upstream signs only digests whose upstream signature
---verify-key, --trust-cert, the keyless flags or --trust-policy verify.
+--require gates what is signed; a digest failing a gate is not signed:
+  verified-upstream  its upstream signature verified by --verify-key,
+                     --trust-cert, the keyless flags or --trust-policy
+  provenance         a source or revision named by its OCI annotations,
+                     config labels or a SLSA attestation (as audit --provenance)
+--max-age DURATION refuses digests built longer ago (as audit --max-age reads
+the build time). A gate that cannot be evaluated (a lookup failed) refuses.
 A digest our key already signed is not signed again. Digests are read with
 the pods' pull credentials, signatures written with your docker config's.
 
@@ -70,6 +86,9 @@ docs/sign.md.`,
   # Sign only what the vendor signed, by the trust policy's rule for each image
   kubectl imgtrust sign -A --key cosign.key --require verified-upstream --trust-policy trust.yaml
 
+  # Sign only images with provenance, built within the last 90 days
+  kubectl imgtrust sign -A --key cosign.key --require provenance --max-age 90d
+
   # Sign the digests manifests name (tags are refused)
   kubectl imgtrust sign -f k8s/ -R --key cosign.key`,
 		RunE: runFlow(o),
@@ -79,7 +98,11 @@ docs/sign.md.`,
 	cmd.Flags().StringVar(&o.Key, "key", "", "cosign private key: a cosign.key file (password from COSIGN_PASSWORD) or k8s://NAMESPACE/NAME")
 	cmd.Flags().StringVar(&o.Format, "signature-format", o.Format, "How the signature is written: bundle (a sigstore bundle referrer, as cosign v3) or legacy (cosign's .sig tag)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "Sign what every workload in the namespace runs")
-	cmd.Flags().StringSliceVar(&o.Require, "require", nil, "Gates a digest must pass to be signed: verified-upstream (its signature verified by --verify-key, --trust-cert, the keyless flags or --trust-policy)")
+	cmd.Flags().StringSliceVar(&o.Require, "require", nil, "Gates a digest must pass to be signed: verified-upstream (its signature verified by --verify-key, --trust-cert, the keyless flags or --trust-policy), provenance (a source or revision named by annotations, labels or SLSA provenance)")
+	cmd.Flags().StringVar(&o.MaxAge, "max-age", "", "Sign only digests built at most this long ago, e.g. 90d, 12w or 720h (the build time as audit --max-age reads it)")
+	cmd.Flags().StringVar(&o.Platform, "platform", "", "Platform whose manifest --require provenance and --max-age read from multi-arch images: os/arch[/variant]")
+	cmd.Flags().BoolVar(&o.TlogUpload, "tlog-upload", false, "Not supported yet: no transparency-log upload happens; sign with cosign for a Rekor entry")
+	cmd.Flags().StringVar(&o.RekorURL, "rekor-url", "", "Not supported yet (see --tlog-upload)")
 	cmd.Flags().StringArrayVar(&o.VerifyKeys, "verify-key", nil, "Sign only digests signed by this PEM public key (cosign.pub), verified offline (repeatable)")
 	cmd.Flags().StringArrayVar(&o.TrustCerts, "trust-cert", nil, "Sign only digests with a Notation signature chaining to this PEM certificate (repeatable)")
 	o.addPolicyFlag(cmd)
@@ -107,15 +130,30 @@ func (o *SignOptions) Validate() error {
 		return fmt.Errorf("--all selects live objects; it cannot be combined with -f")
 	case o.All && len(o.args) > 0:
 		return fmt.Errorf("--all cannot be combined with TYPE/NAME arguments: pick one")
-	case slices.Contains(o.Require, "verified-upstream") && !o.signatureFlags.Enabled():
-		return fmt.Errorf("--require verified-upstream needs the authorities to check: --verify-key, --trust-cert, --trust-policy or the keyless flags")
+	case o.TlogUpload || o.RekorURL != "":
+		return fmt.Errorf("--tlog-upload is not supported yet: sign with cosign sign --key cosign.key --tlog-upload=true IMAGE@DIGEST for a transparency-log entry")
 	case !o.scope.Offline() && len(o.args) == 0 && o.Selector == "" && !o.All && !o.AllNamespaces:
 		return fmt.Errorf("name what to sign: TYPE/NAME (e.g. deploy/web), -l SELECTOR, --all (this namespace), -A or -f FILE")
 	}
-	for _, r := range o.Require {
-		if r != "verified-upstream" {
-			return fmt.Errorf("--require %q is not supported yet: use verified-upstream (provenance, no-critical and --max-age are still to come)", r)
+	if err := pipeline.CheckRequire(o.Require); err != nil {
+		return err
+	}
+	if slices.Contains(o.Require, pipeline.GateVerifiedUpstream) && !o.signatureFlags.Enabled() {
+		return fmt.Errorf("--require verified-upstream needs the authorities to check: --verify-key, --trust-cert, --trust-policy or the keyless flags")
+	}
+	if o.MaxAge != "" {
+		d, err := audit.ParseAge(o.MaxAge)
+		if err != nil {
+			return fmt.Errorf("--max-age %q: %w", o.MaxAge, err)
 		}
+		o.maxAge = d
+	}
+	if o.Platform != "" {
+		p, err := v1.ParsePlatform(o.Platform)
+		if err != nil || p.OS == "" || p.Architecture == "" {
+			return fmt.Errorf("--platform %q is not os/arch[/variant], e.g. linux/arm64", o.Platform)
+		}
+		o.platform = p
 	}
 	return o.registryFlags.Validate()
 }
@@ -123,13 +161,16 @@ func (o *SignOptions) Validate() error {
 // Run signs, printing one line per image.
 func (o *SignOptions) Run(ctx context.Context) error {
 	res, err := pipeline.Sign(ctx, pipeline.SignConfig{
-		Cluster:     pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
-		Registry:    o.registryFlags.Options(""),
-		Key:         o.Key,
-		Password:    sign.EnvPassword(),
-		Format:      pipeline.SignFormat(o.Format),
-		Authorities: o.authorities,
-		Events:      o.printOutcome,
+		Cluster:  pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
+		Registry: o.registryFlags.Options(""),
+		Key:      o.Key,
+		Password: sign.EnvPassword(),
+		Format:   pipeline.SignFormat(o.Format),
+		Gates: &pipeline.SignGates{
+			Require: o.Require, Authorities: o.authorities, PolicyFile: o.TrustPolicy,
+			MaxAge: o.maxAge, Platform: o.platform,
+		},
+		Events: o.printOutcome,
 	})
 	for _, w := range res.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)

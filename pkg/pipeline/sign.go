@@ -5,7 +5,6 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
-	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -44,9 +43,9 @@ type SignConfig struct {
 	// uses its Secret's cosign.password.
 	Password sign.Password
 	Format   SignFormat
-	// Authorities, when set, gate what is signed (--require
-	// verified-upstream): a digest no authority verified is refused.
-	Authorities *signature.Authorities
+	// Gates, when set, are what a digest must pass to be signed
+	// (--require, --max-age).
+	Gates *SignGates
 	// Events, when set, is told each outcome as it happens.
 	Events func(SignOutcome)
 }
@@ -93,7 +92,7 @@ func Sign(ctx context.Context, cfg SignConfig) (SignResult, error) {
 	if err != nil {
 		return SignResult{}, err
 	}
-	s := &signRun{cfg: cfg, signer: signer, plan: plan, done: map[string]SignOutcome{}}
+	s := &signRun{cfg: cfg, signer: signer, plan: plan, done: map[string]SignOutcome{}, gates: cfg.Gates.list(resolver)}
 	s.result.Warnings = warnings
 	for _, t := range targets {
 		if ctx.Err() != nil {

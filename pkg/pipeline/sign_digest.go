@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
@@ -20,10 +21,6 @@ type digestSigner struct {
 	checker  *signature.Checker
 }
 
-// signGate is a check a digest (read with cred) must pass before it is
-// signed; ok false carries the status and message of one that fails.
-type signGate func(ctx context.Context, d name.Digest, cred registry.Credential) (status SignStatus, msg string, ok bool)
-
 // newDigestSigner checks the format and loads the key (its password
 // checked), so bad input fails before anything is read or written.
 func newDigestSigner(ctx context.Context, c Cluster, ref string, pw sign.Password, format SignFormat, resolver *registry.Resolver) (*digestSigner, error) {
@@ -37,7 +34,9 @@ func newDigestSigner(ctx context.Context, c Cluster, ref string, pw sign.Passwor
 	if err != nil {
 		return nil, err
 	}
-	checker, err := signature.New(signature.Options{Keys: []signature.Key{key.Public}})
+	// Cosign's SLSA attestations are found with our check, for the
+	// provenance gate, as audit --provenance finds them.
+	checker, err := signature.New(signature.Options{Keys: []signature.Key{key.Public}, Attestations: provenance.IsSLSA})
 	if err != nil {
 		return nil, err
 	}
@@ -45,9 +44,9 @@ func newDigestSigner(ctx context.Context, c Cluster, ref string, pw sign.Passwor
 }
 
 // signDigest reads d with the first of creds the registry accepts, asks
-// pkg/signature whether our key signed it already, runs gate (when set),
-// and else signs it.
-func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []registry.Credential, gate signGate) (SignStatus, string) {
+// pkg/signature whether our key signed it already, runs the gates in
+// order (the first failing one refuses), and else signs it.
+func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []registry.Credential, gates []signGate) (SignStatus, string) {
 	req := registry.Request{Image: d.Name(), Credentials: creds, CheckAccess: true}
 	res := g.resolver.Resolve(ctx, req)
 	if res.Err != nil {
@@ -61,12 +60,22 @@ func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []re
 	if check.Status == signature.StatusLookupFailed {
 		return SignFailed, fmt.Sprintf("cannot tell whether %s already signed it (%s): nothing signed; fix the registry access and run again", g.key.Source, OneLine(check.Error))
 	}
-	if gate != nil {
-		if status, msg, ok := gate(ctx, d, cred); !ok {
-			return status, msg
-		}
+	in := &gateInput{d: d, cred: cred}
+	for _, a := range check.Attestations {
+		in.attested = append(in.attested, provenance.Attested{Statement: a.Statement, Verified: a.Verified, SignedBy: a.SignedBy})
+	}
+	if _, failed, gate := runGates(ctx, gates, in); failed != nil {
+		return failed.status, gateFlag(gate) + ": " + failed.msg
 	}
 	return g.write(ctx, d)
+}
+
+// gateFlag is how the user asked for a gate.
+func gateFlag(gate string) string {
+	if gate == GateMaxAge {
+		return "--max-age"
+	}
+	return "--require " + gate
 }
 
 // signatureFormat is the pkg/signature format of what g writes.

@@ -13,6 +13,7 @@ type signRun struct {
 	// done is each digest's first outcome: a digest many workloads run
 	// is checked and signed once.
 	done   map[string]SignOutcome
+	gates  []signGate
 	result SignResult
 }
 
@@ -56,7 +57,7 @@ func (s *signRun) signOne(ctx context.Context, t signTarget) SignOutcome {
 		return o
 	}
 	creds, _, _ := s.plan.For(t.obj, d.Name())
-	o.Status, o.Message = s.signer.signDigest(ctx, d, creds, s.upstreamGate)
+	o.Status, o.Message = s.signer.signDigest(ctx, d, creds, s.gates)
 	s.done[o.Target] = o
 	return o
 }

@@ -98,10 +98,10 @@ func TestSignRunUpstreamGate(t *testing.T) {
 	}
 	vendor, _ := sign.LoadKey("vendor.key", vendorPEM, sign.Password{})
 	upstream, _ := signature.New(signature.Options{Keys: []signature.Key{vendor.Public}})
-	s.cfg.Authorities = signature.ForAll(upstream)
+	s.gates = (&SignGates{Require: []string{GateVerifiedUpstream}, Authorities: signature.ForAll(upstream)}).list(s.signer.resolver)
 	target := signTarget{repo: d.Context().Name(), digest: d.DigestStr()}
 
-	if o := s.signOne(ctx, target); o.Status != SignRefused || !strings.Contains(o.Message, "upstream signature is not verified") {
+	if o := s.signOne(ctx, target); o.Status != SignRefused || !strings.Contains(o.Message, "--require verified-upstream: the upstream signature is not verified") {
 		t.Fatalf("unsigned upstream: %+v, want refused", o)
 	}
 	payload, _ := sign.Payload(d)

@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func TestCheckRequire(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		want  string // "" for no error
+	}{
+		{[]string{"verified-upstream", "provenance"}, ""},
+		{[]string{"no-critical"}, "--require no-critical needs --vulnerabilities support, not yet available"},
+		{[]string{"provenance", "signed"}, `--require "signed" is not a gate: use verified-upstream, provenance (and --max-age DURATION for age)`},
+	} {
+		err := CheckRequire(tc.names)
+		if got := ""; err != nil {
+			got = err.Error()
+			if got != tc.want {
+				t.Errorf("%v: %q, want %q", tc.names, got, tc.want)
+			}
+		} else if tc.want != "" {
+			t.Errorf("%v: no error, want %q", tc.names, tc.want)
+		}
+	}
+}
+
+// pushImage writes an image built at created (zero: no time), with the
+// OCI source annotation when source is set, and returns its digest.
+func pushImage(t *testing.T, repo name.Repository, tag string, created time.Time, source string) name.Digest {
+	t.Helper()
+	img, _ := random.Image(16, 1)
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.Created = v1.Time{Time: created}
+	img, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if source != "" {
+		img = mutate.Annotations(img, map[string]string{"org.opencontainers.image.source": source}).(v1.Image)
+	}
+	if err := remote.Write(repo.Tag(tag), img); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := img.Digest()
+	return repo.Digest(h.String())
+}
+
+// The provenance and age gates read what audit --provenance reads: a digest
+// without a source or too old is refused naming the gate, one with both
+// is signed; a build time that is unknown refuses (never signs on an unknown).
+func TestSignRunProvenanceAndAgeGates(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ctx := context.Background()
+	s, d0, _ := newSignRun(t, SignBundle)
+	repo := d0.Context()
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	s.gates = (&SignGates{Require: []string{GateProvenance}, MaxAge: 30 * 24 * time.Hour, Now: now}).list(s.signer.resolver)
+
+	fresh := pushImage(t, repo, "fresh", now.Add(-48*time.Hour), "https://github.com/acme/web")
+	old := pushImage(t, repo, "old", now.Add(-90*24*time.Hour), "https://github.com/acme/web")
+	bare := pushImage(t, repo, "bare", now.Add(-time.Hour), "")
+	undated := pushImage(t, repo, "undated", time.Time{}, "https://github.com/acme/web")
+
+	for _, tc := range []struct {
+		d      name.Digest
+		status SignStatus
+		msg    string
+	}{
+		{bare, SignRefused, "--require provenance: it names no source repository or revision"},
+		{old, SignRefused, "--max-age: it was built 2026-03-03 (90d ago, from its config), more than --max-age 30d: not signed"},
+		{undated, SignRefused, "--max-age: its build time is unknown"},
+		{fresh, SignSigned, "a sigstore bundle"},
+	} {
+		o := s.signOne(ctx, signTarget{repo: repo.Name(), digest: tc.d.DigestStr()})
+		if o.Status != tc.status || !strings.Contains(o.Message, tc.msg) {
+			t.Errorf("%s: %s %q, want %s %q", tc.d.DigestStr(), o.Status, o.Message, tc.status, tc.msg)
+		}
+	}
+	// A gate refusal wrote nothing: the refused digest is still unsigned.
+	s.done = map[string]SignOutcome{}
+	s.gates = nil
+	if o := s.signOne(ctx, signTarget{repo: repo.Name(), digest: bare.DigestStr()}); o.Status != SignSigned {
+		t.Errorf("bare, without gates: %+v, want signed (nothing was written before)", o)
+	}
+}
+
+// A provenance read that fails is a failure naming the registry, never a
+// refusal saying the digest has no provenance or an unknown age.
+func TestSignGatesLookupFailed(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	s, d, _ := newSignRun(t, SignBundle)
+	gone, _ := name.NewRepository("127.0.0.1:1/web", name.Insecure)
+	in := &gateInput{d: gone.Digest(d.DigestStr())}
+	g := &SignGates{Require: []string{GateProvenance}, MaxAge: time.Hour}
+	checks, v, gate := runGates(context.Background(), g.list(s.signer.resolver), in)
+	if v == nil || v.status != SignFailed || gate != GateProvenance || !strings.Contains(v.msg, "cannot read its provenance") || len(checks) != 0 {
+		t.Fatalf("unreachable registry: %v %+v %q, want failed provenance", checks, v, gate)
+	}
+	if v := g.age(context.Background(), s.signer.resolver, in); v.ok || v.status != SignFailed || !strings.Contains(v.msg, "cannot read its build time") {
+		t.Errorf("age with the same failed read: %+v, want failed", v)
+	}
+}
