@@ -60,7 +60,11 @@ func (r *pinRun) signCopy(ctx context.Context, obj workload.Object, target, dige
 	} else {
 		// The pods' credentials, then the docker config that pushed the copy.
 		creds, _, _ := r.plan.For(obj, d.Name())
-		o.Status, o.Message = r.signer.signDigest(ctx, d, creds, nil)
+		var pre []SignCheck
+		if r.Authorities != nil {
+			pre = append(pre, SignCheck{Name: GateVerifiedUpstream, Result: checkPassed, Detail: "the source digest, before it was copied"})
+		}
+		o.Status, o.Message = r.signer.signDigest(ctx, d, creds, nil, pre...)
 	}
 	switch o.Status {
 	case SignSigned:

@@ -2,6 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
@@ -88,6 +93,11 @@ func Sign(ctx context.Context, cfg SignConfig) (SignResult, error) {
 		return SignResult{}, err
 	}
 	cfg.Format = signer.format
+	if cfg.Gates != nil && cfg.Gates.PolicyFile != "" {
+		if signer.policy, err = policyRef(cfg.Gates.PolicyFile); err != nil {
+			return SignResult{}, err
+		}
+	}
 	targets, plan, warnings, err := signTargets(ctx, cfg.Cluster)
 	if err != nil {
 		return SignResult{}, err
@@ -101,4 +111,15 @@ func Sign(ctx context.Context, cfg SignConfig) (SignResult, error) {
 		s.add(s.signOne(ctx, t))
 	}
 	return s.result, ctx.Err()
+}
+
+// policyRef names the trust-policy file by its sha256, for the checks
+// attestation.
+func policyRef(file string) (*sign.TrustPolicyRef, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--trust-policy %s cannot be read: %v", file, err)
+	}
+	sum := sha256.Sum256(b)
+	return &sign.TrustPolicyRef{Name: filepath.Base(file), Digest: map[string]string{"sha256": hex.EncodeToString(sum[:])}}, nil
 }

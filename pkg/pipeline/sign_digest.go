@@ -19,6 +19,8 @@ type digestSigner struct {
 	format   SignFormat
 	resolver *registry.Resolver
 	checker  *signature.Checker
+	// policy is the trust-policy file the checks attestation names.
+	policy *sign.TrustPolicyRef
 }
 
 // newDigestSigner checks the format and loads the key (its password
@@ -34,19 +36,28 @@ func newDigestSigner(ctx context.Context, c Cluster, ref string, pw sign.Passwor
 	if err != nil {
 		return nil, err
 	}
-	// Cosign's SLSA attestations are found with our check, for the
-	// provenance gate, as audit --provenance finds them.
-	checker, err := signature.New(signature.Options{Keys: []signature.Key{key.Public}, Attestations: provenance.IsSLSA})
+	checker, err := ownChecker(key)
 	if err != nil {
 		return nil, err
 	}
 	return &digestSigner{key: key, format: format, resolver: resolver, checker: checker}, nil
 }
 
+// ownChecker checks signatures of our key. Cosign's SLSA attestations
+// are found with it, for the provenance gate (as audit --provenance
+// finds them), and our checks attestation, written once per digest.
+func ownChecker(key *sign.Key) (*signature.Checker, error) {
+	return signature.New(signature.Options{Keys: []signature.Key{key.Public}, Attestations: func(pt string) bool {
+		return provenance.IsSLSA(pt) || pt == sign.PredicateChecks
+	}})
+}
+
 // signDigest reads d with the first of creds the registry accepts, asks
 // pkg/signature whether our key signed it already, runs the gates in
 // order (the first failing one refuses), and else signs it.
-func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []registry.Credential, gates []signGate) (SignStatus, string) {
+// pre are checks passed before (pin's verification of the copy's source),
+// recorded in the checks attestation with the gates'.
+func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []registry.Credential, gates []signGate, pre ...SignCheck) (SignStatus, string) {
 	req := registry.Request{Image: d.Name(), Credentials: creds, CheckAccess: true}
 	res := g.resolver.Resolve(ctx, req)
 	if res.Err != nil {
@@ -64,10 +75,11 @@ func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []re
 	for _, a := range check.Attestations {
 		in.attested = append(in.attested, provenance.Attested{Statement: a.Statement, Verified: a.Verified, SignedBy: a.SignedBy})
 	}
-	if _, failed, gate := runGates(ctx, gates, in); failed != nil {
+	checks, failed, gate := runGates(ctx, gates, in)
+	if failed != nil {
 		return failed.status, gateFlag(gate) + ": " + failed.msg
 	}
-	return g.write(ctx, d)
+	return g.write(ctx, d, append(pre, checks...), g.attested(check))
 }
 
 // gateFlag is how the user asked for a gate.
@@ -76,6 +88,22 @@ func gateFlag(gate string) string {
 		return "--max-age"
 	}
 	return "--require " + gate
+}
+
+// attested reports whether our key's checks attestation of g's format
+// family is there already (a run whose signature write failed after it):
+// it is not written twice.
+func (g *digestSigner) attested(res signature.Result) bool {
+	want := signature.FormatCosignBundle
+	if g.format == SignLegacy {
+		want = signature.FormatCosignAtt
+	}
+	for _, a := range res.Attestations {
+		if a.Verified && a.PredicateType == sign.PredicateChecks && a.Format == want {
+			return true
+		}
+	}
+	return false
 }
 
 // signatureFormat is the pkg/signature format of what g writes.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
 )
 
 func TestCheckRequire(t *testing.T) {
@@ -109,5 +113,54 @@ func TestSignGatesLookupFailed(t *testing.T) {
 	}
 	if v := g.age(context.Background(), s.signer.resolver, in); v.ok || v.status != SignFailed || !strings.Contains(v.msg, "cannot read its build time") {
 		t.Errorf("age with the same failed read: %+v, want failed", v)
+	}
+}
+
+// Each signature comes with one checks attestation of our key, in its
+// format family, naming the checks passed; a second run adds none, and a
+// run that finds the attestation of a run whose signature failed signs
+// without a second one.
+func TestSignRunChecksAttestation(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ctx := context.Background()
+	for _, format := range []SignFormat{SignBundle, SignLegacy} {
+		s, d0, _ := newSignRun(t, format)
+		repo := d0.Context()
+		now := time.Now()
+		s.gates = (&SignGates{Require: []string{GateProvenance}, MaxAge: 24 * time.Hour}).list(s.signer.resolver)
+		ours := func(d name.Digest) []sign.Checks {
+			res := s.signer.checker.Check(ctx, s.signer.resolver.Artifacts(registry.Anonymous), repo, d.DigestStr())
+			var out []sign.Checks
+			for _, a := range res.Attestations {
+				var st struct {
+					Predicate sign.Checks `json:"predicate"`
+				}
+				if a.Verified && a.PredicateType == sign.PredicateChecks && json.Unmarshal(a.Statement, &st) == nil {
+					out = append(out, st.Predicate)
+				}
+			}
+			return out
+		}
+		d := pushImage(t, repo, "a", now.Add(-time.Hour), "https://github.com/acme/web")
+		target := signTarget{repo: repo.Name(), digest: d.DigestStr()}
+		for i, want := range []SignStatus{SignSigned, SignAlreadySigned} {
+			s.done = map[string]SignOutcome{}
+			if o := s.signOne(ctx, target); o.Status != want {
+				t.Fatalf("%s run %d: %+v, want %s", format, i, o, want)
+			}
+			got := ours(d)
+			if len(got) != 1 || len(got[0].Checks) != 2 || got[0].Checks[0].Name != GateProvenance || got[0].Checks[1].Name != GateMaxAge ||
+				!strings.Contains(got[0].Checks[0].Detail, "github.com/acme/web") || got[0].Tool.Name != "kubectl-imgtrust" {
+				t.Errorf("%s run %d: checks attestations %+v, want one naming provenance and max-age", format, i, got)
+			}
+		}
+		// An attestation left by a run whose signature write failed.
+		d2 := pushImage(t, repo, "b", now.Add(-time.Hour), "https://github.com/acme/web")
+		if st, msg := s.signer.writeChecks(ctx, d2, nil, now, nil, "test"); st != "" {
+			t.Fatal(msg)
+		}
+		if o := s.signOne(ctx, signTarget{repo: repo.Name(), digest: d2.DigestStr()}); o.Status != SignSigned || len(ours(d2)) != 1 {
+			t.Errorf("%s, attested before: %+v, %d attestations, want signed with one", format, o, len(ours(d2)))
+		}
 	}
 }

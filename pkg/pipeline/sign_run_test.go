@@ -53,7 +53,7 @@ func newSignRun(t *testing.T, format SignFormat) (*signRun, name.Digest, *atomic
 		t.Fatal(err)
 	}
 	r, _ := registry.New(registry.Options{Insecure: []string{host}})
-	checker, _ := signature.New(signature.Options{Keys: []signature.Key{key.Public}})
+	checker, _ := ownChecker(key)
 	signer := &digestSigner{key: key, format: format, resolver: r, checker: checker}
 	s := &signRun{cfg: SignConfig{Format: format}, signer: signer, plan: NewCredentialPlan(nil), done: map[string]SignOutcome{}}
 	return s, repo.Digest(h.String()), forbid

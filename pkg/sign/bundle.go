@@ -24,10 +24,10 @@ const (
 
 // statement is an in-toto statement of one subject.
 type statement struct {
-	Type          string         `json:"_type"`
-	Subject       []subject      `json:"subject"`
-	PredicateType string         `json:"predicateType"`
-	Predicate     map[string]any `json:"predicate"`
+	Type          string    `json:"_type"`
+	Subject       []subject `json:"subject"`
+	PredicateType string    `json:"predicateType"`
+	Predicate     any       `json:"predicate"`
 }
 
 type subject struct {
@@ -38,16 +38,16 @@ type subject struct {
 // Statement is the in-toto statement a bundle signature of d signs:
 // subject d, predicate type cosign's signing one.
 func Statement(d name.Digest) ([]byte, error) {
+	return StatementOf(d, PredicateCosignSign, map[string]any{})
+}
+
+// StatementOf is an in-toto statement of subject d with a predicate.
+func StatementOf(d name.Digest, predicateType string, predicate any) ([]byte, error) {
 	h, err := hashOf(d)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(statement{
-		Type:          statementType,
-		Subject:       []subject{{Name: d.Context().Name(), Digest: map[string]string{h.Algorithm: h.Hex}}},
-		PredicateType: PredicateCosignSign,
-		Predicate:     map[string]any{},
-	})
+	return json.Marshal(statement{statementType, []subject{{Name: d.Context().Name(), Digest: map[string]string{h.Algorithm: h.Hex}}}, predicateType, predicate})
 }
 
 // Bundle signs d's statement with k into a sigstore bundle v0.3 (JSON),
@@ -58,6 +58,11 @@ func Bundle(k *Key, d name.Digest) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return BundleOf(k, stmt)
+}
+
+// BundleOf signs an in-toto statement with k into a bundle, as Bundle.
+func BundleOf(k *Key, stmt []byte) ([]byte, error) {
 	b, err := sgsign.Bundle(&sgsign.DSSEData{Data: stmt, PayloadType: payloadTypeInToto}, keypair{k}, sgsign.BundleOptions{})
 	if err != nil {
 		return nil, err

@@ -27,7 +27,7 @@ func TestWriteBundleVerifies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := WriteBundle(ctx, r, authn.Anonymous, f.digest, b, time.Unix(0, 0)); e != nil {
+		if e := WriteBundle(ctx, r, authn.Anonymous, f.digest, b, PredicateCosignSign, time.Unix(0, 0)); e != nil {
 			t.Fatalf("referrers API %v: write: %v", api, e)
 		}
 		checker, _ := signature.New(signature.Options{Keys: []signature.Key{k.Public}})

@@ -24,6 +24,12 @@ const (
 	AnnotationSignature    = "dev.cosignproject.cosign/signature"
 )
 
+// AttTag is the tag cosign keeps d's legacy attestations under:
+// REPOSITORY:sha256-<hex>.att.
+func AttTag(d name.Digest) name.Tag {
+	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".att")
+}
+
 // SigTag is the tag cosign keeps d's legacy signatures under:
 // REPOSITORY:sha256-<hex>.sig.
 func SigTag(d name.Digest) name.Tag {
@@ -34,14 +40,16 @@ func SigTag(d name.Digest) name.Tag {
 // with one more signature layer, as cosign appends: an OCI manifest whose
 // layers are payloads.
 func AppendLegacy(base v1.Image, payload, sig []byte) (v1.Image, error) {
+	return appendLayer(base, static.NewLayer(payload, MediaTypeSimpleSigning),
+		map[string]string{AnnotationSignature: base64.StdEncoding.EncodeToString(sig)})
+}
+
+// appendLayer adds layer to base (nil: a new empty OCI image).
+func appendLayer(base v1.Image, layer v1.Layer, annotations map[string]string) (v1.Image, error) {
 	if base == nil {
 		base = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	}
-	layer := static.NewLayer(payload, MediaTypeSimpleSigning)
-	return mutate.Append(base, mutate.Addendum{
-		Layer:       layer,
-		Annotations: map[string]string{AnnotationSignature: base64.StdEncoding.EncodeToString(sig)},
-	})
+	return mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: annotations})
 }
 
 // WriteLegacy adds the signature sig of payload to d's .sig tag with auth
@@ -49,7 +57,12 @@ func AppendLegacy(base v1.Image, payload, sig []byte) (v1.Image, error) {
 // before the manifest, so a failed write leaves at most unreferenced
 // blobs, never a manifest naming a missing one.
 func WriteLegacy(ctx context.Context, r *registry.Resolver, auth authn.Authenticator, d name.Digest, payload, sig []byte) *registry.Error {
-	tag := SigTag(d)
+	return appendToTag(ctx, r, auth, SigTag(d), func(base v1.Image) (v1.Image, error) { return AppendLegacy(base, payload, sig) })
+}
+
+// appendToTag reads the image at tag (none yet is fine), adds to it with
+// add, and writes it back: blobs first, then the manifest.
+func appendToTag(ctx context.Context, r *registry.Resolver, auth authn.Authenticator, tag name.Tag, add func(v1.Image) (v1.Image, error)) *registry.Error {
 	opts := r.WriteOptions(ctx, auth)
 	base, err := remote.Image(tag, opts...)
 	if err != nil {
@@ -58,7 +71,7 @@ func WriteLegacy(ctx context.Context, r *registry.Resolver, auth authn.Authentic
 		}
 		base = nil
 	}
-	img, err := AppendLegacy(base, payload, sig)
+	img, err := add(base)
 	if err != nil {
 		return &registry.Error{Reason: registry.ReasonUnknown, Message: "building the signature manifest: " + err.Error()}
 	}

@@ -36,7 +36,7 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 // ReferrerManifest is the OCI manifest that attaches bundle to subject as
 // cosign v3 does: artifactType and layer the bundle media type, the empty
 // config, annotations naming the predicate type.
-func ReferrerManifest(subject v1.Descriptor, bundle []byte, created time.Time) ([]byte, error) {
+func ReferrerManifest(subject v1.Descriptor, bundle []byte, predicateType string, created time.Time) ([]byte, error) {
 	layer, _, err := v1.SHA256(bytes.NewReader(bundle))
 	if err != nil {
 		return nil, err
@@ -52,22 +52,23 @@ func ReferrerManifest(subject v1.Descriptor, bundle []byte, created time.Time) (
 		Subject:       &subject,
 		Annotations: map[string]string{
 			annotationContent:    bundleContentDSSE,
-			annotationPredicate:  PredicateCosignSign,
+			annotationPredicate:  predicateType,
 			annotationOCICreated: created.UTC().Format(time.RFC3339),
 		},
 	})
 }
 
-// WriteBundle attaches bundle to d as a referrer with auth: the blobs
-// first, then the manifest by digest. go-containerregistry updates the
-// referrers tag (sha256-<hex>) where the registry has no referrers API.
-func WriteBundle(ctx context.Context, r *registry.Resolver, auth authn.Authenticator, d name.Digest, bundle []byte, created time.Time) *registry.Error {
+// WriteBundle attaches bundle (of a statement of predicateType) to d as a
+// referrer with auth: the blobs first, then the manifest by digest.
+// go-containerregistry updates the referrers tag (sha256-<hex>) where the
+// registry has no referrers API.
+func WriteBundle(ctx context.Context, r *registry.Resolver, auth authn.Authenticator, d name.Digest, bundle []byte, predicateType string, created time.Time) *registry.Error {
 	opts := r.WriteOptions(ctx, auth)
 	subject, err := remote.Head(d, opts...)
 	if err != nil {
 		return r.WriteError(ctx, d, err)
 	}
-	raw, err := ReferrerManifest(*subject, bundle, created)
+	raw, err := ReferrerManifest(*subject, bundle, predicateType, created)
 	if err != nil {
 		return &registry.Error{Reason: registry.ReasonUnknown, Message: "building the referrer manifest: " + err.Error()}
 	}
