@@ -180,8 +180,9 @@ func (o *AuditOptions) Complete(args []string) error {
 		return nil
 	}
 	if o.provenanceFlags.Enabled() {
-		// cosign's SLSA attestations are found with the signatures.
-		o.signatureFlags.Attestations = provenance.IsSLSA
+		// cosign's SLSA attestations and imgtrust sign's checks are
+		// found with the signatures.
+		o.signatureFlags.Attestations = provenance.IsRead
 	}
 	return o.signatureFlags.Complete(o.configFlags)
 }

@@ -55,6 +55,9 @@ type Provenance struct {
 	// a key ID, or a certificate's "SUBJECT (ISSUER)").
 	Verified   bool   `json:"verified"`
 	AttestedBy string `json:"attestedBy,omitempty"`
+	// CheckedBy is what imgtrust's checks attestation says was checked
+	// before it signed the digest (kubectl imgtrust sign).
+	CheckedBy *CheckedBy `json:"checkedBy,omitempty"`
 	// Mismatch names two places that disagree on source or revision.
 	Mismatch string `json:"mismatch,omitempty"`
 	// Requests is what reading it cost (each a registry request).
@@ -232,6 +235,7 @@ type Attested struct {
 func Read(ctx context.Context, arts *registry.Artifacts, repo name.Repository, digest string, platform *v1.Platform, attested []Attested) Provenance {
 	r := &read{ctx: ctx, arts: arts, repo: repo, p: Provenance{Digest: digest}}
 	r.run(platform)
+	r.p.CheckedBy = checkedBy(attested)
 	var verified []reading
 	for _, a := range attested {
 		f, ok := parseStatement(a.Statement)

@@ -17,8 +17,9 @@ import (
 func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 	headers := []string{"namespace", "workload", "container", "image", "pinning", "findings"}
 	online := r.Summary.Registry == "online"
-	signed, traced, ruled := false, false, false
+	signed, traced, ruled, checked := false, false, false, false
 	for _, it := range r.Items {
+		checked = checked || it.Provenance != nil && it.Provenance.CheckedBy != nil
 		signed = signed || it.Signature != nil
 		traced = traced || it.Provenance != nil
 		ruled = ruled || it.Signature != nil && it.Signature.Rule != ""
@@ -43,6 +44,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 		}
 		if traced {
 			headers = append(headers, "source", "revision", "created")
+		}
+		if checked {
+			headers = append(headers, "imgtrust signed after")
 		}
 	}
 	rows := make([][]string, 0, len(r.Items))
@@ -89,6 +93,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			}
 			if traced {
 				row = append(row, provenanceColumns(it)...)
+			}
+			if checked {
+				row = append(row, checkedColumn(it))
 			}
 		}
 		rows = append(rows, row)
@@ -277,6 +284,16 @@ func provenanceColumns(it audit.Item) []string {
 		created = t.UTC().Format("2006-01-02")
 	}
 	return []string{dash(p.Source), dash(rev), created}
+}
+
+// checkedColumn is IMGTRUST SIGNED AFTER of -o wide: the checks
+// kubectl imgtrust sign ran before it signed the digest, from its checks
+// attestation.
+func checkedColumn(it audit.Item) string {
+	if it.Provenance == nil || it.Provenance.CheckedBy == nil {
+		return "-"
+	}
+	return it.Provenance.CheckedBy.Word()
 }
 
 // plural counts things: "1 digest", "2 digests", "3 repositories".

@@ -11,12 +11,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/sigstore/sigstore/pkg/signature/dsse"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
 // PredicateChecks is the predicate type of the attestation imgtrust
 // attaches with each signature: what was checked before it signed.
-const PredicateChecks = "https://imgtrust.dev/attestation/checks/v1"
+const PredicateChecks = provenance.PredicateChecks
 
 // Checks is the PredicateChecks predicate.
 type Checks struct {
