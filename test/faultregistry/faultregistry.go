@@ -82,6 +82,7 @@ var Faults = []string{
 	RateLimitOnce, RateLimitNoHint, RateLimitLong, ServerErrorOnce, ServerErrorAll,
 	Hang, SlowDrip, ResetConnection, Public, SignaturesDenied,
 	UploadLost, UploadElsewhere,
+	WriteDenied, UploadCut, TagWriteDenied,
 }
 
 // Registry is the running set of servers.
@@ -269,6 +270,8 @@ func (r *Registry) serveMain(w http.ResponseWriter, req *http.Request) {
 		if r.loseUpload(w, req, fault) {
 			return
 		}
+	case r.serveWriteFault(w, req, fault):
+		return
 	case !manifest:
 	case fault == RedirectLoop:
 		http.Redirect(w, req, req.URL.Path, http.StatusTemporaryRedirect)
