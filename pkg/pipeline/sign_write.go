@@ -93,8 +93,11 @@ func (g *digestSigner) writeLegacy(ctx context.Context, d name.Digest, auth auth
 
 // writeFailure says what to fix when the signature could not be written.
 func writeFailure(e *registry.Error, repo name.Repository, what, from string) string {
-	switch e.Reason {
-	case registry.ReasonUnauthorized, registry.ReasonForbidden:
+	switch {
+	case sign.TagRefused(e):
+		return fmt.Sprintf("writing %s: %s: use a registry with the OCI referrers API, or an account that may push tags to %s (for --signature-format legacy too); nothing signed",
+			what, OneLine(e.Message), repo.Name())
+	case e.Reason == registry.ReasonUnauthorized || e.Reason == registry.ReasonForbidden:
 		return fmt.Sprintf("the registry refused to write %s (%s) with %s: log in as an account that may push to %s (docker login %s) and run again; nothing signed",
 			what, e.Reason, from, repo.Name(), repo.RegistryStr())
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -80,7 +81,34 @@ func WriteBundle(ctx context.Context, r *registry.Resolver, auth authn.Authentic
 	h, _, _ := v1.SHA256(bytes.NewReader(raw))
 	ref := d.Context().Digest(h.String())
 	if err := remote.Put(ref, rawManifest{raw}, opts...); err != nil {
-		return r.WriteError(ctx, ref, err)
+		e := r.WriteError(ctx, ref, err)
+		if _, herr := remote.Head(ref, opts...); herr == nil {
+			// Stored by digest, but the referrers tag was refused: a
+			// registry without the referrers API. Take the manifest
+			// back, so that nothing is left half-written.
+			left := "it was deleted again"
+			if derr := remote.Delete(ref, opts...); derr != nil {
+				left = "it could not be deleted: " + r.WriteError(ctx, ref, derr).Message
+			}
+			e = &registry.Error{Reason: e.Reason, Status: e.Status, Message: fmt.Sprintf("%s the referrers tag %s (%s); the referrer manifest was stored by digest and %s", tagRefused, referrersTag(d).Name(), e.Reason, left)}
+		}
+		return e
 	}
 	return nil
+}
+
+// tagRefused starts the message of a referrer the registry stored by
+// digest but could not list: no referrers API, and the tag refused.
+const tagRefused = "the registry has no referrers API and refused"
+
+// TagRefused reports whether e is a referrer write that failed for want
+// of the referrers API and of tag write permission.
+func TagRefused(e *registry.Error) bool {
+	return e != nil && strings.HasPrefix(e.Message, tagRefused)
+}
+
+// referrersTag is the tag go-containerregistry lists d's referrers under
+// where the registry has no referrers API: sha256-<hex>.
+func referrersTag(d name.Digest) name.Tag {
+	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1))
 }

@@ -9,11 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/test/faultregistry"
 	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
@@ -111,13 +114,20 @@ func TestSign(t *testing.T) {
 		if ok, out := stack.CosignVerify(ctx, pub, want.ref); !ok {
 			t.Errorf("%s: cosign verify --key cosign.pub --insecure-ignore-tlog rejects what sign wrote:\n%s", name, out)
 		}
-		rep, r := auditJSON(t, "-n", ns, "--verify-key", pub, "deploy/"+name)
-		if r.Code != 0 {
-			t.Fatalf("audit --verify-key: %s", r)
+		// The checks attestation, in the same format family.
+		if ok, out := stack.CosignVerifyAttestation(ctx, pub, want.ref, sign.PredicateChecks); !ok {
+			t.Errorf("%s: cosign verify-attestation --type %s rejects what sign wrote:\n%s", name, sign.PredicateChecks, out)
+		}
+		rep, r := auditJSON(t, "-n", ns, "--verify-key", pub, "--provenance", "deploy/"+name)
+		if r.Code != 0 && r.Code != 1 {
+			t.Fatalf("audit --verify-key --provenance: %s", r)
 		}
 		it := item(t, rep, "Deployment", name, "app")
 		if it.Signature == nil || it.Signature.Status != signature.StatusVerified || len(it.Signature.Artifacts) != 1 || it.Signature.Artifacts[0].Format != want.format {
 			t.Errorf("%s: audit --verify-key cosign.pub: %+v, want verified, one %s", name, it.Signature, want.format)
+		}
+		if p := it.Provenance; p == nil || p.CheckedBy == nil || !p.CheckedBy.Verified || len(p.CheckedBy.Checks) != 0 || !strings.HasPrefix(p.CheckedBy.Tool, "kubectl-imgtrust") {
+			t.Errorf("%s: audit --provenance: checkedBy %+v, want verified, no checks asked for", name, it.Provenance)
 		}
 	}
 
@@ -255,4 +265,162 @@ func upstreamGate(t *testing.T, ns string, env []string, key, pub string) {
 	if ok, out := stack.CosignVerify(ctx, pub, ref); !ok {
 		t.Errorf("cosign verify with our key after the gate passed:\n%s", out)
 	}
+}
+
+// TestSignGates: --require provenance and --max-age refuse, one line each
+// naming the gate, a digest without provenance, without a build time or
+// built too long ago, and sign one with both; the checks attestation
+// records them and audit --provenance shows it; --require no-critical is
+// bad input.
+func TestSignGates(t *testing.T) {
+	ctx := testContext(t)
+	ns := signNamespace(t, "signgate")
+	key, pub := encryptedKeyPair(t, "gate-pass-3")
+	env := []string{"DOCKER_CONFIG=" + pushConfig(t, stack.Registry), "COSIGN_PASSWORD=gate-pass-3"}
+	craneDir := t.TempDir()
+	annotated := func(name, created string) fixture.Pushed {
+		repo := stack.Registry + "/" + ns + "/" + name
+		base := push(t, repo+":base")
+		if _, err := stack.Crane(ctx, craneDir, "mutate", base.Ref, "-t", repo+":1",
+			"--annotation", "org.opencontainers.image.source=https://github.com/acme/"+name,
+			"--annotation", "org.opencontainers.image.revision=0123456789abcdef0123456789abcdef01234567",
+			"--annotation", "org.opencontainers.image.created="+created); err != nil {
+			t.Fatal(err)
+		}
+		digest, err := stack.Crane(ctx, craneDir, "digest", repo+":1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := fixture.Pushed{Ref: repo + ":1", Digest: digest}
+		deployRunning(t, ns, name, img)
+		return img
+	}
+	bare := runningDeployment(t, ns, "bare")
+	fresh := annotated("fresh", time.Now().Add(-48*time.Hour).UTC().Format(time.RFC3339))
+	stale := annotated("stale", "2020-01-02T00:00:00Z")
+	gated := func(name string, extra ...string) result {
+		args := append([]string{"imgtrust", "sign", "deploy/" + name, "-n", ns, "--key", key, "--require", "provenance", "--max-age", "30d"}, extra...)
+		return kubectlEnv(t, env, args...)
+	}
+
+	for name, want := range map[string]string{
+		"bare":  "--require provenance: it names no source repository or revision",
+		"stale": "--max-age: it was built 2020-01-02",
+	} {
+		r := gated(name)
+		t.Logf("sign --require provenance --max-age 30d, %s:\n%s", name, r)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "refused deployment/"+name) || !strings.Contains(r.Stderr, want) || strings.Count(r.Stderr, "\n") != 2 {
+			t.Errorf("%s: want exit 1 and one line with %q\n%s", name, want, r)
+		}
+	}
+	for _, img := range []fixture.Pushed{bare, stale} {
+		if ok, _ := stack.CosignVerify(ctx, pub, img.Repo()+"@"+img.Digest); ok {
+			t.Errorf("a refused digest was signed: %s", img.Ref)
+		}
+	}
+	noAge := kubectlEnv(t, env, "imgtrust", "sign", "deploy/bare", "-n", ns, "--key", key, "--max-age", "30d")
+	if noAge.Code != 1 || !strings.Contains(noAge.Stderr, "--max-age: its build time is unknown") {
+		t.Errorf("no build time: want refused naming --max-age\n%s", noAge)
+	}
+
+	ok := gated("fresh")
+	mustSucceed(t, ok, "sign --require provenance --max-age 30d, fresh")
+	t.Logf("sign --require provenance --max-age 30d, fresh:\n%s", ok)
+	ref := fresh.Repo() + "@" + fresh.Digest
+	if ok, out := stack.CosignVerify(ctx, pub, ref); !ok {
+		t.Errorf("cosign verify rejects the gated signature:\n%s", out)
+	}
+	// --type makes cosign accept only an attestation of that predicate.
+	if ok, out := stack.CosignVerifyAttestation(ctx, pub, ref, sign.PredicateChecks); !ok {
+		t.Errorf("cosign verify-attestation rejects the checks attestation:\n%s", out)
+	}
+	rep, r := auditJSON(t, "-n", ns, "--verify-key", pub, "--provenance", "deploy/fresh")
+	if r.Code != 0 && r.Code != 1 {
+		t.Fatalf("audit: %s", r)
+	}
+	it := item(t, rep, "Deployment", "fresh", "app")
+	if p := it.Provenance; p == nil || p.CheckedBy == nil || !p.CheckedBy.Verified || strings.Join(p.CheckedBy.Checks, ",") != "provenance,max-age" {
+		t.Errorf("audit --provenance: %+v, want checkedBy provenance,max-age, verified", it.Provenance)
+	}
+	wide := kubectl(t, "imgtrust", "audit", "-n", ns, "--verify-key", pub, "--provenance", "deploy/fresh", "-o", "wide")
+	t.Logf("audit --provenance -o wide:\n%s", wide.Stdout)
+	if !strings.Contains(wide.Stdout, "IMGTRUST SIGNED AFTER") || !strings.Contains(wide.Stdout, "provenance,max-age") {
+		t.Errorf("-o wide: want the IMGTRUST SIGNED AFTER column\n%s", wide)
+	}
+
+	planned := gated("fresh", "--require", "no-critical")
+	if planned.Code != 2 || strings.TrimSpace(planned.Stderr) != "error: --require no-critical needs --vulnerabilities support, not yet available" {
+		t.Errorf("--require no-critical: want exit 2 and one line\n%s", planned)
+	}
+}
+
+// TestSignRefusedWrites signs digests on registries that refuse the write
+// (403 on every write), cut the connection while a blob is sent, or have
+// no referrers API and refuse tag writes, in both formats: each fails with
+// one line naming what to fix, exit 1, and the real crane finds no
+// signature, attestation or referrers tag written.
+func TestSignRefusedWrites(t *testing.T) {
+	reg, ca := faultregistry.StartForTest(t)
+	key, _ := encryptedKeyPair(t, "write-pass-5")
+	env := []string{dockerConfig(t, reg.Host, reg.User, reg.Password), "COSIGN_PASSWORD=write-pass-5"}
+	hex := strings.TrimPrefix(reg.Digest, "sha256:")
+	for _, tc := range []struct {
+		fault string
+		want  []string
+	}{
+		{faultregistry.WriteDenied, []string{"(forbidden)", "log in as an account that may push to " + reg.Host + "/" + faultregistry.WriteDenied + "/app", "nothing signed"}},
+		{faultregistry.UploadCut, []string{"nothing signed"}},
+		{faultregistry.TagWriteDenied, []string{"(forbidden)", "nothing signed"}},
+	} {
+		for _, format := range []string{"bundle", "legacy"} {
+			want := tc.want
+			if tc.fault == faultregistry.TagWriteDenied && format == "bundle" {
+				// Stored by digest, not listable: taken back.
+				want = append(want[:len(want):len(want)], "has no referrers API and refused the referrers tag", "was deleted again", "use a registry with the OCI referrers API")
+			}
+			repo := reg.Host + "/" + tc.fault + "/app"
+			file := filepath.Join(t.TempDir(), "web.yaml")
+			writeFile(t, file, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: app, image: "`+repo+"@"+reg.Digest+`"}
+`)
+			r := kubectlEnv(t, env, "imgtrust", "sign", "-f", file, "--key", key, "--signature-format", format, "--registry-ca-file", ca)
+			t.Logf("%s, %s:\n%s", tc.fault, format, r)
+			if r.Code != 1 || r.Stdout != "" || !strings.HasPrefix(r.Stderr, "failed Deployment/web ("+file+":1) container \"app\": ") || strings.Count(r.Stderr, "\n") != 2 {
+				t.Errorf("%s, %s: want exit 1 and one failed line\n%s", tc.fault, format, r)
+			}
+			for _, w := range want {
+				if !strings.Contains(r.Stderr, w) {
+					t.Errorf("%s, %s: want %q in\n%s", tc.fault, format, w, r.Stderr)
+				}
+			}
+			if strings.Contains(r.Stderr, reg.Password) {
+				t.Errorf("%s, %s: the output shows the registry password", tc.fault, format)
+			}
+			// Nothing half-written: no .sig, .att or referrers tag.
+			tags := craneAt(t, env, ca, "ls", repo)
+			if strings.TrimSpace(tags) != "v1" {
+				t.Errorf("%s, %s: tags after a failed sign: %q, want only v1 (no sha256-%s, .sig or .att)", tc.fault, format, tags, hex[:12])
+			}
+		}
+	}
+}
+
+// craneAt runs the real crane with env (a DOCKER_CONFIG) trusting ca.
+func craneAt(t *testing.T, env []string, ca string, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(testContext(t), "crane", args...)
+	cmd.Env = append(append(os.Environ(), env...), "SSL_CERT_FILE="+ca)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("crane %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }
