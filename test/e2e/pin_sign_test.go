@@ -5,6 +5,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
 )
 
 // TestPinSign mirrors what a deployment runs into the private registry,
@@ -48,7 +50,7 @@ func TestPinSign(t *testing.T) {
 	applied := pinSign(env, "web", "--apply")
 	mustSucceed(t, applied, "pin --mirror-to --sign-key --apply")
 	t.Logf("pin --mirror-to --sign-key --apply:\n%s", applied.Stderr)
-	if !strings.Contains(applied.Stderr, "signed "+signedRef+" (a sigstore bundle attached as a referrer)") || !strings.Contains(applied.Stderr, "; signed: 1, already signed: 0") {
+	if !strings.Contains(applied.Stderr, "signed "+signedRef+" (a sigstore bundle attached as a referrer, with the checks attestation)") || !strings.Contains(applied.Stderr, "; signed: 1, already signed: 0") {
 		t.Errorf("want the signature told and counted\n%s", applied)
 	}
 	if got := deploymentImage(t, ns, "web"); got != mirrored {
@@ -56,6 +58,9 @@ func TestPinSign(t *testing.T) {
 	}
 	if ok, out := stack.CosignVerify(ctx, pub, mirrored); !ok {
 		t.Errorf("cosign verify --key cosign.pub --insecure-ignore-tlog rejects the mirrored reference:\n%s", out)
+	}
+	if ok, out := stack.CosignVerifyAttestation(ctx, pub, mirrored, sign.PredicateChecks); !ok {
+		t.Errorf("cosign verify-attestation --type %s rejects the mirror's checks attestation:\n%s", sign.PredicateChecks, out)
 	}
 
 	// Again, and for another deployment running the same digest: the copy
