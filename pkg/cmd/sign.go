@@ -199,6 +199,9 @@ func (o *SignOptions) printOutcome(e pipeline.SignOutcome) {
 	case pipeline.SignAlreadySigned:
 		fmt.Fprintf(o.Out, "already signed %s: %s (%s)\n", what, e.Target, e.Message)
 	default:
+		if e.Target != "" { // which digest, when pods run several
+			what += ": " + e.Target
+		}
 		fmt.Fprintf(o.ErrOut, "%s %s: %s\n", e.Status, what, e.Message)
 	}
 }
