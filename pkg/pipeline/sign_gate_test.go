@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +164,22 @@ func TestSignRunChecksAttestation(t *testing.T) {
 		if o := s.signOne(ctx, signTarget{repo: repo.Name(), digest: d2.DigestStr()}); o.Status != SignSigned || len(ours(d2)) != 1 {
 			t.Errorf("%s, attested before: %+v, %d attestations, want signed with one", format, o, len(ours(d2)))
 		}
+	}
+}
+
+// The checks attestation names the trust-policy file by its content's
+// sha256; an unreadable one is bad input naming the flag.
+func TestPolicyRef(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "trust.yaml")
+	if err := os.WriteFile(file, []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := policyRef(file)
+	// sha256 of "hello\n", as sha256sum prints it.
+	if err != nil || ref.Name != "trust.yaml" || ref.Digest["sha256"] != "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03" {
+		t.Errorf("policyRef: %+v %v", ref, err)
+	}
+	if _, err := policyRef(file + ".missing"); err == nil || !strings.HasPrefix(err.Error(), "--trust-policy "+file+".missing cannot be read") {
+		t.Errorf("a missing file: %v", err)
 	}
 }
