@@ -68,3 +68,49 @@ func TestChecksAttestationVerifies(t *testing.T) {
 		}
 	}
 }
+
+// A verifier not asking for attestations (audit --verify-key without
+// --provenance) sees our signature alone, in either format: the checks
+// attestation next to it is neither a second signature nor one of an
+// unknown key.
+func TestChecksAttestationBesideSignature(t *testing.T) {
+	ctx := context.Background()
+	for _, legacy := range []bool{false, true} {
+		f, r := newWriteFixture(t, true)
+		priv, _ := keyPair(t, "")
+		k, err := LoadKey("cosign.key", priv, Password{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmt, _ := StatementOf(f.digest, PredicateChecks, Checks{Checks: []Check{}})
+		want := signature.FormatCosignBundle
+		if legacy {
+			want = signature.FormatCosignSig
+			env, _ := Envelope(k, stmt)
+			payload, _ := Payload(f.digest)
+			sig, _ := k.Sign(payload)
+			if e := WriteLegacyAttestation(ctx, r, authn.Anonymous, f.digest, env, PredicateChecks); e != nil {
+				t.Fatal(e)
+			}
+			if e := WriteLegacy(ctx, r, authn.Anonymous, f.digest, payload, sig); e != nil {
+				t.Fatal(e)
+			}
+		} else {
+			att, _ := BundleOf(k, stmt)
+			sig, _ := Bundle(k, f.digest)
+			for _, w := range []struct {
+				b  []byte
+				pt string
+			}{{att, PredicateChecks}, {sig, PredicateCosignSign}} {
+				if e := WriteBundle(ctx, r, authn.Anonymous, f.digest, w.b, w.pt, time.Unix(0, 0)); e != nil {
+					t.Fatal(e)
+				}
+			}
+		}
+		checker, _ := signature.New(signature.Options{Keys: []signature.Key{k.Public}})
+		res := checker.Check(ctx, r.Artifacts(registry.Anonymous), f.digest.Context(), f.digest.DigestStr())
+		if res.Status != signature.StatusVerified || len(res.Artifacts) != 1 || res.Artifacts[0].Format != want || len(res.Attestations) != 0 {
+			t.Errorf("legacy %v: %+v, want verified by one %s signature, no attestation read", legacy, res, want)
+		}
+	}
+}
