@@ -48,7 +48,11 @@ func (b *budget) start(ctx context.Context) (lctx context.Context, left time.Dur
 // spentError is the failure of a lookup not sent because its image's
 // budget was spent: a timeout, never a verdict about the image.
 func (b *budget) spentError(image, what string) *Error {
-	return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("%s not asked: the lookup budget of %s (%s, --registry-lookup-timeout) was spent by its earlier lookups", what, image, b.limit)}
+	of := "the lookup budget of " + image
+	if what == image {
+		of = "its lookup budget"
+	}
+	return &Error{Reason: ReasonTimeout, Message: fmt.Sprintf("%s not asked: %s (%s, --registry-lookup-timeout) was spent by its earlier lookups", what, of, b.limit)}
 }
 
 // budgetOf is the budget of one image, by its normalised name: a
