@@ -1,0 +1,141 @@
+package vulns
+
+import (
+	"slices"
+	"time"
+)
+
+// Usage is one container of one workload and the digests it runs.
+type Usage struct {
+	Namespace, Kind, Name, Container string
+	// Repository is normalised as go-containerregistry spells it.
+	Repository string
+	// Digests are the manifest digests the pods run (else the one the
+	// spec names, else the one its tag resolves to).
+	Digests []string
+	// ConfigDigests are bare config digests some runtimes report; older
+	// operators recorded the config digest as the artifact's.
+	ConfigDigests []string
+}
+
+// How a scan relates to what runs.
+const (
+	MatchRunning  = "running"  // the scan is of a digest that runs
+	MatchIndex    = "index"    // of the index whose platform manifest runs
+	MatchConfig   = "config"   // of the config digest the runtime reports
+	MatchOther    = "other-digest"
+	MatchNotFound = ""
+)
+
+// Result is what the reports say of one usage. Its JSON is part of the
+// AuditReport contract.
+type Result struct {
+	// Source names the report: "VulnerabilityReport NS/NAME".
+	Source  string `json:"source,omitempty"`
+	Scanner string `json:"scanner,omitempty"`
+	// ScannedDigest is the digest the scan was of; Match how it relates
+	// to what runs.
+	ScannedDigest string `json:"scannedDigest,omitempty"`
+	Match         string `json:"match,omitempty"`
+	ScannedAt     string `json:"scannedAt,omitempty"`
+	// Counts are given for a scan of what runs only.
+	Counts *Counts `json:"counts,omitempty"`
+	// Note says why there is nothing, when that is known.
+	Note string `json:"note,omitempty"`
+	// Error says why the reports could not be read: no fact about the image.
+	Error string `json:"error,omitempty"`
+
+	scannedAt time.Time
+}
+
+// ScannedTime is when the scan was made.
+func (r Result) ScannedTime() time.Time { return r.scannedAt }
+
+// Platforms maps an index digest to the manifest digests it lists.
+type Platforms map[string][]string
+
+// OtherDigests are the digests of the reports filed under the usage's
+// workload and container, of its repository, that match nothing it runs:
+// the ones that may be an index of what runs, whose manifest the caller
+// reads once into Platforms.
+func (ix *Index) OtherDigests(u Usage) []string {
+	var out []string
+	for _, r := range ix.Reports {
+		if ix.filedUnder(r, u) && r.Repository == u.Repository && !slices.Contains(u.Digests, r.Digest) && !slices.Contains(u.ConfigDigests, r.Digest) && !slices.Contains(out, r.Digest) {
+			out = append(out, r.Digest)
+		}
+	}
+	return out
+}
+
+// Lookup finds the newest scan of what the usage runs; else the newest
+// scan of another digest of its repository filed under its workload.
+// A scan of a running digest counts wherever it is filed: the digest
+// names the content.
+func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
+	var match, other *Report
+	matchKind := ""
+	for i := range ix.Reports {
+		r := &ix.Reports[i]
+		if kind := matchOf(r.Digest, u, platforms); kind != "" {
+			if match == nil || r.ScannedAt.After(match.ScannedAt) {
+				match, matchKind = r, kind
+			}
+			continue
+		}
+		if ix.filedUnder(*r, u) && r.Repository == u.Repository && (other == nil || r.ScannedAt.After(other.ScannedAt)) {
+			other = r
+		}
+	}
+	if match != nil {
+		res := result(*match, matchKind)
+		c := match.Counts
+		res.Counts = &c
+		return res
+	}
+	if msg := ix.Failure(u.Namespace, u.Kind); msg != "" {
+		return Result{Error: msg}
+	}
+	if other != nil {
+		return result(*other, MatchOther)
+	}
+	if !ix.Served {
+		return Result{Note: "the cluster serves no VulnerabilityReports (" + GroupVersion + "): no Trivy Operator"}
+	}
+	return Result{}
+}
+
+func result(r Report, kind string) Result {
+	return Result{
+		Source: r.Ref(), Scanner: r.Scanner, ScannedDigest: r.Digest, Match: kind,
+		ScannedAt: r.ScannedAt.UTC().Format(time.RFC3339), scannedAt: r.ScannedAt,
+	}
+}
+
+func matchOf(digest string, u Usage, platforms Platforms) string {
+	switch {
+	case slices.Contains(u.Digests, digest):
+		return MatchRunning
+	case slices.Contains(u.ConfigDigests, digest):
+		return MatchConfig
+	}
+	for _, d := range platforms[digest] {
+		if slices.Contains(u.Digests, d) {
+			return MatchIndex
+		}
+	}
+	return ""
+}
+
+// filedUnder reports whether the operator filed r under u's workload and
+// container: a Deployment's pods under its ReplicaSets, a CronJob's under
+// the CronJob, every other kind under itself.
+func (ix *Index) filedUnder(r Report, u Usage) bool {
+	if r.Namespace == "" || r.Namespace != u.Namespace || r.OwnerNamespace != u.Namespace || r.Container != u.Container {
+		return false
+	}
+	if u.Kind == "Deployment" && r.OwnerKind == "ReplicaSet" {
+		return ix.owners[r.Namespace+"/"+r.OwnerName] == u.Name
+	}
+	return r.OwnerKind == u.Kind && r.OwnerName == u.Name
+}
