@@ -15,10 +15,12 @@ const (
 	CheckSignatures Check = "signatures" // --signatures, --verify-key, --trust-cert
 	CheckProvenance Check = "provenance" // --provenance, --max-age
 	CheckUpdates    Check = "updates"    // --updates
+	// CheckVulnerabilities reads what scanners wrote (--vulnerabilities).
+	CheckVulnerabilities Check = "vulnerabilities"
 )
 
 // Checks in the order help and docs present them.
-var Checks = []Check{CheckSpec, CheckRegistry, CheckSignatures, CheckProvenance, CheckUpdates}
+var Checks = []Check{CheckSpec, CheckRegistry, CheckSignatures, CheckProvenance, CheckUpdates, CheckVulnerabilities}
 
 // Spec is everything said about one finding ID. The catalogue is the one
 // place a finding is described: severities, --help, SARIF rules,
@@ -28,7 +30,8 @@ type Spec struct {
 	ID       string
 	Severity Severity
 	// Category groups findings for dashboards (OpenReports' category):
-	// pinning, registry, signature, provenance or freshness.
+	// pinning, registry, signature, provenance, freshness or
+	// vulnerabilities.
 	Category string
 	Check    Check
 	// When is the short line of --help and the docs: when it is reported.
@@ -100,6 +103,16 @@ var Catalogue = []Spec{
 		"A higher major release exists.", "Consider the newer major release, and pin it.", false},
 	{IDUpdatesLookupFailed, SeverityLow, "freshness", CheckUpdates, "the tags could not be listed",
 		"The repository's tags could not be listed.", retryFix, true},
+	{IDVulnerable, SeverityHigh, "vulnerabilities", CheckVulnerabilities, "a scan of the running digest lists vulnerabilities at or above --max-severity (default critical)",
+		"A scan of the digest that runs lists vulnerabilities at or above the maximum severity.", "Move to a release that fixes them (or rebuild on a patched base), pin it and roll it out.", false},
+	{IDScanOfOtherDigest, SeverityMedium, "vulnerabilities", CheckVulnerabilities, "the only scan found is of another digest of the repository",
+		"The only scan found is of another digest of the image's repository, not of the one that runs.", "Pin the workload to what runs, or roll out what was scanned, and have the scanner scan again.", false},
+	{IDScanTooOld, SeverityLow, "vulnerabilities", CheckVulnerabilities, "the newest scan of the running digest is older than --max-scan-age",
+		"The newest scan of the digest that runs is older than the maximum scan age.", "Have the scanner scan again (for the Trivy Operator, delete the report), or shorten its report TTL.", false},
+	{IDNoVulnerabilityData, SeverityLow, "vulnerabilities", CheckVulnerabilities, "no scan of the running digest was found",
+		"No vulnerability scan of the digest that runs was found.", "Run a scanner that writes reports (the Trivy Operator), or attach a vulnerability attestation to the digest (cosign attest --type vuln).", false},
+	{IDVulnerabilityLookupFailed, SeverityMedium, "vulnerabilities", CheckVulnerabilities, "the reports could not be read (never reported as no-vulnerability-data)",
+		"The vulnerability reports could not be read.", "Run with permission to list the scanner's reports (and ReplicaSets) in the namespace; the finding names what was refused.", true},
 }
 
 // catalogue indexes Catalogue by ID.
@@ -179,6 +192,8 @@ var checkTitles = map[Check]string{
 	CheckSignatures: "With `--signatures`, `--verify-key`, `--trust-cert` or `--trust-policy`",
 	CheckProvenance: "With `--provenance` or `--max-age`",
 	CheckUpdates:    "With `--updates`",
+	// Not the registry's answer: the scanners' reports in the cluster.
+	CheckVulnerabilities: "With `--vulnerabilities`",
 }
 
 // FindingsDoc is docs/findings.md: the catalogue as Markdown, generated

@@ -14,7 +14,7 @@ const findingsDoc = "../../docs/findings.md"
 
 func TestCatalogueIsComplete(t *testing.T) {
 	seen := map[string]bool{}
-	categories := map[string]bool{"pinning": true, "registry": true, "signature": true, "provenance": true, "freshness": true}
+	categories := map[string]bool{"pinning": true, "registry": true, "signature": true, "provenance": true, "freshness": true, "vulnerabilities": true}
 	for _, s := range Catalogue {
 		if seen[s.ID] {
 			t.Errorf("%s is in the catalogue twice", s.ID)

@@ -71,6 +71,12 @@ const (
 	IDNewerMinorAvailable    = "newer-minor-available"
 	IDNewerMajorAvailable    = "newer-major-available"
 	IDUpdatesLookupFailed    = "updates-lookup-failed"
+	// Vulnerability findings (audit --vulnerabilities).
+	IDVulnerable                = "vulnerable"
+	IDScanOfOtherDigest         = "scan-of-other-digest"
+	IDScanTooOld                = "scan-too-old"
+	IDNoVulnerabilityData       = "no-vulnerability-data"
+	IDVulnerabilityLookupFailed = "vulnerability-lookup-failed"
 )
 
 // Finding is one problem with one image usage.

@@ -4,6 +4,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -47,6 +48,9 @@ type Item struct {
 	// Updates are newer releases of the tag in its repository (audit
 	// --updates); nil when not asked or the image has no tag.
 	Updates *provenance.Updates `json:"updates,omitempty"`
+	// Vulnerabilities are what scanners reported of the digest that runs
+	// (audit --vulnerabilities); nil when not asked.
+	Vulnerabilities *vulns.Result `json:"vulnerabilities,omitempty"`
 	// Source is where the image is written, for manifests read with -f.
 	Source   *SourceLocation `json:"source,omitempty"`
 	Findings []Finding       `json:"findings"`

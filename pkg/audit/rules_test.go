@@ -143,6 +143,9 @@ func TestSeveritiesMatchTheContract(t *testing.T) {
 		"no-provenance": "low", "provenance-mismatch": "high", "image-too-old": "medium",
 		"newer-patch-available": "medium", "newer-minor-available": "low", "newer-major-available": "low",
 		"provenance-lookup-failed": "medium", "updates-lookup-failed": "low",
+		// The vulnerabilities issue's contract (issue 27).
+		"vulnerable": "high", "scan-of-other-digest": "medium", "scan-too-old": "low",
+		"no-vulnerability-data": "low", "vulnerability-lookup-failed": "medium",
 	}
 	for id, sev := range want {
 		if SeverityOf(id) != sev {

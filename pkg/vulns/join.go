@@ -20,9 +20,9 @@ type Usage struct {
 
 // How a scan relates to what runs.
 const (
-	MatchRunning  = "running"  // the scan is of a digest that runs
-	MatchIndex    = "index"    // of the index whose platform manifest runs
-	MatchConfig   = "config"   // of the config digest the runtime reports
+	MatchRunning  = "running" // the scan is of a digest that runs
+	MatchIndex    = "index"   // of the index whose platform manifest runs
+	MatchConfig   = "config"  // of the config digest the runtime reports
 	MatchOther    = "other-digest"
 	MatchNotFound = ""
 )

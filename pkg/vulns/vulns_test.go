@@ -69,7 +69,6 @@ func clients(t *testing.T, served bool, objs ...runtime.Object) (Clients, *dynam
 
 func ptr[T any](v T) *T { return &v }
 
-
 func TestReadJoinsDeploymentsThroughTheirReplicaSets(t *testing.T) {
 	now := time.Now()
 	c, _ := clients(t, true,

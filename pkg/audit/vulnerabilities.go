@@ -1,0 +1,117 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
+)
+
+// VulnerabilityOptions say what --vulnerabilities reports.
+type VulnerabilityOptions struct {
+	// MaxSeverity: vulnerable when any is at or above it (critical, high,
+	// medium, low; default critical).
+	MaxSeverity string
+	// MaxScanAge, when set, adds scan-too-old.
+	MaxScanAge time.Duration
+	Now        time.Time
+}
+
+// VulnerabilityUsage is the item as the reports are joined to it: its
+// workload, container, repository and the digests that run.
+func (it *Item) VulnerabilityUsage() vulns.Usage {
+	u := vulns.Usage{Namespace: it.Namespace, Kind: it.Kind, Name: it.Name, Container: it.Container, ConfigDigests: it.RunningImageIDs}
+	if it.Reference != nil {
+		u.Repository = it.Reference.Registry + "/" + it.Reference.Repository
+	}
+	u.Digests, _ = it.SignatureDigests()
+	return u
+}
+
+// ApplyVulnerabilities records what the reports say of the digest the item
+// runs and adds the finding it calls for. A failed read is reported as
+// such, never as missing data.
+func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
+	it.Vulnerabilities = &r
+	running := shortDigests(it.VulnerabilityUsage().Digests)
+	if running == "" {
+		running = "no digest known"
+	}
+	scanned := imageref.ShortDigest(r.ScannedDigest)
+	switch {
+	case r.Error != "":
+		it.add(newFinding(IDVulnerabilityLookupFailed,
+			"the vulnerability reports could not be read: "+r.Error,
+			"run with permission to list vulnerabilityreports.aquasecurity.github.io (and replicasets) in "+it.Namespace+", then run again"))
+	case r.Match == vulns.MatchOther:
+		it.add(newFinding(IDScanOfOtherDigest,
+			fmt.Sprintf("the only scan found (%s, %s) is of %s, not of what runs (%s): it describes another image", r.Source, day(r.ScannedTime()), scanned, running),
+			"have what runs scanned: "+rescan(r.Source)+"; pin the workload so the spec names what runs ("+it.pinCommand()+" --source=running)"))
+	case r.Counts == nil:
+		why := "no report of the Trivy Operator names it"
+		if r.Note != "" {
+			why = r.Note
+		}
+		it.add(newFinding(IDNoVulnerabilityData,
+			fmt.Sprintf("no vulnerability scan of %s was found: %s", running, why),
+			"run a scanner that writes reports (the Trivy Operator), or attach a vulnerability attestation to the digest (cosign attest --type vuln)"))
+	default:
+		sev := o.MaxSeverity
+		if sev == "" {
+			sev = "critical"
+		}
+		if n := r.Counts.AtOrAbove(sev); n > 0 {
+			it.add(newFinding(IDVulnerable,
+				fmt.Sprintf("%s of %s (%s, %s) lists %s: %d at or above %s", scanOf(r), scanned, r.Source, day(r.ScannedTime()), countsText(*r.Counts), n, sev),
+				"move to a release that fixes them, pin it and roll it out; the report lists each: kubectl get "+strings.ToLower(reportRef(r.Source))+" -o yaml"))
+		}
+		if o.MaxScanAge > 0 && !r.ScannedTime().IsZero() {
+			if age := o.Now.Sub(r.ScannedTime()); age > o.MaxScanAge {
+				it.add(newFinding(IDScanTooOld,
+					fmt.Sprintf("the newest scan of %s (%s) is from %s, %s ago, more than --max-scan-age %s", scanned, r.Source, day(r.ScannedTime()), Days(age), Days(o.MaxScanAge)),
+					"have it scanned again: "+rescan(r.Source)))
+			}
+		}
+	}
+}
+
+// scanOf says what was scanned when it is not the running digest itself.
+func scanOf(r vulns.Result) string {
+	switch r.Match {
+	case vulns.MatchIndex:
+		return "the scan of the index whose platform manifest runs"
+	case vulns.MatchConfig:
+		return "the scan of the config digest the runtime reports"
+	}
+	return "the scan of the running digest"
+}
+
+// countsText is "3 critical, 12 high, 0 medium, 1 low, 0 unknown".
+func countsText(c vulns.Counts) string {
+	return fmt.Sprintf("%d critical, %d high, %d medium, %d low, %d unknown", c.Critical, c.High, c.Medium, c.Low, c.Unknown)
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "time unknown"
+	}
+	return "scanned " + t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// reportRef turns "VulnerabilityReport NS/NAME" into kubectl's
+// "VulnerabilityReport NAME -n NS".
+func reportRef(source string) string {
+	kind, rest, _ := strings.Cut(source, " ")
+	if ns, name, ok := strings.Cut(rest, "/"); ok {
+		return kind + " " + name + " -n " + ns
+	}
+	return source
+}
+
+// rescan is how the Trivy Operator is made to scan again: it rescans
+// when its report is gone.
+func rescan(source string) string {
+	return "kubectl delete " + strings.ToLower(reportRef(source)) + " (the Trivy Operator scans again)"
+}
