@@ -46,8 +46,12 @@ func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
 			"the vulnerability reports could not be read: "+r.Error,
 			"run with permission to list vulnerabilityreports.aquasecurity.github.io (and replicasets) in "+it.Namespace+", then run again"))
 	case r.Match == vulns.MatchOther:
+		note := ""
+		if r.Note != "" {
+			note = " (" + r.Note + ")"
+		}
 		it.add(newFinding(IDScanOfOtherDigest,
-			fmt.Sprintf("the only scan found (%s, %s) is of %s, not of what runs (%s): it describes another image", r.Source, day(r.ScannedTime()), scanned, running),
+			fmt.Sprintf("the only scan found (%s, %s) is of %s, not of what runs (%s): it describes another image%s", r.Source, day(r.ScannedTime()), scanned, running, note),
 			"have what runs scanned: "+rescan(r.Source)+"; pin the workload so the spec names what runs ("+it.pinCommand()+" --source=running)"))
 	case r.Counts == nil:
 		why := "no report of the Trivy Operator names it"

@@ -35,6 +35,7 @@ type AuditOptions struct {
 	IgnoreErrors      bool
 	signatureFlags
 	provenanceFlags
+	vulnFlags
 	reportFlags
 	contextFlags
 
@@ -80,6 +81,12 @@ With --updates, for tags that are versions ([v]1.2.3[-suffix]; latest, dates
 and hashes are skipped), the repository's tags are listed once:
 
 ` + audit.HelpTable(audit.CheckUpdates) + `
+
+With --vulnerabilities, what the Trivy Operator's VulnerabilityReports say of
+the digest each container runs (a report of another digest is said as such;
+one paged LIST per namespace, no scan):
+
+` + audit.HelpTable(audit.CheckVulnerabilities) + `
 
 The registry findings use the pods' own pull secrets (then your docker
 config standing in for the node's; anonymous only when none matched);
@@ -140,6 +147,7 @@ audited namespaces without workloads. -o openreports prints them instead.`,
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "Do not ask registries: skip tag-moved, unresolvable, no-credentials and signatures")
 	o.signatureFlags.AddFlags(cmd)
 	o.provenanceFlags.AddFlags(cmd)
+	o.vulnFlags.AddFlags(cmd)
 	o.reportFlags.AddFlags(cmd)
 	o.contextFlags.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.RequireSignature, "require-signature", false, "Make unsigned a high finding")
@@ -167,6 +175,12 @@ func (o *AuditOptions) Complete(args []string) error {
 	}
 	if err := o.provenanceFlags.Complete(); err != nil {
 		return err
+	}
+	if err := o.vulnFlags.Complete(); err != nil {
+		return err
+	}
+	if o.vulnFlags.Enabled() && o.scope.Offline() {
+		fmt.Fprintln(o.ErrOut, "warning: vulnerability reports are not read with -f: they live in the cluster")
 	}
 	if (o.provenanceFlags.Enabled() || o.Updates) && o.Offline {
 		fmt.Fprintln(o.ErrOut, "warning: provenance, age and newer releases are not read with --offline or -f: they live in the registry")
@@ -238,6 +252,7 @@ func (o *AuditOptions) auditConfig() (pipeline.AuditConfig, error) {
 		Offline:           o.Offline,
 		SkippedListed:     klog.V(1).Enabled(),
 		Events:            o.event,
+		Vulnerabilities:   o.vulnFlags.Options(time.Now()),
 	}
 	if len(o.contexts) > 0 {
 		cfg.Base, cfg.Contexts, cfg.ScopeFor = o.configFlags, o.contexts, o.scopeFlags.scopeFor(o.args)

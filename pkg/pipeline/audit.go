@@ -44,6 +44,9 @@ type AuditStage struct {
 	// Shared, when several clusters are audited at once, makes their
 	// stages read each signature, provenance and tag list once.
 	Shared *Shared
+	// vulns, set per cluster with --vulnerabilities, gets the manifests of
+	// report digests that may be indexes of what runs.
+	vulns *vulnStage
 }
 
 // Run adds the registry findings to items and returns warnings naming what
@@ -119,6 +122,9 @@ func (s AuditStage) Run(ctx context.Context, client kubernetes.Interface, found 
 	}
 	if s.Updates {
 		s.findUpdates(ctx, items, pending, reqs, results)
+	}
+	if s.vulns != nil {
+		s.readIndexes(ctx, items, pending, reqs, results)
 	}
 	return warnings
 }

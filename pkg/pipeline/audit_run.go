@@ -26,6 +26,9 @@ type AuditConfig struct {
 	AllowedRegistries []audit.AllowedRegistry
 	// Offline skips the registry stage (--offline, -f).
 	Offline bool
+	// Vulnerabilities, when set, joins the scanners' reports in the
+	// cluster to the digests that run (--vulnerabilities).
+	Vulnerabilities *audit.VulnerabilityOptions
 	// Stage holds the registry stage's settings (Resolver, Signatures,
 	// provenance, updates, Done); Cost and Shared are set per cluster.
 	Stage AuditStage
@@ -114,23 +117,32 @@ func (cfg AuditConfig) auditCluster(ctx context.Context, c Cluster, shared *Shar
 			cfg.event(SkippedObject{s})
 		}
 	}
+	var vs *vulnStage
+	if cfg.Vulnerabilities != nil && !c.Scope.Offline() {
+		var more []string
+		vs, more = cfg.readVulnerabilities(ctx, c, found)
+		out.warnings = append(out.warnings, more...)
+	}
 	if !cfg.Offline {
 		var more []string
-		more, out.cost = cfg.registryStage(ctx, c, found, out.items, shared)
+		more, out.cost = cfg.registryStage(ctx, c, found, out.items, shared, vs)
 		out.warnings = append(out.warnings, more...)
+	}
+	if vs != nil {
+		vs.apply(out.items, *cfg.Vulnerabilities)
 	}
 	return out, nil
 }
 
 // registryStage runs the registry stage on one cluster: resolutions,
 // credentials and, when asked, signatures, provenance and updates.
-func (cfg AuditConfig) registryStage(ctx context.Context, c Cluster, found *workload.Discovery, items []audit.Item, shared *Shared) ([]string, *audit.Cost) {
+func (cfg AuditConfig) registryStage(ctx context.Context, c Cluster, found *workload.Discovery, items []audit.Item, shared *Shared, vs *vulnStage) ([]string, *audit.Cost) {
 	client, err := c.Client()
 	if err != nil {
 		return []string{"registry checks skipped: " + err.Error()}, nil
 	}
 	stage := cfg.Stage
-	stage.Shared, stage.Cost = shared, nil
+	stage.Shared, stage.Cost, stage.vulns = shared, nil, vs
 	if stage.Provenance || stage.Updates {
 		stage.Cost = &audit.Cost{}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -17,9 +18,10 @@ import (
 func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 	headers := []string{"namespace", "workload", "container", "image", "pinning", "findings"}
 	online := r.Summary.Registry == "online"
-	signed, traced, ruled, checked := false, false, false, false
+	signed, traced, ruled, checked, scanned := false, false, false, false, false
 	for _, it := range r.Items {
 		checked = checked || it.Provenance != nil && it.Provenance.CheckedBy != nil
+		scanned = scanned || it.Vulnerabilities != nil
 		signed = signed || it.Signature != nil
 		traced = traced || it.Provenance != nil
 		ruled = ruled || it.Signature != nil && it.Signature.Rule != ""
@@ -30,6 +32,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 	}
 	if signed {
 		headers = append(headers, "signed")
+	}
+	if scanned {
+		headers = append(headers, "vulns")
 	}
 	if wide {
 		headers = append(headers, "registry", "pods", "running")
@@ -47,6 +52,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 		}
 		if checked {
 			headers = append(headers, "imgtrust signed after")
+		}
+		if scanned {
+			headers = append(headers, "vuln report", "scanned")
 		}
 	}
 	rows := make([][]string, 0, len(r.Items))
@@ -68,6 +76,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 		}
 		if signed {
 			row = append(row, signedStatus(it))
+		}
+		if scanned {
+			row = append(row, vulnsCell(it))
 		}
 		if wide {
 			registry := "-"
@@ -96,6 +107,9 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 			}
 			if checked {
 				row = append(row, checkedColumn(it))
+			}
+			if scanned {
+				row = append(row, vulnColumns(it)...)
 			}
 		}
 		rows = append(rows, row)
@@ -228,6 +242,51 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// vulnsCell is the VULNS column: the non-zero counts of a scan of what
+// runs ("C3 H12", "0" for a clean scan), "stale" when it is older than
+// --max-scan-age, "other-digest" when only another digest was scanned,
+// "-" when unknown.
+func vulnsCell(it audit.Item) string {
+	v := it.Vulnerabilities
+	switch {
+	case v == nil || v.Error != "":
+		return "-"
+	case v.Match == vulns.MatchOther:
+		return "other-digest"
+	case v.Counts == nil:
+		return "-"
+	}
+	for _, f := range it.Findings {
+		if f.ID == audit.IDScanTooOld {
+			return "stale"
+		}
+	}
+	var parts []string
+	for _, c := range []struct {
+		letter string
+		n      int
+	}{{"C", v.Counts.Critical}, {"H", v.Counts.High}, {"M", v.Counts.Medium}, {"L", v.Counts.Low}, {"U", v.Counts.Unknown}} {
+		if c.n > 0 {
+			parts = append(parts, c.letter+strconv.Itoa(c.n))
+		}
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, " ")
+}
+
+// vulnColumns are VULN REPORT (the report's namespace/name) and SCANNED
+// (its time) of -o wide.
+func vulnColumns(it audit.Item) []string {
+	v := it.Vulnerabilities
+	if v == nil || v.Source == "" {
+		return []string{"-", "-"}
+	}
+	_, name, _ := strings.Cut(v.Source, " ")
+	return []string{name, dash(v.ScannedAt)}
 }
 
 // signedStatus is the SIGNED column: the signature status, "-" when the

@@ -108,6 +108,12 @@ func Read(ctx context.Context, c Clients, namespaces []string) *Index {
 	return ix
 }
 
+// Failed is an index that could not be read at all: every usage's
+// answer is why.
+func Failed(why string) *Index {
+	return &Index{failed: map[string]string{"": why}}
+}
+
 func (ix *Index) add(kind string, u *unstructured.Unstructured) {
 	r, err := Parse(kind, u)
 	if err != nil {
