@@ -1,0 +1,316 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
+)
+
+// trivyScan is what one VulnerabilityReport says: the object it is filed
+// under, the image it scanned, when, and its counts.
+type trivyScan struct {
+	name                 string // the operator's: KIND-NAME-CONTAINER
+	kind, owner, contain string
+	repo, tag, digest    string
+	at                   time.Time
+	critical, high       int
+}
+
+// trivyReport is a VulnerabilityReport as the Trivy Operator v0.29.0
+// writes it (pkg/vulnerabilityreport/builder.go): its labels, the registry
+// server apart from the repository, the digest the spec's tag resolved to,
+// and one vulnerability entry per counted one.
+func trivyReport(ns string, s trivyScan) map[string]any {
+	var list []any
+	add := func(n int, severity string) {
+		for i := range n {
+			list = append(list, map[string]any{
+				"vulnerabilityID": fmt.Sprintf("CVE-2026-%s%d", severity[:1], i), "resource": "openssl",
+				"installedVersion": "3.0.1", "fixedVersion": "3.0.15", "severity": severity, "title": "a test vulnerability",
+				"publishedDate": "2026-01-01T00:00:00Z", "lastModifiedDate": "2026-01-02T00:00:00Z",
+			})
+		}
+	}
+	add(s.critical, "CRITICAL")
+	add(s.high, "HIGH")
+	if list == nil {
+		list = []any{}
+	}
+	host, path, _ := strings.Cut(s.repo, "/")
+	return map[string]any{
+		"apiVersion": "aquasecurity.github.io/v1alpha1", "kind": "VulnerabilityReport",
+		"metadata": map[string]any{"name": s.name, "namespace": ns, "labels": map[string]any{
+			vulns.LabelResourceKind: s.kind, vulns.LabelResourceName: s.owner, vulns.LabelResourceNamespace: ns,
+			vulns.LabelContainerName: s.contain, "app.kubernetes.io/managed-by": "trivy-operator",
+			"resource-spec-hash": "5c8d8f8b9",
+		}},
+		"report": map[string]any{
+			"updateTimestamp": s.at.UTC().Format(time.RFC3339),
+			"scanner":         map[string]any{"name": "Trivy", "vendor": "Aqua Security", "version": "0.65.0"},
+			"registry":        map[string]any{"server": host},
+			"artifact":        map[string]any{"repository": path, "tag": s.tag, "digest": s.digest},
+			"os":              map[string]any{"family": "alpine", "name": "3.20.3"},
+			"summary": map[string]any{"criticalCount": s.critical, "highCount": s.high, "mediumCount": 0,
+				"lowCount": 0, "unknownCount": 0},
+			"vulnerabilities": list,
+		},
+	}
+}
+
+// installTrivyCRDs installs the Trivy Operator's published report CRDs
+// (github.com/aquasecurity/trivy-operator@v0.29.0 deploy/helm/crds, as
+// hack/crds.sh fetches them).
+func installTrivyCRDs(t *testing.T) {
+	t.Helper()
+	crds := fetchEngineCRDs(t)
+	installEngineCRD(t, filepath.Join(crds, "trivy-operator-vulnerabilityreports.yaml"), "vulnerabilityreports.aquasecurity.github.io")
+	installEngineCRD(t, filepath.Join(crds, "trivy-operator-clustervulnerabilityreports.yaml"), "clustervulnerabilityreports.aquasecurity.github.io")
+}
+
+// createReports creates the reports with the real kubectl, retrying while
+// discovery does not list the new kind yet.
+func createReports(t *testing.T, objs []map[string]any) {
+	t.Helper()
+	data, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": objs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "reports.json")
+	writeFile(t, file, string(data))
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		r := kubectl(t, "create", "-f", file)
+		if r.Code == 0 {
+			return
+		}
+		if !strings.Contains(r.Stderr, "no matches for kind") || time.Now().After(deadline) {
+			t.Fatalf("creating the VulnerabilityReports: %s", r)
+		}
+	}
+}
+
+// vulnFindings are the item's vulnerability finding IDs.
+func vulnFindings(it audit.Item) []string {
+	var out []string
+	for _, id := range findingIDs(it) {
+		if audit.Category(id) == "vulnerabilities" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// TestVulnerabilitiesThroughKubectl joins the Trivy Operator's reports,
+// written as it writes them into its real CRDs, to what each workload
+// runs, through the real kubectl: a scan of the running digest, of the
+// tag's newer digest, of the index whose platform manifest runs, an old
+// one, a report whose artifact has no digest, and none.
+func TestVulnerabilitiesThroughKubectl(t *testing.T) {
+	ctx := testContext(t)
+	installTrivyCRDs(t)
+	ns := newNamespace(t, "vulns")
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	repo := stack.Registry + "/" + ns
+	web := push(t, repo+"/web:1.0")
+	apiOld := push(t, repo+"/api:1.0")
+	apiNew := push(t, repo+"/api:1.0") // the tag moved after the pods pulled
+	old := push(t, repo+"/old:1.0")
+	none := push(t, repo+"/none:1.0")
+	multi, err := stack.PushIndex(ctx, repo+"/multi:1.0", "linux/amd64", "linux/arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	w := fixture.Workloads{CS: kube, NS: ns}
+	spec := func(container, image string) corev1.PodSpec {
+		return fixture.PodSpec([]string{"regcred"}, fixture.Container(container, image, corev1.PullIfNotPresent))
+	}
+	for name, image := range map[string]string{"web": web.Ref, "api": apiNew.Ref, "none": none.Ref} {
+		if err := w.Deployment(ctx, name, 1, spec("app", image)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.StatefulSet(ctx, "multi", 1, spec("app", multi.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	oldPod, err := w.Pod(ctx, "old", spec("app", old.Ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := map[string]string{
+		"web": web.Repo() + "@" + web.Digest, "api": apiOld.Repo() + "@" + apiOld.Digest,
+		"none": none.Repo() + "@" + none.Digest, "multi": multi.Repo() + "@" + multi.Platforms["linux/amd64"],
+	}
+	for app, id := range running {
+		pods, err := fixture.WaitForPods(ctx, kube, ns, "app="+app, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fixture.SetRunning(ctx, kube, &pods[0], map[string]string{"app": id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fixture.SetRunning(ctx, kube, oldPod, map[string]string{"app": old.Repo() + "@" + old.Digest}); err != nil {
+		t.Fatal(err)
+	}
+	// Deployments are reported at ReplicaSet level, under the current
+	// ReplicaSet's name.
+	rsOf := func(deployment string) string {
+		list, err := kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + deployment})
+		if err != nil || len(list.Items) != 1 {
+			t.Fatalf("the ReplicaSet of %s: %v (%d)", deployment, err, len(list.Items))
+		}
+		return list.Items[0].Name
+	}
+	now := time.Now()
+	scans := []trivyScan{
+		{kind: "ReplicaSet", owner: rsOf("web"), repo: web.Repo(), digest: web.Digest, at: now.Add(-time.Hour), critical: 3, high: 12},
+		// The operator scanned the spec's tag after it moved: not what runs.
+		{kind: "ReplicaSet", owner: rsOf("api"), repo: apiNew.Repo(), digest: apiNew.Digest, at: now.Add(-2 * time.Hour), critical: 5},
+		// It recorded the index; the pods run its amd64 manifest.
+		{kind: "StatefulSet", owner: "multi", repo: multi.Repo(), digest: multi.Digest, at: now.Add(-time.Hour), critical: 1},
+		{kind: "Pod", owner: "old", repo: old.Repo(), digest: old.Digest, at: now.Add(-30 * 24 * time.Hour), high: 2},
+		// No digest (an operator before v0.24.0 may write none): skipped.
+		{kind: "ReplicaSet", owner: rsOf("none"), repo: none.Repo(), digest: "", at: now.Add(-time.Hour), critical: 9},
+	}
+	var objs []map[string]any
+	for _, s := range scans {
+		s.contain, s.tag = "app", "1.0"
+		s.name = strings.ToLower(s.kind) + "-" + s.owner + "-" + s.contain
+		objs = append(objs, trivyReport(ns, s))
+	}
+	createReports(t, objs)
+
+	rep, r := auditJSON(t, "-A", "--vulnerabilities", "--max-scan-age", "7d")
+	if r.Code != 0 && r.Code != 1 {
+		t.Fatalf("audit -A --vulnerabilities: %s", r)
+	}
+	type want struct {
+		findings      []string
+		match         string
+		scannedDigest string
+		critical      int
+	}
+	cases := map[string]want{
+		"Deployment/web":    {[]string{audit.IDVulnerable}, vulns.MatchRunning, web.Digest, 3},
+		"Deployment/api":    {[]string{audit.IDScanOfOtherDigest}, vulns.MatchOther, apiNew.Digest, -1},
+		"StatefulSet/multi": {[]string{audit.IDVulnerable}, vulns.MatchIndex, multi.Digest, 1},
+		"Pod/old":           {[]string{audit.IDScanTooOld}, vulns.MatchRunning, old.Digest, 0},
+		"Deployment/none":   {[]string{audit.IDNoVulnerabilityData}, "", "", -1},
+	}
+	for key, w := range cases {
+		kind, name, _ := strings.Cut(key, "/")
+		var it audit.Item
+		for _, i := range rep.Items {
+			if i.Namespace == ns && i.Kind == kind && i.Name == name {
+				it = i
+			}
+		}
+		if it.Name == "" {
+			t.Errorf("%s: not in the report", key)
+			continue
+		}
+		got := vulnFindings(it)
+		if strings.Join(got, ",") != strings.Join(w.findings, ",") {
+			t.Errorf("%s: vulnerability findings %v, want %v (all: %v)", key, got, w.findings, findingIDs(it))
+		}
+		v := it.Vulnerabilities
+		if v == nil {
+			t.Errorf("%s: no vulnerabilities in the JSON", key)
+			continue
+		}
+		if v.Match != w.match || v.ScannedDigest != w.scannedDigest || v.Error != "" {
+			t.Errorf("%s: match %q scanned %q error %q; want %q %q", key, v.Match, v.ScannedDigest, v.Error, w.match, w.scannedDigest)
+		}
+		if w.critical >= 0 && (v.Counts == nil || v.Counts.Critical != w.critical || v.Scanner != "Trivy 0.65.0" || v.ScannedAt == "") {
+			t.Errorf("%s: counts %+v scanner %q at %q, want %d critical", key, v.Counts, v.Scanner, v.ScannedAt, w.critical)
+		}
+		if w.critical < 0 && v.Counts != nil {
+			t.Errorf("%s: counts %+v for a scan of something else", key, v.Counts)
+		}
+		t.Logf("%s: %v %+v", key, got, *v)
+	}
+	warned := strings.Join(rep.Summary.Warnings, "\n")
+	if !strings.Contains(warned, "VulnerabilityReport "+ns+"/replicaset-"+rsOf("none")+"-app: report.artifact.digest is empty") {
+		t.Errorf("the report without a digest is not named in the warnings:\n%s", warned)
+	}
+
+	// The table's VULNS column, as a person reads it.
+	tr := kubectl(t, "imgtrust", "audit", "-n", ns, "--vulnerabilities", "--max-scan-age", "7d")
+	if tr.Code != 0 && tr.Code != 1 {
+		t.Fatalf("audit table: %s", tr)
+	}
+	t.Logf("table:\n%s", tr.Stdout)
+	lines := strings.Split(strings.TrimRight(tr.Stdout, "\n"), "\n")
+	col := strings.Index(lines[0], "VULNS")
+	if col < 0 {
+		t.Fatalf("no VULNS column:\n%s", tr.Stdout)
+	}
+	cells := map[string]string{"deployment/web": "C3 H12", "deployment/api": "other-digest", "statefulset/multi": "C1",
+		"pod/old": "stale", "deployment/none": "-"}
+	seen := 0
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) < 2 || len(line) <= col {
+			continue
+		}
+		if want, ok := cells[f[1]]; ok {
+			seen++
+			if got := strings.TrimSpace(line[col:]); got != want {
+				t.Errorf("%s: VULNS %q, want %q", f[1], got, want)
+			}
+		}
+	}
+	if seen != len(cells) {
+		t.Errorf("%d of %d workloads in the table:\n%s", seen, len(cells), tr.Stdout)
+	}
+}
+
+// TestVulnerabilitiesForbidden: a user who may read the workloads but not
+// the reports gets vulnerability-lookup-failed, never no-vulnerability-data.
+func TestVulnerabilitiesForbidden(t *testing.T) {
+	ctx := testContext(t)
+	installTrivyCRDs(t)
+	ns := newNamespace(t, "vulnrbac")
+	img := push(t, stack.Registry+"/"+ns+"/web:1.0")
+	if err := (fixture.Workloads{CS: kube, NS: ns}).Deployment(ctx, "web", 1, fixture.PodSpec(nil, fixture.Container("web", img.Ref, ""))); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := stack.RestrictedKubeconfig(ctx, kube, ns, "viewer", []rbacv1.PolicyRule{
+		fixture.ReadRules("", "pods", "replicationcontrollers", "serviceaccounts"),
+		fixture.ReadRules("apps", "deployments", "replicasets", "daemonsets", "statefulsets"),
+		fixture.ReadRules("batch", "jobs", "cronjobs"),
+	}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixture.WaitForPods(ctx, kube, ns, "app=web", 1); err != nil {
+		t.Fatal(err)
+	}
+	rep, r := auditJSON(t, "--kubeconfig", kubeconfig, "--vulnerabilities")
+	if r.Code != 0 && r.Code != 1 {
+		t.Fatalf("audit --vulnerabilities as a one-namespace user: %s", r)
+	}
+	it := item(t, rep, "Deployment", "web", "web")
+	if got := vulnFindings(it); strings.Join(got, ",") != audit.IDVulnerabilityLookupFailed {
+		t.Errorf("vulnerability findings %v, want only %s", got, audit.IDVulnerabilityLookupFailed)
+	}
+	if it.Vulnerabilities == nil || !strings.Contains(it.Vulnerabilities.Error, "forbidden by RBAC") {
+		t.Errorf("vulnerabilities %+v: want the RBAC refusal named", it.Vulnerabilities)
+	}
+	t.Logf("findings %v; %+v", findingIDs(it), *it.Vulnerabilities)
+}
