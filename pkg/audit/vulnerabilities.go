@@ -52,7 +52,7 @@ func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
 		}
 		it.add(newFinding(IDScanOfOtherDigest,
 			fmt.Sprintf("the only scan found (%s, %s) is of %s, not of what runs (%s): it describes another image%s", r.Source, day(r.ScannedTime()), scanned, running, note),
-			"have what runs scanned: "+rescan(r.Source)+"; pin the workload so the spec names what runs ("+it.pinCommand()+" --source=running)"))
+			"pin the workload to what runs, so the scanner scans that digest ("+it.pinCommand()+" --source=running), or run what was scanned"))
 	case r.Counts == nil:
 		why := "no report of the Trivy Operator names it"
 		if r.Note != "" {

@@ -278,6 +278,15 @@ func TestVulnerabilitiesThroughKubectl(t *testing.T) {
 	if seen != len(cells) {
 		t.Errorf("%d of %d workloads in the table:\n%s", seen, len(cells), tr.Stdout)
 	}
+
+	// -o wide names the report and when it scanned.
+	wide := kubectl(t, "imgtrust", "audit", "-n", ns, "--vulnerabilities", "--max-scan-age", "7d", "-o", "wide")
+	t.Logf("-o wide:\n%s%s", wide.Stdout, wide.Stderr)
+	for _, want := range []string{"VULN REPORT", "SCANNED", ns + "/replicaset-" + rsOf("web") + "-app", ns + "/statefulset-multi-app"} {
+		if !strings.Contains(wide.Stdout, want) {
+			t.Errorf("-o wide does not show %q", want)
+		}
+	}
 }
 
 // TestVulnerabilitiesForbidden: a user who may read the workloads but not
