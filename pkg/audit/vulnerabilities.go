@@ -67,9 +67,13 @@ func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
 			sev = "critical"
 		}
 		if n := r.Counts.AtOrAbove(sev); n > 0 {
+			list := "the report lists each: kubectl get " + strings.ToLower(reportRef(r.Source)) + " -o yaml"
+			if r.Verified != nil {
+				list = "the attestation lists each: cosign download attestation --predicate-type " + vulns.PredicateCosignVuln + " IMAGE@" + r.ScannedDigest
+			}
 			it.add(newFinding(IDVulnerable,
-				fmt.Sprintf("%s of %s (%s, %s) lists %s: %d at or above %s", scanOf(r), scanned, r.Source, day(r.ScannedTime()), countsText(*r.Counts), n, sev),
-				"move to a release that fixes them, pin it and roll it out; the report lists each: kubectl get "+strings.ToLower(reportRef(r.Source))+" -o yaml"))
+				fmt.Sprintf("%s of %s (%s, %s) lists %s: %d at or above %s", scanOf(r), scanned, sourceText(r), day(r.ScannedTime()), countsText(*r.Counts), n, sev),
+				"move to a release that fixes them, pin it and roll it out; "+list))
 		}
 		if o.MaxScanAge > 0 && !r.ScannedTime().IsZero() {
 			if age := o.Now.Sub(r.ScannedTime()); age > o.MaxScanAge {
@@ -79,6 +83,20 @@ func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
 			}
 		}
 	}
+}
+
+// sourceText names the source, and for an attestation whether it was
+// verified: an unverified one is never said to be.
+func sourceText(r vulns.Result) string {
+	switch {
+	case r.Verified == nil:
+		return r.Source
+	case *r.Verified:
+		return r.Source + ", verified: signed by " + r.SignedBy
+	case r.SignedBy != "":
+		return r.Source + ", unverified: signed by " + r.SignedBy
+	}
+	return r.Source + ", unverified"
 }
 
 // scanOf says what was scanned when it is not the running digest itself.

@@ -17,6 +17,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -197,6 +198,10 @@ func (o *AuditOptions) Complete(args []string) error {
 		// cosign's SLSA attestations and imgtrust sign's checks are
 		// found with the signatures.
 		o.signatureFlags.Attestations = provenance.IsRead
+	} else if o.vulnFlags.Enabled() {
+		// So are vulnerability attestations; the lookup keeps one
+		// attestation per digest, so provenance's comes first.
+		o.signatureFlags.Attestations = vulns.IsCosignVuln
 	}
 	return o.signatureFlags.Complete(o.configFlags)
 }

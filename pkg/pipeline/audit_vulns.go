@@ -171,6 +171,37 @@ func (st *vulnStage) apply(items []audit.Item, o audit.VulnerabilityOptions) {
 		if r.Match == vulns.MatchOther && st.unread[r.ScannedDigest] != "" {
 			r.Note = "whether " + r.ScannedDigest + " is the index of what runs could not be read: " + st.unread[r.ScannedDigest]
 		}
+		if r.Counts == nil {
+			r = withAttestation(&items[i], r)
+		}
 		audit.ApplyVulnerabilities(&items[i], r, o)
 	}
+}
+
+// withAttestation is the second source: a cosign vulnerability attestation
+// of the running digest, found by the signature lookup (no request of its
+// own). It stands for the item when no report scanned what runs; one that
+// does not parse is skipped with its reason, and attestations that could
+// not be read make a lookup failure of what would be no data.
+func withAttestation(it *audit.Item, r vulns.Result) vulns.Result {
+	sig := it.Signature
+	if sig == nil {
+		return r
+	}
+	for _, a := range sig.Attestations {
+		if !vulns.IsCosignVuln(a.PredicateType) {
+			continue
+		}
+		ar, err := vulns.FromAttestation(vulns.Attested{Digest: a.Digest, Statement: a.Statement, Verified: a.Verified, SignedBy: a.SignedBy, Problem: a.Problem})
+		ar.ScannedDigest = sig.Digest
+		if err != nil {
+			r.Note = strings.TrimPrefix(r.Note+"; ", "; ") + "the cosign vuln attestation " + a.Digest + " was skipped: " + err.Error()
+			return r
+		}
+		return ar
+	}
+	if sig.AttestationsError != "" && r.Match == "" && r.Error == "" {
+		r.Error = "the attestations could not be read: " + sig.AttestationsError
+	}
+	return r
 }

@@ -286,6 +286,9 @@ func vulnColumns(it audit.Item) []string {
 		return []string{"-", "-"}
 	}
 	_, name, _ := strings.Cut(v.Source, " ")
+	if v.Verified != nil { // "cosign vuln attestation DIGEST"
+		name = "attestation:" + imageref.ShortDigest(v.Source[strings.LastIndex(v.Source, " ")+1:])
+	}
 	return []string{name, dash(v.ScannedAt)}
 }
 

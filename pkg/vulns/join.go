@@ -40,6 +40,10 @@ type Result struct {
 	ScannedAt     string `json:"scannedAt,omitempty"`
 	// Counts are given for a scan of what runs only.
 	Counts *Counts `json:"counts,omitempty"`
+	// Verified and SignedBy, for an attestation: whether an authority
+	// given verified it, and who signed it.
+	Verified *bool  `json:"verified,omitempty"`
+	SignedBy string `json:"signedBy,omitempty"`
 	// Note says why there is nothing, when that is known.
 	Note string `json:"note,omitempty"`
 	// Error says why the reports could not be read: no fact about the image.
