@@ -72,7 +72,7 @@ func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
 				list = "the attestation lists each: cosign download attestation --predicate-type " + vulns.PredicateCosignVuln + " IMAGE@" + r.ScannedDigest
 			}
 			it.add(newFinding(IDVulnerable,
-				fmt.Sprintf("%s of %s (%s, %s) lists %s: %d at or above %s", scanOf(r), scanned, sourceText(r), day(r.ScannedTime()), countsText(*r.Counts), n, sev),
+				fmt.Sprintf("%s (%s, %s) lists %s: %d at or above %s", scanOf(r, scanned, running), sourceText(r), day(r.ScannedTime()), countsText(*r.Counts), n, sev),
 				"move to a release that fixes them, pin it and roll it out; "+list))
 		}
 		if o.MaxScanAge > 0 && !r.ScannedTime().IsZero() {
@@ -99,15 +99,15 @@ func sourceText(r vulns.Result) string {
 	return r.Source + ", unverified"
 }
 
-// scanOf says what was scanned when it is not the running digest itself.
-func scanOf(r vulns.Result) string {
+// scanOf says what was scanned: the running digest, or what stands for it.
+func scanOf(r vulns.Result, scanned, running string) string {
 	switch r.Match {
 	case vulns.MatchIndex:
-		return "the scan of the index whose platform manifest runs"
+		return "the scan of the index " + scanned + ", which lists the manifest that runs (" + running + "),"
 	case vulns.MatchConfig:
-		return "the scan of the config digest the runtime reports"
+		return "the scan of the config digest " + scanned + ", which the runtime reports,"
 	}
-	return "the scan of the running digest"
+	return "the scan of the running digest " + scanned
 }
 
 // countsText is "3 critical, 12 high, 0 medium, 1 low, 0 unknown".

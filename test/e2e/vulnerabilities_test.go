@@ -323,3 +323,98 @@ func TestVulnerabilitiesForbidden(t *testing.T) {
 	}
 	t.Logf("findings %v; %+v", findingIDs(it), *it.Vulnerabilities)
 }
+
+// vulnPredicate is a predicate for `cosign attest --type vuln`: Trivy's
+// JSON report (trivy image --format json) in scanner.result.
+func vulnPredicate(result string) string {
+	return `{"invocation":{"parameters":null,"uri":"","event_id":"","builder.id":""},
+"scanner":{"uri":"pkg:github/aquasecurity/trivy@0.65.0","version":"0.65.0","db":{"uri":"","version":""},"result":` + result + `},
+"metadata":{"scanStartedOn":"` + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) + `","scanFinishedOn":"` + time.Now().Add(-50*time.Minute).UTC().Format(time.RFC3339) + `"}}`
+}
+
+const trivyJSON = `{"SchemaVersion":2,"ArtifactName":"app","ArtifactType":"container_image","Results":[{"Target":"app (alpine 3.20.3)","Class":"os-pkgs","Type":"alpine","Vulnerabilities":[
+{"VulnerabilityID":"CVE-2026-0001","PkgName":"openssl","InstalledVersion":"3.0.1","FixedVersion":"3.0.15","Severity":"CRITICAL"},
+{"VulnerabilityID":"CVE-2026-0002","PkgName":"openssl","InstalledVersion":"3.0.1","FixedVersion":"3.0.15","Severity":"HIGH"},
+{"VulnerabilityID":"CVE-2026-0003","PkgName":"busybox","InstalledVersion":"1.36.1","FixedVersion":"1.36.2","Severity":"HIGH"}]}]}`
+
+// TestVulnerabilityAttestations: cosign vulnerability attestations made
+// with the real cosign (a legacy .att and a bundle) on the running digest
+// are read with the signatures, verified only with the key that signed
+// them; one whose predicate is no Trivy report is skipped with its reason.
+func TestVulnerabilityAttestations(t *testing.T) {
+	ctx := testContext(t)
+	ns := newNamespace(t, "vuln-att")
+	dir := t.TempDir()
+	keyA, pubA, err := stack.CosignKeyPair(ctx, dir, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pubB, err := stack.CosignKeyPair(ctx, dir, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "vuln.json")
+	writeFile(t, good, vulnPredicate(trivyJSON))
+	garbled := filepath.Join(dir, "garbled.json")
+	writeFile(t, garbled, vulnPredicate(`{"matches":[]}`))
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w := fixture.Workloads{CS: kube, NS: ns}
+	for name, predicate := range map[string]string{"legacy": good, "bundle": good, "garbled": garbled, "plain": ""} {
+		img := push(t, stack.Registry+"/"+ns+"/"+name+":1.0")
+		if predicate != "" {
+			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, predicate, "vuln", name == "legacy"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pod, err := w.Pod(ctx, name, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullIfNotPresent)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fixture.SetRunning(ctx, kube, pod, map[string]string{"app": img.Repo() + "@" + img.Digest}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, out := stack.CosignVerifyAttestation(ctx, pubA, stack.Registry+"/"+ns+"/bundle:1.0", "vuln"); !ok {
+		t.Fatalf("the oracle, cosign verify-attestation, does not verify the bundle: %s", out)
+	}
+	for _, c := range []struct {
+		args     []string
+		verified bool
+	}{
+		{[]string{"--verify-key", pubA}, true},
+		{[]string{"--verify-key", pubB}, false},
+	} {
+		rep, r := auditJSON(t, append([]string{"-n", ns, "--vulnerabilities"}, c.args...)...)
+		if r.Code != 0 && r.Code != 1 {
+			t.Fatalf("audit --vulnerabilities %v: %s", c.args, r)
+		}
+		for _, name := range []string{"legacy", "bundle"} {
+			it := item(t, rep, "Pod", name, "app")
+			v := it.Vulnerabilities
+			if v == nil || v.Verified == nil || *v.Verified != c.verified || v.Counts == nil || v.Counts.Critical != 1 || v.Counts.High != 2 ||
+				v.ScannedDigest != it.RunningDigests[0] || !strings.HasPrefix(v.Source, "cosign vuln attestation sha256:") || v.Scanner != "trivy 0.65.0" {
+				t.Errorf("%v %s: vulnerabilities %+v, want 1 critical, 2 high from the attestation, verified=%v", c.args, name, v, c.verified)
+				continue
+			}
+			if got := vulnFindings(it); strings.Join(got, ",") != audit.IDVulnerable {
+				t.Errorf("%v %s: vulnerability findings %v, want vulnerable", c.args, name, got)
+			} else if f := it.Findings[len(it.Findings)-1]; c.verified != strings.Contains(f.Message, ", verified: signed by") ||
+				!c.verified && !strings.Contains(f.Message, "unverified") {
+				t.Errorf("%v %s: the message misstates verification: %s", c.args, name, f.Message)
+			}
+			t.Logf("%v %s: %v %s", c.args, name, vulnFindings(it), it.Findings[len(it.Findings)-1].Message)
+		}
+		for _, name := range []string{"garbled", "plain"} {
+			it := item(t, rep, "Pod", name, "app")
+			if got := vulnFindings(it); strings.Join(got, ",") != audit.IDNoVulnerabilityData {
+				t.Errorf("%v %s: vulnerability findings %v, want no-vulnerability-data", c.args, name, got)
+			}
+		}
+		g := item(t, rep, "Pod", "garbled", "app")
+		if g.Vulnerabilities == nil || !strings.Contains(g.Vulnerabilities.Note, "was skipped: predicate.scanner.result is not a Trivy JSON report") {
+			t.Errorf("%v garbled: the skipped attestation is not named: %+v", c.args, g.Vulnerabilities)
+		}
+	}
+}
