@@ -26,7 +26,7 @@ func TestFromAttestation(t *testing.T) {
 	}
 	for what, a := range map[string]Attested{
 		"does not hold: the statement's subject is another digest": {Statement: []byte(vulnStatementJSON), Problem: "the statement's subject is another digest"},
-		"does not parse": {Statement: []byte("{")},
+		"does not parse":          {Statement: []byte("{")},
 		"not a Trivy JSON report": {Statement: []byte(strings.Replace(vulnStatementJSON, `"SchemaVersion":2,`, "", 1))},
 		`predicate type is "x"`:   {Statement: []byte(strings.Replace(vulnStatementJSON, "https://cosign.sigstore.dev/attestation/vuln/v1", "x", 1))},
 	} {
