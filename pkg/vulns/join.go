@@ -64,7 +64,8 @@ type Platforms map[string][]string
 // reads once into Platforms.
 func (ix *Index) OtherDigests(u Usage) []string {
 	var out []string
-	for _, r := range ix.Reports {
+	for _, i := range ix.candidates(u, nil) {
+		r := ix.Reports[i]
 		if ix.filedUnder(r, u) && r.Repository == u.Repository && !slices.Contains(u.Digests, r.Digest) && !slices.Contains(u.ConfigDigests, r.Digest) && !slices.Contains(out, r.Digest) {
 			out = append(out, r.Digest)
 		}
@@ -79,7 +80,7 @@ func (ix *Index) OtherDigests(u Usage) []string {
 func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 	var match, other *Report
 	matchKind := ""
-	for i := range ix.Reports {
+	for _, i := range ix.candidates(u, platforms) {
 		r := &ix.Reports[i]
 		if kind := matchOf(r.Digest, u, platforms); kind != "" {
 			if match == nil || r.ScannedAt.After(match.ScannedAt) {
@@ -142,4 +143,47 @@ func (ix *Index) filedUnder(r Report, u Usage) bool {
 		return ix.owners[r.Namespace+"/"+r.OwnerName] == u.Name
 	}
 	return r.OwnerKind == u.Kind && r.OwnerName == u.Name
+}
+
+// candidates are the reports that may concern u, in report order: those
+// of its digests (or of an index listing one) and those filed in its
+// namespace for its container. The maps are built on first use, so a
+// large cluster is not joined in items × reports.
+func (ix *Index) candidates(u Usage, platforms Platforms) []int {
+	if ix.byDigest == nil {
+		ix.byDigest, ix.byContainer = map[string][]int{}, map[string][]int{}
+		for i, r := range ix.Reports {
+			ix.byDigest[r.Digest] = append(ix.byDigest[r.Digest], i)
+			if r.Namespace != "" {
+				k := r.Namespace + "/" + r.Container
+				ix.byContainer[k] = append(ix.byContainer[k], i)
+			}
+		}
+	}
+	seen := map[int]bool{}
+	var out []int
+	add := func(is []int) {
+		for _, i := range is {
+			if !seen[i] {
+				seen[i] = true
+				out = append(out, i)
+			}
+		}
+	}
+	for _, d := range u.Digests {
+		add(ix.byDigest[d])
+	}
+	for _, d := range u.ConfigDigests {
+		add(ix.byDigest[d])
+	}
+	for index, manifests := range platforms {
+		for _, d := range u.Digests {
+			if slices.Contains(manifests, d) {
+				add(ix.byDigest[index])
+			}
+		}
+	}
+	add(ix.byContainer[u.Namespace+"/"+u.Container])
+	slices.Sort(out)
+	return out
 }

@@ -51,6 +51,8 @@ type Index struct {
 	ownersFailed map[string]string
 	// Warnings are failures that decide no usage's answer (cluster reports).
 	Warnings []string
+	// byDigest and byContainer index Reports (candidates).
+	byDigest, byContainer map[string][]int
 }
 
 // Read lists the reports in namespaces (nil: all namespaces), one paged
