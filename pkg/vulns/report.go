@@ -112,6 +112,9 @@ type raw struct {
 		Name      string            `json:"name"`
 		Namespace string            `json:"namespace"`
 		Labels    map[string]string `json:"labels"`
+		// The operator writes the name here when it is too long for a
+		// label value (kube.ObjectToObjectMeta).
+		Annotations map[string]string `json:"annotations"`
 	} `json:"metadata"`
 	Report struct {
 		UpdateTimestamp string `json:"updateTimestamp"`
@@ -158,6 +161,9 @@ func Parse(kind string, u *unstructured.Unstructured) (Report, error) {
 		Scanner:        strings.TrimSpace(r.Report.Scanner.Name + " " + r.Report.Scanner.Version),
 	}
 	a := r.Report.Artifact
+	if out.OwnerName == "" {
+		out.OwnerName = r.Metadata.Annotations[LabelResourceName]
+	}
 	if a.Repository == "" {
 		return Report{}, fmt.Errorf("report.artifact.repository is empty")
 	}

@@ -168,6 +168,14 @@ func TestParseSkipsMalformedArtifacts(t *testing.T) {
 			t.Errorf("%s: err = %v", what, err)
 		}
 	}
+	// A name too long for a label value is in an annotation.
+	long := base()
+	longName := strings.Repeat("a", 70)
+	unstructured.RemoveNestedField(long.Object, "metadata", "labels", LabelResourceName)
+	_ = unstructured.SetNestedField(long.Object, map[string]any{LabelResourceName: longName}, "metadata", "annotations")
+	if r, err := Parse("VulnerabilityReport", long); err != nil || r.OwnerName != longName {
+		t.Errorf("a long name: %q, %v", r.OwnerName, err)
+	}
 	r, err := Parse("VulnerabilityReport", base())
 	if err != nil || r.Repository != "index.docker.io/library/nginx" || r.Digest != dRun {
 		t.Errorf("a good report: %+v, %v", r, err)
