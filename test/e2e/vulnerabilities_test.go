@@ -322,6 +322,17 @@ func TestVulnerabilitiesForbidden(t *testing.T) {
 		t.Errorf("vulnerabilities %+v: want the RBAC refusal named", it.Vulnerabilities)
 	}
 	t.Logf("findings %v; %+v", findingIDs(it), *it.Vulnerabilities)
+
+	// Bad values: one line naming the flag, exit 2, nothing asked.
+	for _, c := range []struct{ args, want string }{
+		{"--max-severity=severe", `error: --max-severity: unknown severity "severe": use critical, high, medium or low`},
+		{"--max-scan-age=soon", `error: --max-scan-age "soon": want a positive duration such as 180d, 26w or 720h`},
+	} {
+		bad := kubectl(t, "imgtrust", "audit", "--kubeconfig", kubeconfig, c.args)
+		if bad.Code != 2 || strings.TrimSpace(bad.Stderr) != c.want || bad.Stdout != "" {
+			t.Errorf("%s: want exit 2 and %q, got %s", c.args, c.want, bad)
+		}
+	}
 }
 
 // vulnPredicate is a predicate for `cosign attest --type vuln`: Trivy's
