@@ -16,6 +16,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
+	"github.com/imgtrust/kubectl-imgtrust/test/faultregistry"
 	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
@@ -351,7 +352,8 @@ const trivyJSON = `{"SchemaVersion":2,"ArtifactName":"app","ArtifactType":"conta
 // TestVulnerabilityAttestations: cosign vulnerability attestations made
 // with the real cosign (a legacy .att and a bundle) on the running digest
 // are read with the signatures, verified only with the key that signed
-// them; one whose predicate is no Trivy report is skipped with its reason.
+// them; one whose predicate is no Trivy report is skipped with its reason;
+// a registry that refuses the lookup gives vulnerability-lookup-failed.
 func TestVulnerabilityAttestations(t *testing.T) {
 	ctx := testContext(t)
 	ns := newNamespace(t, "vuln-att")
@@ -387,6 +389,14 @@ func TestVulnerabilityAttestations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A registry that refuses every signature and attestation lookup.
+	reg, ca := faultregistry.StartForTest(t)
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "faultcred", reg.Host, reg.User, reg.Password), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Deployment(ctx, "denied", 0, fixture.PodSpec([]string{"faultcred"}, fixture.Container("app", reg.Image(faultregistry.SignaturesDenied), corev1.PullAlways))); err != nil {
+		t.Fatal(err)
+	}
 	if ok, out := stack.CosignVerifyAttestation(ctx, pubA, stack.Registry+"/"+ns+"/bundle:1.0", "vuln"); !ok {
 		t.Fatalf("the oracle, cosign verify-attestation, does not verify the bundle: %s", out)
 	}
@@ -397,7 +407,7 @@ func TestVulnerabilityAttestations(t *testing.T) {
 		{[]string{"--verify-key", pubA}, true},
 		{[]string{"--verify-key", pubB}, false},
 	} {
-		rep, r := auditJSON(t, append([]string{"-n", ns, "--vulnerabilities"}, c.args...)...)
+		rep, r := auditJSON(t, append([]string{"-n", ns, "--vulnerabilities", "--registry-ca-file", ca}, c.args...)...)
 		if r.Code != 0 && r.Code != 1 {
 			t.Fatalf("audit --vulnerabilities %v: %s", c.args, r)
 		}
@@ -422,6 +432,13 @@ func TestVulnerabilityAttestations(t *testing.T) {
 			if got := vulnFindings(it); strings.Join(got, ",") != audit.IDNoVulnerabilityData {
 				t.Errorf("%v %s: vulnerability findings %v, want no-vulnerability-data", c.args, name, got)
 			}
+		}
+		d := item(t, rep, "Deployment", "denied", "app")
+		if got := vulnFindings(d); strings.Join(got, ",") != audit.IDVulnerabilityLookupFailed || d.Vulnerabilities == nil ||
+			!strings.Contains(d.Vulnerabilities.Error, "the attestations could not be read") {
+			t.Errorf("%v denied: vulnerability findings %v (%+v), want only %s", c.args, got, d.Vulnerabilities, audit.IDVulnerabilityLookupFailed)
+		} else {
+			t.Logf("%v denied: %s", c.args, d.Vulnerabilities.Error)
 		}
 		g := item(t, rep, "Pod", "garbled", "app")
 		if g.Vulnerabilities == nil || !strings.Contains(g.Vulnerabilities.Note, "was skipped: predicate.scanner.result is not a Trivy JSON report") {
