@@ -85,7 +85,8 @@ and hashes are skipped), the repository's tags are listed once:
 
 With --vulnerabilities, what the Trivy Operator's VulnerabilityReports say of
 the digest each container runs (a report of another digest is said as such;
-one paged LIST per namespace, no scan):
+one paged LIST per namespace, no scan); with signatures checked, and without
+--provenance, also a cosign vulnerability attestation of that digest:
 
 ` + audit.HelpTable(audit.CheckVulnerabilities) + `
 
