@@ -61,6 +61,10 @@ const (
 	IDSignatureInvalid      = "signature-invalid"
 	IDSignatureLookupFailed = "signature-lookup-failed"
 	IDNoTrustRule           = "no-trust-rule"
+	// Attestations a trust-policy rule requires (require: ["attestation:TYPE"]).
+	IDMissingRequiredAttestation    = "missing-required-attestation"
+	IDRequiredAttestationUnverified = "required-attestation-unverified"
+	IDAttestationLookupFailed       = "attestation-lookup-failed"
 	// Provenance and freshness findings (audit --provenance, --max-age,
 	// --updates).
 	IDNoProvenance           = "no-provenance"

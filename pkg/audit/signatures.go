@@ -71,6 +71,7 @@ func ApplySignatures(it *Item, results []signature.Result, from string, p Signat
 	worst.DigestFrom = from
 	worst.Rule = p.Rule
 	it.Signature = &worst
+	defer applyRequired(it, results, p) // after the signature's own finding
 	d := imageref.ShortDigest(worst.Digest)
 	switch worst.Status {
 	case signature.StatusUnsigned:

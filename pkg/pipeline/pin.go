@@ -48,6 +48,15 @@ func VerifyDigest(ctx context.Context, resolver *registry.Resolver, authorities 
 	cred := registry.AcceptedCredential(req, resolver.Resolve(ctx, req))
 	res := choice.Checker.Check(ctx, resolver.Artifacts(cred), repo, digest)
 	if res.Status == signature.StatusVerified {
+		for _, r := range res.Required {
+			if r.Status != signature.RequiredVerified {
+				why := string(r.Status)
+				if r.Problem != "" {
+					why += ": " + r.Problem
+				}
+				return &pin.Refusal{Reason: pin.ReasonNotVerified, Message: fmt.Sprintf("%s has no %s attestation verified by an authority of %s in %s (%s): not pinned", short, r.PredicateType, choice.Rule, authorities.PolicySource(), why)}
+			}
+		}
 		return nil
 	}
 	why := string(res.Status)

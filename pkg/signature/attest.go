@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -45,28 +46,35 @@ type Attestation struct {
 
 // wantAttestation reports whether a predicate type is asked for.
 func (c *Checker) wantAttestation(predicateType string) bool {
-	return c.opts.Attestations != nil && c.opts.Attestations(predicateType)
+	return c.opts.Attestations != nil && c.opts.Attestations(predicateType) || c.required(predicateType)
 }
 
-// legacyAttestation reads the first asked-for layer of the cosign ".att"
-// manifest: a DSSE envelope, checked with the given keys; one with a
-// certificate annotation (cosign attest keyless, before v3) that no key
-// verifies is verified with Options.Keyless, else names the certificate.
-func (c *Checker) legacyAttestation(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, manifest []byte, fail func(*registry.Error)) *Attestation {
+// required reports whether the digest must have an attestation of
+// predicateType.
+func (c *Checker) required(predicateType string) bool {
+	return slices.Contains(c.opts.Require, predicateType)
+}
+
+// legacyAttestations reads the asked-for layers of the cosign ".att"
+// manifest that need says are still needed: DSSE envelopes, checked with
+// the given keys; one with a certificate annotation (cosign attest
+// keyless, before v3) that no key verifies is verified with
+// Options.Keyless, else names the certificate.
+func (c *Checker) legacyAttestations(ctx context.Context, arts *registry.Artifacts, repo name.Repository, h v1.Hash, manifestDigest string, manifest []byte, need func(predicateType string) bool, keep func(Attestation), fail func(*registry.Error)) {
 	mf, err := v1.ParseManifest(bytes.NewReader(manifest))
 	if err != nil {
 		fail(&registry.Error{Reason: registry.ReasonServerError, Message: fmt.Sprintf("the cosign attestation manifest %s does not parse", manifestDigest)})
-		return nil
+		return
 	}
 	for _, layer := range mf.Layers {
 		pt := layer.Annotations[annotationPredicateType]
-		if string(layer.MediaType) != mtDSSEEnvelope || !c.wantAttestation(pt) {
+		if string(layer.MediaType) != mtDSSEEnvelope || !need(pt) {
 			continue
 		}
 		raw, e := arts.Blob(ctx, repo, layer.Digest)
 		if e != nil {
 			fail(e)
-			return nil
+			continue
 		}
 		a := &Attestation{Digest: manifestDigest, Format: FormatCosignAtt, Via: ViaAttTag, PredicateType: pt}
 		c.checkEnvelope(a, raw, h)
@@ -80,9 +88,8 @@ func (c *Checker) legacyAttestation(ctx context.Context, arts *registry.Artifact
 				a.SignedBy = who
 			}
 		}
-		return a
+		keep(*a)
 	}
-	return nil
 }
 
 // checkEnvelope verifies a DSSE envelope with the given keys (cosign's

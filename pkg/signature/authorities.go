@@ -64,7 +64,7 @@ func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestation
 		if err != nil {
 			return nil, fmt.Errorf("%s: rules[%d].notation: %w", p.Source, r.Index, err)
 		}
-		if a.checkers[i], err = New(Options{Keys: keys, Certs: certs, Keyless: keyless, Attestations: attestations}); err != nil {
+		if a.checkers[i], err = New(Options{Keys: keys, Certs: certs, Keyless: keyless, Attestations: attestations, Require: r.Attestations}); err != nil {
 			return nil, fmt.Errorf("%s: rules[%d]: %w", p.Source, r.Index, err)
 		}
 	}

@@ -38,6 +38,10 @@ type Options struct {
 	// Keyless, when set, verifies certificate-based (Fulcio/keyless or
 	// private-PKI) bundle signatures against trusted material and identities.
 	Keyless *Keyless
+	// Require are predicate types of attestations the digest must have,
+	// verified by Keys or Keyless (a trust-policy rule's require); the
+	// verdict of each is in Result.Required.
+	Require []string
 }
 
 // Checker checks digests against the configured keys and certificates.
@@ -120,13 +124,16 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 	}
 	l := &lookup{c: c, arts: arts, repo: repo, h: h}
 	l.sigTag(ctx)
-	if c.opts.Attestations != nil {
+	if c.opts.Attestations != nil || len(c.opts.Require) > 0 {
 		l.attTag(ctx)
 	}
 	l.referrers(ctx)
 	res := c.verdict(Result{Digest: digest}, l.all, l.failures, l.truncated)
 	res.Attestations = l.atts
 	res.AttestationsError = summarize(l.attFails)
+	for _, pt := range c.opts.Require {
+		res.Required = append(res.Required, l.required(pt))
+	}
 	return res
 }
 
@@ -168,9 +175,66 @@ func (l *lookup) attTag(ctx context.Context) {
 		attFail(e)
 		return
 	}
-	if a := l.c.legacyAttestation(ctx, l.arts, l.repo, l.h, desc.Digest.String(), desc.Manifest, attFail); a != nil {
-		l.atts = append(l.atts, *a)
+	keep := func(a Attestation) { l.atts = append(l.atts, a) }
+	l.c.legacyAttestations(ctx, l.arts, l.repo, l.h, desc.Digest.String(), desc.Manifest, l.needAttestation, keep, attFail)
+}
+
+// maxRequiredPerType bounds the attestations of one required predicate
+// type read per digest while none verifies.
+const maxRequiredPerType = 4
+
+// needAttestation reports whether an attestation of predicateType is
+// still worth reading: one asked for only (provenance) until the first
+// such is read, as before; a required one until one verifies.
+func (l *lookup) needAttestation(predicateType string) bool {
+	c := l.c
+	if !c.wantAttestation(predicateType) {
+		return false
 	}
+	if !c.required(predicateType) {
+		return !slices.ContainsFunc(l.atts, func(a Attestation) bool { return !c.required(a.PredicateType) })
+	}
+	n := 0
+	for _, a := range l.atts {
+		if a.PredicateType == predicateType {
+			if a.Verified {
+				return false
+			}
+			n++
+		}
+	}
+	return n < maxRequiredPerType
+}
+
+// required is the verdict on one required predicate type: verified by an
+// authority; present but not verified (who signed it, why not); else a
+// lookup that failed or was cut short proves nothing; else missing.
+func (l *lookup) required(predicateType string) Required {
+	r := Required{PredicateType: predicateType}
+	var seen []Attestation
+	for _, a := range l.atts {
+		if a.PredicateType != predicateType {
+			continue
+		}
+		if a.Verified {
+			r.Status, r.SignedBy = RequiredVerified, a.SignedBy
+			return r
+		}
+		seen = append(seen, a)
+	}
+	if len(seen) > 0 {
+		r.Status, r.SignedBy, r.Problem = RequiredUnverified, seen[0].SignedBy, seen[0].Problem
+		if len(seen) > 1 {
+			r.Problem = strings.TrimPrefix(r.Problem+fmt.Sprintf("; none of the %d read verifies", len(seen)), "; ")
+		}
+		return r
+	}
+	if failed := append(append(append([]string(nil), l.failures...), l.attFails...), l.truncated...); len(failed) > 0 {
+		r.Status, r.Problem = RequiredLookupFailed, summarize(failed)
+		return r
+	}
+	r.Status = RequiredMissing
+	return r
 }
 
 // referrers reads bundles, cosign signatures in referrers mode and
@@ -194,7 +258,7 @@ func (l *lookup) referrers(ctx context.Context) {
 			continue // SBOMs and other attachments
 		}
 		if pt := desc.Annotations[annotationBundleType]; kind == mtSigstoreBundle && pt != "" && pt != predicateCosignSignV1 &&
-			(len(l.atts) > 0 || !c.wantAttestation(pt)) {
+			!l.needAttestation(pt) {
 			continue // an attestation, not a signature (and not one asked for)
 		}
 		if read == c.opts.MaxSignatures || fetched == maxReferrerManifests {
@@ -250,7 +314,7 @@ func (l *lookup) readReferrer(ctx context.Context, kind string, desc v1.Descript
 		if ok {
 			l.all = append(l.all, f)
 		}
-		if att != nil && len(l.atts) == 0 {
+		if att != nil && l.needAttestation(att.PredicateType) {
 			l.atts = append(l.atts, *att)
 		}
 	case mtCosignArtifactSig:

@@ -58,6 +58,36 @@ type Result struct {
 	// for them failed (it does not change Status).
 	Attestations      []Attestation `json:"attestations,omitempty"`
 	AttestationsError string        `json:"attestationsError,omitempty"`
+	// Required is the verdict on each attestation the trust-policy rule
+	// requires (require: ["attestation:TYPE"]), in the rule's order.
+	Required []Required `json:"requiredAttestations,omitempty"`
+}
+
+// RequiredStatus is what was found of one required attestation.
+type RequiredStatus string
+
+const (
+	// RequiredVerified: an authority of the rule verified an attestation
+	// of the type whose statement names the digest.
+	RequiredVerified RequiredStatus = "verified"
+	// RequiredUnverified: attestations of the type are attached, and none
+	// verifies with the rule's authorities.
+	RequiredUnverified RequiredStatus = "unverified"
+	// RequiredMissing: every lookup answered, and none found one.
+	RequiredMissing RequiredStatus = "missing"
+	// RequiredLookupFailed: the registry could not say; nothing is proven.
+	RequiredLookupFailed RequiredStatus = "lookup-failed"
+)
+
+// Required is the verdict on one attestation a rule requires.
+type Required struct {
+	PredicateType string         `json:"predicateType"`
+	Status        RequiredStatus `json:"status"`
+	// SignedBy is who signed the attestation found (verified or not).
+	SignedBy string `json:"signedBy,omitempty"`
+	// Problem says why the one found does not verify, or why the lookup
+	// failed.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Signer is who vouched: a key (kind "key", its fingerprint and file), a

@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 		header + "rules:\n- images: [\"ghcr.io/acme/web:v1\"]\n  keys: [\"k8s://ns/key\"]\n",
 		header + "rules:\n- images: [x]\n  keyless: [{issuer: a, subjectRegExp: '(?!x)'}]\n",
 		header + "rules:\n- images: [x]\n  require: [signature]\n",
+		header + "rules:\n- images: [x]\n  keys: [cosign.pub]\n  require: [signature, \"attestation:slsaprovenance1\", \"attestation:https://spdx.dev/Document\"]\n",
 		header + "rules:\n- images: [\"*\"]\n  action: report-unsigned\n  keys: [cosign.pub]\n",
 		rule0 + "---\n" + rule0,
 		"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n",

@@ -110,7 +110,7 @@ type parser struct {
 
 var (
 	topFields      = []string{"apiVersion", "kind", "rules"}
-	ruleFields     = []string{"images", "keys", "notation", "keyless", "ignoreTlog", "ignoreSCT", "action"}
+	ruleFields     = []string{"images", "keys", "notation", "keyless", "ignoreTlog", "ignoreSCT", "action", "require"}
 	identityFields = []string{"issuer", "issuerRegExp", "subject", "subjectRegExp"}
 	actions        = []Action{ActionVerify, ActionRequire, ActionReportUnsigned, ActionIgnore}
 )
@@ -265,6 +265,9 @@ func (p *parser) rule(i int, v any) (Rule, compiledRule, error) {
 					"drop "+f.name+", or drop the action to verify these images by it")
 			}
 		}
+	}
+	if err := requirements(path, m["require"], &r); err != nil {
+		return r, c, err
 	}
 	return r, c, nil
 }
@@ -458,10 +461,6 @@ func checkFields(path string, m map[string]any, known []string) error {
 			continue
 		}
 		fpath := fieldPath(path, k)
-		if k == "require" && slices.Equal(known, ruleFields) {
-			return fail(fpath, "require is not supported yet",
-				"drop it: signatures are checked by keys, notation and keyless, attestations are not required yet")
-		}
 		fix := "the fields here are " + strings.Join(known, ", ")
 		if s := suggest(k, known); s != "" {
 			fix = "did you mean " + s + "? " + fix

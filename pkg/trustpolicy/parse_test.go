@@ -89,6 +89,35 @@ func TestParseGoodPolicy(t *testing.T) {
 	}
 }
 
+func TestParseRequire(t *testing.T) {
+	dir := policyDir(t)
+	in := header + `rules:
+- images: ["registry.acme.example/**"]
+  keys: [cosign.pub]
+  notation: [acme-ca.pem]
+  require: [signature, "attestation:https://slsa.dev/provenance/v1", "attestation:spdxjson", "attestation:slsaprovenance1"]
+- images: ["cgr.dev/**"]
+  keyless: [{issuer: https://token.actions.githubusercontent.com, subject: s}]
+  require: ["attestation:https://example.com/custom/v2"]
+`
+	pol := mustParse(t, in, dir)
+	r := pol.Rules[0]
+	if r.Action != ActionRequire {
+		t.Errorf("rules[0] Action = %q, want require (require: [signature])", r.Action)
+	}
+	// A cosign short name is its URI; the same type twice is one.
+	if want := []string{"https://slsa.dev/provenance/v1", "https://spdx.dev/Document"}; !reflect.DeepEqual(r.Attestations, want) {
+		t.Errorf("rules[0] Attestations = %q, want %q", r.Attestations, want)
+	}
+	r = pol.Rules[1]
+	if r.Action != ActionVerify {
+		t.Errorf("rules[1] Action = %q, want verify (no signature in require)", r.Action)
+	}
+	if want := []string{"https://example.com/custom/v2"}; !reflect.DeepEqual(r.Attestations, want) {
+		t.Errorf("rules[1] Attestations = %q, want %q", r.Attestations, want)
+	}
+}
+
 func TestParseJSON(t *testing.T) {
 	dir := policyDir(t)
 	in := `{"apiVersion": "imgtrust.dev/v1alpha1", "kind": "TrustPolicy",
@@ -180,10 +209,18 @@ func TestParseBadInput(t *testing.T) {
 		{"empty rules", header + "rules: []\n", `trust.yaml: rules: no rules; add at least one rule; a last rule {images: ["**"], action: report-unsigned} covers every other image`},
 		{"rules a mapping", header + "rules: {images: [x]}\n", `trust.yaml: rules: want a list of rules, got a mapping; write rules: as a list, each rule starting with '- images:'`},
 		{"rule a string", rule0 + "- registry.k8s.io/**\n", `trust.yaml: rules[1]: want a rule (a mapping with images and its authorities), got a string; write the rule as '- images: ["registry.example/**"]' followed by keys, notation or keyless`},
-		{"unknown rule field", rule0 + "- images: [x]\n  imgaes: [y]\n", `trust.yaml: rules[1].imgaes: unknown field; did you mean images? the fields here are images, keys, notation, keyless, ignoreTlog, ignoreSCT, action`},
-		{"field case", rule0 + "- Images: [x]\n", `trust.yaml: rules[1].Images: unknown field; did you mean images? the fields here are images, keys, notation, keyless, ignoreTlog, ignoreSCT, action`},
-		{"odd field name", rule0 + "- images: [x]\n  \"a.b\": 1\n", `trust.yaml: rules[1]["a.b"]: unknown field; the fields here are images, keys, notation, keyless, ignoreTlog, ignoreSCT, action`},
-		{"require", rule0 + "- images: [x]\n  keys: [cosign.pub]\n  require: [signature]\n", `trust.yaml: rules[1].require: require is not supported yet; drop it: signatures are checked by keys, notation and keyless, attestations are not required yet`},
+		{"unknown rule field", rule0 + "- images: [x]\n  imgaes: [y]\n", `trust.yaml: rules[1].imgaes: unknown field; did you mean images? the fields here are images, keys, notation, keyless, ignoreTlog, ignoreSCT, action, require`},
+		{"field case", rule0 + "- Images: [x]\n", `trust.yaml: rules[1].Images: unknown field; did you mean images? the fields here are images, keys, notation, keyless, ignoreTlog, ignoreSCT, action, require`},
+		{"odd field name", rule0 + "- images: [x]\n  \"a.b\": 1\n", `trust.yaml: rules[1]["a.b"]: unknown field; the fields here are images, keys, notation, keyless, ignoreTlog, ignoreSCT, action, require`},
+		{"require unknown entry", rule0 + "- images: [x]\n  keys: [cosign.pub]\n  require: [signature, sbom]\n", `trust.yaml: rules[1].require[1]: "sbom" is not a requirement; write "signature" or "attestation:PREDICATE_TYPE" (e.g. "attestation:https://slsa.dev/provenance/v1")`},
+		{"require signature typo", rule0 + "- images: [x]\n  keys: [cosign.pub]\n  require: [signatures]\n", `trust.yaml: rules[1].require[0]: "signatures" is not a requirement; did you mean signature? write "signature" or "attestation:PREDICATE_TYPE" (e.g. "attestation:https://slsa.dev/provenance/v1")`},
+		{"require a string", rule0 + "- images: [x]\n  keys: [cosign.pub]\n  require: signature\n", `trust.yaml: rules[1].require: want a list of strings, got a string; write a list: require: ["signature"]`},
+		{"require attestation without type", rule0 + "- images: [x]\n  keys: [cosign.pub]\n  require: [\"attestation:\"]\n", `trust.yaml: rules[1].require[0]: no predicate type; write "attestation:" and the predicate type's URI (e.g. "attestation:https://slsa.dev/provenance/v1") or a cosign --type name (slsaprovenance1, spdxjson, cyclonedx, vuln, …)`},
+		{"require attestation bad type", rule0 + "- images: [x]\n  keys: [cosign.pub]\n  require: [\"attestation:provenance\"]\n", `trust.yaml: rules[1].require[0]: "provenance" is not a predicate type; write "attestation:" and the predicate type's URI (e.g. "attestation:https://slsa.dev/provenance/v1") or a cosign --type name (slsaprovenance1, spdxjson, cyclonedx, vuln, …)`},
+		{"require attestation notation only", rule0 + "- images: [x]\n  notation: [acme-ca.pem]\n  require: [\"attestation:https://slsa.dev/provenance/v1\"]\n", `trust.yaml: rules[1].require[0]: an attestation is verified by the rule's keys or keyless identities, and the rule names none (Notation does not sign attestations); add the keys or keyless identities that sign the attestation to this rule`},
+		{"require attestation report-unsigned", rule0 + "- images: [x]\n  action: report-unsigned\n  require: [\"attestation:spdxjson\"]\n", `trust.yaml: rules[1].require[0]: an attestation is verified by the rule's authorities, and action report-unsigned checks none; drop the action, and name the keys or keyless identities that sign the attestation`},
+		{"require signature with ignore", rule0 + "- images: [x]\n  action: ignore\n  require: [signature]\n", `trust.yaml: rules[1].require[0]: a signature by the rule's authorities is required, and action ignore checks none; drop the action (require: [signature] is action: require), or drop signature here`},
+		{"require signature without authority", rule0 + "- images: [x]\n  require: [signature]\n", `trust.yaml: rules[1]: action verify needs an authority and the rule names none; name who signs these images with keys, notation or keyless, or write action: report-unsigned`},
 		{"no images", rule0 + "- keys: [cosign.pub]\n", `trust.yaml: rules[1].images: no image patterns; name the images the rule is for, e.g. images: ["registry.example/**"]`},
 		{"images empty list", rule0 + "- images: []\n  keys: [cosign.pub]\n", `trust.yaml: rules[1].images: no image patterns; name the images the rule is for, e.g. images: ["registry.example/**"]`},
 		{"images a string", rule0 + "- images: ghcr.io/acme/**\n  keys: [cosign.pub]\n", `trust.yaml: rules[1].images: want a list of strings, got a string; write a list: images: ["ghcr.io/acme/**"]`},

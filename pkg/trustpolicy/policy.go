@@ -67,6 +67,11 @@ type Rule struct {
 	// certificate timestamp. Said per rule, never silently.
 	IgnoreTlog, IgnoreSCT bool
 	Action                Action
+	// Attestations are the predicate types (URIs) of the in-toto
+	// attestations each image must have attached to its digest, verified
+	// by the rule's keys or keyless identities: require:
+	// ["attestation:TYPE"]. require: [signature] is Action require.
+	Attestations []string
 }
 
 // Identity is a keyless signer: the OIDC issuer and the certificate's

@@ -31,12 +31,28 @@ func TestTrustPolicy(t *testing.T) {
 	for name, ref := range map[string]string{
 		"web": priv + "/acme/web:1", "other": priv + "/acme/other:1", "unsigned": priv + "/acme/unsigned:1",
 		"tool": priv + "/vendor/tool:1", "stray": priv + "/misc/stray:1",
+		"attested": priv + "/built/attested:1", "attested-legacy": priv + "/built/attested-legacy:1",
+		"unattested": priv + "/built/unattested:1", "attested-by-b": priv + "/built/attested-by-b:1",
 	} {
 		images[name] = push(t, ref)
 	}
-	for name, key := range map[string]string{"web": keyA, "other": keyB, "tool": keyB} {
+	for name, key := range map[string]string{"web": keyA, "other": keyB, "tool": keyB,
+		"attested": keyA, "attested-legacy": keyA, "unattested": keyA, "attested-by-b": keyA} {
 		if err := stack.CosignSign(ctx, key, images[name].Repo()+"@"+images[name].Digest, false); err != nil {
 			t.Fatalf("signing %s: %v", name, err)
+		}
+	}
+	// SLSA v1 provenance attested with the real cosign: by key A as a
+	// bundle and as a legacy .att, and by key B, which the rule does not
+	// name.
+	predicate := filepath.Join(dir, "provenance.json")
+	writeFile(t, predicate, slsaPredicate)
+	for name, a := range map[string]struct {
+		key    string
+		legacy bool
+	}{"attested": {keyA, false}, "attested-legacy": {keyA, true}, "attested-by-b": {keyB, false}} {
+		if err := stack.CosignAttest(ctx, a.key, images[name].Repo()+"@"+images[name].Digest, predicate, "slsaprovenance1", a.legacy); err != nil {
+			t.Fatalf("attesting %s: %v", name, err)
 		}
 	}
 	deployEach(t, ns, images)
@@ -50,12 +66,15 @@ rules:
   action: require
 - images: ["`+priv+`/vendor/*"]
   keys: [`+filepath.Base(pubB)+`]
+- images: ["`+priv+`/built/**"]
+  keys: [`+filepath.Base(pubA)+`]
+  require: [signature, "attestation:https://slsa.dev/provenance/v1"]
 `)
 	rep, r := auditJSON(t, "-n", ns, "--trust-policy", policy)
 	if r.Code != 0 {
 		t.Fatalf("audit --trust-policy: %s", r)
 	}
-	acme, vendor := "rules[0] ("+priv+"/acme/**)", "rules[1] ("+priv+"/vendor/*)"
+	acme, vendor, built := "rules[0] ("+priv+"/acme/**)", "rules[1] ("+priv+"/vendor/*)", "rules[2] ("+priv+"/built/**)"
 	want := map[string]struct {
 		status   signature.Status
 		rule     string
@@ -67,6 +86,12 @@ rules:
 		"unsigned": {signature.StatusUnsigned, acme, audit.IDUnsigned, audit.SeverityHigh}, // action: require
 		"tool":     {signature.StatusVerified, vendor, "", ""},
 		"stray":    {"", "", audit.IDNoTrustRule, audit.SeverityLow},
+		// require: [signature, "attestation:..."]: signed by key A, and
+		// its attestation missing or by the other key.
+		"attested":        {signature.StatusVerified, built, "", ""},
+		"attested-legacy": {signature.StatusVerified, built, "", ""},
+		"unattested":      {signature.StatusVerified, built, audit.IDMissingRequiredAttestation, audit.SeverityHigh},
+		"attested-by-b":   {signature.StatusVerified, built, audit.IDRequiredAttestationUnverified, audit.SeverityHigh},
 	}
 	for name, w := range want {
 		it := item(t, rep, "Deployment", name, "app")
@@ -84,6 +109,29 @@ rules:
 	}
 	if f := findingFor(t, item(t, rep, "Deployment", "other", "app"), audit.IDSignedByUnknownKey); !strings.Contains(f.Message, "not by an authority "+acme) {
 		t.Errorf("signed-by-unknown-key under a policy names the rule: %q", f.Message)
+	}
+	// Each required attestation's verdict, by name: verified by key A,
+	// missing, or present but not by the rule's key (never "missing").
+	const slsaV1 = "https://slsa.dev/provenance/v1"
+	for name, w := range map[string]signature.RequiredStatus{"attested": signature.RequiredVerified, "attested-legacy": signature.RequiredVerified,
+		"unattested": signature.RequiredMissing, "attested-by-b": signature.RequiredUnverified} {
+		it := item(t, rep, "Deployment", name, "app")
+		if s := it.Signature; s == nil || len(s.Required) != 1 || s.Required[0].PredicateType != slsaV1 || s.Required[0].Status != w {
+			t.Errorf("%s: required attestations %+v, want %s %s", name, it.Signature, slsaV1, w)
+			continue
+		}
+		for _, f := range it.Findings {
+			if (f.ID == audit.IDMissingRequiredAttestation || f.ID == audit.IDRequiredAttestationUnverified) && (!strings.Contains(f.Message, slsaV1) || !strings.Contains(f.Message, built)) {
+				t.Errorf("%s: %s names neither the predicate type nor the rule: %q", name, f.ID, f.Message)
+			}
+		}
+		if w == signature.RequiredVerified {
+			for _, f := range it.Findings {
+				if f.ID == audit.IDMissingRequiredAttestation || f.ID == audit.IDRequiredAttestationUnverified || f.ID == audit.IDAttestationLookupFailed {
+					t.Errorf("%s: %s though its attestation verifies: %s", name, f.ID, f.Message)
+				}
+			}
+		}
 	}
 	// -o wide names each image's rule.
 	wide := kubectl(t, "imgtrust", "audit", "-n", ns, "--trust-policy", policy, "-o", "wide")
@@ -117,6 +165,15 @@ rules:
 		t.Errorf("pin of other and stray: want both refused (exit 1) with their reasons\n%s", r)
 	}
 
+	r = kubectl(t, "imgtrust", "pin", "-n", ns, "deploy/attested", "--source=registry", "--trust-policy", policy)
+	if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, images["attested"].Digest[:19]) {
+		t.Errorf("pin deploy/attested --trust-policy: want a plan with its digest\n%s", r)
+	}
+	r = kubectl(t, "imgtrust", "pin", "-n", ns, "deploy/unattested", "--source=registry", "--trust-policy", policy)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "has no "+slsaV1+" attestation verified by an authority of "+built) {
+		t.Errorf("pin of unattested: want it refused (exit 1) naming the attestation and the rule\n%s", r)
+	}
+
 	// Bad input: one line naming the file, the rule and the field; exit 2,
 	// nothing audited.
 	bad := filepath.Join(dir, "bad.yaml")
@@ -124,6 +181,11 @@ rules:
 	r = kubectl(t, "imgtrust", "audit", "-n", ns, "--trust-policy", bad)
 	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "rules[0].keys") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
 		t.Errorf("a policy naming a missing key: want one line naming rules[0].keys, exit 2, nothing on stdout\n%s", r)
+	}
+	writeFile(t, bad, "apiVersion: imgtrust.dev/v1alpha1\nkind: TrustPolicy\nrules:\n- images: [\"**\"]\n  keys: ["+filepath.Base(pubA)+"]\n  require: [signature, sbom]\n")
+	r = kubectl(t, "imgtrust", "audit", "-n", ns, "--trust-policy", bad)
+	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, bad+": rules[0].require[1]: \"sbom\" is not a requirement") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+		t.Errorf("an unknown require entry: want one line naming rules[0].require[1], exit 2, nothing on stdout\n%s", r)
 	}
 
 	// The vendor key from a Secret in the cluster (k8s://NAMESPACE/NAME,
