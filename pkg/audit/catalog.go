@@ -85,7 +85,7 @@ var Catalogue = []Spec{
 		"A signature claims a given key or chain but does not verify, or cannot be a signature at all.", "Do not trust the image: re-sign it, or find out who attached a signature that does not verify.", false},
 	{IDSignatureLookupFailed, SeverityMedium, "signature", CheckSignatures, "the registry could not say (never reported as unsigned)",
 		"The registry could not say whether the image is signed.", retryFix, true},
-	{IDNoTrustRule, SeverityLow, "signature", CheckSignatures, "--trust-policy has no rule for the image (and no catch-all)",
+	{IDNoTrustRule, SeverityLow, "signature", CheckSignatures, "--trust-policy has no rule for the image (and no catch-all); with --trust-policy=cluster, no ClusterImagePolicy matches it (high when policy-controller's no-match-policy is deny, its default)",
 		"No rule of the trust policy covers the image, so its signatures were not checked.", "Add a rule for the image to the trust policy, or a last rule with images: [\"**\"] that says what to do with the rest.", false},
 	{IDMissingRequiredAttestation, SeverityHigh, "signature", CheckSignatures, "the image's trust-policy rule requires an attestation of a predicate type, and none is attached to the digest",
 		"No attestation of the predicate type the image's trust-policy rule requires is attached to the running digest.", "Attest the digest that runs with an authority of the rule (cosign attest --type TYPE --predicate FILE --key KEY IMAGE@DIGEST), or run an image that has the attestation.", false},

@@ -48,11 +48,26 @@ type SignaturePolicy struct {
 	Action    trustpolicy.Action
 	Uncovered bool
 	Source    string
+	// NoMatch, with the cluster's ClusterImagePolicies, is what
+	// policy-controller does with an image none matches: deny (its
+	// default: high) or warn.
+	NoMatch string
 }
 
 // ApplySignatures records the signature checks of the item's digests (the
 // worst one stands for the item) and adds the finding it calls for.
 func ApplySignatures(it *Item, results []signature.Result, from string, p SignaturePolicy) {
+	if p.Uncovered && p.NoMatch != "" {
+		f := newFinding(IDNoTrustRule,
+			fmt.Sprintf("no ClusterImagePolicy matches %s, and policy-controller's no-match-policy is %s: it would %s it", it.Image, p.NoMatch,
+				map[bool]string{true: "reject", false: "admit, with a warning,"}[p.NoMatch == signature.NoMatchDeny]),
+			"add a ClusterImagePolicy whose images[].glob matches it, or run an image one matches")
+		if p.NoMatch == signature.NoMatchDeny {
+			f.Severity = SeverityHigh
+		}
+		it.add(f)
+		return
+	}
 	if p.Uncovered {
 		it.add(newFinding(IDNoTrustRule,
 			fmt.Sprintf("no rule of %s covers %s: its signatures were not checked", p.Source, it.Image),
@@ -69,6 +84,9 @@ func ApplySignatures(it *Item, results []signature.Result, from string, p Signat
 		}
 	}
 	worst.DigestFrom = from
+	if worst.Rule != "" {
+		p.Rule = worst.Rule // the ClusterImagePolicy that rejects it, of those that match
+	}
 	worst.Rule = p.Rule
 	it.Signature = &worst
 	defer applyRequired(it, results, p) // after the signature's own finding

@@ -68,7 +68,9 @@ Deployment, Pod -> Job -> CronJob), with the digests its pods run. Findings:
 With --signatures (implied by --verify-key, --trust-cert and --trust-policy),
 for the digest the pods run (else the spec's, else what the tag points at
 now). --trust-policy FILE says which keys or certificates must sign which
-images (the first rule whose images match decides):
+images (the first rule whose images match decides); --trust-policy=cluster
+reads the cluster's sigstore policy-controller ClusterImagePolicies and
+reports the running images they would reject today:
 
 ` + audit.HelpTable(audit.CheckSignatures) + `
 
@@ -189,7 +191,7 @@ func (o *AuditOptions) Complete(args []string) error {
 	}
 	if o.signatureFlags.Enabled() && o.Offline {
 		fmt.Fprintln(o.ErrOut, "warning: signatures are not checked with --offline or -f: they live in the registry")
-		if o.TrustPolicy != "" {
+		if o.TrustPolicy != "" && o.TrustPolicy != pipeline.ClusterTrustPolicy {
 			_, err := trustpolicy.Load(o.TrustPolicy) // bad input is said all the same
 			return err
 		}
@@ -204,7 +206,10 @@ func (o *AuditOptions) Complete(args []string) error {
 		// attestation per digest, so provenance's comes first.
 		o.signatureFlags.Attestations = vulns.IsCosignVuln
 	}
-	return o.signatureFlags.Complete(o.configFlags)
+	if o.TrustPolicy == pipeline.ClusterTrustPolicy && len(o.contexts) > 0 {
+		return errors.New("--trust-policy=cluster reads one cluster's ClusterImagePolicies: audit one context at a time (--context NAME)")
+	}
+	return o.signatureFlags.CompleteTo(o.configFlags, o.ErrOut)
 }
 
 // Validate checks the flags.

@@ -120,7 +120,7 @@ func (o *PinOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.scope.Offline() && !cmd.Flags().Changed("source") {
 		o.Source = string(pin.SourceRegistry) // manifests have no running pods
 	}
-	return o.signatureFlags.Complete(o.configFlags)
+	return o.signatureFlags.CompleteTo(o.configFlags, o.ErrOut)
 }
 
 // Validate checks the flag combinations before anything is read or sent.

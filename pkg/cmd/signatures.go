@@ -1,6 +1,10 @@
 package cmd
 
 import (
+	"fmt"
+	"io"
+	"os"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -26,7 +30,8 @@ func (f *signatureFlags) AddFlags(cmd *cobra.Command) {
 }
 
 func (f *signatureFlags) addPolicyFlag(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.TrustPolicy, "trust-policy", "", "TrustPolicy file (imgtrust.dev/v1alpha1): which keys, Notation certificates or keyless identities must sign which images; the first rule whose images match decides")
+	cmd.Flags().StringVar(&f.TrustPolicy, "trust-policy", "", "TrustPolicy file (imgtrust.dev/v1alpha1): which keys, Notation certificates or keyless identities must sign which images; the first rule whose images match decides. \"cluster\": the cluster's sigstore policy-controller ClusterImagePolicies, as it applies them (every policy matching an image must pass)")
+	cmd.Flags().StringVar(&f.PolicyControllerNamespace, "policy-controller-namespace", pipeline.DefaultPolicyControllerNamespace, "With --trust-policy=cluster: the namespace policy-controller runs in, where it reads key.secretRef Secrets and its config-policy-controller ConfigMap (no-match-policy)")
 	cmd.Flags().StringVar(&f.TrustedRoot, "trusted-root", "", "trusted_root.json keyless certificates must chain to (a private Sigstore, GitHub's, an air gap; cosign trusted-root create makes one); default: the public-good root from the local Sigstore TUF cache ($TUF_ROOT or ~/.sigstore/root, as cosign initialize fills it), read offline")
 	cmd.Flags().StringVar(&f.Keyless.Subject, "certificate-identity", "", "Keyless: the certificate's subject (SAN) every image must be signed by, exactly")
 	cmd.Flags().StringVar(&f.Keyless.SubjectRegExp, "certificate-identity-regexp", "", "Keyless: the certificate's subject (SAN), as a regular expression")
@@ -41,13 +46,25 @@ func (f *signatureFlags) Enabled() bool {
 	return f.Signatures || len(f.VerifyKeys) > 0 || len(f.TrustCerts) > 0 || f.TrustPolicy != "" || f.HasKeyless()
 }
 
-// Complete loads the keys and certificates (pipeline.Authorities); a
-// trust policy's k8s:// keys are read from the command's cluster.
+// Complete is CompleteTo with warnings on stderr.
 func (f *signatureFlags) Complete(cluster genericclioptions.RESTClientGetter) error {
+	return f.CompleteTo(cluster, os.Stderr)
+}
+
+// CompleteTo loads the keys and certificates (pipeline.Authorities); a
+// trust policy's k8s:// keys, or --trust-policy=cluster's policies, are
+// read from the command's cluster, and what of those policies is not
+// applied is a warning on errOut.
+func (f *signatureFlags) CompleteTo(cluster genericclioptions.RESTClientGetter, errOut io.Writer) error {
 	if !f.Enabled() {
 		return nil
 	}
 	var err error
 	f.authorities, err = pipeline.Authorities(f.SignatureConfig, cluster)
+	if err == nil {
+		for _, w := range f.authorities.Warnings {
+			fmt.Fprintln(errOut, "warning: "+w)
+		}
+	}
 	return err
 }

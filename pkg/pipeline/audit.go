@@ -162,7 +162,7 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 			continue
 		}
 		froms[n] = from
-		choices[n] = s.Signatures.For(repo)
+		choices[n] = s.Signatures.ForImage(items[i].Image, repo)
 		if choices[n].Checker == nil {
 			continue // a rule that ignores the image, or none covers it
 		}
@@ -191,7 +191,7 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 		}
 		audit.ApplySignatures(&items[i], rs, froms[n], audit.SignaturePolicy{
 			Require: s.RequireSignature, Rule: choices[n].Rule, Action: choices[n].Action,
-			Uncovered: choices[n].Uncovered, Source: s.Signatures.PolicySource(),
+			Uncovered: choices[n].Uncovered, NoMatch: choices[n].NoMatch, Source: s.Signatures.PolicySource(),
 		})
 	}
 	attested := map[string][]provenance.Attested{}

@@ -35,7 +35,7 @@ func VerifyDigest(ctx context.Context, resolver *registry.Resolver, authorities 
 	if err != nil {
 		return err
 	}
-	choice := authorities.For(repo)
+	choice := authorities.ForImage(image, repo)
 	short := imageref.ShortDigest(digest)
 	switch {
 	case choice.Uncovered:

@@ -25,6 +25,9 @@ type SignatureConfig struct {
 	// Attestations makes the checker also read the cosign attestations it
 	// accepts (audit --provenance: SLSA).
 	Attestations func(predicateType string) bool
+	// PolicyControllerNamespace is where policy-controller reads
+	// key.secretRef Secrets and its configuration (--trust-policy=cluster).
+	PolicyControllerNamespace string
 }
 
 // HasKeyless reports whether a keyless identity was given.
@@ -33,6 +36,9 @@ func (c SignatureConfig) HasKeyless() bool { return c.Keyless != trustpolicy.Ide
 // Authorities loads the keys, certificates and trust policy; a policy's
 // k8s:// keys are read from cluster (the command's kubeconfig).
 func Authorities(c SignatureConfig, cluster genericclioptions.RESTClientGetter) (*signature.Authorities, error) {
+	if c.TrustPolicy == ClusterTrustPolicy {
+		return clusterAuthorities(c, cluster)
+	}
 	if c.TrustPolicy != "" {
 		return policyAuthorities(c, cluster)
 	}

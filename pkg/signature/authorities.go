@@ -2,6 +2,7 @@ package signature
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -16,6 +17,18 @@ type Authorities struct {
 	all      *Checker
 	policy   *trustpolicy.Policy
 	checkers []*Checker // per rule; nil for action ignore
+
+	// cluster are the cluster's ClusterImagePolicies (--trust-policy=
+	// cluster); combined caches a checker per set of policies matching an
+	// image; noMatch is policy-controller's no-match-policy.
+	cluster  []clusterPolicy
+	noMatch  string
+	mu       sync.Mutex
+	combined map[string]*Checker
+
+	// Warnings name what of the cluster's policies is not applied, one
+	// line each, for the command to print.
+	Warnings []string
 }
 
 // Choice is what the authorities ask of one image.
@@ -28,6 +41,9 @@ type Choice struct {
 	Action trustpolicy.Action
 	// Uncovered is set when a policy has no rule for the image.
 	Uncovered bool
+	// NoMatch, for an image no ClusterImagePolicy matches, is
+	// policy-controller's no-match-policy (deny or warn).
+	NoMatch string
 }
 
 // ForAll checks every image with one checker.
@@ -71,8 +87,21 @@ func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestation
 	return a, nil
 }
 
+// ForImage is the choice for image (as the spec writes it) of repo:
+// ClusterImagePolicies match the image itself, tag or digest included, as
+// policy-controller does; everything else matches repo.
+func (a *Authorities) ForImage(image string, repo name.Repository) Choice {
+	if a.cluster != nil || a.combined != nil {
+		return a.forImage(image)
+	}
+	return a.For(repo)
+}
+
 // For is the choice for an image of repo.
 func (a *Authorities) For(repo name.Repository) Choice {
+	if a.combined != nil {
+		return a.forImage(repo.Name())
+	}
 	if a.policy == nil {
 		return Choice{Checker: a.all}
 	}
@@ -85,6 +114,9 @@ func (a *Authorities) For(repo name.Repository) Choice {
 
 // PolicySource is the policy file's name, or "" without one.
 func (a *Authorities) PolicySource() string {
+	if a.combined != nil {
+		return ClusterSource
+	}
 	if a.policy == nil {
 		return ""
 	}

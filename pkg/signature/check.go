@@ -49,6 +49,12 @@ type Checker struct {
 	opts     Options
 	notation *notationVerifier
 	keyless  *keylessVerifier
+
+	// A ClusterImagePolicy's checker passes when any of its authorities'
+	// does (anyOf); the checker of the policies matching one image when
+	// all of theirs do (allOf). rule names the policy or policies.
+	anyOf, allOf []*Checker
+	rule         string
 }
 
 // New builds a Checker. With neither keys, certificates nor keyless
@@ -79,6 +85,9 @@ func New(o Options) (*Checker, error) {
 // Keyed reports whether keys, certificates or keyless identities were
 // given.
 func (c *Checker) Keyed() bool {
+	if len(c.anyOf)+len(c.allOf) > 0 {
+		return true
+	}
 	return len(c.opts.Keys) > 0 || len(c.opts.Certs) > 0 || c.opts.Keyless != nil
 }
 
@@ -118,6 +127,10 @@ func (l *lookup) cut(what string, read, total int) {
 // Check finds and verifies the signatures of digest in repo, reading with
 // one credential. It never returns an error: failures are in the Result.
 func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name.Repository, digest string) Result {
+	if len(c.anyOf)+len(c.allOf) > 0 {
+		res, _ := c.checkCombined(ctx, arts, repo, digest)
+		return res
+	}
 	h, err := v1.NewHash(digest)
 	if err != nil {
 		return Result{Status: StatusLookupFailed, Digest: digest, Error: fmt.Sprintf("%q is not a digest", digest)}
