@@ -206,6 +206,7 @@ func (o *AuditOptions) Complete(args []string) error {
 		// attestation per digest, so provenance's comes first.
 		o.signatureFlags.Attestations = vulns.IsCosignVuln
 	}
+	o.KeysPerContext = len(o.contexts) > 0 // k8s:// keys: each context's own
 	if o.TrustPolicy == pipeline.ClusterTrustPolicy && len(o.contexts) > 0 {
 		return errors.New("--trust-policy=cluster reads one cluster's ClusterImagePolicies: audit one context at a time (--context NAME)")
 	}

@@ -170,17 +170,18 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 			// One check per credential content (the same login held by
 			// secrets in many namespaces is one credential) and rule.
 			key := digestKey(repo, d, cred)
-			j, ok := jobs[choices[n].Rule+"\x00"+key]
+			rule := choices[n].Rule + "\x00" + choices[n].KeySet
+			j, ok := jobs[rule+"\x00"+key]
 			if !ok {
 				j = &sigJob{key: key, image: items[i].Image, repo: repo, digest: d, cred: cred, choice: choices[n]}
-				jobs[choices[n].Rule+"\x00"+key] = j
+				jobs[rule+"\x00"+key] = j
 				order = append(order, j)
 			}
 			perItem[n] = append(perItem[n], j)
 		}
 	}
 	perHost(order, func(j *sigJob) string { return j.repo.RegistryStr() }, s.Concurrency, func(j *sigJob) {
-		j.res, _ = once(s.Shared, "signature\x00"+j.choice.Rule+"\x00"+j.key, func() signature.Result {
+		j.res, _ = once(s.Shared, "signature\x00"+j.choice.Rule+"\x00"+j.choice.KeySet+"\x00"+j.key, func() signature.Result {
 			return j.choice.Checker.Check(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest)
 		})
 	})

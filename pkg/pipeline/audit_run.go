@@ -146,7 +146,14 @@ func (cfg AuditConfig) registryStage(ctx context.Context, c Cluster, found *work
 	if stage.Provenance || stage.Updates {
 		stage.Cost = &audit.Cost{}
 	}
-	return stage.Run(ctx, client, found, items), stage.Cost
+	var warnings []string
+	if stage.Signatures != nil {
+		var w string
+		if stage.Signatures, w = WithContextKeys(stage.Signatures, c); w != "" {
+			warnings = append(warnings, w)
+		}
+	}
+	return append(warnings, stage.Run(ctx, client, found, items)...), stage.Cost
 }
 
 func (cfg AuditConfig) event(e AuditEvent) {

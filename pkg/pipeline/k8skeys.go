@@ -37,6 +37,19 @@ func ClusterKeys(getter genericclioptions.RESTClientGetter) signature.KeySource 
 	}
 }
 
+// WithContextKeys is a with its trust policy's k8s:// keys read from
+// cluster c (each context its own, when several are audited: --contexts
+// with KeysPerContext); a itself when it has none to read. A key that
+// cannot be read is a warning for that context, whose signatures are then
+// not checked: another cluster's key would not prove anything.
+func WithContextKeys(a *signature.Authorities, c Cluster) (*signature.Authorities, string) {
+	out, err := a.WithClusterKeys(ClusterKeys(c.Getter))
+	if err != nil {
+		return nil, "signatures not checked: " + ErrorLine(err)
+	}
+	return out, ""
+}
+
 // secretKey reads k8s://NAMESPACE/NAME as the cosign.pub of that Secret.
 // Errors are one line saying what to do; none holds key material.
 func secretKey(client kubernetes.Interface) signature.KeySource {

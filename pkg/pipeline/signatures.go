@@ -25,6 +25,10 @@ type SignatureConfig struct {
 	// Attestations makes the checker also read the cosign attestations it
 	// accepts (audit --provenance: SLSA).
 	Attestations func(predicateType string) bool
+	// KeysPerContext: several contexts are audited, and a trust policy's
+	// k8s:// keys are read from each context's own cluster
+	// (WithContextKeys), not from the current one.
+	KeysPerContext bool
 	// PolicyControllerNamespace is where policy-controller reads
 	// key.secretRef Secrets and its configuration (--trust-policy=cluster).
 	PolicyControllerNamespace string
@@ -76,6 +80,9 @@ func policyAuthorities(c SignatureConfig, cluster genericclioptions.RESTClientGe
 			}
 			break
 		}
+	}
+	if c.KeysPerContext {
+		return signature.FromPolicyPerCluster(p, trusted, c.Attestations)
 	}
 	return signature.FromPolicy(p, trusted, c.Attestations, ClusterKeys(cluster))
 }

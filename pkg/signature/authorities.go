@@ -2,6 +2,7 @@ package signature
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -17,6 +18,15 @@ type Authorities struct {
 	all      *Checker
 	policy   *trustpolicy.Policy
 	checkers []*Checker // per rule; nil for action ignore
+
+	// What a policy's checkers were built with, to build them again with
+	// another cluster's k8s:// keys (WithClusterKeys); keySets[i] tells
+	// rule i's cluster keys apart (its results are cached per key set);
+	// deferred: the k8s:// keys are still to be read.
+	trusted      root.TrustedMaterial
+	attestations func(string) bool
+	keySets      []string
+	deferred     bool
 
 	// cluster are the cluster's ClusterImagePolicies (--trust-policy=
 	// cluster); combined caches a checker per set of policies matching an
@@ -41,6 +51,10 @@ type Choice struct {
 	Action trustpolicy.Action
 	// Uncovered is set when a policy has no rule for the image.
 	Uncovered bool
+	// KeySet tells apart the k8s:// keys the rule's checker was built with
+	// in different clusters ("" without any): results are shared per Rule
+	// and KeySet.
+	KeySet string
 	// NoMatch, for an image no ClusterImagePolicy matches, is
 	// policy-controller's no-match-policy (deny or warn).
 	NoMatch string
@@ -60,7 +74,27 @@ type KeySource func(ref string) ([]byte, error)
 // passed on to each (Options.Attestations). k8s:// keys are read with
 // cluster, needed only when a rule names one.
 func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestations func(string) bool, cluster KeySource) (*Authorities, error) {
-	a := &Authorities{policy: p, checkers: make([]*Checker, len(p.Rules))}
+	return fromPolicy(p, trusted, attestations, cluster, false)
+}
+
+// FromPolicyPerCluster is FromPolicy for several clusters at once: the
+// k8s:// keys are not read here but by WithClusterKeys, once per cluster,
+// which must be called before For.
+func FromPolicyPerCluster(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestations func(string) bool) (*Authorities, error) {
+	return fromPolicy(p, trusted, attestations, nil, true)
+}
+
+// WithClusterKeys is a with the k8s:// keys read from one cluster; a
+// without any k8s:// key.
+func (a *Authorities) WithClusterKeys(cluster KeySource) (*Authorities, error) {
+	if a == nil || a.policy == nil || !a.deferred {
+		return a, nil
+	}
+	return fromPolicy(a.policy, a.trusted, a.attestations, cluster, false)
+}
+
+func fromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestations func(string) bool, cluster KeySource, deferKeys bool) (*Authorities, error) {
+	a := &Authorities{policy: p, checkers: make([]*Checker, len(p.Rules)), keySets: make([]string, len(p.Rules)), trusted: trusted, attestations: attestations}
 	for i, r := range p.Rules {
 		var keyless *Keyless
 		if len(r.Keyless) > 0 {
@@ -72,9 +106,18 @@ func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestation
 		if r.Action == trustpolicy.ActionIgnore {
 			continue
 		}
+		if deferKeys && slices.ContainsFunc(r.Keys, isClusterKey) {
+			a.deferred = true
+			continue // built per cluster
+		}
 		keys, err := policyKeys(p, r, cluster)
 		if err != nil {
 			return nil, err
+		}
+		for _, k := range keys {
+			if isClusterKey(k.File) {
+				a.keySets[i] += k.File + "=" + k.ID + ";"
+			}
 		}
 		certs, err := LoadCerts(r.Notation)
 		if err != nil {
@@ -85,6 +128,11 @@ func FromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestation
 		}
 	}
 	return a, nil
+}
+
+func isClusterKey(ref string) bool {
+	_, _, ok := trustpolicy.K8sKey(ref)
+	return ok
 }
 
 // ForImage is the choice for image (as the spec writes it) of repo:
@@ -109,7 +157,10 @@ func (a *Authorities) For(repo name.Repository) Choice {
 	if !ok {
 		return Choice{Uncovered: true}
 	}
-	return Choice{Checker: a.checkers[rule.Index], Rule: rule.Name(), Action: rule.Action}
+	if a.deferred && a.checkers[rule.Index] == nil && rule.Action != trustpolicy.ActionIgnore {
+		panic("signature: For before WithClusterKeys on authorities built per cluster")
+	}
+	return Choice{Checker: a.checkers[rule.Index], Rule: rule.Name(), Action: rule.Action, KeySet: a.keySets[rule.Index]}
 }
 
 // PolicySource is the policy file's name, or "" without one.

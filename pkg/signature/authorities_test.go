@@ -155,3 +155,58 @@ func TestAuthoritiesK8sKeys(t *testing.T) {
 		})
 	}
 }
+
+// Built per cluster, a policy's k8s:// keys are read from each cluster's
+// own KeySource: the same reference is another key in another cluster,
+// and the choices tell them apart (KeySet) so results are not shared.
+func TestAuthoritiesPerClusterKeys(t *testing.T) {
+	f := newFixture(t, false)
+	kpA, pubA := keypair(t)
+	_, pubB := keypair(t)
+	f.legacy(kpA, f.digest.String())
+	p, err := trustpolicy.Parse([]byte("apiVersion: imgtrust.dev/v1alpha1\nkind: TrustPolicy\nrules:\n- images: [\"**\"]\n  keys: [\"k8s://imgtrust/vendor-key\"]\n"), "trust.yaml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := FromPolicyPerCluster(p, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := registry.New(registry.Options{Insecure: []string{f.repo.RegistryStr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := func(file string) KeySource {
+		return func(string) ([]byte, error) { return os.ReadFile(file) }
+	}
+	var sets []string
+	for _, c := range []struct {
+		pub  string
+		want Status
+	}{{pubA, StatusVerified}, {pubB, StatusOtherKey}} {
+		a, err := base.WithClusterKeys(from(c.pub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		choice := a.For(f.repo)
+		if res := choice.Checker.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String()); res.Status != c.want {
+			t.Errorf("key %s: %s, want %s", filepath.Base(c.pub), res.Status, c.want)
+		}
+		sets = append(sets, choice.KeySet)
+	}
+	if sets[0] == "" || sets[0] == sets[1] {
+		t.Errorf("KeySets %q: want two different ones", sets)
+	}
+	if _, err := base.WithClusterKeys(func(string) ([]byte, error) { return nil, errors.New("no Secret") }); err == nil || !strings.Contains(err.Error(), "rules[0].keys[0]: k8s://imgtrust/vendor-key: no Secret") {
+		t.Errorf("unreadable key in one cluster: %v", err)
+	}
+	// Without k8s:// keys there is nothing to read per cluster.
+	q, err := trustpolicy.Parse([]byte("apiVersion: imgtrust.dev/v1alpha1\nkind: TrustPolicy\nrules:\n- images: [\"**\"]\n  action: report-unsigned\n"), "trust.yaml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := FromPolicyPerCluster(q, nil, nil)
+	if got, _ := plain.WithClusterKeys(nil); got != plain {
+		t.Errorf("a policy without k8s:// keys was rebuilt")
+	}
+}
