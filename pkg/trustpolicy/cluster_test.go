@@ -113,3 +113,31 @@ func TestClusterPolicyMatches(t *testing.T) {
 		}
 	}
 }
+
+// FuzzClusterPolicyFrom: a ClusterImagePolicy's spec comes from the
+// cluster, outside bytes: reading it never panics, its warnings are one
+// line each, and matching any image never panics.
+func FuzzClusterPolicyFrom(f *testing.F) {
+	for _, seed := range []string{
+		`{images: [{glob: "registry.acme.example/**"}], authorities: [{key: {data: PEM}}]}`,
+		`{images: [{glob: "*"}, {glob: "*/*"}], mode: warn, policy: {type: cue}, authorities: [{keyless: {url: https://fulcio.example, identities: [{issuer: i, subjectRegExp: "("}, {subject: s}], insecureIgnoreSCT: true}, ctlog: {url: https://rekor.example}, attestations: [{predicateType: slsaprovenance1, policy: {type: cue}}, {predicateType: 3}]}]}`,
+		`{images: [{glob: "bad glob!"}], authorities: [{key: {kms: "awskms:///x"}}, {static: {action: pass}}, {key: {secretRef: {name: s, namespace: n}}, source: [{oci: x}]}]}`,
+		`{images: "x", authorities: {key: 1}}`,
+		`{}`,
+	} {
+		f.Add([]byte(seed), "registry.acme.example/team/web:1")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, image string) {
+		var spec map[string]any
+		if yaml.Unmarshal(data, &spec) != nil {
+			return
+		}
+		p, warnings, _ := ClusterPolicyFrom("fuzz", spec)
+		for _, w := range warnings {
+			if strings.ContainsAny(w, "\n\r") {
+				t.Fatalf("warning not one line: %q", w)
+			}
+		}
+		p.Matches(image)
+	})
+}
