@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -199,6 +200,19 @@ func TestClusterTrustPolicy(t *testing.T) {
 	r = kubectl(t, "imgtrust", "audit", "-n", ns, "--trust-policy=cluster")
 	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, `clusterimagepolicy/vendor-secret: spec.authorities[0].key.secretRef: no Secret "vendor-key" in namespace "cosign-system"`) {
 		t.Errorf("secretRef in another namespace: want one line naming the policy and field, exit 2\n%s", r)
+	}
+	// A user who may read the namespace's workloads but not the
+	// cluster's policies: one line naming the permission, exit 2.
+	restricted, err := stack.RestrictedKubeconfig(ctx, kube, ns, "cip-viewer", []rbacv1.PolicyRule{
+		fixture.ReadRules("", "pods", "serviceaccounts", "secrets"),
+		fixture.ReadRules("apps", "deployments", "replicasets"),
+	}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = kubectl(t, "imgtrust", "audit", "-n", ns, "--kubeconfig", restricted, "--trust-policy=cluster", "--policy-controller-namespace", ns)
+	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "forbidden: reading the cluster's policies needs list on clusterimagepolicies.policy.sigstore.dev") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+		t.Errorf("--trust-policy=cluster without list on clusterimagepolicies: want one line naming the permission, exit 2\n%s", r)
 	}
 	r = kubectl(t, "imgtrust", "audit", "--all-contexts", "--trust-policy=cluster")
 	if r.Code != 2 || !strings.Contains(r.Stderr, "--trust-policy=cluster reads one cluster's ClusterImagePolicies") {
