@@ -59,3 +59,23 @@ func TestApplyRequiredAttestations(t *testing.T) {
 		})
 	}
 }
+
+// With the cluster's ClusterImagePolicies, an image none matches is what
+// policy-controller's no-match-policy makes of it: deny rejects (high),
+// warn admits with a warning (low).
+func TestApplySignaturesNoMatchingClusterPolicy(t *testing.T) {
+	for noMatch, want := range map[string]struct {
+		sev  Severity
+		text string
+	}{
+		signature.NoMatchDeny: {SeverityHigh, "no-match-policy is deny: it would reject it"},
+		signature.NoMatchWarn: {SeverityLow, "no-match-policy is warn: it would admit it with a warning"},
+	} {
+		it := oneItem(t, "registry.acme.example/web@"+digestA, "", nil, Options{})
+		it.Findings = nil
+		ApplySignatures(&it, nil, DigestFromSpec, SignaturePolicy{Uncovered: true, NoMatch: noMatch, Source: signature.ClusterSource})
+		if len(it.Findings) != 1 || it.Findings[0].ID != IDNoTrustRule || it.Findings[0].Severity != want.sev || !strings.Contains(it.Findings[0].Message, want.text) {
+			t.Errorf("%s: %+v, want no-trust-rule/%s with %q", noMatch, it.Findings, want.sev, want.text)
+		}
+	}
+}

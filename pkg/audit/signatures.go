@@ -59,8 +59,8 @@ type SignaturePolicy struct {
 func ApplySignatures(it *Item, results []signature.Result, from string, p SignaturePolicy) {
 	if p.Uncovered && p.NoMatch != "" {
 		f := newFinding(IDNoTrustRule,
-			fmt.Sprintf("no ClusterImagePolicy matches %s, and policy-controller's no-match-policy is %s: it would %s it", it.Image, p.NoMatch,
-				map[bool]string{true: "reject", false: "admit, with a warning,"}[p.NoMatch == signature.NoMatchDeny]),
+			fmt.Sprintf("no ClusterImagePolicy matches %s, and policy-controller's no-match-policy is %s: it would %s", it.Image, p.NoMatch,
+				map[bool]string{true: "reject it", false: "admit it with a warning"}[p.NoMatch == signature.NoMatchDeny]),
 			"add a ClusterImagePolicy whose images[].glob matches it, or run an image one matches")
 		if p.NoMatch == signature.NoMatchDeny {
 			f.Severity = SeverityHigh
