@@ -107,8 +107,11 @@ func fromPolicy(p *trustpolicy.Policy, trusted root.TrustedMaterial, attestation
 			continue
 		}
 		if deferKeys && slices.ContainsFunc(r.Keys, isClusterKey) {
+			// Built per cluster (WithClusterKeys); until then nothing is
+			// proven either way.
 			a.deferred = true
-			continue // built per cluster
+			a.checkers[i] = &Checker{unread: fmt.Sprintf("%s: rules[%d].keys: the cluster's k8s:// keys were not read", p.Source, r.Index)}
+			continue
 		}
 		keys, err := policyKeys(p, r, cluster)
 		if err != nil {
@@ -156,9 +159,6 @@ func (a *Authorities) For(repo name.Repository) Choice {
 	rule, ok := a.policy.Match(trustpolicy.Normalize(repo.RegistryStr(), repo.RepositoryStr()))
 	if !ok {
 		return Choice{Uncovered: true}
-	}
-	if a.deferred && a.checkers[rule.Index] == nil && rule.Action != trustpolicy.ActionIgnore {
-		panic("signature: For before WithClusterKeys on authorities built per cluster")
 	}
 	return Choice{Checker: a.checkers[rule.Index], Rule: rule.Name(), Action: rule.Action, KeySet: a.keySets[rule.Index]}
 }

@@ -179,6 +179,10 @@ func TestAuthoritiesPerClusterKeys(t *testing.T) {
 	from := func(file string) KeySource {
 		return func(string) ([]byte, error) { return os.ReadFile(file) }
 	}
+	// Before its keys are read, the rule proves nothing either way.
+	if res := base.For(f.repo).Checker.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String()); res.Status != StatusLookupFailed {
+		t.Errorf("unread keys: %s, want lookup-failed", res.Status)
+	}
 	var sets []string
 	for _, c := range []struct {
 		pub  string

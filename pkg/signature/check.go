@@ -55,6 +55,9 @@ type Checker struct {
 	// all of theirs do (allOf). rule names the policy or policies.
 	anyOf, allOf []*Checker
 	rule         string
+	// unread says why this checker cannot check anything (a rule whose
+	// k8s:// keys are still to be read): its results are lookup failures.
+	unread string
 }
 
 // New builds a Checker. With neither keys, certificates nor keyless
@@ -130,6 +133,9 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 	if len(c.anyOf)+len(c.allOf) > 0 {
 		res, _ := c.checkCombined(ctx, arts, repo, digest)
 		return res
+	}
+	if c.unread != "" {
+		return Result{Status: StatusLookupFailed, Digest: digest, Error: c.unread}
 	}
 	h, err := v1.NewHash(digest)
 	if err != nil {
