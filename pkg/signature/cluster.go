@@ -100,12 +100,20 @@ func (a *Authorities) forImage(image string) Choice {
 func (c *Checker) checkCombined(ctx context.Context, arts *registry.Artifacts, repo name.Repository, digest string) (Result, bool) {
 	if len(c.allOf) > 0 {
 		var results []Result
+		var failed *Result
 		for _, p := range c.allOf {
 			r, ok := p.checkCombined(ctx, arts, repo, digest)
-			if !ok {
-				return r, false // the first policy that rejects names itself
+			switch {
+			case ok:
+				results = append(results, r)
+			case failed == nil || failed.Status == StatusLookupFailed && r.Status != StatusLookupFailed:
+				// The policy that rejects names itself; one that proves it
+				// rejects goes before one that could not tell.
+				failed = &r
 			}
-			results = append(results, r)
+		}
+		if failed != nil {
+			return *failed, false
 		}
 		res := results[0]
 		for _, r := range results[1:] {
