@@ -32,7 +32,7 @@ func applyRequired(it *Item, results []signature.Result, p SignaturePolicy) {
 		rule := p.Rule + " of " + p.Source
 		switch worst.Status {
 		case signature.RequiredMissing:
-			it.add(newFinding(IDMissingRequiredAttestation,
+			it.add(newFinding(IDAttestationMissing,
 				fmt.Sprintf("no %s attestation is attached to %s, and %s requires one", worst.PredicateType, d, rule),
 				fmt.Sprintf("attest %s with an authority of %s (cosign attest --type %s --predicate FILE --key KEY IMAGE@DIGEST), or run an image that has the attestation", d, p.Rule, worst.PredicateType)))
 		case signature.RequiredUnverified:
@@ -40,7 +40,7 @@ func applyRequired(it *Item, results []signature.Result, p SignaturePolicy) {
 			if worst.Problem != "" {
 				why += "; " + worst.Problem
 			}
-			it.add(newFinding(IDRequiredAttestationUnverified,
+			it.add(newFinding(IDAttestationUnverified,
 				fmt.Sprintf("a %s attestation is attached to %s, but no authority of %s verifies it (%s)", worst.PredicateType, d, rule, why),
 				"attest "+d+" with an authority of "+p.Rule+", or add the attestation's signer to that rule if you trust it"))
 		case signature.RequiredLookupFailed:

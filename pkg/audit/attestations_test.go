@@ -26,20 +26,20 @@ func TestApplyRequiredAttestations(t *testing.T) {
 			Required: []signature.Required{req(slsa, signature.RequiredVerified, "SHA256:k", "")}}}, nil},
 		{"missing", []signature.Result{{Status: signature.StatusVerified, Digest: digestA,
 			Required: []signature.Required{req(slsa, signature.RequiredMissing, "", "")}}},
-			[]string{"missing-required-attestation/high|no " + slsa + " attestation is attached to sha256:aaaaaaaaaaaa, and rules[0] (registry.acme.example/**) of trust.yaml requires one"}},
+			[]string{"attestation-missing/high|no " + slsa + " attestation is attached to sha256:aaaaaaaaaaaa, and rules[0] (registry.acme.example/**) of trust.yaml requires one"}},
 		{"unverified", []signature.Result{{Status: signature.StatusVerified, Digest: digestA,
 			Required: []signature.Required{req(slsa, signature.RequiredUnverified, "a key not given", "")}}},
-			[]string{"required-attestation-unverified/high|a " + slsa + " attestation is attached to sha256:aaaaaaaaaaaa, but no authority of rules[0] (registry.acme.example/**) of trust.yaml verifies it (signed by a key not given)"}},
+			[]string{"attestation-unverified/high|a " + slsa + " attestation is attached to sha256:aaaaaaaaaaaa, but no authority of rules[0] (registry.acme.example/**) of trust.yaml verifies it (signed by a key not given)"}},
 		{"lookup failed", []signature.Result{{Status: signature.StatusLookupFailed, Digest: digestA, Error: "403 Forbidden",
 			Required: []signature.Required{req(slsa, signature.RequiredLookupFailed, "", "403 Forbidden")}}},
 			[]string{"signature-lookup-failed/medium|", "attestation-lookup-failed/medium|is unknown: 403 Forbidden"}},
 		{"two types", []signature.Result{{Status: signature.StatusVerified, Digest: digestA,
 			Required: []signature.Required{req(slsa, signature.RequiredVerified, "k", ""), req(spdx, signature.RequiredMissing, "", "")}}},
-			[]string{"missing-required-attestation/high|no " + spdx + " attestation"}},
+			[]string{"attestation-missing/high|no " + spdx + " attestation"}},
 		{"worst of two digests", []signature.Result{
 			{Status: signature.StatusVerified, Digest: digestA, Required: []signature.Required{req(slsa, signature.RequiredVerified, "k", "")}},
 			{Status: signature.StatusVerified, Digest: digestB, Required: []signature.Required{req(slsa, signature.RequiredMissing, "", "")}}},
-			[]string{"missing-required-attestation/high|attached to sha256:bbbbbbbbbbbb"}},
+			[]string{"attestation-missing/high|attached to sha256:bbbbbbbbbbbb"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

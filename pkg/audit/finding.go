@@ -62,9 +62,9 @@ const (
 	IDSignatureLookupFailed = "signature-lookup-failed"
 	IDNoTrustRule           = "no-trust-rule"
 	// Attestations a trust-policy rule requires (require: ["attestation:TYPE"]).
-	IDMissingRequiredAttestation    = "missing-required-attestation"
-	IDRequiredAttestationUnverified = "required-attestation-unverified"
-	IDAttestationLookupFailed       = "attestation-lookup-failed"
+	IDAttestationMissing      = "attestation-missing"
+	IDAttestationUnverified   = "attestation-unverified"
+	IDAttestationLookupFailed = "attestation-lookup-failed"
 	// Provenance and freshness findings (audit --provenance, --max-age,
 	// --updates).
 	IDNoProvenance           = "no-provenance"

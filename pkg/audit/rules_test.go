@@ -137,8 +137,8 @@ func TestSeveritiesMatchTheContract(t *testing.T) {
 		"unsigned": "medium", "signature-unverified": "low", "signed-by-unknown-key": "high",
 		"signature-invalid": "high", "signature-lookup-failed": "medium",
 		// The trust policy issue's contract.
-		"no-trust-rule": "low", "missing-required-attestation": "high",
-		"required-attestation-unverified": "high", "attestation-lookup-failed": "medium",
+		"no-trust-rule": "low", "attestation-missing": "high",
+		"attestation-unverified": "high", "attestation-lookup-failed": "medium",
 		// The provenance and freshness issue's contract (lookup failures
 		// are ours: a failed read is never a missing value).
 		"no-provenance": "low", "provenance-mismatch": "high", "image-too-old": "medium",

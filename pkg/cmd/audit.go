@@ -122,6 +122,9 @@ audited namespaces without workloads. -o openreports prints them instead.`,
   # Each image held to the authority that signs it (a TrustPolicy file)
   kubectl imgtrust audit -A --trust-policy trust.yaml -o wide
 
+  # Running images the cluster's sigstore policy-controller policies would reject today
+  kubectl imgtrust audit -A --trust-policy=cluster
+
   # Keyless: every image signed by our release workflow, against a trusted root
   kubectl imgtrust audit -A --trusted-root trusted_root.json \
     --certificate-identity-regexp '^https://github.com/acme/' \

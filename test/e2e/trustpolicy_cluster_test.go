@@ -133,7 +133,7 @@ func TestClusterTrustPolicy(t *testing.T) {
 		"one-of-two": {signature.StatusOtherKey, vendor, audit.IDSignedByUnknownKey}, // acme-keyed passes, vendor-secret rejects
 		"two-of-two": {signature.StatusVerified, acme + "," + vendor, ""},
 		"attested":   {signature.StatusVerified, built, ""},
-		"unattested": {signature.StatusVerified, built, audit.IDMissingRequiredAttestation},
+		"unattested": {signature.StatusVerified, built, audit.IDAttestationMissing},
 		"warned":     {signature.StatusVerified, "clusterimagepolicy/unsupported", ""},
 		"stray":      {"", "", audit.IDNoTrustRule},
 	}

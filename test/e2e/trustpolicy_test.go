@@ -90,8 +90,8 @@ rules:
 		// its attestation missing or by the other key.
 		"attested":        {signature.StatusVerified, built, "", ""},
 		"attested-legacy": {signature.StatusVerified, built, "", ""},
-		"unattested":      {signature.StatusVerified, built, audit.IDMissingRequiredAttestation, audit.SeverityHigh},
-		"attested-by-b":   {signature.StatusVerified, built, audit.IDRequiredAttestationUnverified, audit.SeverityHigh},
+		"unattested":      {signature.StatusVerified, built, audit.IDAttestationMissing, audit.SeverityHigh},
+		"attested-by-b":   {signature.StatusVerified, built, audit.IDAttestationUnverified, audit.SeverityHigh},
 	}
 	for name, w := range want {
 		it := item(t, rep, "Deployment", name, "app")
@@ -121,13 +121,13 @@ rules:
 			continue
 		}
 		for _, f := range it.Findings {
-			if (f.ID == audit.IDMissingRequiredAttestation || f.ID == audit.IDRequiredAttestationUnverified) && (!strings.Contains(f.Message, slsaV1) || !strings.Contains(f.Message, built)) {
+			if (f.ID == audit.IDAttestationMissing || f.ID == audit.IDAttestationUnverified) && (!strings.Contains(f.Message, slsaV1) || !strings.Contains(f.Message, built)) {
 				t.Errorf("%s: %s names neither the predicate type nor the rule: %q", name, f.ID, f.Message)
 			}
 		}
 		if w == signature.RequiredVerified {
 			for _, f := range it.Findings {
-				if f.ID == audit.IDMissingRequiredAttestation || f.ID == audit.IDRequiredAttestationUnverified || f.ID == audit.IDAttestationLookupFailed {
+				if f.ID == audit.IDAttestationMissing || f.ID == audit.IDAttestationUnverified || f.ID == audit.IDAttestationLookupFailed {
 					t.Errorf("%s: %s though its attestation verifies: %s", name, f.ID, f.Message)
 				}
 			}
