@@ -157,13 +157,14 @@ func IsLookupFailure(id string) bool { return catalogue[id].LookupFailure }
 // HelpTable is the findings of one check as --help lists them: ID,
 // severity and when, with long lines wrapped under their text.
 func HelpTable(check Check) string {
-	const indent = 37 // "  " + 26 + " " + 8
+	width := IDWidth()
+	indent := 2 + width + 1 + 8
 	var b strings.Builder
 	for _, s := range Catalogue {
 		if s.Check != check {
 			continue
 		}
-		line := fmt.Sprintf("  %-26s %-8s", s.ID, s.Severity)
+		line := fmt.Sprintf("  %-*s %-8s", width, s.ID, s.Severity)
 		for i, part := range wrap(s.When, 100-indent) {
 			if i > 0 {
 				line = strings.Repeat(" ", indent)
@@ -172,6 +173,16 @@ func HelpTable(check Check) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// IDWidth is the length of the longest finding ID: the ID column's width
+// wherever IDs are listed one per line, so that every line stays aligned.
+func IDWidth() int {
+	width := 0
+	for _, s := range Catalogue {
+		width = max(width, len(s.ID))
+	}
+	return width
 }
 
 // wrap splits text into lines of at most width, at spaces.

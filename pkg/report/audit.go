@@ -168,6 +168,10 @@ func AuditSummary(w io.Writer, r audit.Report) {
 		fmt.Fprintf(w, "updates: tags of %s listed with %s\n", plural(c.Updates.Lookups, "repository"), plural(c.Updates.Requests, "registry request"))
 	}
 	lines := summaryLines(r)
+	width := 26 // the usual width; a longer ID widens the column for all
+	for _, id := range r.FindingIDs() {
+		width = max(width, len(id))
+	}
 	for _, id := range r.FindingIDs() {
 		l := lines[id]
 		fix := l.first
@@ -175,7 +179,7 @@ func AuditSummary(w io.Writer, r audit.Report) {
 			// One workload's command fixes only some of them.
 			fix = fmt.Sprintf("%s (1 of %d fixes; -o json gives each finding's own)", l.first, len(l.fixes))
 		}
-		fmt.Fprintf(w, "  %-26s %-6s x%-3d fix: %s\n", id, l.worst, s.ByID[id], fix)
+		fmt.Fprintf(w, "  %-*s %-6s x%-3d fix: %s\n", width, id, l.worst, s.ByID[id], fix)
 	}
 }
 
