@@ -16,11 +16,13 @@ type scopeFlags struct {
 	Selector      string
 	Filenames     []string
 	Recursive     bool
+	ImagePaths    string
 }
 
 func (f *scopeFlags) AddFlags(cmd *cobra.Command, withFiles bool) {
 	cmd.Flags().BoolVarP(&f.AllNamespaces, "all-namespaces", "A", false, "Look in every namespace (one cluster-wide LIST per resource type)")
 	cmd.Flags().StringVarP(&f.Selector, "selector", "l", "", "Label selector: keep workloads whose labels, or whose pods' labels, match (e.g. -l app=web)")
+	cmd.Flags().StringVar(&f.ImagePaths, "image-paths", "", "A file of image-paths rules: fields of custom resources that hold images, added to the built-in catalogue (docs/custom-resources.md)")
 	if withFiles {
 		cmd.Flags().StringSliceVarP(&f.Filenames, "filename", "f", nil, "Read manifests from files, directories or - (stdin) instead of the cluster")
 		cmd.Flags().BoolVarP(&f.Recursive, "recursive", "R", false, "Read directories given with -f recursively")
@@ -36,6 +38,13 @@ func (f *scopeFlags) Scope(configFlags genericclioptions.RESTClientGetter, args 
 		Args:          args,
 		Filenames:     f.Filenames,
 		Recursive:     f.Recursive,
+	}
+	if f.ImagePaths != "" {
+		cat, err := workload.LoadImagePaths(f.ImagePaths)
+		if err != nil {
+			return s, err
+		}
+		s.ImagePaths = cat
 	}
 	if len(f.Filenames) > 0 {
 		if len(args) > 0 {

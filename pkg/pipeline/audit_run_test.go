@@ -62,7 +62,7 @@ func TestAuditFiles(t *testing.T) {
 	if res.Skipped != 1 || !res.ListingComplete || res.ContextFailed {
 		t.Errorf("skipped %d, listing complete %v, context failed %v; want 1, true, false", res.Skipped, res.ListingComplete, res.ContextFailed)
 	}
-	want := "skipped 1 object of 1 kind without a pod template (Widget): images they may hold are not audited; -v=1 lists them"
+	want := "skipped 1 object of 1 kind without a pod template or image-paths rule (Widget): images they may hold are not audited; --image-paths adds their image fields; -v=1 lists them"
 	if !slices.Equal(res.Report.Summary.Warnings, []string{want}) {
 		t.Errorf("warnings = %q, want %q", res.Report.Summary.Warnings, want)
 	}
@@ -159,8 +159,8 @@ func TestSkippedSummary(t *testing.T) {
 		want    string
 	}{
 		{nil, false, ""},
-		{two, true, "skipped 2 objects of 2 kinds without a pod template (Gadget, Widget): images they may hold are not audited"},
-		{two[:1], false, "skipped 1 object of 1 kind without a pod template (Widget): images they may hold are not audited; -v=1 lists them"},
+		{two, true, "skipped 2 objects of 2 kinds without a pod template or image-paths rule (Gadget, Widget): images they may hold are not audited; --image-paths adds their image fields"},
+		{two[:1], false, "skipped 1 object of 1 kind without a pod template or image-paths rule (Widget): images they may hold are not audited; --image-paths adds their image fields; -v=1 lists them"},
 	} {
 		if got := skippedSummary(tc.skipped, tc.listed); got != tc.want {
 			t.Errorf("skippedSummary(%v, %v) = %q, want %q", tc.skipped, tc.listed, got, tc.want)

@@ -9,7 +9,8 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
-// skippedSummary is one line for the -f objects without a pod template,
+// skippedSummary is one line for the -f objects without a pod template
+// or a catalogue rule,
 // however many; -v=1 lists them (listed says it does).
 func skippedSummary(skipped []workload.Skipped, listed bool) string {
 	if len(skipped) == 0 {
@@ -19,7 +20,7 @@ func skippedSummary(skipped []workload.Skipped, listed bool) string {
 	for _, s := range skipped {
 		kinds[s.Kind] = true
 	}
-	line := fmt.Sprintf("skipped %s of %s without a pod template (%s): images they may hold are not audited",
+	line := fmt.Sprintf("skipped %s of %s without a pod template or image-paths rule (%s): images they may hold are not audited; --image-paths adds their image fields",
 		count(len(skipped), "object"), count(len(kinds), "kind"), strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
 	if !listed {
 		line += "; -v=1 lists them"

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -26,6 +28,9 @@ type Scope struct {
 	Filenames     []string  // -f: read manifests, no cluster access
 	Recursive     bool      // -R
 	Stdin         io.Reader // for -f -; os.Stdin when nil
+	// ImagePaths says which fields of custom resources hold images: the
+	// built-in catalogue (nil) or it with --image-paths rules added.
+	ImagePaths *Catalog
 }
 
 // Offline reports whether the scope reads manifest files rather than the cluster.
@@ -103,7 +108,27 @@ func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, sc
 	if err != nil {
 		return nil, err
 	}
-	return &Discovery{Workloads: Rollup(objects, RollupOptions{Selector: selector}), Warnings: messages(problems), ClusterWide: scope.AllNamespaces}, nil
+	custom, customProblems, warnings := listCustom(ctx, getter, scope.ImagePaths, ns)
+	objects = append(objects, custom...)
+	warnings = append(messages(append(problems, customProblems...)), warnings...)
+	return &Discovery{Workloads: Rollup(objects, RollupOptions{Selector: selector}), Warnings: warnings, ClusterWide: scope.AllNamespaces}, nil
+}
+
+// listCustom is ListCustom with the clients of getter.
+func listCustom(ctx context.Context, getter genericclioptions.RESTClientGetter, cat *Catalog, ns string) ([]Object, []*ListError, []string) {
+	cfg, err := getter.ToRESTConfig()
+	if err != nil {
+		return nil, nil, []string{"custom resources not read: " + err.Error()}
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, []string{"custom resources not read: " + err.Error()}
+	}
+	mapper, err := getter.ToRESTMapper()
+	if err != nil {
+		return nil, nil, []string{"custom resources not read: " + err.Error()}
+	}
+	return ListCustom(ctx, dyn, mapper, cat, ns)
 }
 
 // NewClient builds a typed client that speaks protobuf, which the API server
@@ -135,7 +160,7 @@ func discoverNamed(ctx context.Context, getter genericclioptions.RESTClientGette
 	if err != nil {
 		d.Warnings = append(d.Warnings, err.Error())
 	}
-	named, warnings := fromInfos(infos)
+	named, warnings := fromInfos(scope.ImagePaths, infos)
 	d.Warnings = append(d.Warnings, warnings...)
 
 	// List the named objects' namespaces so their ReplicaSets, Jobs and pods
@@ -170,7 +195,7 @@ func discoverNamed(ctx context.Context, getter genericclioptions.RESTClientGette
 
 // fromInfos keeps the objects that hold a pod spec; others are named in a
 // warning when the user asked for them explicitly.
-func fromInfos(infos []*resource.Info) ([]Object, []string) {
+func fromInfos(cat *Catalog, infos []*resource.Info) ([]Object, []string) {
 	var objects []Object
 	var warnings []string
 	for _, info := range infos {
@@ -178,7 +203,12 @@ func fromInfos(infos []*resource.Info) ([]Object, []string) {
 		if !ok {
 			continue
 		}
-		obj, ok, err := FromUnstructured(u)
+		obj, ok, err := cat.FromUnstructured(u)
+		var fields *FieldErrors
+		if errors.As(err, &fields) {
+			warnings = append(warnings, err.Error()) // its other images are read
+			err = nil
+		}
 		switch {
 		case err != nil:
 			warnings = append(warnings, err.Error())

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,7 +57,7 @@ func discoverFiles(scope Scope) (*Discovery, error) {
 	d := &Discovery{}
 	var objects []Object
 	for _, path := range paths {
-		found, skipped, problems := readManifestFile(path, stdin)
+		found, skipped, problems := readManifestFile(scope.ImagePaths, path, stdin)
 		objects = append(objects, found...)
 		d.Skipped = append(d.Skipped, skipped...)
 		d.InputErrors = append(d.InputErrors, problems...)
@@ -69,7 +70,7 @@ func discoverFiles(scope Scope) (*Discovery, error) {
 // readManifestFile returns a file's objects with pod specs, each image
 // with its line and column, the objects without one, and what could not
 // be read.
-func readManifestFile(path string, stdin io.Reader) (objects []Object, skipped []Skipped, problems []InputError) {
+func readManifestFile(cat *Catalog, path string, stdin io.Reader) (objects []Object, skipped []Skipped, problems []InputError) {
 	name := path
 	if path == "-" {
 		name = "stdin"
@@ -78,12 +79,12 @@ func readManifestFile(path string, stdin io.Reader) (objects []Object, skipped [
 	if err != nil {
 		return nil, nil, []InputError{{File: name, Line: manifest.ErrorLine(err), Message: err.Error()}}
 	}
-	return fileObjects(name, f)
+	return fileObjects(cat, name, f)
 }
 
 // fileObjects is readManifestFile for a file already read; name is what
 // errors call it.
-func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Skipped, problems []InputError) {
+func fileObjects(cat *Catalog, name string, f *manifest.File) (objects []Object, skipped []Skipped, problems []InputError) {
 	path := f.Path
 	docs, err := manifest.Parse(f.Text)
 	if err != nil {
@@ -120,7 +121,14 @@ func fileObjects(name string, f *manifest.File) (objects []Object, skipped []Ski
 				continue
 			}
 			line := startLine(pos, doc, o.prefix)
-			obj, ok, err := FromUnstructured(u)
+			obj, ok, err := cat.FromUnstructured(u)
+			var fields *FieldErrors
+			if errors.As(err, &fields) {
+				// Said as an input error, with the object's other images
+				// still read.
+				fail(o.prefix, "%v", err)
+				err = nil
+			}
 			switch {
 			case err != nil:
 				fail(o.prefix, "%v", err)

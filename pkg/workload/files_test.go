@@ -302,7 +302,7 @@ func FuzzFileImagePositions(f *testing.F) {
 		if err != nil {
 			return
 		}
-		objects, _, _ := fileObjects("fuzz.yaml", file)
+		objects, _, _ := fileObjects(nil, "fuzz.yaml", file)
 		for _, o := range objects {
 			for _, c := range o.Spec.Containers {
 				if c.Line == 0 {

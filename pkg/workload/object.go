@@ -31,6 +31,11 @@ const (
 	// ImageVolume is a volume's image: Name is the volume's, Path ends in
 	// /volumes/<i>/image/reference. Pod statuses report no digest for it.
 	ImageVolume ContainerType = "imageVolume"
+	// ResourceImage is an image field of a custom resource that an
+	// image-paths rule found (a Tekton step, a Prometheus's spec.image):
+	// Name says where it sits ("steps/build", "spec.image"), Path is its
+	// JSON pointer. No pod reports its digest under that name.
+	ResourceImage ContainerType = "image"
 )
 
 // PodSpec is the part of a pod spec the report needs.
@@ -81,6 +86,9 @@ type Object struct {
 	// would not ("services.serving.knative.dev", where "service" is the
 	// core Service); empty for the built-in workload kinds.
 	Resource string
+	// FromRules is set when an image-paths rule found the images (a custom
+	// resource): its operator, not a pod template, makes the pods.
+	FromRules bool
 	// Running lists what a pod's statuses say its containers run, keyed by
 	// container type and name. Empty for everything but pods.
 	Running map[ContainerKey]imageref.RunningImage
@@ -142,6 +150,14 @@ var genericPodSpecPaths = [][]string{
 // is false when the object holds none (a ConfigMap in a manifest directory,
 // say); an error means it holds one that is malformed.
 func FromUnstructured(u *unstructured.Unstructured) (obj Object, ok bool, err error) {
+	return BuiltinCatalog().FromUnstructured(u)
+}
+
+// FromUnstructured is the package's FromUnstructured with this catalogue's
+// rules: an object of a kind it knows holds the images its rules reach. An
+// image field that holds no string is a *FieldErrors with ok still true, so
+// the object's other images are read.
+func (c *Catalog) FromUnstructured(u *unstructured.Unstructured) (obj Object, ok bool, err error) {
 	obj = Object{
 		APIVersion:      u.GetAPIVersion(),
 		Kind:            u.GetKind(),
@@ -155,6 +171,15 @@ func FromUnstructured(u *unstructured.Unstructured) (obj Object, ok bool, err er
 	}
 	if obj.Name == "" {
 		obj.Name = displayName(u.GetGenerateName())
+	}
+	if rules := c.rulesFor(obj.APIVersion, obj.Kind); rules != nil {
+		obj.FromRules = true
+		spec, problems := rules.find(u.Object)
+		obj.Spec = spec
+		if len(problems) > 0 {
+			return obj, true, &FieldErrors{Kind: obj.Kind, Name: obj.Name, Errs: problems}
+		}
+		return obj, true, nil
 	}
 	candidates := genericPodSpecPaths
 	if path, known := podSpecPaths[obj.Kind]; known && isCoreOrApps(u.GroupVersionKind().Group) {

@@ -71,8 +71,11 @@ func Rollup(objects []Object, opts RollupOptions) []Workload {
 		if owner == nil {
 			return true
 		}
-		_, listed := byUID[owner.UID]
-		return !listed
+		o, listed := byUID[owner.UID]
+		// A custom resource's images are what its rules reach, not what
+		// its operator puts in the pods and controllers it makes: those
+		// stay workloads of their own, so no image goes unreported.
+		return !listed || objects[o].FromRules
 	}
 	rootOf := func(i int) (int, bool) {
 		var walked [maxOwnerDepth]int

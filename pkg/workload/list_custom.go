@@ -1,0 +1,111 @@
+package workload
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/pager"
+)
+
+// ListCustom reads the custom resources of every kind the catalogue knows
+// and the API server serves (its discovery says which: a kind without its
+// CRD is not asked for), one paginated LIST per kind, in namespace ns (""
+// for all; cluster-scoped kinds only then). Kinds that cannot be read are
+// *ListError values, as List's; an object with an image field that is no
+// string is a warning naming the field, with its other images kept.
+func ListCustom(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, cat *Catalog, ns string) (objects []Object, problems []*ListError, warnings []string) {
+	type kind struct {
+		mapping *meta.RESTMapping
+	}
+	var kinds []kind
+	for _, gk := range cat.Kinds() {
+		mapping, err := mapper.RESTMapping(gk)
+		if meta.IsNoMatchError(err) {
+			continue // not installed here
+		}
+		if err != nil {
+			problems = append(problems, &ListError{Resource: resourceName(gk), Namespace: ns, Err: err})
+			continue
+		}
+		if ns != "" && mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+			continue // a cluster-scoped kind holds nothing of one namespace
+		}
+		kinds = append(kinds, kind{mapping})
+	}
+	type result struct {
+		objects  []Object
+		warnings []string
+		err      error
+	}
+	results := make([]result, len(kinds))
+	var wg sync.WaitGroup
+	for i, k := range kinds {
+		wg.Go(func() {
+			var res dynamic.ResourceInterface = dyn.Resource(k.mapping.Resource)
+			if k.mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+				res = dyn.Resource(k.mapping.Resource).Namespace(ns)
+			}
+			p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+				return res.List(ctx, opts)
+			})
+			p.PageSize = pageSize
+			resource := k.mapping.Resource.GroupResource().String()
+			results[i].err = p.EachListItem(ctx, metav1.ListOptions{}, func(item runtime.Object) error {
+				u, ok := item.(*unstructured.Unstructured)
+				if !ok {
+					return nil
+				}
+				obj, ok, err := cat.FromUnstructured(u)
+				var fields *FieldErrors
+				switch {
+				case errors.As(err, &fields):
+					results[i].warnings = append(results[i].warnings, resource+"/"+u.GetName()+namespaceSuffix(u.GetNamespace())+": "+fieldMessages(fields))
+				case err != nil:
+					results[i].warnings = append(results[i].warnings, err.Error())
+					return nil
+				}
+				if ok {
+					obj.Resource = resource
+					results[i].objects = append(results[i].objects, obj)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		objects = append(objects, r.objects...)
+		warnings = append(warnings, r.warnings...)
+		if r.err != nil {
+			problems = append(problems, &ListError{Resource: kinds[i].mapping.Resource.GroupResource().String(), Namespace: ns, Err: r.err})
+		}
+	}
+	return objects, problems, warnings
+}
+
+func resourceName(gk schema.GroupKind) string { return gk.String() }
+
+func namespaceSuffix(ns string) string {
+	if ns == "" {
+		return ""
+	}
+	return " -n " + ns
+}
+
+func fieldMessages(e *FieldErrors) string {
+	out := ""
+	for i, f := range e.Errs {
+		if i > 0 {
+			out += "; "
+		}
+		out += f.Error()
+	}
+	return out
+}
