@@ -24,6 +24,8 @@ func (o *PinOptions) printEvent(e pipeline.PinEvent) {
 		fmt.Fprintf(w, "skipped %s: a bare Pod is pinned only when named explicitly (pod/%s)\n", label, e.Object.Name)
 	case pipeline.PinSkippedJob:
 		fmt.Fprintf(w, "skipped %s: a Job's pod template is immutable; pin its manifest (-f) or its CronJob\n", label)
+	case pipeline.PinRefused:
+		fmt.Fprintf(w, "refused %s: %s\n", label, e.Message)
 	case pipeline.PinFailed:
 		fmt.Fprintf(w, "failed %s: %v\n", label, e.Err)
 	case pipeline.PinContainerSkipped:

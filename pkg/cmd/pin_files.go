@@ -19,6 +19,7 @@ func (o *PinOptions) runFiles(ctx context.Context) error {
 		Stdin:       o.In,
 		Write:       o.Write,
 		Output:      o.writeOutput,
+		ImagePaths:  o.scope.ImagePaths,
 	})
 	if err != nil {
 		return &exitError{Code: ExitError, Err: err}

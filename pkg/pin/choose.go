@@ -86,6 +86,10 @@ func ChooseRunning(u workload.Usage) (string, *Refusal) {
 		return "", &Refusal{ReasonNoRunningPods, fmt.Sprintf(
 			"pods do not report which digest image volume %q mounted: use --source=registry", u.Name)}
 	}
+	if len(u.Running) == 0 && u.Type == workload.ResourceImage {
+		return "", &Refusal{ReasonNoRunningPods, fmt.Sprintf(
+			"no pod reports which digest the custom resource's image %q runs (its operator makes the pods): use --source=registry", u.Name)}
+	}
 	if len(u.Running) == 0 {
 		return "", &Refusal{ReasonNoRunningPods, fmt.Sprintf(
 			"no running pod reports an image for %s %q: wait for its pods to start or roll the workload out, or use --source=registry",

@@ -10,6 +10,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/manifest"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
 // Resolver returns image pinned to a digest, keeping its spelling:
@@ -57,7 +58,24 @@ type ManifestResult struct {
 // only when the file as a whole cannot be edited (it wraps ErrNotYAML when
 // it does not parse, e.g. a Helm template).
 func PinManifest(data []byte, resolve Resolver) (ManifestResult, error) {
-	return rewriteManifest(data, resolve, false)
+	return rewriteManifest(data, resolve, false, nil)
+}
+
+// PinManifestCatalog is PinManifest that also pins the image fields cat's
+// rules reach in custom resources (--image-paths); PinManifest uses the
+// built-in catalogue.
+func PinManifestCatalog(cat *workload.Catalog) func([]byte, Resolver) (ManifestResult, error) {
+	return func(data []byte, resolve Resolver) (ManifestResult, error) {
+		return rewriteManifest(data, resolve, false, cat)
+	}
+}
+
+// MirrorManifestCatalog is MirrorManifest with cat's rules, as
+// PinManifestCatalog.
+func MirrorManifestCatalog(cat *workload.Catalog) func([]byte, Resolver) (ManifestResult, error) {
+	return func(data []byte, resolve Resolver) (ManifestResult, error) {
+		return rewriteManifest(data, resolve, true, cat)
+	}
 }
 
 // ErrAlreadyMirrored is what a mirror Resolver answers for an image that
@@ -68,16 +86,16 @@ var ErrAlreadyMirrored = errors.New("already in the mirror")
 // the copy of each image (another repository, with a digest); images
 // already pinned are passed too, and must keep their digest.
 func MirrorManifest(data []byte, resolve Resolver) (ManifestResult, error) {
-	return rewriteManifest(data, resolve, true)
+	return rewriteManifest(data, resolve, true, nil)
 }
 
-func rewriteManifest(data []byte, resolve Resolver, mirror bool) (ManifestResult, error) {
+func rewriteManifest(data []byte, resolve Resolver, mirror bool, cat *workload.Catalog) (ManifestResult, error) {
 	result := ManifestResult{Data: data}
 	docs, err := manifest.Parse(data)
 	if err != nil {
 		return result, err
 	}
-	sites := findImages(docs)
+	sites := findImages(docs, cat)
 	starts := manifest.LineStarts(data)
 	type resolved struct {
 		pinned string

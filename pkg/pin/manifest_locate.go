@@ -1,6 +1,7 @@
 package pin
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -55,15 +56,16 @@ func LocateImages(data []byte) ([]ImageSite, error) {
 		return nil, err
 	}
 	var out []ImageSite
-	for _, s := range findImages(docs) {
+	for _, s := range findImages(docs, nil) {
 		out = append(out, s.ImageSite)
 	}
 	return out, nil
 }
 
-// findImages returns the image fields of the documents' pod specs in file
+// findImages returns the image fields of the documents' pod specs, and of
+// custom resources the catalogue cat knows (nil: the built-in one), in file
 // order, each scalar once even when aliases reach it again.
-func findImages(docs []*yaml.Node) []site {
+func findImages(docs []*yaml.Node, cat *workload.Catalog) []site {
 	var sites []site
 	seen := map[*yaml.Node]bool{}
 	for doc, root := range docs {
@@ -74,11 +76,11 @@ func findImages(docs []*yaml.Node) []site {
 		kind := manifest.Scalar(manifest.Get(obj, "kind"))
 		if items := manifest.Get(obj, "items"); strings.HasSuffix(kind, "List") && items != nil && items.Kind == yaml.SequenceNode {
 			for _, item := range items.Content {
-				sites = objectImages(sites, seen, doc, manifest.Deref(item))
+				sites = objectImages(sites, seen, doc, manifest.Deref(item), cat)
 			}
 			continue
 		}
-		sites = objectImages(sites, seen, doc, obj)
+		sites = objectImages(sites, seen, doc, obj, cat)
 	}
 	sort.SliceStable(sites, func(a, b int) bool {
 		if sites[a].Line != sites[b].Line {
@@ -90,12 +92,15 @@ func findImages(docs []*yaml.Node) []site {
 }
 
 // objectImages appends the image fields of one object's pod spec, if any.
-func objectImages(sites []site, seen map[*yaml.Node]bool, doc int, obj *yaml.Node) []site {
+func objectImages(sites []site, seen map[*yaml.Node]bool, doc int, obj *yaml.Node, cat *workload.Catalog) []site {
 	if obj == nil || obj.Kind != yaml.MappingNode {
 		return sites
 	}
 	kind := manifest.Scalar(manifest.Get(obj, "kind"))
 	name := manifest.Scalar(manifest.Get(manifest.Get(obj, "metadata"), "name"))
+	if found, ok := resourceImages(sites, seen, doc, obj, kind, name, cat); ok {
+		return found
+	}
 	candidates := templateSpecPaths
 	switch kind {
 	case "Pod":
@@ -169,4 +174,49 @@ func volumeImages(sites []site, seen map[*yaml.Node]bool, doc int, kind, name st
 		sites = append(sites, s)
 	}
 	return sites
+}
+
+// resourceImages appends the image fields the catalogue's rules reach in a
+// custom resource (audit -f reads the same rules, so both see the same
+// images); ok is false for a kind it has no rules for.
+func resourceImages(sites []site, seen map[*yaml.Node]bool, doc int, obj *yaml.Node, kind, name string, cat *workload.Catalog) ([]site, bool) {
+	apiVersion := manifest.Scalar(manifest.Get(obj, "apiVersion"))
+	var value map[string]any
+	if err := obj.Decode(&value); err != nil {
+		return sites, false
+	}
+	spec, problems, ok := cat.Find(apiVersion, kind, value)
+	if !ok {
+		return sites, false
+	}
+	at := func(pointer string) *yaml.Node {
+		tokens, err := manifest.SplitPointer(pointer)
+		if err != nil {
+			return nil
+		}
+		return manifest.Lookup(obj, tokens...)
+	}
+	for _, c := range spec.Containers {
+		node := at(c.Path)
+		if node == nil || seen[node] {
+			continue
+		}
+		seen[node] = true
+		sites = append(sites, site{node: node, ImageSite: ImageSite{
+			Document: doc, Kind: kind, Name: name, Container: c.Name, Type: workload.ResourceImage,
+			Path: c.Path, Line: node.Line, Column: node.Column, Image: c.Image,
+		}})
+	}
+	for _, p := range problems {
+		node := at(p.Path)
+		if node == nil || seen[node] {
+			continue
+		}
+		seen[node] = true
+		sites = append(sites, site{node: node, err: errors.New(p.Message), ImageSite: ImageSite{
+			Document: doc, Kind: kind, Name: name, Container: p.Path, Type: workload.ResourceImage,
+			Path: p.Path, Line: node.Line, Column: node.Column,
+		}})
+	}
+	return sites, true
 }

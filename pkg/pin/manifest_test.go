@@ -221,7 +221,7 @@ func TestVerifyCatchesStrayChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sites := findImages(docs)
+	sites := findImages(docs, nil)
 	want := map[*yaml.Node]string{sites[0].node: "nginx@" + digA}
 	tests := []struct {
 		name    string

@@ -121,6 +121,14 @@ func JSONPatch(obj workload.Object, changes []Change) ([]byte, error) {
 
 // patchablePath checks that a change can be sent as a patch at all.
 func patchablePath(c Change) (imagePath, error) {
+	if c.Container.Type == workload.ResourceImage {
+		// A custom resource's field, wherever its rule found it: only a
+		// JSON patch at its pointer sets it.
+		if c.Old == "" || c.New == "" || c.Container.Path == "" {
+			return imagePath{}, fmt.Errorf("%s %q: change without a path, an old and a new image", c.Container.Type, c.Container.Name)
+		}
+		return imagePath{}, nil
+	}
 	p, err := parseImagePath(c.Container.Path)
 	if err != nil {
 		return imagePath{}, err

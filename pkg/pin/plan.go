@@ -76,7 +76,7 @@ func plan(obj workload.Object, usages []workload.Usage, chooser Chooser, dropTag
 			skip(ReasonEphemeralContainer, "ephemeral container %q of %s %s cannot be changed once added", c.Name, obj.Kind, obj.Name)
 			continue
 		}
-		if _, err := parseImagePath(c.Path); err != nil {
+		if _, err := patchablePath(Change{Container: c, Old: c.Image, New: c.Image}); err != nil {
 			skip(ReasonUnsupportedPath, "%s %q has no patchable image path: %v", c.Type, c.Name, err)
 			continue
 		}

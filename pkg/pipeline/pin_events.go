@@ -56,6 +56,9 @@ const (
 	// PinMirrorSign: a copy in the mirror signed, found signed by our key,
 	// or (in a dry run) to be signed (Sign).
 	PinMirrorSign
+	// PinRefused: the object is left as it is because what controls it
+	// would revert a patch (Message says which, and what to pin instead).
+	PinRefused
 )
 
 // PinUntouchedWhy says why an interrupted object was left as it was.

@@ -24,6 +24,9 @@ type PinFilesConfig struct {
 	// otherwise each changed file's diff goes to Output.
 	Write  bool
 	Output func(PinOutput) error
+	// ImagePaths says which fields of custom resources hold images (nil:
+	// the built-in catalogue).
+	ImagePaths *workload.Catalog
 }
 
 // PinFilesResult is the tally of a file pin.
@@ -70,9 +73,9 @@ func PinFiles(ctx context.Context, cfg PinFilesConfig) (PinFilesResult, error) {
 		}
 		return pin.PinnedImage(image, digest, r.DropTag)
 	}
-	rewrite := pin.PinManifest
+	rewrite := pin.PinManifestCatalog(cfg.ImagePaths)
 	if r.session != nil {
-		resolve, rewrite = r.mirrorResolver(ctx), pin.MirrorManifest
+		resolve, rewrite = r.mirrorResolver(ctx), pin.MirrorManifestCatalog(cfg.ImagePaths)
 	}
 	var res PinFilesResult
 	for _, path := range files {

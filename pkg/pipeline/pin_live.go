@@ -126,6 +126,15 @@ func (l *livePin) pinAll(ctx context.Context, workloads []workload.Workload) {
 			}
 			return
 		}
+		if why := ownedRefusal(w.Object, l.cfg.Cluster.Scope.ImagePaths); why != "" && (named || w.Kind != "Pod") {
+			// Its controller (or the kubelet) would undo the patch.
+			l.Events(PinEvent{Kind: PinRefused, Object: w.Object, Message: why})
+			l.result.Skipped++
+			if named {
+				l.result.Refused++
+			}
+			continue
+		}
 		if w.Kind == "Pod" && !named {
 			l.Events(PinEvent{Kind: PinSkippedPod, Object: w.Object})
 			l.result.Skipped++

@@ -96,7 +96,8 @@ func (l *livePin) send(ctx context.Context, t apply.Target, chooser pin.Chooser,
 			}
 			return changes, l.mirrorBefore(ctx, t, changes)
 		},
-		Retrying: func() { l.Events(PinEvent{Kind: PinRetrying, Object: t.Object}) },
+		Retrying:   func() { l.Events(PinEvent{Kind: PinRetrying, Object: t.Object}) },
+		ImagePaths: l.cfg.Cluster.Scope.ImagePaths,
 	})
 	if err != nil && ctx.Err() != nil {
 		// The interrupt cut the request: it landed whole or not at all.

@@ -449,3 +449,14 @@ func escapeTokens(tokens []string) []string {
 	}
 	return out
 }
+
+// Find reads the images the catalogue's rules reach in obj, a decoded
+// object of apiVersion and kind; ok is false for a kind it has no rules for.
+func (c *Catalog) Find(apiVersion, kind string, obj map[string]any) (spec *PodSpec, problems []FieldError, ok bool) {
+	rules := c.rulesFor(apiVersion, kind)
+	if rules == nil {
+		return nil, nil, false
+	}
+	spec, problems = rules.find(obj)
+	return spec, problems, true
+}

@@ -47,6 +47,9 @@ type Options struct {
 	Replan func(workload.Workload) ([]pin.Change, error)
 	// Retrying is told before the second patch is sent.
 	Retrying func()
+	// ImagePaths reads a re-read custom resource's images (nil: the
+	// built-in catalogue).
+	ImagePaths *workload.Catalog
 }
 
 // Send patches t with changes; on a conflict it re-reads the object,
@@ -60,7 +63,11 @@ func Send(ctx context.Context, t Target, changes []pin.Change, o Options) error 
 	if err != nil {
 		return fmt.Errorf("re-reading after a conflict: %w", err)
 	}
-	obj, ok, err := workload.FromUnstructured(fresh)
+	obj, ok, err := o.ImagePaths.FromUnstructured(fresh)
+	var fields *workload.FieldErrors
+	if errors.As(err, &fields) {
+		err = nil // the other images are there to re-plan
+	}
 	if err != nil || !ok {
 		return fmt.Errorf("re-reading after a conflict: the object no longer holds a pod spec")
 	}
