@@ -1,0 +1,209 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+)
+
+// The published Tekton (tektoncd/pipeline v1.0.0, config/300-crds) and
+// prometheus-operator (v0.85.0, example/prometheus-operator-crd) CRDs, as
+// hack/crds.sh fetches them from their modules.
+var customResourceCRDs = []struct{ file, crd string }{
+	{"tekton-tasks.yaml", "tasks.tekton.dev"},
+	{"tekton-taskruns.yaml", "taskruns.tekton.dev"},
+	{"tekton-pipelines.yaml", "pipelines.tekton.dev"},
+	{"tekton-pipelineruns.yaml", "pipelineruns.tekton.dev"},
+	{"prometheus-operator-prometheuses.yaml", "prometheuses.monitoring.coreos.com"},
+	{"prometheus-operator-thanosrulers.yaml", "thanosrulers.monitoring.coreos.com"},
+}
+
+func TestCustomResources(t *testing.T) {
+	crds := fetchEngineCRDs(t)
+	for _, c := range customResourceCRDs {
+		// Without the conversion webhook (no Tekton controller runs here):
+		// objects are created at the storage version, v1.
+		installEngineCRD(t, filepath.Join(crds, c.file), c.crd)
+	}
+	ns := newNamespace(t, "crs")
+	pub := stack.PublicRegistry + "/" + ns
+	build, test, docker := push(t, pub+"/build:1"), push(t, pub+"/test:1"), push(t, pub+"/docker:dind")
+	echo := push(t, pub+"/echo:1")
+	prom, thanos := push(t, pub+"/prometheus:v3"), push(t, pub+"/thanos:v0.38")
+	dir := t.TempDir()
+
+	objects := filepath.Join(dir, "objects.yaml")
+	writeFile(t, objects, `apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: build, namespace: `+ns+`}
+spec:
+  steps:
+  - name: build
+    image: `+build.Ref+`
+    script: make
+  - name: test
+    image: `+test.Ref+`
+    script: make test
+  sidecars:
+  - name: docker
+    image: `+docker.Ref+`
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: nightly, namespace: `+ns+`}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: greet
+      taskSpec:
+        steps:
+        - name: echo
+          image: `+echo.Ref+`
+          script: echo hello
+---
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: k8s, namespace: `+ns+`}
+spec:
+  image: `+prom.Ref+`
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ThanosRuler
+metadata: {name: ruler, namespace: `+ns+`}
+spec:
+  image: `+thanos.Ref+`
+  queryEndpoints: [dnssrv+_http._tcp.thanos-query.monitoring.svc.cluster.local]
+`)
+	// The API server validates each against its published schema (retried
+	// while discovery does not list the new kinds yet).
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		r := kubectl(t, "create", "-f", objects)
+		if r.Code == 0 {
+			break
+		}
+		if !strings.Contains(r.Stderr, "no matches for kind") || time.Now().After(deadline) {
+			t.Fatalf("creating the custom resources: %s", r)
+		}
+		kubectl(t, "delete", "--ignore-not-found", "-f", objects)
+	}
+
+	t.Run("audit finds every image with its place", func(t *testing.T) {
+		rep, r := auditJSON(t, "-A", "--offline")
+		if r.Code != 0 && r.Code != 1 {
+			t.Fatalf("audit -A: %s", r)
+		}
+		for _, want := range []struct{ kind, name, container, image string }{
+			{"Task", "build", "steps/build", build.Ref},
+			{"Task", "build", "steps/test", test.Ref},
+			{"Task", "build", "sidecars/docker", docker.Ref},
+			{"PipelineRun", "nightly", "tasks/greet/steps/echo", echo.Ref},
+			{"Prometheus", "k8s", "spec.image", prom.Ref},
+			{"ThanosRuler", "ruler", "spec.image", thanos.Ref},
+		} {
+			it := item(t, inNamespace(rep, ns), want.kind, want.name, want.container)
+			if it.Image != want.image || it.ContainerType != "image" {
+				t.Errorf("%s/%s %s: image %q type %q, want %q", want.kind, want.name, want.container, it.Image, it.ContainerType, want.image)
+			}
+		}
+	})
+
+	t.Run("audit table", func(t *testing.T) {
+		r := kubectl(t, "imgtrust", "audit", "-n", ns, "--offline")
+		if !strings.Contains(r.Stdout, "task.tekton.dev/build") && !strings.Contains(r.Stdout, "tasks.tekton.dev/build") {
+			t.Errorf("the table does not name the Task by its resource:\n%s", r)
+		}
+		t.Logf("%s", r)
+	})
+
+	t.Run("pin a Task live", func(t *testing.T) {
+		r := kubectl(t, "imgtrust", "pin", "tasks.tekton.dev/build", "-n", ns, "--source=registry", "--apply")
+		mustSucceed(t, r, "pin task --apply")
+		t.Logf("%s", r)
+		got := kubectl(t, "get", "tasks.tekton.dev", "build", "-n", ns, "-o", "jsonpath={.spec.steps[*].image} {.spec.sidecars[*].image}")
+		want := build.Pinned() + " " + test.Pinned() + " " + docker.Pinned()
+		if got.Stdout != want {
+			t.Errorf("the Task's images after pin: %q, want %q\n%s", got.Stdout, want, r)
+		}
+	})
+
+	t.Run("pin -f a Tekton file", func(t *testing.T) {
+		file := filepath.Join(dir, "task.yaml")
+		original := "# the nightly task\napiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: nightly\nspec:\n  steps:\n    - name: echo   # says hi\n      image: \"" + echo.Ref + "\"\n"
+		writeFile(t, file, original)
+		mustSucceed(t, kubectl(t, "imgtrust", "pin", "-f", file, "--write"), "pin -f --write")
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.Replace(original, echo.Ref, echo.Pinned(), 1); string(data) != want {
+			t.Errorf("pinned file:\n%s\nwant:\n%s", data, want)
+		}
+	})
+
+	t.Run("a StatefulSet its Prometheus controls is refused", func(t *testing.T) {
+		uid := kubectl(t, "get", "prometheus.monitoring.coreos.com", "k8s", "-n", ns, "-o", "jsonpath={.metadata.uid}")
+		mustSucceed(t, uid, "reading the Prometheus's uid")
+		sts := filepath.Join(dir, "sts.yaml")
+		writeFile(t, sts, `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: prometheus-k8s
+  namespace: `+ns+`
+  ownerReferences:
+  - {apiVersion: monitoring.coreos.com/v1, kind: Prometheus, name: k8s, uid: `+uid.Stdout+`, controller: true}
+spec:
+  selector: {matchLabels: {app: prometheus}}
+  template:
+    metadata: {labels: {app: prometheus}}
+    spec:
+      containers:
+      - name: prometheus
+        image: `+prom.Ref+`
+`)
+		mustSucceed(t, kubectl(t, "create", "-f", sts), "creating the StatefulSet")
+		r := kubectl(t, "imgtrust", "pin", "statefulset/prometheus-k8s", "-n", ns, "--source=registry", "--apply")
+		want := "owned by Prometheus " + ns + "/k8s: its operator would revert a patch here; pin the Prometheus resource"
+		t.Logf("%s", r)
+		if r.Code != 1 || !strings.Contains(r.Stderr, want) {
+			t.Errorf("want exit 1 and %q, got %s", want, r)
+		}
+		got := kubectl(t, "get", "statefulset", "prometheus-k8s", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+		if got.Stdout != prom.Ref {
+			t.Errorf("the refused StatefulSet changed: %q", got.Stdout)
+		}
+		// What the refusal says to run pins the Prometheus's own field.
+		r = kubectl(t, "imgtrust", "pin", "prometheus.monitoring.coreos.com/k8s", "-n", ns, "--source=registry", "--apply")
+		mustSucceed(t, r, "pin the Prometheus as the refusal says")
+		got = kubectl(t, "get", "prometheus.monitoring.coreos.com", "k8s", "-n", ns, "-o", "jsonpath={.spec.image}")
+		if got.Stdout != prom.Pinned() {
+			t.Errorf("the Prometheus's image after pin: %q, want %q", got.Stdout, prom.Pinned())
+		}
+	})
+
+	t.Run("bad --image-paths", func(t *testing.T) {
+		bad := filepath.Join(dir, "paths.yaml")
+		writeFile(t, bad, "apiVersion: imgtrust.dev/v1alpha1\nkind: ImagePaths\nrules:\n- group: example.com\n  kinds: [Runner]\n  images: [\"spec..image\"]\n")
+		r := kubectl(t, "imgtrust", "audit", "-n", ns, "--image-paths", bad)
+		if r.Code != 2 || !strings.Contains(r.Stderr, bad+": rule 0: images[0]") || strings.Count(strings.TrimSpace(r.Stderr), "\n") > 0 {
+			t.Errorf("want exit 2 and one line naming the file, rule and field, got %s", r)
+		}
+	})
+}
+
+// inNamespace keeps the report's items of one namespace.
+func inNamespace(rep audit.Report, ns string) audit.Report {
+	var items []audit.Item
+	for _, it := range rep.Items {
+		if it.Namespace == ns {
+			items = append(items, it)
+		}
+	}
+	rep.Items = items
+	return rep
+}
