@@ -186,6 +186,42 @@ spec:
 		}
 	})
 
+	t.Run("--image-paths adds a field live; one that holds no string is a warning", func(t *testing.T) {
+		// Tekton's schema types a step's image as a string; a param's
+		// default may be a string or a list, so a rule reading params as
+		// images meets both.
+		paths := filepath.Join(dir, "params.yaml")
+		writeFile(t, paths, "apiVersion: imgtrust.dev/v1alpha1\nkind: ImagePaths\nrules:\n- group: tekton.dev\n  kinds: [Task]\n  images: [\"spec.params[*].default\"]\n")
+		odd := filepath.Join(dir, "odd.yaml")
+		writeFile(t, odd, "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: odd, namespace: "+ns+"}\nspec:\n  params:\n  - {name: base, default: \""+test.Ref+"\"}\n  - {name: flags, type: array, default: [a, b]}\n  steps:\n  - {name: ok, image: \""+build.Ref+"\"}\n")
+		mustSucceed(t, kubectl(t, "create", "-f", odd), "creating a Task with params")
+		rep, r := auditJSON(t, "-n", ns, "--offline", "--image-paths", paths)
+		t.Logf("%s", r.Stderr)
+		if !strings.Contains(r.Stderr, "tasks.tekton.dev/odd -n "+ns+": /spec/params/1/default: the image field holds a list, not a string: skipped") {
+			t.Errorf("want a warning naming the object and the field:\n%s", r)
+		}
+		if it := item(t, rep, "Task", "odd", "params/base/default"); it.Image != test.Ref {
+			t.Errorf("the param's image: %q", it.Image)
+		}
+		item(t, rep, "Task", "odd", "steps/ok")      // the object's other images
+		item(t, rep, "Task", "build", "steps/build") // and the rest are audited
+	})
+
+	t.Run("a mirror pod is refused with its node", func(t *testing.T) {
+		pod := filepath.Join(dir, "mirror.yaml")
+		writeFile(t, pod, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd-node-a\n  namespace: "+ns+"\n  annotations: {kubernetes.io/config.mirror: abc, kubernetes.io/config.source: file}\nspec:\n  nodeName: node-a\n  containers:\n  - {name: etcd, image: \""+build.Ref+"\"}\n")
+		mustSucceed(t, kubectl(t, "create", "-f", pod), "creating a pod with the mirror annotation")
+		r := kubectl(t, "imgtrust", "pin", "pod/etcd-node-a", "-n", ns, "--source=registry", "--apply")
+		t.Logf("%s", r)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "a mirror pod of a static pod on node node-a") {
+			t.Errorf("want exit 1 and the mirror pod's reason, got %s", r)
+		}
+		got := kubectl(t, "get", "pod", "etcd-node-a", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}")
+		if got.Stdout != build.Ref {
+			t.Errorf("the mirror pod changed: %q", got.Stdout)
+		}
+	})
+
 	t.Run("bad --image-paths", func(t *testing.T) {
 		bad := filepath.Join(dir, "paths.yaml")
 		writeFile(t, bad, "apiVersion: imgtrust.dev/v1alpha1\nkind: ImagePaths\nrules:\n- group: example.com\n  kinds: [Runner]\n  images: [\"spec..image\"]\n")
