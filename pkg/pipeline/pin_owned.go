@@ -12,8 +12,9 @@ import (
 const mirrorPodAnnotation = "kubernetes.io/config.mirror"
 
 // ownedRefusal says why obj must not be patched although it has images to
-// pin: a mirror pod (the kubelet, not the API, holds its spec) or an object
-// whose controller is an operator's kind, which would write its spec back.
+// pin: a mirror pod (the kubelet, not the API, holds its spec), a run the
+// catalogue says is immutable (a TaskRun), or an object whose controller
+// is an operator's kind, which would write its spec back.
 // Built-in owners (a ReplicaSet's Deployment, say) are not reasons: pin
 // reports and patches at the top owner already.
 func ownedRefusal(obj workload.Object, cat *workload.Catalog) string {
@@ -23,6 +24,9 @@ func ownedRefusal(obj workload.Object, cat *workload.Catalog) string {
 			node = "node " + obj.Spec.NodeName
 		}
 		return fmt.Sprintf("a mirror pod of a static pod on %s: the kubelet runs it from a manifest file on the node, which the API cannot patch; pin that file (kubectl imgtrust pin -f FILE --write)", node)
+	}
+	if group, _, found := strings.Cut(obj.APIVersion, "/"); found && cat.Immutable(group, obj.Kind) {
+		return fmt.Sprintf("a %s cannot change once it is created: pin the manifest it is created from (kubectl imgtrust pin -f FILE --write)", obj.Kind)
 	}
 	o := obj.Owner
 	if o == nil {

@@ -26,6 +26,8 @@ func TestOwnedRefusal(t *testing.T) {
 		{owned("monitoring.coreos.com/v1", "Prometheus"), "owned by Prometheus monitoring/k8s: its operator would revert a patch here; pin the Prometheus resource (kubectl imgtrust pin prometheus.monitoring.coreos.com/k8s -n monitoring)"},
 		{owned("example.com/v1", "Database"), "owned by Database monitoring/k8s (example.com/v1): its controller would revert a patch here"},
 		{owned("apps/v1", "Deployment"), ""},
+		{workload.Object{APIVersion: "tekton.dev/v1", Kind: "TaskRun", Name: "build-1"}, "a TaskRun cannot change once it is created: pin the manifest it is created from"},
+		{workload.Object{APIVersion: "tekton.dev/v1", Kind: "Task", Name: "build"}, ""},
 		{workload.Object{Kind: "Deployment", Name: "web"}, ""},
 		{workload.Object{APIVersion: "v1", Kind: "Pod", Name: "etcd-node1", Namespace: "kube-system",
 			Annotations: map[string]string{"kubernetes.io/config.mirror": "abc"},

@@ -46,6 +46,9 @@ type ImagePathRule struct {
 	// credentials the kubelet uses for these images.
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 	ImagePullSecrets   string `json:"imagePullSecrets,omitempty"`
+	// Immutable kinds (a TaskRun, a Workflow: runs) cannot change once
+	// created: pin leaves them and says to pin their manifest.
+	Immutable bool `json:"immutable,omitempty"`
 }
 
 // Catalog is the compiled rules, by group and kind. The nil *Catalog is
@@ -60,6 +63,7 @@ type kindRules struct {
 	serviceAccount     fieldPath
 	pullSecrets        fieldPath
 	hasSA, hasSecrets  bool
+	immutable          bool
 }
 
 // fieldPath is a compiled path: each step a field, maybe iterated.
@@ -123,6 +127,13 @@ func (c *Catalog) Knows(group, kind string) bool {
 	return ok
 }
 
+// Immutable reports whether the catalogue says objects of group and kind
+// cannot change once created.
+func (c *Catalog) Immutable(group, kind string) bool {
+	r, ok := c.orBuiltin().rules[schema.GroupKind{Group: group, Kind: kind}]
+	return ok && r.immutable
+}
+
 func (c *Catalog) rulesFor(apiVersion, kind string) *kindRules {
 	group, _, found := strings.Cut(apiVersion, "/")
 	if !found {
@@ -180,7 +191,7 @@ func parseImagePaths(file string, data []byte, into *Catalog) (*Catalog, error) 
 		if len(r.Containers) == 0 && len(r.Images) == 0 {
 			return nil, bad("containers", "neither containers nor images given")
 		}
-		compiled := &kindRules{}
+		compiled := &kindRules{immutable: r.Immutable}
 		for k, p := range r.Containers {
 			fp, err := parseFieldPath(p)
 			if err != nil {
@@ -241,6 +252,7 @@ func (c *Catalog) add(gk schema.GroupKind, r *kindRules) {
 	if r.hasSecrets {
 		cur.pullSecrets, cur.hasSecrets = r.pullSecrets, true
 	}
+	cur.immutable = cur.immutable || r.immutable
 }
 
 func strictJSON(data []byte, v any) error {
