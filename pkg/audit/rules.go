@@ -156,9 +156,14 @@ func (it *Item) pinCommand() string {
 	if it.Kind == "" || it.Name == "" {
 		return "kubectl imgtrust pin -f <file> --write"
 	}
+	if group, _, ok := strings.Cut(it.object.APIVersion, "/"); ok && workload.BuiltinCatalog().Immutable(group, it.Kind) {
+		return "kubectl imgtrust pin -f <file> --write" // a run cannot change once created
+	}
 	cmd := "kubectl imgtrust pin " + it.object.Label()
-	if it.ContainerType == workload.ImageVolume {
-		cmd += " --source=registry" // pods do not report an image volume's digest
+	if it.ContainerType == workload.ImageVolume || it.ContainerType == workload.ResourceImage {
+		// Pods report neither an image volume's digest nor a custom
+		// resource's under its name.
+		cmd += " --source=registry"
 	}
 	return cmd
 }

@@ -375,6 +375,27 @@ func TestFixesFitTheInput(t *testing.T) {
 	}
 }
 
+// A custom resource's image is pinned from the registry (no pod reports
+// its digest under its name); a run, which cannot change, by its manifest.
+func TestFixesForCustomResources(t *testing.T) {
+	step := workload.ContainerSpec{Name: "steps/build", Type: workload.ResourceImage, Image: "ghcr.io/acme/build:1", Path: "/spec/steps/0/image"}
+	for _, tt := range []struct {
+		object workload.Object
+		want   string
+	}{
+		{workload.Object{APIVersion: "tekton.dev/v1", Kind: "Task", Namespace: "ci", Name: "build", Resource: "tasks.tekton.dev", FromRules: true},
+			"kubectl imgtrust pin tasks.tekton.dev/build -n ci --source=registry"},
+		{workload.Object{APIVersion: "tekton.dev/v1", Kind: "TaskRun", Namespace: "ci", Name: "build-1", Resource: "taskruns.tekton.dev", FromRules: true},
+			"kubectl imgtrust pin -f <file> --write"},
+	} {
+		w := workload.Workload{Object: tt.object, Containers: []workload.Usage{{ContainerSpec: step}}}
+		items := Evaluate([]workload.Workload{w}, Options{})
+		if len(items) != 1 || len(items[0].Findings) == 0 || !strings.Contains(items[0].Findings[0].Fix, tt.want) {
+			t.Errorf("%s: findings %+v, want a fix with %q", tt.object.Kind, items, tt.want)
+		}
+	}
+}
+
 func TestInvalidReferenceHints(t *testing.T) {
 	for image, want := range map[string]string{
 		"ko://github.com/acme/cmd/web": "ko resolve",
