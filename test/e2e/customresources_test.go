@@ -110,6 +110,9 @@ spec:
 			if it.Image != want.image || it.ContainerType != "image" {
 				t.Errorf("%s/%s %s: image %q type %q, want %q", want.kind, want.name, want.container, it.Image, it.ContainerType, want.image)
 			}
+			if want.kind == "Task" && !strings.Contains(it.Findings[0].Fix, "kubectl imgtrust pin tasks.tekton.dev/build -n "+ns+" --source=registry") {
+				t.Errorf("the Task's fix is not a pin that works: %q", it.Findings[0].Fix)
+			}
 		}
 	})
 
@@ -121,6 +124,20 @@ spec:
 		t.Logf("%s", r)
 	})
 
+	t.Run("resolve a Task's images", func(t *testing.T) {
+		r := kubectl(t, "imgtrust", "resolve", "tasks.tekton.dev/build", "-n", ns)
+		t.Logf("%s", r)
+		mustSucceed(t, r, "resolve a Task")
+		if !strings.Contains(r.Stderr, "3 images resolved, 0 failed") || strings.Contains(r.Stderr, " 0 registry requests") {
+			t.Errorf("want the three tags resolved at the registry:\n%s", r)
+		}
+		for _, p := range []string{build.Digest, test.Digest, docker.Digest} {
+			if !strings.Contains(r.Stdout, p) {
+				t.Errorf("resolve does not give %s:\n%s", p, r)
+			}
+		}
+	})
+
 	t.Run("pin a Task live", func(t *testing.T) {
 		r := kubectl(t, "imgtrust", "pin", "tasks.tekton.dev/build", "-n", ns, "--source=registry", "--apply")
 		mustSucceed(t, r, "pin task --apply")
@@ -129,6 +146,17 @@ spec:
 		want := build.Pinned() + " " + test.Pinned() + " " + docker.Pinned()
 		if got.Stdout != want {
 			t.Errorf("the Task's images after pin: %q, want %q\n%s", got.Stdout, want, r)
+		}
+	})
+
+	t.Run("a PipelineRun, which cannot change, is refused", func(t *testing.T) {
+		r := kubectl(t, "imgtrust", "pin", "pipelineruns.tekton.dev/nightly", "-n", ns, "--source=registry", "--apply")
+		if r.Code != 1 || !strings.Contains(r.Stderr, "a PipelineRun cannot change once it is created: pin the manifest it is created from") {
+			t.Errorf("want exit 1 and the reason, got %s", r)
+		}
+		got := kubectl(t, "get", "pipelineruns.tekton.dev", "nightly", "-n", ns, "-o", "jsonpath={.spec.pipelineSpec.tasks[0].taskSpec.steps[0].image}")
+		if got.Stdout != echo.Ref {
+			t.Errorf("the refused PipelineRun changed: %q", got.Stdout)
 		}
 	})
 
