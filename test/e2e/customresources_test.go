@@ -116,6 +116,25 @@ spec:
 		}
 	})
 
+	t.Run("the shipped read-only role reads them; one kind forbidden is a warning", func(t *testing.T) {
+		full := asServiceAccount(t, ns, "cr-ro", shippedRole(t, "imgtrust-readonly.yaml", nil), "")
+		r := kubectl(t, "imgtrust", "audit", "-n", ns, "--offline", "--kubeconfig", full)
+		if (r.Code != 0 && r.Code != 1) || strings.Contains(r.Stderr, "warning:") || !strings.Contains(r.Stdout, "tasks.tekton.dev/build") {
+			t.Errorf("as imgtrust-readonly: want the Task audited without warnings, got %s", r)
+		}
+		less := asServiceAccount(t, ns, "cr-no-tasks", shippedRole(t, "imgtrust-readonly.yaml", dropVerb("tasks", "list")), "")
+		r = kubectl(t, "imgtrust", "audit", "-n", ns, "--offline", "--kubeconfig", less)
+		if r.Code != 0 && r.Code != 1 {
+			t.Errorf("want the rest reported (exit 0 or 1), got %s", r)
+		}
+		if !warned(r.Stderr, "tasks.tekton.dev", "forbidden") {
+			t.Errorf("want a warning naming tasks.tekton.dev as forbidden:\n%s", r)
+		}
+		if strings.Contains(r.Stdout, "tasks.tekton.dev/build") || !strings.Contains(r.Stdout, "thanosrulers.monitoring.coreos.com/ruler") {
+			t.Errorf("want the Task left out and the ThanosRuler reported:\n%s", r)
+		}
+	})
+
 	t.Run("audit table", func(t *testing.T) {
 		r := kubectl(t, "imgtrust", "audit", "-n", ns, "--offline")
 		if !strings.Contains(r.Stdout, "task.tekton.dev/build") && !strings.Contains(r.Stdout, "tasks.tekton.dev/build") {

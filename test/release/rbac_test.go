@@ -65,6 +65,12 @@ var (
 		"":      {"pods", "replicationcontrollers", "serviceaccounts", "secrets", "namespaces"},
 		"apps":  {"deployments", "statefulsets", "daemonsets", "replicasets"},
 		"batch": {"jobs", "cronjobs"},
+		// The custom resources of the built-in image-paths catalogue.
+		"tekton.dev":                   {"tasks", "clustertasks", "taskruns", "pipelines", "pipelineruns", "stepactions"},
+		"monitoring.coreos.com":        {"prometheuses", "prometheusagents", "alertmanagers", "thanosrulers"},
+		"caching.internal.knative.dev": {"images"},
+		"keda.sh":                      {"scaledjobs"},
+		"argoproj.io":                  {"workflows", "workflowtemplates", "clusterworkflowtemplates", "cronworkflows"},
 	}
 	// What pin patches: every workload kind whose pod template names images,
 	// and bare pods.
@@ -72,6 +78,12 @@ var (
 		"":      {"pods", "replicationcontrollers"},
 		"apps":  {"deployments", "statefulsets", "daemonsets", "replicasets"},
 		"batch": {"jobs", "cronjobs"},
+		// Custom resources, but not runs (immutable once created).
+		"tekton.dev":                   {"tasks", "clustertasks", "pipelines", "stepactions"},
+		"monitoring.coreos.com":        {"prometheuses", "prometheusagents", "alertmanagers", "thanosrulers"},
+		"caching.internal.knative.dev": {"images"},
+		"keda.sh":                      {"scaledjobs"},
+		"argoproj.io":                  {"workflowtemplates", "clusterworkflowtemplates", "cronworkflows"},
 	}
 )
 
