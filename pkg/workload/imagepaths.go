@@ -367,11 +367,7 @@ type FieldErrors struct {
 }
 
 func (e *FieldErrors) Error() string {
-	msgs := make([]string, len(e.Errs))
-	for i, f := range e.Errs {
-		msgs[i] = f.Error()
-	}
-	return fmt.Sprintf("%s %s: %s", e.Kind, e.Name, strings.Join(msgs, "; "))
+	return fmt.Sprintf("%s %s: %s", e.Kind, e.Name, fieldMessages(e))
 }
 
 // find reads the images a kind's rules reach in obj.

@@ -3,13 +3,13 @@ package workload
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/pager"
 )
@@ -21,23 +21,20 @@ import (
 // *ListError values, as List's; an object with an image field that is no
 // string is a warning naming the field, with its other images kept.
 func ListCustom(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, cat *Catalog, ns string) (objects []Object, problems []*ListError, warnings []string) {
-	type kind struct {
-		mapping *meta.RESTMapping
-	}
-	var kinds []kind
+	var kinds []*meta.RESTMapping
 	for _, gk := range cat.Kinds() {
 		mapping, err := mapper.RESTMapping(gk)
 		if meta.IsNoMatchError(err) {
 			continue // not installed here
 		}
 		if err != nil {
-			problems = append(problems, &ListError{Resource: resourceName(gk), Namespace: ns, Err: err})
-			continue
+			// Discovery itself failed: the same for every kind, so said once.
+			return nil, []*ListError{{Resource: "custom resources", Namespace: ns, Err: err}}, nil
 		}
 		if ns != "" && mapping.Scope.Name() != meta.RESTScopeNameNamespace {
 			continue // a cluster-scoped kind holds nothing of one namespace
 		}
-		kinds = append(kinds, kind{mapping})
+		kinds = append(kinds, mapping)
 	}
 	type result struct {
 		objects  []Object
@@ -46,17 +43,17 @@ func ListCustom(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapp
 	}
 	results := make([]result, len(kinds))
 	var wg sync.WaitGroup
-	for i, k := range kinds {
+	for i, mapping := range kinds {
 		wg.Go(func() {
-			var res dynamic.ResourceInterface = dyn.Resource(k.mapping.Resource)
-			if k.mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-				res = dyn.Resource(k.mapping.Resource).Namespace(ns)
+			var res dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
+			if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+				res = dyn.Resource(mapping.Resource).Namespace(ns)
 			}
 			p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 				return res.List(ctx, opts)
 			})
 			p.PageSize = pageSize
-			resource := k.mapping.Resource.GroupResource().String()
+			resource := mapping.Resource.GroupResource().String()
 			results[i].err = p.EachListItem(ctx, metav1.ListOptions{}, func(item runtime.Object) error {
 				u, ok := item.(*unstructured.Unstructured)
 				if !ok {
@@ -84,13 +81,11 @@ func ListCustom(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapp
 		objects = append(objects, r.objects...)
 		warnings = append(warnings, r.warnings...)
 		if r.err != nil {
-			problems = append(problems, &ListError{Resource: kinds[i].mapping.Resource.GroupResource().String(), Namespace: ns, Err: r.err})
+			problems = append(problems, &ListError{Resource: kinds[i].Resource.GroupResource().String(), Namespace: ns, Err: r.err})
 		}
 	}
 	return objects, problems, warnings
 }
-
-func resourceName(gk schema.GroupKind) string { return gk.String() }
 
 func namespaceSuffix(ns string) string {
 	if ns == "" {
@@ -100,12 +95,9 @@ func namespaceSuffix(ns string) string {
 }
 
 func fieldMessages(e *FieldErrors) string {
-	out := ""
+	msgs := make([]string, len(e.Errs))
 	for i, f := range e.Errs {
-		if i > 0 {
-			out += "; "
-		}
-		out += f.Error()
+		msgs[i] = f.Error()
 	}
-	return out
+	return strings.Join(msgs, "; ")
 }
