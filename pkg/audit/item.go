@@ -51,6 +51,10 @@ type Item struct {
 	// Vulnerabilities are what scanners reported of the digest that runs
 	// (audit --vulnerabilities); nil when not asked.
 	Vulnerabilities *vulns.Result `json:"vulnerabilities,omitempty"`
+	// ControlledBy names the workload's controller when it is an
+	// operator's kind ("prometheus.monitoring.coreos.com/k8s"): it writes
+	// the workload's spec, so the image is pinned there.
+	ControlledBy string `json:"controlledBy,omitempty"`
 	// Source is where the image is written, for manifests read with -f.
 	Source   *SourceLocation `json:"source,omitempty"`
 	Findings []Finding       `json:"findings"`

@@ -69,6 +69,9 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 		podSecrets:      w.PodPullSecrets,
 		nodes:           w.Nodes,
 	}
+	if owner, ok := w.OperatorOwner(); ok {
+		it.ControlledBy = owner.Ref()
+	}
 	if w.Source != "" {
 		it.Source = &SourceLocation{File: w.Source, Line: u.Line, Column: u.Column}
 	}
@@ -156,8 +159,17 @@ func (it *Item) pinCommand() string {
 	if it.Kind == "" || it.Name == "" {
 		return "kubectl imgtrust pin -f <file> --write"
 	}
-	if group, _, ok := strings.Cut(it.object.APIVersion, "/"); ok && workload.BuiltinCatalog().Immutable(group, it.Kind) {
+	if workload.BuiltinCatalog().Immutable(it.object.Group(), it.Kind) {
 		return "kubectl imgtrust pin -f <file> --write" // a run cannot change once created
+	}
+	if owner, ok := it.object.OperatorOwner(); ok {
+		// Its controller would revert a patch here: pin where it takes
+		// the image from, with a rule for its kind if the catalogue has none.
+		cmd := "kubectl imgtrust pin " + owner.Label() + " --source=registry"
+		if !workload.BuiltinCatalog().Knows(owner.Group(), owner.Kind) {
+			cmd += " --image-paths FILE"
+		}
+		return cmd
 	}
 	cmd := "kubectl imgtrust pin " + it.object.Label()
 	if it.ContainerType == workload.ImageVolume || it.ContainerType == workload.ResourceImage {

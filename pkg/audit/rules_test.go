@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
@@ -379,6 +380,7 @@ func TestFixesFitTheInput(t *testing.T) {
 // its digest under its name); a run, which cannot change, by its manifest.
 func TestFixesForCustomResources(t *testing.T) {
 	step := workload.ContainerSpec{Name: "steps/build", Type: workload.ResourceImage, Image: "ghcr.io/acme/build:1", Path: "/spec/steps/0/image"}
+	yes := true
 	for _, tt := range []struct {
 		object workload.Object
 		want   string
@@ -387,11 +389,18 @@ func TestFixesForCustomResources(t *testing.T) {
 			"kubectl imgtrust pin tasks.tekton.dev/build -n ci --source=registry"},
 		{workload.Object{APIVersion: "tekton.dev/v1", Kind: "TaskRun", Namespace: "ci", Name: "build-1", Resource: "taskruns.tekton.dev", FromRules: true},
 			"kubectl imgtrust pin -f <file> --write"},
+		{workload.Object{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: "monitoring", Name: "prometheus-k8s", Owner: &metav1.OwnerReference{APIVersion: "monitoring.coreos.com/v1", Kind: "Prometheus", Name: "k8s", Controller: &yes}},
+			"kubectl imgtrust pin prometheus.monitoring.coreos.com/k8s -n monitoring --source=registry"},
+		{workload.Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "db", Name: "pg", Owner: &metav1.OwnerReference{APIVersion: "acid.zalan.do/v1", Kind: "Postgresql", Name: "main", Controller: &yes}},
+			"kubectl imgtrust pin postgresql.acid.zalan.do/main -n db --source=registry --image-paths FILE"},
 	} {
 		w := workload.Workload{Object: tt.object, Containers: []workload.Usage{{ContainerSpec: step}}}
 		items := Evaluate([]workload.Workload{w}, Options{})
 		if len(items) != 1 || len(items[0].Findings) == 0 || !strings.Contains(items[0].Findings[0].Fix, tt.want) {
 			t.Errorf("%s: findings %+v, want a fix with %q", tt.object.Kind, items, tt.want)
+		}
+		if tt.object.Owner != nil && items[0].ControlledBy != strings.ToLower(tt.object.Owner.Kind)+"."+strings.Split(tt.object.Owner.APIVersion, "/")[0]+"/"+tt.object.Owner.Name {
+			t.Errorf("%s: controlledBy %q", tt.object.Name, items[0].ControlledBy)
 		}
 	}
 }

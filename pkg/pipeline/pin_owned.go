@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
@@ -25,40 +24,19 @@ func ownedRefusal(obj workload.Object, cat *workload.Catalog) string {
 		}
 		return fmt.Sprintf("a mirror pod of a static pod on %s: the kubelet runs it from a manifest file on the node, which the API cannot patch; pin that file (kubectl imgtrust pin -f FILE --write)", node)
 	}
-	if group, _, found := strings.Cut(obj.APIVersion, "/"); found && cat.Immutable(group, obj.Kind) {
+	if cat.Immutable(obj.Group(), obj.Kind) {
 		return fmt.Sprintf("a %s cannot change once it is created: pin the manifest it is created from (kubectl imgtrust pin -f FILE --write)", obj.Kind)
 	}
-	o := obj.Owner
-	if o == nil {
+	owner, ok := obj.OperatorOwner()
+	if !ok {
 		return ""
 	}
-	group, _, _ := strings.Cut(o.APIVersion, "/")
-	if !strings.Contains(o.APIVersion, "/") {
-		group = ""
-	}
-	if builtinOwner(group, o.Kind) {
-		return ""
-	}
-	owner := workload.Object{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, Namespace: obj.Namespace}
-	where := o.Name
+	where := owner.Name
 	if obj.Namespace != "" {
-		where = obj.Namespace + "/" + o.Name
+		where = obj.Namespace + "/" + owner.Name
 	}
-	if cat.Knows(group, o.Kind) {
-		return fmt.Sprintf("owned by %s %s: its operator would revert a patch here; pin the %s resource (kubectl imgtrust pin %s)", o.Kind, where, o.Kind, owner.Label())
+	if cat.Knows(owner.Group(), owner.Kind) {
+		return fmt.Sprintf("owned by %s %s: its operator would revert a patch here; pin the %s resource (kubectl imgtrust pin %s)", owner.Kind, where, owner.Kind, owner.Label())
 	}
-	return fmt.Sprintf("owned by %s %s (%s): its controller would revert a patch here; pin what the %s is made from", o.Kind, where, o.APIVersion, o.Kind)
-}
-
-// builtinOwner: the controllers whose objects pin reaches at their top.
-func builtinOwner(group, kind string) bool {
-	switch group {
-	case "":
-		return kind == "ReplicationController" || kind == "Node"
-	case "apps":
-		return kind == "Deployment" || kind == "ReplicaSet" || kind == "StatefulSet" || kind == "DaemonSet"
-	case "batch":
-		return kind == "Job" || kind == "CronJob"
-	}
-	return false
+	return fmt.Sprintf("owned by %s %s (%s): its controller would revert a patch here; pin what the %s is made from", owner.Kind, where, owner.APIVersion, owner.Kind)
 }

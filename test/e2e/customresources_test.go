@@ -214,6 +214,13 @@ spec:
         image: `+prom.Ref+`
 `)
 		mustSucceed(t, kubectl(t, "create", "-f", sts), "creating the StatefulSet")
+		// The audit names its controller, and its fix pins there.
+		rep, _ := auditJSON(t, "-n", ns, "--offline")
+		it := item(t, rep, "StatefulSet", "prometheus-k8s", "prometheus")
+		if it.ControlledBy != "prometheus.monitoring.coreos.com/k8s" || len(it.Findings) == 0 ||
+			!strings.Contains(it.Findings[0].Fix, "kubectl imgtrust pin prometheus.monitoring.coreos.com/k8s -n "+ns+" --source=registry") {
+			t.Errorf("the StatefulSet's item: controlledBy %q, findings %+v", it.ControlledBy, it.Findings)
+		}
 		r := kubectl(t, "imgtrust", "pin", "statefulset/prometheus-k8s", "-n", ns, "--source=registry", "--apply")
 		want := "owned by Prometheus " + ns + "/k8s: its operator would revert a patch here; pin the Prometheus resource"
 		t.Logf("%s", r)
