@@ -10,19 +10,28 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/pager"
 )
 
-// ListCustom reads the custom resources of every kind the catalogue knows
-// and the API server serves (its discovery says which: a kind without its
+// templateKinds are custom kinds with a pod template at spec.template,
+// read as pod templates (FromUnstructured's generic paths), not by rules:
+// their controllers' ReplicaSets and pods roll up into them.
+var templateKinds = []schema.GroupKind{
+	{Group: "argoproj.io", Kind: "Rollout"},
+	{Group: "serving.knative.dev", Kind: "Service"},
+}
+
+// ListCustom reads the custom resources of every kind the catalogue knows,
+// and of the templateKinds, that the API server serves (its discovery says which: a kind without its
 // CRD is not asked for), one paginated LIST per kind, in namespace ns (""
 // for all; cluster-scoped kinds only then). Kinds that cannot be read are
 // *ListError values, as List's; an object with an image field that is no
 // string is a warning naming the field, with its other images kept.
 func ListCustom(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, cat *Catalog, ns string) (objects []Object, problems []*ListError, warnings []string) {
 	var kinds []*meta.RESTMapping
-	for _, gk := range cat.Kinds() {
+	for _, gk := range append(cat.Kinds(), templateKinds...) {
 		mapping, err := mapper.RESTMapping(gk)
 		if meta.IsNoMatchError(err) {
 			continue // not installed here

@@ -70,7 +70,8 @@ var (
 		"monitoring.coreos.com":        {"prometheuses", "prometheusagents", "alertmanagers", "thanosrulers"},
 		"caching.internal.knative.dev": {"images"},
 		"keda.sh":                      {"scaledjobs"},
-		"argoproj.io":                  {"workflows", "workflowtemplates", "clusterworkflowtemplates", "cronworkflows"},
+		"argoproj.io":                  {"workflows", "workflowtemplates", "clusterworkflowtemplates", "cronworkflows", "rollouts"},
+		"serving.knative.dev":          {"services"},
 	}
 	// What pin patches: every workload kind whose pod template names images,
 	// and bare pods.
@@ -83,7 +84,8 @@ var (
 		"monitoring.coreos.com":        {"prometheuses", "prometheusagents", "alertmanagers", "thanosrulers"},
 		"caching.internal.knative.dev": {"images"},
 		"keda.sh":                      {"scaledjobs"},
-		"argoproj.io":                  {"workflowtemplates", "clusterworkflowtemplates", "cronworkflows"},
+		"argoproj.io":                  {"workflowtemplates", "clusterworkflowtemplates", "cronworkflows", "rollouts"},
+		"serving.knative.dev":          {"services"},
 	}
 )
 
