@@ -7,6 +7,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
 // verdict is the status of one image of a workload.
@@ -19,9 +20,14 @@ type verdict struct {
 
 type assessor struct {
 	in      Input
+	w       workload.Workload
 	ws      workloadSecrets
 	keyring *pullsecret.Keyring
 	need    func(Check)
+	// pulls are the images other workloads' credentials pulled, by node.
+	pulls pulls
+	// note records an assumption a verdict rests on (said once).
+	note func(string)
 }
 
 // verification returns the verdict of a check, asking need for it when
@@ -161,6 +167,21 @@ func (a assessor) unmatched(v verdict, reg, repo string, pods int) verdict {
 		refused = fmt.Sprintf("%s refuses anonymous pulls (%s)", reg, strings.TrimPrefix(anon.Message, reg+" "))
 	case verified:
 		refused = fmt.Sprintf("anonymous access not verified: %s", anon.Message)
+	}
+	// A node credential provider (which may pull with the pod's service
+	// account token) is a credential the API cannot show.
+	if by := nodeCredential(a.in.NodeCredentials, reg, repo); by != "" {
+		v.status = NodeProvided
+		v.detail = fmt.Sprintf("no pull secret covers %s, but %s serves it on the nodes: no pull secret is not no credential; a provider that uses service-account tokens pulls as service account %s/%s", reg, by, ws.ns, ws.serviceAccount)
+		if refused != "" {
+			v.detail += "; " + refused
+		}
+		return v
+	}
+	if pods > 0 && verified && anon.Result == registry.VerifyRejected {
+		if cached, ok := a.onCachedPull(v, reg, repo, refused); ok {
+			return cached
+		}
 	}
 	if pods > 0 {
 		v.status = NodeProvided

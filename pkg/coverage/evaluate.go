@@ -1,6 +1,7 @@
 package coverage
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,8 +21,9 @@ type Result struct {
 // namespace, kind, name and registry, and the namespace-level findings.
 func Evaluate(in Input) Result {
 	var r Result
-	walk(in, nil, func(row Row) { r.Rows = append(r.Rows, row) })
+	notes := walk(in, nil, func(row Row) { r.Rows = append(r.Rows, row) })
 	r.Findings, r.Warnings = namespaceFindings(in)
+	r.Warnings = append(r.Warnings, notes...)
 	return r
 }
 
@@ -47,8 +49,9 @@ type image struct {
 }
 
 // walk assesses every workload and registry; need, when set, collects the
-// registry checks instead of reading verdicts.
-func walk(in Input, need func(Check), emit func(Row)) {
+// registry checks instead of reading verdicts. It returns the assumptions
+// verdicts rest on, each once.
+func walk(in Input, need func(Check), emit func(Row)) []string {
 	workloads := append([]workload.Workload(nil), in.Workloads...)
 	sort.SliceStable(workloads, func(i, j int) bool {
 		a, b := workloads[i], workloads[j]
@@ -60,13 +63,20 @@ func walk(in Input, need func(Check), emit func(Row)) {
 		}
 		return a.Name < b.Name
 	})
+	var notes []string
+	note := func(s string) {
+		if !slices.Contains(notes, s) {
+			notes = append(notes, s)
+		}
+	}
+	p := credentialedPulls(in, workloads)
 	for _, w := range workloads {
 		byRegistry := imagesByRegistry(w)
 		if len(byRegistry) == 0 {
 			continue
 		}
 		ws := secretsOf(w, in.Store)
-		a := assessor{in: in, ws: ws, keyring: pullsecret.NewKeyring(ws.sources...), need: need}
+		a := assessor{in: in, w: w, ws: ws, keyring: pullsecret.NewKeyring(ws.sources...), need: need, pulls: p, note: note}
 		registries := make([]string, 0, len(byRegistry))
 		for reg := range byRegistry {
 			registries = append(registries, reg)
@@ -82,6 +92,7 @@ func walk(in Input, need func(Check), emit func(Row)) {
 			emit(row)
 		}
 	}
+	return notes
 }
 
 // imagesByRegistry groups the workload's parsed images by registry, one

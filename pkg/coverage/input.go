@@ -34,6 +34,11 @@ type Input struct {
 	Elsewhere map[string][]pullsecret.Location
 	// Verdicts are the registries' answers to Checks; nil without --verify.
 	Verdicts map[CheckKey]registry.Verification
+	// Nodes are the kubelets of CachedPullNodes (read with --verify only).
+	Nodes Nodes
+	// NodeCredentials are --node-credential-registries patterns: registries
+	// the nodes' kubelet credential providers serve.
+	NodeCredentials []string
 }
 
 // CheckKey identifies one registry check. Credentials are checked once per

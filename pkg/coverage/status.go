@@ -16,12 +16,20 @@ const (
 	InvalidSecret        Status = "invalid-secret"
 	CredentialRejected   Status = "credential-rejected"
 	NodeProvided         Status = "node-provided?"
+	// RunsOnCachedPull: a pod without a credential runs a private image
+	// that another pod's credential pulled onto its node, whose kubelet
+	// re-checks credentials (KubeletEnsureSecretPulledImages): its next
+	// start there fails.
+	RunsOnCachedPull Status = "runs-on-cached-pull"
+	// SharesCachedPull: the same, on a kubelet that does not re-check: a
+	// pod without access runs a private image.
+	SharesCachedPull Status = "shares-cached-pull"
 	Unknown              Status = "unknown"
 )
 
 // Statuses lists every status, most severe first: a row covering several
 // images of one registry takes the most severe of theirs.
-var Statuses = []Status{InvalidSecret, MissingSecret, CredentialRejected, NoMatchingCredential, NodeProvided, Unknown, NotNeeded, Covered}
+var Statuses = []Status{InvalidSecret, MissingSecret, CredentialRejected, RunsOnCachedPull, NoMatchingCredential, SharesCachedPull, NodeProvided, Unknown, NotNeeded, Covered}
 
 func (s Status) rank() int {
 	for i, x := range Statuses {
