@@ -80,9 +80,9 @@ func ParseConfigz(body []byte) (*KubeletConfig, error) {
 type cacheCheck int
 
 const (
-	cacheUnknown   cacheCheck = iota
-	cacheRechecks             // the kubelet asks for the pod's own credential
-	cacheShared               // any pod may use the cached image
+	cacheUnknown  cacheCheck = iota
+	cacheRechecks            // the kubelet asks for the pod's own credential
+	cacheShared              // any pod may use the cached image
 )
 
 // Assumption notes, said once in the report's warnings when a verdict

@@ -24,7 +24,7 @@ const (
 	// SharesCachedPull: the same, on a kubelet that does not re-check: a
 	// pod without access runs a private image.
 	SharesCachedPull Status = "shares-cached-pull"
-	Unknown              Status = "unknown"
+	Unknown          Status = "unknown"
 )
 
 // Statuses lists every status, most severe first: a row covering several
