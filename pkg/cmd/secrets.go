@@ -26,9 +26,11 @@ type SecretsOptions struct {
 	connectionFlags
 	contextFlags
 
-	Output string
-	Verify bool
-	FailOn []string
+	Output                   string
+	Verify                   bool
+	FailOn                   []string
+	ReadKubeletConfig        bool
+	NodeCredentialRegistries []string
 
 	args     []string
 	contexts []string
@@ -60,8 +62,18 @@ account) are matched to the images with the kubelet's rules. Statuses:
   invalid-secret          a referenced secret is unusable (wrong type, bad
                           base64 or JSON, no auths, no username)
   credential-rejected     the registry refused every matching credential (--verify)
+  runs-on-cached-pull     (--verify) a pod without a credential runs a private
+                          image another pod's credential pulled onto its node, whose
+                          kubelet (1.35+: KubeletEnsureSecretPulledImages) re-checks
+                          credentials: its next start there fails
+  shares-cached-pull      (--verify) the same on a kubelet that does not re-check
+                          (before 1.35, or NeverVerify): a pod without access runs
+                          a private image
   node-provided?          no secret, yet pods run the image: the node has
-                          credentials or a cached image, which the API cannot show
+                          credentials or a cached image, which the API cannot show;
+                          or a node credential provider serves the registry (ECR,
+                          GCR, ACR, --node-credential-registries), possibly with
+                          the pod's service-account token
   unknown                 cannot tell (secrets unreadable, or no secret and no
                           --verify to learn whether the registry is public)
 
@@ -72,7 +84,13 @@ missing secrets, each with a fix.
 --verify checks each distinct credential once against its registry (a token
 exchange for pull access, or one authenticated GET /v2/), never pulls and
 never retries a credential, since registries lock accounts. Passwords,
-tokens and auth values are never printed; usernames are.`,
+tokens and auth values are never printed; usernames are.
+
+The cached-pull statuses read the kubelet version of the nodes concerned
+(get nodes; without it 1.35+ is assumed and said). The kubelet's
+imagePullCredentialsVerificationPolicy is assumed to be the default unless
+--read-kubelet-config reads it through nodes/proxy (configz), a permission
+that reaches the kubelet's API: grant it only where that is acceptable.`,
 		Example: `  # Coverage in the current namespace
   kubectl imgtrust secrets
 
@@ -83,6 +101,12 @@ tokens and auth values are never printed; usernames are.`,
   kubectl imgtrust secrets deploy/web sts/db -n shop
   kubectl imgtrust secrets -l app=web
 
+  # Pods that run a private image only because another pod pulled it
+  kubectl imgtrust secrets -A --verify --fail-on=runs-on-cached-pull
+
+  # Registries the nodes' credential provider serves (its matchImages)
+  kubectl imgtrust secrets -A --node-credential-registries='*.dkr.ecr.*.amazonaws.com,registry.example.com/team'
+
   # CI: fail when a pull would break
   kubectl imgtrust secrets -A --fail-on=missing-secret,invalid-secret,credential-rejected -o json`,
 		RunE: runFlow(o),
@@ -92,6 +116,8 @@ tokens and auth values are never printed; usernames are.`,
 	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "Check each matching credential, and anonymous access where none matches, against the registry (no pulls, one try per credential)")
 	cmd.Flags().StringSliceVar(&o.FailOn, "fail-on", nil, "Exit 1 when a row has one of these statuses, e.g. missing-secret,invalid-secret")
+	cmd.Flags().BoolVar(&o.ReadKubeletConfig, "read-kubelet-config", false, "With --verify, read the imagePullCredentialsVerificationPolicy of the kubelets that decide a cached-pull status (GET nodes/NAME/proxy/configz: needs nodes/proxy, a sensitive permission); otherwise the default is assumed")
+	cmd.Flags().StringSliceVar(&o.NodeCredentialRegistries, "node-credential-registries", nil, "Registries the nodes' kubelet credential provider serves, as its matchImages patterns (HOST[:PORT][/PATH], globs in host labels): images there are node-provided? without a pull secret")
 	o.connectionFlags.AddFlags(cmd)
 	o.contextFlags.AddFlags(cmd)
 	return cmd
@@ -110,6 +136,11 @@ func (o *SecretsOptions) Complete(args []string) error {
 	if o.failOn, err = coverage.ParseStatuses(o.FailOn); err != nil {
 		return fmt.Errorf("--fail-on: %w", err)
 	}
+	for _, p := range o.NodeCredentialRegistries {
+		if err := coverage.ValidateNodeCredentialPattern(p); err != nil {
+			return fmt.Errorf("--node-credential-registries: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -117,6 +148,9 @@ func (o *SecretsOptions) Complete(args []string) error {
 func (o *SecretsOptions) Validate() error {
 	if err := report.ValidateFormat(o.Output, report.FormatTable, report.FormatJSON, report.FormatYAML, report.FormatSARIF); err != nil {
 		return err
+	}
+	if o.ReadKubeletConfig && !o.Verify {
+		return fmt.Errorf("--read-kubelet-config needs --verify: the cached-pull statuses it decides need the registry's answer that an image is private")
 	}
 	return o.connectionFlags.Validate()
 }
@@ -127,7 +161,7 @@ func (o *SecretsOptions) Run(ctx context.Context) error {
 	cfg := pipeline.SecretsConfig{Clusters: pipeline.Clusters{
 		Cluster: pipeline.Cluster{Getter: o.configFlags, Scope: o.scope},
 		Base:    o.configFlags, Contexts: o.contexts, ScopeFor: o.scopeFlags.scopeFor(o.args),
-	}}
+	}, ReadKubeletConfig: o.ReadKubeletConfig, NodeCredentialRegistries: o.NodeCredentialRegistries}
 	if o.Verify {
 		var err error
 		if cfg.Verifier, err = registry.NewVerifier(o.connectionFlags.Options()); err != nil {

@@ -30,6 +30,7 @@ func TestCachedPullKubeletVersions(t *testing.T) {
 		{"1.34.99 is still before 1.35", Nodes{Kubelets: map[string]Kubelet{"n": {Version: "v1.34.99"}}}, cacheShared, "v1.34.99", "", false},
 		{"an unparsable version is unknown", Nodes{Kubelets: map[string]Kubelet{"n": {Version: "banana"}}}, cacheUnknown, `kubelet version "banana", which does not parse`, "", false},
 		{"an empty version is unknown", Nodes{Kubelets: map[string]Kubelet{"n": {}}}, cacheUnknown, `kubelet version "", which does not parse`, "", false},
+		{"a node read failing is unknown", Nodes{Kubelets: map[string]Kubelet{"n": {ReadError: "the server has received too many requests"}}}, cacheUnknown, "node n could not be read (the server has received too many requests)", "", false},
 		{"a node not found is unknown", Nodes{Kubelets: map[string]Kubelet{}}, cacheUnknown, "node n was not found", "", false},
 		{"nodes unreadable: 1.35+ assumed, said", Nodes{Unreadable: "forbidden by RBAC"}, cacheRechecks, "assumed 1.35 or later", "cannot read nodes (forbidden by RBAC)", true},
 		{"NeverVerify never re-checks", Nodes{ConfigRead: true, Kubelets: map[string]Kubelet{"n": {Version: "v1.37.0", Config: cfg(PolicyNeverVerify, nil)}}}, cacheShared, "NeverVerify, read from its configz", "", false},

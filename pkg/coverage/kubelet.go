@@ -36,6 +36,9 @@ type Nodes struct {
 type Kubelet struct {
 	// Version is the node's status.nodeInfo.kubeletVersion.
 	Version string
+	// ReadError says why the node could not be read (not RBAC, not
+	// missing: a fault such as a timeout).
+	ReadError string
 	// Config is the kubelet's configuration from configz; nil when not read.
 	Config *KubeletConfig
 	// ConfigError says why configz could not be read.
@@ -102,6 +105,9 @@ func (n Nodes) cachedPull(node, image string) (c cacheCheck, why, note string) {
 	k, ok := n.Kubelets[node]
 	if !ok {
 		return cacheUnknown, fmt.Sprintf("node %s was not found, so its kubelet version is unknown", node), ""
+	}
+	if k.ReadError != "" {
+		return cacheUnknown, fmt.Sprintf("node %s could not be read (%s), so its kubelet version is unknown", node, k.ReadError), ""
 	}
 	v, err := version.ParseGeneric(k.Version)
 	if err != nil {

@@ -18,6 +18,16 @@ import (
 type SecretsConfig struct {
 	Clusters Clusters
 	Verifier *registry.Verifier
+	// ReadKubeletConfig reads each relevant kubelet's configuration through
+	// nodes/proxy (configz), which RBAC treats as sensitive: only when asked.
+	ReadKubeletConfig bool
+	// NodeCredentialRegistries are the registries the nodes' kubelet
+	// credential providers serve (matchImages patterns).
+	NodeCredentialRegistries []string
+
+	// configz fetches a node's /configz; nil asks the API server's node
+	// proxy (tests replace it).
+	configz func(ctx context.Context, client kubernetes.Interface, node string) ([]byte, error)
 }
 
 // SecretsResult is the coverage report of every cluster read, and whether
@@ -34,7 +44,7 @@ type SecretsResult struct {
 func Secrets(ctx context.Context, cfg SecretsConfig) (SecretsResult, error) {
 	verified := cfg.Verifier != nil
 	if !cfg.Clusters.Several() {
-		res, err := secretsCluster(ctx, cfg.Clusters.Cluster, cfg.Verifier)
+		res, err := secretsCluster(ctx, cfg.Clusters.Cluster, cfg)
 		if err != nil {
 			return SecretsResult{}, err
 		}
@@ -43,7 +53,7 @@ func Secrets(ctx context.Context, cfg SecretsConfig) (SecretsResult, error) {
 	var all coverage.Result
 	warnings, failed := gatherContexts(ctx, cfg.Clusters,
 		func(ctx context.Context, c Cluster) (coverage.Result, error) {
-			return secretsCluster(ctx, c, cfg.Verifier)
+			return secretsCluster(ctx, c, cfg)
 		},
 		func(name string, res coverage.Result) []string {
 			for _, row := range res.Rows {
@@ -63,7 +73,7 @@ func Secrets(ctx context.Context, cfg SecretsConfig) (SecretsResult, error) {
 
 // secretsCluster computes the coverage of one cluster (one kubeconfig
 // context).
-func secretsCluster(ctx context.Context, c Cluster, verifier *registry.Verifier) (coverage.Result, error) {
+func secretsCluster(ctx context.Context, c Cluster, cfg SecretsConfig) (coverage.Result, error) {
 	found, err := c.Discover(ctx)
 	if err != nil {
 		return coverage.Result{}, err
@@ -72,14 +82,16 @@ func secretsCluster(ctx context.Context, c Cluster, verifier *registry.Verifier)
 	if err != nil {
 		return coverage.Result{}, err
 	}
-	res := coverageOf(ctx, client, c.Scope, found, verifier)
+	res := coverageOf(ctx, client, c.Scope, found, cfg)
 	res.Warnings = append(append([]string(nil), found.Warnings...), res.Warnings...)
 	return res, nil
 }
 
 // coverageOf evaluates the discovered workloads against the pull secrets
-// and service accounts of their namespaces, read once.
-func coverageOf(ctx context.Context, client kubernetes.Interface, scope workload.Scope, found *workload.Discovery, verifier *registry.Verifier) coverage.Result {
+// and service accounts of their namespaces, read once. With --verify, the
+// kubelets of the nodes where a pod may run on another pod's cached pull
+// are read too (only those nodes).
+func coverageOf(ctx context.Context, client kubernetes.Interface, scope workload.Scope, found *workload.Discovery, cfg SecretsConfig) coverage.Result {
 	whole := len(scope.Args) == 0 && scope.Selector == ""
 	namespaces := namespacesOf(ctx, client, scope, found, whole)
 	store := pullsecret.LoadStore(ctx, client, pullsecret.Load{
@@ -87,10 +99,13 @@ func coverageOf(ctx context.Context, client kubernetes.Interface, scope workload
 		Referenced:  ReferencedSecrets(found.Workloads),
 		ClusterWide: found.ClusterWide,
 	})
-	in := coverage.Input{Workloads: found.Workloads, Store: store, Namespaces: namespaces, WholeNamespaces: whole}
+	in := coverage.Input{Workloads: found.Workloads, Store: store, Namespaces: namespaces, WholeNamespaces: whole, NodeCredentials: cfg.NodeCredentialRegistries}
 	in.Elsewhere = locateMissing(ctx, client, store, namespaces, coverage.MissingNames(in))
-	if verifier != nil {
-		in.Verdicts = verifyAll(ctx, verifier, coverage.Checks(in))
+	if cfg.Verifier != nil {
+		in.Verdicts = verifyAll(ctx, cfg.Verifier, coverage.Checks(in))
+		if nodes := coverage.CachedPullNodes(in); len(nodes) > 0 {
+			in.Nodes = readKubelets(ctx, client, nodes, cfg)
+		}
 	}
 	return coverage.Evaluate(in)
 }

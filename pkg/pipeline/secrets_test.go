@@ -59,7 +59,7 @@ func TestSecretsCoverageOfOneNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := coverageOf(context.Background(), client, workload.Scope{Namespace: "shop"}, found, verifier)
+	res := coverageOf(context.Background(), client, workload.Scope{Namespace: "shop"}, found, SecretsConfig{Verifier: verifier})
 
 	status := map[string]coverage.Status{}
 	for _, row := range res.Rows {
