@@ -7,6 +7,12 @@ import (
 	"encoding/base64"
 	"os/exec"
 	"sort"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -20,4 +26,32 @@ func sorted(s []string) []string {
 // execBash runs a fix command the way a user pastes it into a shell.
 func execBash(ctx context.Context, command string) ([]byte, error) {
 	return exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", command).CombinedOutput()
+}
+
+// createKubeletNode registers a node whose status reports a kubelet
+// version (no kubelet runs: it only answers what the plugin reads), and
+// deletes it afterwards.
+func createKubeletNode(t *testing.T, name, kubeletVersion string) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := kube.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	noErr(t, err)
+	t.Cleanup(func() { _ = kube.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	n.Status.NodeInfo = corev1.NodeSystemInfo{KubeletVersion: kubeletVersion, OperatingSystem: "linux", Architecture: "amd64"}
+	_, err = kube.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+	noErr(t, err)
+}
+
+// runPodOn creates a bare pod on node whose status says it runs image
+// (imageID), with the given pull secrets.
+func runPodOn(t *testing.T, ns, name, node, image, imageID string, pullSecrets ...string) {
+	t.Helper()
+	ctx := context.Background()
+	spec := corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "app", Image: image}}}
+	for _, s := range pullSecrets {
+		spec.ImagePullSecrets = append(spec.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
+	}
+	pod, err := kube.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}, metav1.CreateOptions{})
+	noErr(t, err)
+	noErr(t, fixture.SetRunning(ctx, kube, pod, map[string]string{"app": imageID}))
 }

@@ -394,3 +394,88 @@ func TestSecretsWithoutPermissionToReadSecrets(t *testing.T) {
 	}
 	_ = os.Remove(kubeconfig)
 }
+
+// TestSecretsCachedPulls: on nodes reporting kubelet 1.34 and 1.37, a pod
+// with a pull secret runs a private image, and beside it a pod without
+// one runs the same image — only because the first pulled it there.
+func TestSecretsCachedPulls(t *testing.T) {
+	ns := secretsNamespace(t)
+	reg := stack.Registry
+	suffix := randomSuffix()
+	oldNode, newNode := "kubelet-134-"+suffix, "kubelet-137-"+suffix
+	createKubeletNode(t, oldNode, "v1.34.2")
+	createKubeletNode(t, newNode, "v1.37.0")
+	createSecret(t, fixture.PullSecret(ns, "regcred", reg, stack.RegistryUser, stack.RegistryPassword))
+	image := reg + "/team/app:1"
+	imageID := "docker-pullable://" + reg + "/team/app@sha256:" + strings.Repeat("cd", 32)
+	runPodOn(t, ns, "holder-old", oldNode, image, imageID, "regcred")
+	runPodOn(t, ns, "holder-new", newNode, image, imageID, "regcred")
+	runPodOn(t, ns, "borrower-old", oldNode, image, imageID)
+	runPodOn(t, ns, "borrower-new", newNode, image, imageID)
+
+	rep, r := runSecrets(t, nil, "-n", ns, "--verify")
+	mustSucceed(t, r, "secrets --verify")
+	tests := []struct{ name, status, detail string }{
+		{"holder-old", "covered", "verified: " + reg + " accepts"},
+		{"holder-new", "covered", "verified: " + reg + " accepts"},
+		{"borrower-new", "runs-on-cached-pull", "node " + newNode + " runs kubelet v1.37.0"},
+		{"borrower-new", "runs-on-cached-pull", "pulled there by pod/holder-new -n " + ns},
+		{"borrower-old", "shares-cached-pull", "node " + oldNode + " runs kubelet v1.34.2"},
+		{"borrower-old", "shares-cached-pull", "a pod without access runs a private image"},
+	}
+	for _, tt := range tests {
+		status, detail, _ := row(t, rep, tt.name, reg)
+		if status != tt.status || !strings.Contains(detail, tt.detail) {
+			t.Errorf("%s: %s %q\nwant %s and a detail containing %q", tt.name, status, detail, tt.status, tt.detail)
+		}
+	}
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "assumed each kubelet's imagePullCredentialsVerificationPolicy is the default, NeverVerifyPreloadedImages") ||
+		strings.Count(r.Stderr, "imagePullCredentialsVerificationPolicy") != 1 {
+		t.Errorf("the assumed policy is not said once:\nwarnings %q\nstderr %s", rep.Warnings, r.Stderr)
+	}
+
+	// Without --verify nothing proves the image private: node-provided?.
+	offline, r := runSecrets(t, nil, "-n", ns)
+	mustSucceed(t, r, "secrets")
+	for _, name := range []string{"borrower-old", "borrower-new"} {
+		if status, detail, _ := row(t, offline, name, reg); status != "node-provided?" {
+			t.Errorf("%s without --verify: %s %q, want node-provided?", name, status, detail)
+		}
+	}
+
+	// --read-kubelet-config asks each kubelet through the node proxy; no
+	// kubelet answers here, which is a per-node warning, not a failure.
+	rep, r = runSecrets(t, nil, "-n", ns, "--verify", "--read-kubelet-config")
+	mustSucceed(t, r, "secrets --verify --read-kubelet-config")
+	if status, _, _ := row(t, rep, "borrower-new", reg); status != "runs-on-cached-pull" {
+		t.Errorf("borrower-new with --read-kubelet-config: %s, want runs-on-cached-pull on the default policy", status)
+	}
+	if !strings.Contains(r.Stderr, "the configuration of the kubelet on node "+newNode+" could not be read") {
+		t.Errorf("stderr does not name the node whose configuration is unknown:\n%s", r)
+	}
+
+	// CI gate, the table, and bad input.
+	if r := kubectl(t, "imgtrust", "secrets", "-n", ns, "--verify", "--fail-on=runs-on-cached-pull"); r.Code != 1 {
+		t.Errorf("--fail-on=runs-on-cached-pull: want exit 1, got %s", r)
+	}
+	r = kubectl(t, "imgtrust", "secrets", "-n", ns, "--verify")
+	mustSucceed(t, r, "secrets table")
+	assertNoPasswords(t, r)
+	if !strings.Contains(r.Stdout, "runs-on-cached-pull") || !strings.Contains(r.Stdout, "shares-cached-pull") {
+		t.Errorf("the table lacks the cached-pull statuses:\n%s", r)
+	}
+	for _, args := range [][]string{{"--read-kubelet-config"}, {"--node-credential-registries", "https://reg.example.com"}} {
+		r := kubectl(t, append([]string{"imgtrust", "secrets", "-n", ns}, args...)...)
+		if r.Code != 2 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 || !strings.Contains(r.Stderr, args[0]) {
+			t.Errorf("secrets %v: want exit 2 and one line naming the flag, got %s", args, r)
+		}
+	}
+
+	// A registry the nodes' credential provider serves is node-provided?,
+	// naming the service account whose token the provider may use.
+	rep, r = runSecrets(t, nil, "-n", ns, "--verify", "--node-credential-registries", reg+"/team")
+	mustSucceed(t, r, "secrets --node-credential-registries")
+	if status, detail, _ := row(t, rep, "borrower-new", reg); status != "node-provided?" || !strings.Contains(detail, "service account "+ns+"/default") {
+		t.Errorf("borrower-new with --node-credential-registries: %s %q, want node-provided? naming service account %s/default", status, detail, ns)
+	}
+}
