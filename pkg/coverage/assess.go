@@ -189,6 +189,9 @@ func (a assessor) unmatched(v verdict, reg, repo string, pods int) verdict {
 		if refused != "" {
 			v.detail += "; " + refused
 		}
+		if nodes, by := a.pulls.sharedNodes(a.w, reg+"/"+repo); !verified && len(nodes) > 0 {
+			v.detail += fmt.Sprintf("; %s pulled it onto node %s with a pull secret: --verify tells whether these pods run on that cached pull", strings.Join(by[nodes[0]], ", "), nodes[0])
+		}
 		return v
 	}
 	keys := a.keys()

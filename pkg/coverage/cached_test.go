@@ -104,7 +104,7 @@ func TestEvaluateCachedPulls(t *testing.T) {
 			[]string{"node node-a runs kubelet v1.34.2", "a pod without access runs a private image"}, ""},
 		{"unparsable kubelet version", borrower, holder, kubelet("v-next"), true, registry.VerifyOK, Unknown, []string{`"v-next", which does not parse`}, ""},
 		{"nodes unreadable", borrower, holder, Nodes{Unreadable: "forbidden by RBAC"}, true, registry.VerifyOK, RunsOnCachedPull, []string{"assumed 1.35 or later"}, "cannot read nodes (forbidden by RBAC)"},
-		{"without --verify the image is not proven private", borrower, holder, kubelet("v1.37.0"), false, "", NodeProvided, []string{"yet 1 pod run it"}, ""},
+		{"without --verify the image is not proven private", borrower, holder, kubelet("v1.37.0"), false, "", NodeProvided, []string{"yet 1 pod run it", "deployment/holder -n other pulled it onto node node-a with a pull secret: --verify tells"}, ""},
 		{"the holder's credential is refused", borrower, holder, kubelet("v1.37.0"), true, registry.VerifyRejected, NodeProvided, []string{"refuses anonymous pulls"}, ""},
 		{"on another node", onNode(borrower, "node-b"), holder, kubelet("v1.37.0"), true, registry.VerifyOK, NodeProvided, []string{"yet 1 pod run it"}, ""},
 		{"the holder does not run it", borrower, onNode(deploy("other", "holder", "", []string{"regcred"}, 0, img), "node-a"), kubelet("v1.37.0"), true, registry.VerifyOK, NodeProvided, []string{"yet 1 pod run it"}, ""},

@@ -471,6 +471,44 @@ func TestSecretsCachedPulls(t *testing.T) {
 		}
 	}
 
+	// SARIF: the re-checking kubelet's row is an error, the other a warning.
+	r = kubectl(t, "imgtrust", "secrets", "-n", ns, "--verify", "-o", "sarif")
+	mustSucceed(t, r, "secrets -o sarif")
+	var log struct {
+		Runs []struct {
+			Results []struct{ RuleID, Level string } `json:"results"`
+		} `json:"runs"`
+	}
+	noErr(t, json.Unmarshal([]byte(r.Stdout), &log))
+	levels := map[string]string{}
+	for _, res := range log.Runs[0].Results {
+		levels[res.RuleID] = res.Level
+	}
+	if levels["runs-on-cached-pull"] != "error" || levels["shares-cached-pull"] != "warning" {
+		t.Errorf("SARIF levels %v, want runs-on-cached-pull error and shares-cached-pull warning", levels)
+	}
+
+	// Without permission to read nodes, 1.35+ kubelets are assumed, said
+	// once; nothing fails.
+	reader := roleKubeconfig(t, ns, "no-nodes", []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods", "secrets", "serviceaccounts", "replicationcontrollers"}, Verbs: []string{"get", "list"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, Verbs: []string{"get", "list"}},
+		{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"get", "list"}},
+	})
+	if r := kubectl(t, "--kubeconfig", reader, "get", "node", newNode); r.Code == 0 {
+		t.Fatalf("the reader may read nodes; the test proves nothing:\n%s", r)
+	}
+	rep, r = runSecrets(t, nil, "--kubeconfig", reader, "-n", ns, "--verify")
+	mustSucceed(t, r, "secrets --verify without nodes")
+	for _, name := range []string{"borrower-old", "borrower-new"} {
+		if status, detail, _ := row(t, rep, name, reg); status != "runs-on-cached-pull" || !strings.Contains(detail, "assumed 1.35 or later") {
+			t.Errorf("%s without nodes: %s %q, want runs-on-cached-pull on an assumed 1.35+ kubelet", name, status, detail)
+		}
+	}
+	if strings.Count(r.Stderr, "cannot read nodes (get nodes is forbidden by RBAC)") != 1 {
+		t.Errorf("want the assumption said once on stderr:\n%s", r)
+	}
+
 	// A registry the nodes' credential provider serves is node-provided?,
 	// naming the service account whose token the provider may use.
 	rep, r = runSecrets(t, nil, "-n", ns, "--verify", "--node-credential-registries", reg+"/team")
