@@ -12,14 +12,22 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
-// pulls maps an image ("registry/repo") to the nodes where pods that hold
-// a credential for it run it, and those pods' workloads ("deployment/web
-// -n shop"): the kubelet pulled it there with that credential, and the
-// image sits in the node's cache for every other pod.
-type pulls map[string]map[string][]string
+// pulls maps an image ("registry/repo") to the workloads whose pods run
+// it with a credential that matches it: the kubelet pulled it onto their
+// nodes with that credential, and it sits in the node's cache for every
+// other pod.
+type pulls map[string][]holder
+
+// holder is one such workload.
+type holder struct {
+	label   string   // "deployment/web -n shop"
+	nodes   []string // where its pods run
+	digests []string // what its pods' statuses say they run
+}
 
 // credentialedPulls finds, over every workload, the images run with a
-// credential that matches them (and that --verify did not see refused).
+// real credential that matches them (and that --verify did not see
+// refused).
 func credentialedPulls(in Input, workloads []workload.Workload) pulls {
 	out := pulls{}
 	for _, w := range workloads {
@@ -31,64 +39,86 @@ func credentialedPulls(in Input, workloads []workload.Workload) pulls {
 			continue
 		}
 		keyring := pullsecret.NewKeyring(ws.sources...)
+		seen := map[string]bool{}
 		for _, u := range w.Containers {
 			if len(u.Running) == 0 {
 				continue
 			}
 			ref, err := imageref.Parse(u.Image)
-			if err != nil {
+			if err != nil || seen[ref.Name()] {
 				continue
 			}
 			repo, err := registry.Repository(ref.Registry, ref.Repository, false)
-			if err != nil {
+			if err != nil || !in.usableMatch(ref.Registry, keyring.LookupRepository(repo)) {
 				continue
 			}
-			matches := keyring.LookupRepository(repo)
-			if len(matches) == 0 || in.allRefused(ref.Registry, matches) {
-				continue
-			}
-			byNode := out[ref.Name()]
-			if byNode == nil {
-				byNode = map[string][]string{}
-				out[ref.Name()] = byNode
-			}
-			for _, node := range w.Nodes {
-				if !slices.Contains(byNode[node], w.Label()) {
-					byNode[node] = append(byNode[node], w.Label())
-				}
+			seen[ref.Name()] = true
+			out[ref.Name()] = append(out[ref.Name()], holder{label: w.Label(), nodes: w.Nodes, digests: runningDigests(w, ref.Name())})
+		}
+	}
+	return out
+}
+
+// usableMatch: some match is a real credential (not an empty entry, which
+// pulls anonymously) that --verify did not see refused.
+func (in Input) usableMatch(reg string, matches []pullsecret.Match) bool {
+	for _, m := range matches {
+		if m.Empty {
+			continue
+		}
+		if in.Verdicts == nil {
+			return true
+		}
+		if v, ok := in.Verdicts[credentialKey(reg, m.Credential)]; !ok || v.Result != registry.VerifyRejected {
+			return true
+		}
+	}
+	return false
+}
+
+// runningDigests are the distinct digests w's pods run for image.
+func runningDigests(w workload.Workload, image string) []string {
+	var out []string
+	for _, u := range w.Containers {
+		ref, err := imageref.Parse(u.Image)
+		if err != nil || ref.Name() != image {
+			continue
+		}
+		for _, r := range u.Running {
+			if r.Digest != "" && !slices.Contains(out, r.Digest) {
+				out = append(out, r.Digest)
 			}
 		}
 	}
 	return out
 }
 
-// allRefused: --verify saw the registry refuse every matching credential.
-func (in Input) allRefused(reg string, matches []pullsecret.Match) bool {
-	if in.Verdicts == nil {
-		return false
-	}
-	for _, m := range matches {
-		if m.Empty {
-			return false
-		}
-		if v, ok := in.Verdicts[credentialKey(reg, m.Credential)]; !ok || v.Result != registry.VerifyRejected {
-			return false
-		}
-	}
-	return true
-}
-
 // sharedNodes are the nodes of w where another workload's credential
-// pulled image, sorted, with the workloads that did.
+// pulled image, sorted, with the workloads that did. When both sides'
+// pod statuses name digests, they must share one: another digest of the
+// repository is another image, which that credential did not pull.
 func (p pulls) sharedNodes(w workload.Workload, image string) ([]string, map[string][]string) {
-	var nodes []string
-	for _, node := range w.Nodes {
-		if others := p[image][node]; len(others) > 0 && !(len(others) == 1 && others[0] == w.Label()) {
-			nodes = append(nodes, node)
+	mine := runningDigests(w, image)
+	by := map[string][]string{}
+	for _, h := range p[image] {
+		if h.label == w.Label() {
+			continue
 		}
+		if len(mine) > 0 && len(h.digests) > 0 && !slices.ContainsFunc(mine, func(d string) bool { return slices.Contains(h.digests, d) }) {
+			continue
+		}
+		for _, node := range h.nodes {
+			if slices.Contains(w.Nodes, node) {
+				by[node] = append(by[node], h.label)
+			}
+		}
+	}
+	nodes := make([]string, 0, len(by))
+	for node := range by {
+		nodes = append(nodes, node)
 	}
 	sort.Strings(nodes)
-	return nodes, p[image]
+	return nodes, by
 }
 
 // CachedPullNodes lists, sorted, the nodes whose kubelet decides a

@@ -1,10 +1,14 @@
 package coverage
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -64,6 +68,15 @@ func onNode(w workload.Workload, nodes ...string) workload.Workload {
 	return w
 }
 
+// withDigest makes every pod of w report digest d.
+func withDigest(w workload.Workload, d string) workload.Workload {
+	w.Containers = slices.Clone(w.Containers)
+	for i := range w.Containers {
+		w.Containers[i].Running = []imageref.RunningImage{{ImageID: d, Digest: d, Kind: imageref.KindManifest}}
+	}
+	return w
+}
+
 // withVerdicts answers every check of in: anonymous pulls by anon, the
 // credentials by cred.
 func withVerdicts(t *testing.T, in Input, anon, cred registry.VerifyResult) Input {
@@ -82,7 +95,8 @@ func withVerdicts(t *testing.T, in Input, anon, cred registry.VerifyResult) Inpu
 func TestEvaluateCachedPulls(t *testing.T) {
 	img := priv + "/team/app:1"
 	holder := onNode(deploy("other", "holder", "", []string{"regcred"}, 1, img), "node-a")
-	objs := []runtime.Object{pullSecret("other", "regcred", priv, "alice", privPassword)}
+	objs := []runtime.Object{pullSecret("other", "regcred", priv, "alice", privPassword),
+		rawSecret("other", "empty", corev1.SecretTypeDockerConfigJson, corev1.DockerConfigJsonKey, `{"auths":{"`+priv+`":{}}}`)}
 	borrower := onNode(barePod(deploy("ns", "borrower", "runner", nil, 1, priv+"/team/app:2")), "node-a")
 	kubelet := func(v string) Nodes { return Nodes{Kubelets: map[string]Kubelet{"node-a": {Version: v}}} }
 	tests := []struct {
@@ -108,6 +122,9 @@ func TestEvaluateCachedPulls(t *testing.T) {
 		{"the holder's credential is refused", borrower, holder, kubelet("v1.37.0"), true, registry.VerifyRejected, NodeProvided, []string{"refuses anonymous pulls"}, ""},
 		{"on another node", onNode(borrower, "node-b"), holder, kubelet("v1.37.0"), true, registry.VerifyOK, NodeProvided, []string{"yet 1 pod run it"}, ""},
 		{"the holder does not run it", borrower, onNode(deploy("other", "holder", "", []string{"regcred"}, 0, img), "node-a"), kubelet("v1.37.0"), true, registry.VerifyOK, NodeProvided, []string{"yet 1 pod run it"}, ""},
+		{"another digest of the repository is another image", borrower, withDigest(holder, "sha256:1"), kubelet("v1.37.0"), true, registry.VerifyOK, NodeProvided, []string{"yet 1 pod run it"}, ""},
+		{"the same digest under another tag", withDigest(borrower, "sha256:1"), withDigest(holder, "sha256:1"), kubelet("v1.37.0"), true, registry.VerifyOK, RunsOnCachedPull, []string{"pulled there by deployment/holder -n other"}, "NeverVerifyPreloadedImages"},
+		{"an empty entry pulls anonymously, holding no credential", borrower, onNode(deploy("other", "holder", "", []string{"empty"}, 1, img), "node-a"), kubelet("v1.37.0"), true, registry.VerifyOK, NodeProvided, []string{"yet 1 pod run it"}, ""},
 		{"a node credential provider serves it", borrower, holder, kubelet("v1.37.0"), true, registry.VerifyOK, NodeProvided, []string{"--node-credential-registries pattern *.example.com", "service account ns/runner"}, ""},
 	}
 	for _, tt := range tests {
@@ -147,7 +164,7 @@ func TestEvaluateCachedPulls(t *testing.T) {
 				t.Errorf("want the assumption said once, got %q", res.Warnings)
 			}
 			for _, r := range res.Rows {
-				if r.Name == "holder" && tt.cred == registry.VerifyOK && r.Status != Covered {
+				if r.Name == "holder" && tt.cred == registry.VerifyOK && tt.holder.Spec.PullSecrets[0] == "regcred" && r.Status != Covered {
 					t.Errorf("holder: %s, want covered", r.Status)
 				}
 			}
