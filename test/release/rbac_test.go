@@ -72,6 +72,9 @@ var (
 		"keda.sh":                      {"scaledjobs"},
 		"argoproj.io":                  {"workflows", "workflowtemplates", "clusterworkflowtemplates", "cronworkflows", "rollouts"},
 		"serving.knative.dev":          {"services"},
+		// audit --vulnerabilities and --trust-policy=cluster.
+		"aquasecurity.github.io": {"vulnerabilityreports", "clustervulnerabilityreports"},
+		"policy.sigstore.dev":    {"clusterimagepolicies"},
 	}
 	// What pin patches: every workload kind whose pod template names images,
 	// and bare pods.
