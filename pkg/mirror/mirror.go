@@ -118,7 +118,8 @@ func PushAuth(repo name.Repository) (authn.Authenticator, string) {
 // target (repository[:tag]), with its cosign .sig and .att tags and its
 // referrers (Notation signatures, cosign bundles), so that the mirror
 // stays verifiable: at most MaxReferrerCopies of them, within one lookup
-// deadline. Every copy is checked whole at the target (Resolver.Copy).
+// deadline, added to those the target holds (copyReferrers). Every copy
+// is checked whole at the target (Resolver.Copy).
 func (m *Mirror) Copy(ctx context.Context, image, digest, target string, cred registry.Credential) Result {
 	src, err := m.Resolver.RepositoryOf(image)
 	res := Result{Source: src.Name() + "@" + digest}

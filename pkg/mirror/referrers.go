@@ -2,9 +2,14 @@ package mirror
 
 import (
 	"context"
+	"reflect"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
@@ -26,26 +31,29 @@ type referrerCopy struct {
 	left     int
 }
 
-// copyReferrers copies the cosign tags and the referrers of digest: from
-// the source's referrers API by digest (go-containerregistry records each
-// in the target's referrers, or its fallback tag where it has no API), or
-// its fallback tag index whole, when it fits the budget.
+// copyReferrers copies the cosign tags and the referrers of digest, adding
+// them to what the target already holds for it: the mirror copy may carry
+// signatures of its own (pin --sign-key, kubectl imgtrust sign), which a
+// copy must never replace.
 func (m *Mirror) copyReferrers(ctx context.Context, res *Result, cred registry.Credential, src, dst name.Repository, digest string, o registry.CopyOptions) *registry.Error {
 	ctx, cancel := context.WithTimeout(ctx, m.Resolver.LookupTimeout())
 	defer cancel()
 	rc := &referrerCopy{m: m, cred: cred, src: src, dst: dst, digest: digest, o: o, left: MaxReferrerCopies}
 	hex := strings.Replace(digest, ":", "-", 1)
 	for _, t := range []string{hex + ".sig", hex + ".att"} {
-		if e := rc.tag(ctx, res, t, 1); e != nil {
+		if e := rc.cosignTag(ctx, res, t); e != nil {
 			return e
 		}
 	}
-	descs, via, e := m.Resolver.Artifacts(cred).Referrers(ctx, src.Digest(digest))
-	if e != nil || len(descs) == 0 {
+	// Each referrer is copied by digest, whether the source lists them
+	// with its referrers API or in its fallback tag index: writing a
+	// manifest with a subject records it in the target's referrers (its
+	// API, or go-containerregistry adds it to the target's fallback tag
+	// index, once). Copying the source's fallback index whole would
+	// replace the target's and lose the referrers only the target had.
+	descs, _, e := m.Resolver.Artifacts(cred).Referrers(ctx, src.Digest(digest))
+	if e != nil {
 		return e
-	}
-	if via != registry.ViaReferrersAPI {
-		return rc.tag(ctx, res, hex, len(descs))
 	}
 	for i, d := range descs {
 		if rc.left == 0 {
@@ -65,21 +73,127 @@ func (m *Mirror) copyReferrers(ctx context.Context, res *Result, cred registry.C
 	return nil
 }
 
-// tag copies source tag t, which holds n signatures or referrers, when
-// the budget has room for them all, else skips it.
-func (rc *referrerCopy) tag(ctx context.Context, res *Result, t string, n int) *registry.Error {
-	if n > rc.left {
-		res.ReferrersSkipped += n
+// cosignTag copies the source's cosign tag t (.sig or .att: an image
+// whose layers are one signature or attestation each). Where the target
+// already has t for another manifest, the source's layers it lacks are
+// appended to the target's, as cosign itself adds a signature: each
+// layer carries its own payload, signature and certificate or bundle, so
+// every signature on either side stays verifiable, and verifiers accept
+// the tag when any layer verifies. Leaving the target's tag alone would
+// instead lose the upstream signatures at the mirror, and copying the
+// source's over it would lose the mirror's own.
+func (rc *referrerCopy) cosignTag(ctx context.Context, res *Result, t string) *registry.Error {
+	srcTag, dstTag := rc.src.Tag(t), rc.dst.Tag(t)
+	head, e := rc.m.Resolver.Artifacts(rc.cred).Head(ctx, srcTag)
+	if e != nil && e.Reason == registry.ReasonNotFound {
 		return nil
 	}
-	found, cr, e := rc.m.Resolver.CopyTag(ctx, rc.src.Tag(t), rc.cred, rc.dst.Tag(t), rc.o)
-	if e != nil || !found {
+	if e != nil {
 		return e
 	}
-	rc.left -= n
+	if rc.left == 0 {
+		res.ReferrersSkipped++
+		return nil
+	}
+	rc.left--
+	opts := rc.m.Resolver.WriteOptions(ctx, rc.o.Push)
+	from := rc.src.Digest(head.Digest.String())
+	cur, err := remote.Head(dstTag, opts...)
+	if err != nil {
+		if e := rc.m.Resolver.WriteError(ctx, dstTag, err); e.Reason != registry.ReasonNotFound {
+			return e
+		}
+	} else if cur.Digest != head.Digest {
+		now, wrote, e := rc.merge(ctx, from, rc.dst.Digest(cur.Digest.String()), dstTag, opts)
+		if e != nil {
+			return e
+		}
+		// The target's tag now holds both sides: Copy finds it there and
+		// only checks it whole, as every copy is checked.
+		from = rc.dst.Digest(now)
+		if wrote {
+			res.Signatures++
+		}
+	}
+	o := rc.o
+	o.OverwriteTags = true // only ever moved to the source's or the merge
+	cred := rc.cred
+	if from.Context() == rc.dst {
+		// Were the tag moved meanwhile, the merge is read back from the
+		// target: with the push credential, never the source's.
+		cred = registry.Credential{Source: "push", ID: "push:" + rc.dst.RegistryStr(), Auth: rc.o.Push}
+	}
+	cr, e := rc.m.Resolver.Copy(ctx, from, cred, dstTag, o)
+	if e != nil {
+		return e
+	}
 	res.BlobsChecked += cr.BlobsChecked
 	if !cr.AlreadyPresent {
 		res.Signatures++
 	}
 	return nil
+}
+
+// merge appends to the target's image cur, tagged dstTag, the layers of
+// the source's manifest src it does not have (the same blob with the same
+// annotations is the same signature), writes the result under dstTag and
+// returns its digest; cur's, and wrote false, when cur had them all.
+func (rc *referrerCopy) merge(ctx context.Context, src, cur name.Digest, dstTag name.Tag, opts []remote.Option) (now string, wrote bool, e *registry.Error) {
+	a := rc.m.Resolver.Artifacts(rc.cred)
+	desc, e := a.Manifest(ctx, src)
+	if e != nil {
+		return "", false, e
+	}
+	srcImg, err := desc.Image()
+	if err != nil {
+		return "", false, &registry.Error{Reason: registry.ReasonServerError, Message: "the cosign tag " + src.Name() + " is not an image: " + err.Error()}
+	}
+	srcM, err := srcImg.Manifest()
+	if err != nil {
+		return "", false, rc.m.Resolver.WriteError(ctx, src, err)
+	}
+	dstImg, err := remote.Image(cur, opts...)
+	if err != nil {
+		return "", false, rc.m.Resolver.WriteError(ctx, cur, err)
+	}
+	dstM, err := dstImg.Manifest()
+	if err != nil {
+		return "", false, rc.m.Resolver.WriteError(ctx, cur, err)
+	}
+	var adds []mutate.Addendum
+	for _, l := range srcM.Layers {
+		if hasLayer(dstM.Layers, l) {
+			continue
+		}
+		b, e := a.Blob(ctx, rc.src, l.Digest)
+		if e != nil {
+			return "", false, e
+		}
+		adds = append(adds, mutate.Addendum{Layer: static.NewLayer(b, l.MediaType), Annotations: l.Annotations, MediaType: l.MediaType})
+	}
+	if len(adds) == 0 {
+		return cur.DigestStr(), false, nil
+	}
+	img, err := mutate.Append(dstImg, adds...)
+	if err == nil {
+		err = remote.Write(dstTag, img, opts...)
+	}
+	if err != nil {
+		return "", false, rc.m.Resolver.WriteError(ctx, dstTag, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", false, rc.m.Resolver.WriteError(ctx, dstTag, err)
+	}
+	return d.String(), true, nil
+}
+
+// hasLayer: one of layers is l, blob and annotations alike.
+func hasLayer(layers []v1.Descriptor, l v1.Descriptor) bool {
+	for _, h := range layers {
+		if h.Digest == l.Digest && h.MediaType == l.MediaType && reflect.DeepEqual(h.Annotations, l.Annotations) {
+			return true
+		}
+	}
+	return false
 }
