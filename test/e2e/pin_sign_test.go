@@ -12,13 +12,24 @@ import (
 // TestPinSign mirrors what a deployment runs into the private registry,
 // signs the copy with a cosign key file and pins the deployment to it, in
 // one pin --mirror-to --sign-key --apply; the real cosign verify accepts
-// the mirrored reference, and a second run signs nothing new.
+// the mirrored reference, and a second run signs nothing new. The source
+// is signed upstream too (a bundle and a legacy .sig tag): the mirror
+// keeps both signers' signatures, and a second copy drops neither.
 func TestPinSign(t *testing.T) {
 	ctx := testContext(t)
 	ns := signNamespace(t, "pinsign")
 	const password = "pin-sign-3"
 	key, pub := encryptedKeyPair(t, password)
 	img := runningDeployment(t, ns, "web")
+	upKey, upPub, err := stack.CosignKeyPair(ctx, t.TempDir(), "upstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, legacy := range []bool{false, true} {
+		if err := stack.CosignSign(ctx, upKey, img.Repo()+"@"+img.Digest, legacy); err != nil {
+			t.Fatal(err)
+		}
+	}
 	prefix := stack.Registry + "/" + ns + "/mirror"
 	mirrored := prefix + "/" + strings.ReplaceAll(stack.Registry, ":", "-") + "/" + ns + "/web:1@" + img.Digest
 	signedRef := strings.Replace(mirrored, ":1@", "@", 1)
@@ -80,5 +91,12 @@ func TestPinSign(t *testing.T) {
 	}
 	if got := deploymentImage(t, ns, "api"); got != mirrored {
 		t.Errorf("deploy/api runs %s, want %s", got, mirrored)
+	}
+	// After the second copy, our signature and the upstream one both
+	// still verify at the mirror.
+	for who, p := range map[string]string{"our": pub, "the upstream": upPub} {
+		if ok, out := stack.CosignVerify(ctx, p, mirrored); !ok {
+			t.Errorf("after the second copy, cosign verify --key rejects %s signature of the mirrored reference:\n%s", who, out)
+		}
 	}
 }
