@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -22,13 +23,18 @@ import (
 
 const cosignSigAnnotation = "dev.cosignproject.cosign/signature"
 
+// payloadOf is a cosign simple-signing payload for subject: the same for
+// every signer of a digest, as cosign's is.
+func payloadOf(subject v1.Hash) string {
+	return fmt.Sprintf(`{"critical":{"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"}}`, subject)
+}
+
 // cosignTagImage is a cosign .sig or .att image as cosign writes it: one
-// layer per signature, the signature in the layer's annotation. The
-// payload is the same for every signer of a digest, as cosign's is.
-func cosignTagImage(t *testing.T, subject v1.Hash, sigs ...string) v1.Image {
+// layer of payload per signature, the signature in the layer's
+// annotation.
+func cosignTagImage(t *testing.T, payload string, sigs ...string) v1.Image {
 	t.Helper()
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	payload := fmt.Sprintf(`{"critical":{"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"}}`, subject)
 	for _, s := range sigs {
 		var err error
 		img, err = mutate.Append(img, mutate.Addendum{
@@ -129,11 +135,11 @@ func TestCopyKeepsTheTargetsSignatures(t *testing.T) {
 			attach(t, srcReg, src, subject, "upstream")
 			attach(t, dstReg, dst, subject, "mirror")
 			for _, suffix := range []string{".sig", ".att"} {
-				srcReg.Push(t, "team/app:"+hex+suffix, cosignTagImage(t, d, "upstream"+suffix))
+				srcReg.Push(t, "team/app:"+hex+suffix, cosignTagImage(t, payloadOf(d), "upstream"+suffix))
 				// The mirror's own, and the upstream one it already has.
-				dstReg.Push(t, "mirror/app:"+hex+suffix, cosignTagImage(t, d, "mirror"+suffix))
+				dstReg.Push(t, "mirror/app:"+hex+suffix, cosignTagImage(t, payloadOf(d), "mirror"+suffix))
 			}
-			dstReg.Push(t, "mirror/app:"+hex+".att", cosignTagImage(t, d, "mirror.att", "upstream.att"))
+			dstReg.Push(t, "mirror/app:"+hex+".att", cosignTagImage(t, payloadOf(d), "mirror.att", "upstream.att"))
 
 			r, err := registry.New(registry.Options{Insecure: []string{srcReg.Host, dstReg.Host}})
 			if err != nil {
@@ -173,5 +179,66 @@ func TestCopyKeepsTheTargetsSignatures(t *testing.T) {
 			}
 			check("after a second copy")
 		})
+	}
+}
+
+// signedPair is an image in src (team/app) and dst (mirror/app), and
+// their cosign .sig tags: src's signed "upstream", dst's "mirror", over
+// different payloads, so that merging uploads a blob.
+func signedPair(t *testing.T) (srcReg, dstReg *testregistry.Registry, d v1.Hash, sigTag string) {
+	t.Helper()
+	srcReg, dstReg = testregistry.New(t, withReferrers), testregistry.New(t, withReferrers)
+	img := testregistry.RandomImage(t, 1)
+	d = srcReg.Push(t, "team/app:1.0", img)
+	dstReg.Push(t, "mirror/app:1.0", img)
+	sigTag = strings.Replace(d.String(), ":", "-", 1) + ".sig"
+	srcReg.Push(t, "team/app:"+sigTag, cosignTagImage(t, payloadOf(d)+" ", "upstream"))
+	dstReg.Push(t, "mirror/app:"+sigTag, cosignTagImage(t, payloadOf(d), "mirror"))
+	return srcReg, dstReg, d, sigTag
+}
+
+func copyPair(t *testing.T, srcReg, dstReg *testregistry.Registry, d v1.Hash) Result {
+	t.Helper()
+	r, err := registry.New(registry.Options{Insecure: []string{srcReg.Host, dstReg.Host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return (&Mirror{Resolver: r}).Copy(context.Background(), srcReg.Host+"/team/app:1.0", d.String(), dstReg.Host+"/mirror/app:1.0", registry.Anonymous)
+}
+
+// A target that refuses the merged .sig is that image's error, forbidden,
+// and its .sig is left as it was.
+func TestCopyMergeRefused(t *testing.T) {
+	srcReg, dstReg, d, sigTag := signedPair(t)
+	dstReg.Set(func(h *testregistry.Hooks) {
+		h.Fault = func(w http.ResponseWriter, r *http.Request) bool {
+			return r.Method == http.MethodPut && testregistry.Refuse(http.StatusForbidden, "/manifests/"+sigTag)(w, r)
+		}
+	})
+	res := copyPair(t, srcReg, dstReg, d)
+	if res.Err == nil || res.Err.Reason != registry.ReasonForbidden {
+		t.Fatalf("want forbidden, got %+v", res)
+	}
+	if !strings.Contains(res.Err.Message, sigTag) {
+		t.Errorf("the error %q does not name the .sig tag", res.Err.Message)
+	}
+	dstReg.Set(nil)
+	if got := signaturesAt(t, dstReg.Repo(t, "mirror/app"), sigTag); !slices.Equal(got, []string{"mirror"}) {
+		t.Errorf("the target's .sig holds %q after a refused merge, want it untouched", got)
+	}
+}
+
+// The merged .sig is checked as every copy is: a target that loses the
+// uploaded signature blob fails the copy, incomplete-copy.
+func TestCopyMergeIsChecked(t *testing.T) {
+	srcReg, dstReg, d, _ := signedPair(t)
+	dstReg.Set(func(h *testregistry.Hooks) { h.Fault = loseUploads })
+	res := copyPair(t, srcReg, dstReg, d)
+	if res.Err == nil || res.Err.Reason != registry.ReasonIncompleteCopy {
+		t.Fatalf("want incomplete-copy, got %+v", res)
+	}
+	lost, _, _ := v1.SHA256(strings.NewReader(payloadOf(d) + " "))
+	if !strings.Contains(res.Err.Message, lost.String()) {
+		t.Errorf("the error %q does not name the lost signature blob %s", res.Err.Message, lost)
 	}
 }
