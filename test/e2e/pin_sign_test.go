@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -14,7 +16,8 @@ import (
 // one pin --mirror-to --sign-key --apply; the real cosign verify accepts
 // the mirrored reference, and a second run signs nothing new. The source
 // is signed upstream too (a bundle and a legacy .sig tag): the mirror
-// keeps both signers' signatures, and a second copy drops neither.
+// keeps every signer's signatures, its own and the source's, across
+// copies, merging the legacy .sig tags when both sides have one.
 func TestPinSign(t *testing.T) {
 	ctx := testContext(t)
 	ns := signNamespace(t, "pinsign")
@@ -92,11 +95,63 @@ func TestPinSign(t *testing.T) {
 	if got := deploymentImage(t, ns, "api"); got != mirrored {
 		t.Errorf("deploy/api runs %s, want %s", got, mirrored)
 	}
-	// After the second copy, our signature and the upstream one both
-	// still verify at the mirror.
+
+	// Both sides' legacy .sig tags now differ: the mirror gains a
+	// platform team's signature, the source a new upstream one. The next
+	// copy merges the new upstream layer into the mirror's .sig.
+	dir := t.TempDir()
+	platKey, platPub, err := stack.CosignKeyPair(ctx, dir, "platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up2Key, up2Pub, err := stack.CosignKeyPair(ctx, dir, "upstream2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.CosignSign(ctx, platKey, signedRef, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.CosignSign(ctx, up2Key, img.Repo()+"@"+img.Digest, true); err != nil {
+		t.Fatal(err)
+	}
+	deployRunning(t, ns, "worker", img)
+	worker := pinSign(env, "worker", "--apply")
+	mustSucceed(t, worker, "pin deploy/worker --mirror-to --sign-key --apply")
+	t.Logf("deploy/worker, after new signatures on both sides:\n%s", worker.Stderr)
+	if !strings.Contains(worker.Stderr, "signatures and attestations copied: 1; signed: 0, already signed: 1") {
+		t.Errorf("deploy/worker: want the new upstream signature copied and the copy already signed\n%s", worker)
+	}
+	// Every signer's signature verifies at the mirror: ours and the
+	// upstream bundle in the referrers (cosign v3 reads only those when
+	// there are any), and the upstream, second upstream and platform
+	// layers of the merged .sig tag (cosign's legacy verification).
 	for who, p := range map[string]string{"our": pub, "the upstream": upPub} {
 		if ok, out := stack.CosignVerify(ctx, p, mirrored); !ok {
-			t.Errorf("after the second copy, cosign verify --key rejects %s signature of the mirrored reference:\n%s", who, out)
+			t.Errorf("cosign verify --key rejects %s bundle of the mirrored reference:\n%s", who, out)
 		}
 	}
+	for who, p := range map[string]string{"the upstream": upPub, "the second upstream": up2Pub, "the platform": platPub} {
+		if ok, out := cosignVerifyLegacy(t, p, mirrored); !ok {
+			t.Errorf("cosign verify --key --new-bundle-format=false rejects %s signature in the mirror's .sig tag:\n%s", who, out)
+		}
+	}
+	// ... and a key that signed nothing is refused by the same command.
+	if _, nobody, err := stack.CosignKeyPair(ctx, dir, "nobody"); err != nil {
+		t.Fatal(err)
+	} else if ok, out := cosignVerifyLegacy(t, nobody, mirrored); ok {
+		t.Errorf("cosign verify --new-bundle-format=false accepts a key that signed nothing:\n%s", out)
+	}
+}
+
+// cosignVerifyLegacy is the real `cosign verify --key PUB
+// --insecure-ignore-tlog --new-bundle-format=false`: the signatures in
+// the "sha256-<hex>.sig" tag only, as verifiers before cosign v3 read
+// them. ref is in the private registry.
+func cosignVerifyLegacy(t *testing.T, pub, ref string) (bool, string) {
+	t.Helper()
+	cmd := exec.CommandContext(testContext(t), "cosign", "verify", "--key", pub, "--insecure-ignore-tlog=true", "--new-bundle-format=false",
+		"--registry-cacert", stack.CAFile, "--registry-username", stack.RegistryUser, "--registry-password", stack.RegistryPassword, ref)
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+stack.CAFile)
+	out, err := cmd.CombinedOutput()
+	return err == nil, strings.ReplaceAll(string(out), stack.RegistryPassword, "REDACTED")
 }
