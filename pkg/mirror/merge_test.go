@@ -229,15 +229,19 @@ func TestCopyMergeRefused(t *testing.T) {
 }
 
 // The merged .sig is checked as every copy is: a target that loses the
-// uploaded signature blob fails the copy, incomplete-copy.
+// uploaded signature blob fails the copy, incomplete-copy, naming it.
 func TestCopyMergeIsChecked(t *testing.T) {
 	srcReg, dstReg, d, _ := signedPair(t)
-	dstReg.Set(func(h *testregistry.Hooks) { h.Fault = loseUploads })
+	lost, _, _ := v1.SHA256(strings.NewReader(payloadOf(d) + " "))
+	dstReg.Set(func(h *testregistry.Hooks) {
+		h.Fault = func(w http.ResponseWriter, r *http.Request) bool {
+			return r.URL.Query().Get("digest") == lost.String() && loseUploads(w, r)
+		}
+	})
 	res := copyPair(t, srcReg, dstReg, d)
 	if res.Err == nil || res.Err.Reason != registry.ReasonIncompleteCopy {
 		t.Fatalf("want incomplete-copy, got %+v", res)
 	}
-	lost, _, _ := v1.SHA256(strings.NewReader(payloadOf(d) + " "))
 	if !strings.Contains(res.Err.Message, lost.String()) {
 		t.Errorf("the error %q does not name the lost signature blob %s", res.Err.Message, lost)
 	}
