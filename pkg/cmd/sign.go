@@ -15,6 +15,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/pipeline"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -26,14 +27,15 @@ type SignOptions struct {
 	registryFlags
 	signatureFlags
 
-	Key        string
-	Require    []string
-	MaxAge     string
-	Platform   string
-	Format     string
-	All        bool
-	TlogUpload bool
-	RekorURL   string
+	Key         string
+	Require     []string
+	MaxAge      string
+	MaxSeverity string
+	Platform    string
+	Format      string
+	All         bool
+	TlogUpload  bool
+	RekorURL    string
 
 	args     []string
 	scope    workload.Scope
@@ -66,8 +68,15 @@ is not supported yet): verify with cosign verify --key cosign.pub
                      --trust-cert, the keyless flags or --trust-policy
   provenance         a source or revision named by its OCI annotations,
                      config labels or a SLSA attestation (as audit --provenance)
+  no-critical        its own scan lists no critical vulnerability (the same as
+                     --max-severity critical)
 --max-age DURATION refuses digests built longer ago (as audit --max-age reads
-the build time). A gate that cannot be evaluated (a lookup failed) refuses.
+the build time). --max-severity SEVERITY refuses a digest whose scan lists a
+vulnerability at or above it (critical, high, medium, low), as audit
+--vulnerabilities reads scans: the Trivy Operator's VulnerabilityReports of
+that digest (or of the index listing it), else a cosign vuln attestation of
+it signed by --key. No scan of the digest itself (none, or only another
+digest's) refuses; a gate that cannot be evaluated (a lookup failed) refuses.
 A digest our key already signed is not signed again. Digests are read with
 the pods' pull credentials, signatures written with your docker config's.
 
@@ -89,6 +98,9 @@ docs/sign.md.`,
   # Sign only images with provenance, built within the last 90 days
   kubectl imgtrust sign -A --key cosign.key --require provenance --max-age 90d
 
+  # Sign only digests the Trivy Operator scanned with no critical or high vulnerability
+  kubectl imgtrust sign -A --key cosign.key --max-severity high
+
   # Sign the digests manifests name (tags are refused)
   kubectl imgtrust sign -f k8s/ -R --key cosign.key`,
 		RunE: runFlow(o),
@@ -98,8 +110,9 @@ docs/sign.md.`,
 	cmd.Flags().StringVar(&o.Key, "key", "", "cosign private key: a cosign.key file (password from COSIGN_PASSWORD) or k8s://NAMESPACE/NAME")
 	cmd.Flags().StringVar(&o.Format, "signature-format", o.Format, "How the signature is written: bundle (a sigstore bundle referrer, as cosign v3) or legacy (cosign's .sig tag)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "Sign what every workload in the namespace runs")
-	cmd.Flags().StringSliceVar(&o.Require, "require", nil, "Gates a digest must pass to be signed: verified-upstream (its signature verified by --verify-key, --trust-cert, the keyless flags or --trust-policy), provenance (a source or revision named by annotations, labels or SLSA provenance)")
+	cmd.Flags().StringSliceVar(&o.Require, "require", nil, "Gates a digest must pass to be signed: verified-upstream (its signature verified by --verify-key, --trust-cert, the keyless flags or --trust-policy), provenance (a source or revision named by annotations, labels or SLSA provenance), no-critical (its scan lists no critical vulnerability)")
 	cmd.Flags().StringVar(&o.MaxAge, "max-age", "", "Sign only digests built at most this long ago, e.g. 90d, 12w or 720h (the build time as audit --max-age reads it)")
+	cmd.Flags().StringVar(&o.MaxSeverity, "max-severity", "", "Sign only digests whose own vulnerability scan lists none at or above this: critical, high, medium or low (as audit --max-severity)")
 	cmd.Flags().StringVar(&o.Platform, "platform", "", "Platform whose manifest --require provenance and --max-age read from multi-arch images: os/arch[/variant]")
 	cmd.Flags().BoolVar(&o.TlogUpload, "tlog-upload", false, "Not supported yet: no transparency-log upload happens; sign with cosign for a Rekor entry")
 	cmd.Flags().StringVar(&o.RekorURL, "rekor-url", "", "Not supported yet (see --tlog-upload)")
@@ -148,6 +161,13 @@ func (o *SignOptions) Validate() error {
 		}
 		o.maxAge = d
 	}
+	if o.MaxSeverity != "" {
+		sev, err := vulns.ParseSeverity(o.MaxSeverity)
+		if err != nil {
+			return fmt.Errorf("--max-severity: %w", err)
+		}
+		o.MaxSeverity = sev
+	}
 	if o.Platform != "" {
 		p, err := v1.ParsePlatform(o.Platform)
 		if err != nil || p.OS == "" || p.Architecture == "" {
@@ -168,7 +188,7 @@ func (o *SignOptions) Run(ctx context.Context) error {
 		Format:   pipeline.SignFormat(o.Format),
 		Gates: &pipeline.SignGates{
 			Require: o.Require, Authorities: o.authorities, PolicyFile: o.TrustPolicy,
-			MaxAge: o.maxAge, Platform: o.platform,
+			MaxAge: o.maxAge, MaxSeverity: o.MaxSeverity, Platform: o.platform,
 		},
 		Events: o.printOutcome,
 	})

@@ -10,14 +10,16 @@ import (
 )
 
 // Bad flags of sign are one line and exit 2, before anything is read:
-// a gate not there yet, an unknown gate, a bad --max-age, --tlog-upload.
+// an unknown gate, max-severity given as a gate, a bad --max-severity or
+// --max-age, --tlog-upload.
 func TestSignBadFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--require", "no-critical"}, "--require no-critical needs --vulnerabilities support, not yet available"},
-		{[]string{"--require", "provenance,signed"}, `--require "signed" is not a gate: use verified-upstream, provenance (and --max-age DURATION for age)`},
+		{[]string{"--require", "provenance,signed"}, `--require "signed" is not a gate: use verified-upstream, provenance, no-critical (and --max-age DURATION for age, --max-severity SEVERITY for vulnerabilities)`},
+		{[]string{"--require", "max-severity=high"}, "--require max-severity=high is not a gate name: give the severity as audit does, --max-severity critical|high|medium|low"},
+		{[]string{"--max-severity", "severe"}, `--max-severity: unknown severity "severe": use critical, high, medium or low`},
 		{[]string{"--max-age", "soon"}, `--max-age "soon": want a positive duration such as 180d, 26w or 720h`},
 		{[]string{"--tlog-upload"}, "--tlog-upload is not supported yet: sign with cosign sign --key cosign.key --tlog-upload=true IMAGE@DIGEST for a transparency-log entry"},
 		{[]string{"--rekor-url", "https://rekor.example"}, "--tlog-upload is not supported yet"},
@@ -34,7 +36,7 @@ func TestSignBadFlags(t *testing.T) {
 		}
 	}
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
-	if help := NewCmdSign(genericclioptions.NewConfigFlags(false), streams).Long; !strings.Contains(help, "No transparency-log upload happens") {
-		t.Errorf("the help does not say that no transparency-log upload happens:\n%s", help)
+	if help := NewCmdSign(genericclioptions.NewConfigFlags(false), streams).Long; !strings.Contains(help, "No transparency-log upload happens") || !strings.Contains(help, "no-critical") || !strings.Contains(help, "--max-severity SEVERITY refuses") {
+		t.Errorf("the help does not say that no transparency-log upload happens, or does not name the vulnerability gates:\n%s", help)
 	}
 }

@@ -49,7 +49,7 @@ type SignConfig struct {
 	Password sign.Password
 	Format   SignFormat
 	// Gates, when set, are what a digest must pass to be signed
-	// (--require, --max-age).
+	// (--require, --max-age, --max-severity).
 	Gates *SignGates
 	// Events, when set, is told each outcome as it happens.
 	Events func(SignOutcome)
@@ -98,11 +98,18 @@ func Sign(ctx context.Context, cfg SignConfig) (SignResult, error) {
 			return SignResult{}, err
 		}
 	}
-	targets, plan, warnings, err := signTargets(ctx, cfg.Cluster)
+	targets, plan, warnings, found, err := signTargets(ctx, cfg.Cluster)
 	if err != nil {
 		return SignResult{}, err
 	}
 	s := &signRun{cfg: cfg, signer: signer, plan: plan, done: map[string]SignOutcome{}, gates: cfg.Gates.list(resolver)}
+	if sev, _ := cfg.Gates.severity(); sev != "" && len(targets) > 0 {
+		var more []string
+		if s.vulns, more, err = newSignVulns(ctx, cfg.Cluster, found, cfg.Gates, resolver, signer.key.Public); err != nil {
+			return SignResult{}, err
+		}
+		warnings = append(warnings, more...)
+	}
 	s.result.Warnings = warnings
 	for _, t := range targets {
 		if ctx.Err() != nil {

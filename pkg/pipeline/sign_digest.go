@@ -84,8 +84,11 @@ func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []re
 
 // gateFlag is how the user asked for a gate.
 func gateFlag(gate string) string {
-	if gate == GateMaxAge {
+	switch gate {
+	case GateMaxAge:
 		return "--max-age"
+	case GateMaxSeverity:
+		return "--max-severity"
 	}
 	return "--require " + gate
 }

@@ -18,32 +18,30 @@ import (
 )
 
 // The gates a digest may have to pass before it is signed. --max-age
-// sets GateMaxAge; --require names the others.
+// sets GateMaxAge, --max-severity GateMaxSeverity; --require names the
+// others.
 const (
 	GateVerifiedUpstream = "verified-upstream"
 	GateProvenance       = "provenance"
+	GateNoCritical       = "no-critical"
 	GateMaxAge           = "max-age"
+	GateMaxSeverity      = "max-severity"
 )
 
-// RequireGates are the names --require takes, in the order they run. A
-// gate joins here and in SignGates.list.
-var RequireGates = []string{GateVerifiedUpstream, GateProvenance}
-
-// plannedGates are gates whose support is still to come, with why.
-var plannedGates = map[string]string{
-	"no-critical":  "needs --vulnerabilities support, not yet available",
-	"max-severity": "needs --vulnerabilities support, not yet available",
-}
+// RequireGates are the names --require takes. A gate joins here and in
+// SignGates.list (the vulnerability gate in signRun.gatesFor).
+var RequireGates = []string{GateVerifiedUpstream, GateProvenance, GateNoCritical}
 
 // CheckRequire says what is wrong with a --require name, in one line.
 func CheckRequire(names []string) error {
 	for _, n := range names {
 		switch {
 		case slices.Contains(RequireGates, n):
-		case plannedGates[n] != "":
-			return fmt.Errorf("--require %s %s", n, plannedGates[n])
+		case n == GateMaxSeverity || strings.HasPrefix(n, GateMaxSeverity+"="):
+			// A flag of its own, as audit's --max-severity.
+			return fmt.Errorf("--require %s is not a gate name: give the severity as audit does, --max-severity critical|high|medium|low", n)
 		default:
-			return fmt.Errorf("--require %q is not a gate: use %s (and --max-age DURATION for age)", n, strings.Join(RequireGates, ", "))
+			return fmt.Errorf("--require %q is not a gate: use %s (and --max-age DURATION for age, --max-severity SEVERITY for vulnerabilities)", n, strings.Join(RequireGates, ", "))
 		}
 	}
 	return nil
@@ -61,6 +59,10 @@ type SignGates struct {
 	PolicyFile string
 	// MaxAge, when set, refuses digests built longer ago (--max-age).
 	MaxAge time.Duration
+	// MaxSeverity, when set, refuses digests whose scan lists a
+	// vulnerability at or above it (--max-severity: critical, high,
+	// medium, low; --require no-critical is critical).
+	MaxSeverity string
 	// Platform picks a multi-arch index's manifest for provenance and age.
 	Platform *v1.Platform
 	// Now is the time ages are judged at (time.Now when zero).

@@ -11,12 +11,16 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
 func TestCheckRequire(t *testing.T) {
@@ -25,8 +29,9 @@ func TestCheckRequire(t *testing.T) {
 		want  string // "" for no error
 	}{
 		{[]string{"verified-upstream", "provenance"}, ""},
-		{[]string{"no-critical"}, "--require no-critical needs --vulnerabilities support, not yet available"},
-		{[]string{"provenance", "signed"}, `--require "signed" is not a gate: use verified-upstream, provenance (and --max-age DURATION for age)`},
+		{[]string{"no-critical", "provenance"}, ""},
+		{[]string{"max-severity"}, "--require max-severity is not a gate name: give the severity as audit does, --max-severity critical|high|medium|low"},
+		{[]string{"provenance", "signed"}, `--require "signed" is not a gate: use verified-upstream, provenance, no-critical (and --max-age DURATION for age, --max-severity SEVERITY for vulnerabilities)`},
 	} {
 		err := CheckRequire(tc.names)
 		if got := ""; err != nil {
@@ -181,5 +186,107 @@ func TestPolicyRef(t *testing.T) {
 	}
 	if _, err := policyRef(file + ".missing"); err == nil || !strings.HasPrefix(err.Error(), "--trust-policy "+file+".missing cannot be read") {
 		t.Errorf("a missing file: %v", err)
+	}
+}
+
+// The vulnerability gate reads what audit --vulnerabilities reads: a
+// digest whose own report lists a critical is refused naming the report,
+// a clean one is signed, and --max-severity high refuses a high; a digest
+// with only another digest's scan, or none, is refused (never signed on an
+// unknown); the scan of an index listing the digest counts, as in audit;
+// reports that could not be read fail.
+func TestSignVulnerabilityGate(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ctx := context.Background()
+	s, d0, _ := newSignRun(t, SignBundle)
+	repo := d0.Context()
+	now := time.Now()
+	crit := pushImage(t, repo, "crit", now, "")
+	clean := pushImage(t, repo, "clean", now, "")
+	high := pushImage(t, repo, "high", now, "")
+	unscanned := pushImage(t, repo, "unscanned", now, "")
+	platform := pushImage(t, repo, "platform", now, "")
+	// An index listing platform, scanned by its own digest.
+	img, err := remote.Image(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	if err := remote.WriteIndex(repo.Tag("multi"), idx); err != nil {
+		t.Fatal(err)
+	}
+	ih, _ := idx.Digest()
+	other := "sha256:" + strings.Repeat("e", 64)
+
+	report := func(name, owner, digest string, c vulns.Counts) vulns.Report {
+		return vulns.Report{Kind: "VulnerabilityReport", Namespace: "ns", Name: name, OwnerKind: "StatefulSet", OwnerName: owner, OwnerNamespace: "ns",
+			Container: "app", Repository: repo.Name(), Digest: digest, ScannedAt: now.Add(-time.Hour), Counts: c}
+	}
+	index := &vulns.Index{Served: true, Reports: []vulns.Report{
+		report("statefulset-crit-app", "crit", crit.DigestStr(), vulns.Counts{Critical: 1, High: 3}),
+		report("statefulset-clean-app", "clean", clean.DigestStr(), vulns.Counts{Medium: 2}),
+		report("statefulset-high-app", "high", high.DigestStr(), vulns.Counts{High: 1}),
+		report("statefulset-moved-app", "moved", other, vulns.Counts{}),
+		report("statefulset-multi-app", "multi", ih.String(), vulns.Counts{Low: 1}),
+	}}
+	target := func(owner string, d name.Digest) signTarget {
+		return signTarget{obj: workload.Object{Kind: "StatefulSet", Namespace: "ns", Name: owner}, container: "app", repo: repo.Name(), digest: d.DigestStr()}
+	}
+	run := func(g *SignGates, ix *vulns.Index, owner string, d name.Digest) SignOutcome {
+		t.Helper()
+		s.done = map[string]SignOutcome{}
+		v, _, err := newSignVulns(ctx, Cluster{Scope: workload.Scope{Filenames: []string{"x"}}}, nil, g, s.signer.resolver, s.signer.key.Public)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.stage = &vulnStage{index: ix}
+		s.vulns = v
+		return s.signOne(ctx, target(owner, d))
+	}
+	noCritical := &SignGates{Require: []string{GateNoCritical}}
+	for _, tc := range []struct {
+		g      *SignGates
+		ix     *vulns.Index
+		owner  string
+		d      name.Digest
+		status SignStatus
+		msg    string
+	}{
+		{noCritical, index, "crit", crit, SignRefused, "--require no-critical: VulnerabilityReport ns/statefulset-crit-app (scanned "},
+		{noCritical, index, "crit", crit, SignRefused, "lists 1 critical, 3 high, 0 medium, 0 low, 0 unknown: 1 at or above critical: not signed; move to a release that fixes them (kubectl get vulnerabilityreport statefulset-crit-app -n ns -o yaml lists each)"},
+		{&SignGates{MaxSeverity: "high"}, index, "high", high, SignRefused, "--max-severity: VulnerabilityReport ns/statefulset-high-app"},
+		{&SignGates{MaxSeverity: "high"}, index, "moved", unscanned, SignRefused, "--max-severity: the only scan found (VulnerabilityReport ns/statefulset-moved-app, scanned "},
+		{noCritical, index, "none", unscanned, SignRefused, "--require no-critical: no vulnerability scan of this digest was found"},
+		{noCritical, vulns.Failed("vulnerabilityreports.aquasecurity.github.io is forbidden"), "clean", clean, SignFailed, "--require no-critical: cannot read its vulnerability scans (vulnerabilityreports.aquasecurity.github.io is forbidden)"},
+		{noCritical, index, "clean", clean, SignSigned, "a sigstore bundle"},
+		{&SignGates{Require: []string{GateNoCritical}, MaxSeverity: "low"}, index, "multi", platform, SignRefused, "VulnerabilityReport ns/statefulset-multi-app of the index " + imageref.ShortDigest(ih.String()) + " listing it"},
+		{noCritical, index, "multi", platform, SignSigned, "a sigstore bundle"},
+	} {
+		o := run(tc.g, tc.ix, tc.owner, tc.d)
+		if o.Status != tc.status || !strings.Contains(o.Message, tc.msg) {
+			t.Errorf("%s %s: %s %q, want %s %q", tc.owner, tc.d.DigestStr(), o.Status, o.Message, tc.status, tc.msg)
+		}
+	}
+	// The checks attestation names what was passed.
+	res := s.signer.checker.Check(ctx, s.signer.resolver.Artifacts(registry.Anonymous), repo, clean.DigestStr())
+	found := false
+	for _, a := range res.Attestations {
+		var st struct {
+			Predicate sign.Checks `json:"predicate"`
+		}
+		if a.Verified && a.PredicateType == sign.PredicateChecks && json.Unmarshal(a.Statement, &st) == nil && len(st.Predicate.Checks) == 1 {
+			c := st.Predicate.Checks[0]
+			found = c.Name == GateNoCritical && strings.Contains(c.Detail, "VulnerabilityReport ns/statefulset-clean-app") && strings.Contains(c.Detail, "0 critical, 0 high, 2 medium, 0 low, 0 unknown, none at or above critical")
+		}
+	}
+	if !found {
+		t.Errorf("the checks attestation of clean does not record no-critical passed: %+v", res.Attestations)
+	}
+	// With -f the reports are not read: only an attestation could pass.
+	s.done = map[string]SignOutcome{}
+	v, _, _ := newSignVulns(ctx, Cluster{Scope: workload.Scope{Filenames: []string{"x"}}}, nil, noCritical, s.signer.resolver, s.signer.key.Public)
+	s.vulns = v
+	if o := s.signOne(ctx, target("clean", high)); o.Status != SignRefused || !strings.Contains(o.Message, "vulnerability reports are not read with -f") {
+		t.Errorf("-f: %+v, want refused saying the reports are not read", o)
 	}
 }

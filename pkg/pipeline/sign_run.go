@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // signRun is one run of Sign: its clients and tally.
@@ -12,9 +13,21 @@ type signRun struct {
 	plan   *CredentialPlan
 	// done is each digest's first outcome: a digest many workloads run
 	// is checked and signed once.
-	done   map[string]SignOutcome
-	gates  []signGate
+	done  map[string]SignOutcome
+	gates []signGate
+	// vulns, when set, is the vulnerability gate's sources
+	// (--require no-critical, --max-severity).
+	vulns  *signVulns
 	result SignResult
+}
+
+// gatesFor are the gates of one target: the run's, then the vulnerability
+// gate, whose reports are joined to the target's workload.
+func (s *signRun) gatesFor(t signTarget) []signGate {
+	if s.vulns == nil {
+		return s.gates
+	}
+	return append(slices.Clip(s.gates), s.vulns.gateFor(t))
 }
 
 // add tallies o and tells it.
@@ -57,7 +70,7 @@ func (s *signRun) signOne(ctx context.Context, t signTarget) SignOutcome {
 		return o
 	}
 	creds, _, _ := s.plan.For(t.obj, d.Name())
-	o.Status, o.Message = s.signer.signDigest(ctx, d, creds, s.gates)
+	o.Status, o.Message = s.signer.signDigest(ctx, d, creds, s.gatesFor(t))
 	s.done[o.Target] = o
 	return o
 }

@@ -23,13 +23,13 @@ type signTarget struct {
 // signTargets discovers the workloads and lists what to sign: the running
 // digests of live workloads, the digests -f manifests name. The credential
 // plan reads with the pods' pull credentials (live) or the local docker
-// config (-f).
-func signTargets(ctx context.Context, c Cluster) ([]signTarget, *CredentialPlan, []string, error) {
-	found, err := c.Discover(ctx)
+// config (-f). found is what was discovered, for the reports' scope.
+func signTargets(ctx context.Context, c Cluster) (targets []signTarget, plan *CredentialPlan, warnings []string, found *workload.Discovery, err error) {
+	found, err = c.Discover(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	warnings := append([]string(nil), found.Warnings...)
+	warnings = append([]string(nil), found.Warnings...)
 	for _, e := range found.InputErrors {
 		warnings = append(warnings, e.Error())
 	}
@@ -44,13 +44,13 @@ func signTargets(ctx context.Context, c Cluster) ([]signTarget, *CredentialPlan,
 		}
 	}
 	if c.Scope.Offline() {
-		return out, NewCredentialPlan(nil), warnings, nil
+		return out, NewCredentialPlan(nil), warnings, found, nil
 	}
 	plan, more, err := c.Credentials(ctx, found)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return out, plan, append(warnings, more...), nil
+	return out, plan, append(warnings, more...), found, nil
 }
 
 // fileTarget is the digest a manifest names; a tag is refused, never

@@ -270,8 +270,10 @@ func upstreamGate(t *testing.T, ns string, env []string, key, pub string) {
 // TestSignGates: --require provenance and --max-age refuse, one line each
 // naming the gate, a digest without provenance, without a build time or
 // built too long ago, and sign one with both; the checks attestation
-// records them and audit --provenance shows it; --require no-critical is
-// bad input.
+// records them and audit --provenance shows it. --require no-critical and
+// --max-severity read real Trivy Operator reports: a digest whose report
+// lists a critical (or, with --max-severity high, a high) is refused naming
+// the report, one with no scan is refused, a clean one is signed.
 func TestSignGates(t *testing.T) {
 	ctx := testContext(t)
 	ns := signNamespace(t, "signgate")
@@ -348,9 +350,71 @@ func TestSignGates(t *testing.T) {
 		t.Errorf("-o wide: want the IMGTRUST SIGNED AFTER column\n%s", wide)
 	}
 
-	planned := gated("fresh", "--require", "no-critical")
-	if planned.Code != 2 || strings.TrimSpace(planned.Stderr) != "error: --require no-critical needs --vulnerabilities support, not yet available" {
-		t.Errorf("--require no-critical: want exit 2 and one line\n%s", planned)
+	bad := gated("fresh", "--require", "max-severity=high")
+	if bad.Code != 2 || strings.TrimSpace(bad.Stderr) != "error: --require max-severity=high is not a gate name: give the severity as audit does, --max-severity critical|high|medium|low" {
+		t.Errorf("--require max-severity=high: want exit 2 and one line\n%s", bad)
+	}
+
+	// --require no-critical and --max-severity read the Trivy Operator's
+	// reports, written as it writes them into its real CRDs, filed under
+	// the Deployment's ReplicaSet.
+	installTrivyCRDs(t)
+	crit := runningDeployment(t, ns, "crit")
+	clean := runningDeployment(t, ns, "clean")
+	unscanned := runningDeployment(t, ns, "unscanned")
+	rsOf := func(deployment string) string {
+		list, err := kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + deployment})
+		if err != nil || len(list.Items) != 1 {
+			t.Fatalf("the ReplicaSet of %s: %v", deployment, err)
+		}
+		return list.Items[0].Name
+	}
+	var objs []map[string]any
+	for _, s := range []trivyScan{
+		{owner: rsOf("crit"), repo: crit.Repo(), digest: crit.Digest, critical: 2, high: 1},
+		{owner: rsOf("clean"), repo: clean.Repo(), digest: clean.Digest, high: 1},
+	} {
+		s.kind, s.contain, s.tag, s.at = "ReplicaSet", "app", "1", time.Now().Add(-time.Hour)
+		s.name = "replicaset-" + s.owner + "-app"
+		objs = append(objs, trivyReport(ns, s))
+	}
+	createReports(t, objs)
+	vulnSign := func(name string, extra ...string) result {
+		return kubectlEnv(t, env, append([]string{"imgtrust", "sign", "deploy/" + name, "-n", ns, "--key", key}, extra...)...)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"crit", []string{"--require", "no-critical"}, "--require no-critical: VulnerabilityReport " + ns + "/replicaset-" + rsOf("crit") + "-app (scanned "},
+		{"crit", []string{"--require", "no-critical"}, "lists 2 critical, 1 high, 0 medium, 0 low, 0 unknown: 2 at or above critical: not signed"},
+		{"clean", []string{"--max-severity", "high"}, "--max-severity: VulnerabilityReport " + ns + "/replicaset-" + rsOf("clean") + "-app"},
+		{"unscanned", []string{"--require", "no-critical"}, "--require no-critical: no vulnerability scan of this digest was found"},
+	} {
+		r := vulnSign(tc.name, tc.args...)
+		t.Logf("sign %s %s:\n%s", tc.name, strings.Join(tc.args, " "), r)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "refused deployment/"+tc.name) || !strings.Contains(r.Stderr, tc.want) || strings.Count(r.Stderr, "\n") != 2 {
+			t.Errorf("%s %v: want exit 1 and one line with %q\n%s", tc.name, tc.args, tc.want, r)
+		}
+	}
+	for _, img := range []fixture.Pushed{crit, clean, unscanned} {
+		if ok, _ := stack.CosignVerify(ctx, pub, img.Repo()+"@"+img.Digest); ok {
+			t.Errorf("a digest refused by the vulnerability gate was signed: %s", img.Ref)
+		}
+	}
+	signed := vulnSign("clean", "--require", "no-critical")
+	mustSucceed(t, signed, "sign --require no-critical, clean")
+	t.Logf("sign --require no-critical, clean:\n%s", signed)
+	if ok, out := stack.CosignVerify(ctx, pub, clean.Repo()+"@"+clean.Digest); !ok {
+		t.Errorf("cosign verify rejects the signature after no-critical passed:\n%s", out)
+	}
+	rep, r = auditJSON(t, "-n", ns, "--verify-key", pub, "--provenance", "deploy/clean")
+	if r.Code != 0 && r.Code != 1 {
+		t.Fatalf("audit: %s", r)
+	}
+	if p := item(t, rep, "Deployment", "clean", "app").Provenance; p == nil || p.CheckedBy == nil || strings.Join(p.CheckedBy.Checks, ",") != "no-critical" {
+		t.Errorf("audit --provenance of clean: %+v, want checkedBy no-critical", p)
 	}
 }
 
