@@ -61,12 +61,33 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 		return
 	}
 	it.ResolvedDigest = res.Digest
-	if !pinned && len(it.RunningDigests) > 0 && !slices.Contains(it.RunningDigests, res.Digest) {
-		it.add(newFinding(IDTagMoved,
-			fmt.Sprintf("tag %q now points at %s, which no pod runs (they run %s): a restart or rollout would change the code",
-				it.ref.TagOrLatest(), imageref.ShortDigest(res.Digest), shortDigests(it.RunningDigests)),
-			"pin what runs today before anything restarts: "+it.pinCommand()+" --source=running"))
+	if !it.RunsOtherThan(res) {
+		return
 	}
+	for _, d := range it.RunningDigests {
+		if slices.Contains(res.IndexManifests, d) {
+			// A platform manifest of the index the tag points at (CRI-O
+			// reports it as the imageID): the same image, not moved.
+			return
+		}
+	}
+	unchecked := ""
+	if res.IndexError != nil {
+		unchecked = fmt.Sprintf("; could not check whether it is a platform of the index %s (%s)", imageref.ShortDigest(res.Digest), res.IndexError.Error())
+	}
+	it.add(newFinding(IDTagMoved,
+		fmt.Sprintf("tag %q now points at %s, which no pod runs (they run %s): a restart or rollout would change the code%s",
+			it.ref.TagOrLatest(), imageref.ShortDigest(res.Digest), shortDigests(it.RunningDigests), unchecked),
+		"pin what runs today before anything restarts: "+it.pinCommand()+" --source=running"))
+}
+
+// RunsOtherThan reports whether the item's tag resolved (res) to a digest
+// none of its pods runs. When res is an index, its manifests
+// (res.IndexManifests, read by the caller only then) may still be what
+// runs.
+func (it *Item) RunsOtherThan(res registry.Result) bool {
+	return it.parsed && it.ref.Digest == "" && res.Err == nil && res.Digest != "" &&
+		len(it.RunningDigests) > 0 && !slices.Contains(it.RunningDigests, res.Digest)
 }
 
 // PodsView is what the registry said for the running pods of a controller

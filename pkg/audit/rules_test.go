@@ -204,6 +204,13 @@ func TestRegistryRules(t *testing.T) {
 			registry.Result{Digest: digestA, CredentialSource: "pod-secret shop/regcred"}, true, []string{IDMutableTag}, digestA},
 		{"tag moved", "reg.example.com/app:1", running(digestA, digestA),
 			registry.Result{Digest: digestC}, true, []string{IDMutableTag, IDTagMoved}, digestC},
+		// CRI-O reports the platform manifest of the index the tag names.
+		{"pods run a platform of the index the tag points at", "reg.example.com/app:1", running(digestA),
+			registry.Result{Digest: digestC, IndexManifests: []string{digestB, digestA}}, true, []string{IDMutableTag}, digestC},
+		{"the index lists other manifests: moved", "reg.example.com/app:1", running(digestA),
+			registry.Result{Digest: digestC, IndexManifests: []string{digestB}}, true, []string{IDMutableTag, IDTagMoved}, digestC},
+		{"the index could not be read: moved, said unchecked", "reg.example.com/app:1", running(digestA),
+			registry.Result{Digest: digestC, IndexError: &registry.Error{Reason: registry.ReasonServerError, Message: "503 from the registry", Status: 503}}, true, []string{IDMutableTag, IDTagMoved}, digestC},
 		{"no pods: nothing to compare", "reg.example.com/app:1", nil,
 			registry.Result{Digest: digestC}, true, []string{IDMutableTag}, digestC},
 		{"every credential refused", "reg.example.com/app:1", nil,
@@ -232,6 +239,12 @@ func TestRegistryRules(t *testing.T) {
 			}
 			if it.ResolvedDigest != tt.resolved {
 				t.Errorf("resolvedDigest: got %q, want %q", it.ResolvedDigest, tt.resolved)
+			}
+			for _, f := range it.Findings {
+				unchecked := strings.Contains(f.Message, "could not check whether it is a platform of the index sha256:cccccccccccc (server-error: 503 from the registry)")
+				if f.ID == IDTagMoved && unchecked != (tt.res.IndexError != nil) {
+					t.Errorf("tag-moved %q: says it is unchecked = %v, want %v", f.Message, unchecked, tt.res.IndexError != nil)
+				}
 			}
 			provider := strings.Contains(tt.image, ".dkr.ecr.")
 			for _, f := range it.Findings {

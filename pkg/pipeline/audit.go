@@ -100,6 +100,7 @@ func (s AuditStage) Run(ctx context.Context, client kubernetes.Interface, found 
 	if s.Done != nil {
 		s.Done()
 	}
+	s.readTagIndexes(ctx, items, pending, reqs, results)
 	for n, i := range pending {
 		audit.ApplyResolution(&items[i], results[n], known[n])
 		if len(pods[n]) == 0 {

@@ -10,7 +10,9 @@ import (
 type outcome struct {
 	digest, mediaType, platform, platformDigest, note string
 	verified                                          bool // digest computed from the content
-	err                                               *Error
+	// children are the manifests an index read by GET lists (Options.Platform).
+	children []string
+	err      *Error
 }
 
 // flights runs each lookup at most once per Resolver and remembers its

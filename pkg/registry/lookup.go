@@ -43,6 +43,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		}
 		res.Digest, res.MediaType, res.Note = out.digest, out.mediaType, out.note
 		res.Platform, res.PlatformDigest = out.platform, out.platformDigest
+		res.IndexManifests = out.children
 		res.ContentVerified = out.verified
 		for _, rf := range refusals {
 			res.Refused = append(res.Refused, rf.source)

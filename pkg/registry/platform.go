@@ -4,9 +4,11 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -24,6 +26,7 @@ func selectPlatform(ref string, desc v1.Descriptor, manifest []byte, want v1.Pla
 		return out
 	}
 	var have []string
+	out.children = ChildDigests(idx)
 	for _, m := range idx.Manifests {
 		if m.Platform == nil {
 			continue
@@ -54,4 +57,32 @@ func platformMatches(have, want v1.Platform) bool {
 		want.Variant = ""
 	}
 	return have.Satisfies(want)
+}
+
+// ChildDigests are the manifest digests an index lists.
+func ChildDigests(idx *v1.IndexManifest) []string {
+	out := make([]string, 0, len(idx.Manifests))
+	for _, m := range idx.Manifests {
+		out = append(out, m.Digest.String())
+	}
+	return out
+}
+
+// IndexManifests reads the index d by digest (one GET, bounded and retried
+// as every artifact read) and lists its manifests: whether a digest pods
+// run is a platform of the index a tag points at. A manifest that is not
+// an index lists none.
+func (a *Artifacts) IndexManifests(ctx context.Context, d name.Digest) ([]string, *Error) {
+	desc, e := a.Manifest(ctx, d)
+	if e != nil {
+		return nil, e
+	}
+	if !desc.MediaType.IsIndex() {
+		return nil, nil
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return nil, &Error{Reason: ReasonServerError, Message: fmt.Sprintf("the index %s does not parse", d.Name())}
+	}
+	return ChildDigests(idx), nil
 }

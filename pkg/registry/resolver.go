@@ -129,6 +129,12 @@ type Result struct {
 	Platform string `json:"platform,omitempty"`
 	// PlatformDigest is that entry's manifest digest.
 	PlatformDigest string `json:"platformDigest,omitempty"`
+	// IndexManifests are the manifest digests the index Digest lists,
+	// when its content was read (Options.Platform, or IndexManifests):
+	// pods running one of them run the same image.
+	IndexManifests []string `json:"-"`
+	// IndexError says why the caller's read of IndexManifests failed.
+	IndexError *Error `json:"-"`
 	// Note is a remark for humans, e.g. that Options.Platform did not apply
 	// because the tag is a single-platform manifest.
 	Note string `json:"note,omitempty"`
