@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -104,6 +105,11 @@ func TestResolvePlatform(t *testing.T) {
 			}
 			if s := r.Stats(); s.ManifestGETs != 1 || s.ManifestHEADs != 0 {
 				t.Errorf("Stats() = %+v, want exactly 1 manifest GET and no HEAD", s)
+			}
+			// The GET listed the index's manifests: audit's tag-moved
+			// check needs no second read.
+			if want := tt.wantDigest == idxDigest.String(); want != (len(got.IndexManifests) == 3 && slices.Contains(got.IndexManifests, children["linux/arm/v7"].String())) {
+				t.Errorf("IndexManifests = %v, want the index's 3 manifests: %v", got.IndexManifests, want)
 			}
 		})
 	}
