@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
@@ -415,6 +416,25 @@ func TestSignGates(t *testing.T) {
 	}
 	if p := item(t, rep, "Deployment", "clean", "app").Provenance; p == nil || p.CheckedBy == nil || strings.Join(p.CheckedBy.Checks, ",") != "no-critical" {
 		t.Errorf("audit --provenance of clean: %+v, want checkedBy no-critical", p)
+	}
+
+	// A user who may read the workloads but not the reports: failed, never
+	// "no scan", and nothing signed.
+	viewer, err := stack.RestrictedKubeconfig(ctx, kube, ns, "signer", []rbacv1.PolicyRule{
+		fixture.ReadRules("", "pods", "secrets", "serviceaccounts"),
+		fixture.ReadRules("apps", "deployments", "replicasets"),
+	}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := kubectlEnv(t, env, "imgtrust", "sign", "deploy/crit", "-n", ns, "--kubeconfig", viewer, "--key", key, "--require", "no-critical")
+	t.Logf("sign --require no-critical without access to the reports:\n%s", forbidden)
+	if forbidden.Code != 1 || !strings.Contains(forbidden.Stderr, "failed deployment/crit") || !strings.Contains(forbidden.Stderr, "--require no-critical: cannot read its vulnerability scans (") ||
+		!strings.Contains(forbidden.Stderr, "forbidden") || strings.Contains(forbidden.Stderr, "no vulnerability scan") {
+		t.Errorf("reports forbidden: want exit 1 and one failed line naming the refusal\n%s", forbidden)
+	}
+	if ok, _ := stack.CosignVerify(ctx, pub, crit.Repo()+"@"+crit.Digest); ok {
+		t.Errorf("crit was signed when its reports could not be read")
 	}
 }
 
