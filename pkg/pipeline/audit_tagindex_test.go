@@ -13,6 +13,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -54,14 +55,21 @@ func TestAuditTagMovedIndexPlatforms(t *testing.T) {
 		deploy("moved", app, other.String()),
 		deploy("index", app, idx.String()),
 		deploy("broken", brk, brokenKids["linux/amd64"].String()),
+		deploy("sts", app, kids["linux/arm64"].String()),
 	}}
+	found.Workloads[5].Kind = "StatefulSet"
 	items := audit.Evaluate(found.Workloads, audit.Options{})
 	r, err := registry.New(registry.Options{Insecure: []string{reg.Host}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage := AuditStage{Resolver: r, Concurrency: 2}
+	// With --vulnerabilities, a scan of the index filed under a workload
+	// running its platform is joined without a second read of the index.
+	scan := vulns.Report{Kind: "VulnerabilityReport", Namespace: "shop", Name: "statefulset-sts-app", OwnerKind: "StatefulSet", OwnerName: "sts",
+		OwnerNamespace: "shop", Container: "app", Repository: reg.Host + "/app", Digest: idx.String(), Counts: vulns.Counts{High: 2}}
+	stage := AuditStage{Resolver: r, Concurrency: 2, vulns: &vulnStage{index: &vulns.Index{Served: true, Reports: []vulns.Report{scan}}, platforms: vulns.Platforms{}, unread: map[string]string{}}}
 	stage.Run(context.Background(), fake.NewClientset(), found, items)
+	stage.vulns.apply(items, audit.VulnerabilityOptions{MaxSeverity: "high"})
 
 	for _, it := range items {
 		var moved *audit.Finding
@@ -71,6 +79,10 @@ func TestAuditTagMovedIndexPlatforms(t *testing.T) {
 			}
 		}
 		switch it.Name {
+		case "sts":
+			if moved != nil || it.Vulnerabilities == nil || it.Vulnerabilities.Match != vulns.MatchIndex || it.Vulnerabilities.Counts.High != 2 {
+				t.Errorf("sts: tag-moved %v, vulnerabilities %+v, want no tag-moved and the index's scan", moved, it.Vulnerabilities)
+			}
 		case "amd", "arm", "index":
 			if moved != nil {
 				t.Errorf("%s runs what the tag points at: %s", it.Name, moved.Message)
@@ -86,6 +98,6 @@ func TestAuditTagMovedIndexPlatforms(t *testing.T) {
 		}
 	}
 	if n := reg.Count(http.MethodGet, "/app/manifests/"+idx.String()); n != 1 {
-		t.Errorf("the index of app:multi was read %d times, want once for the three items that need it", n)
+		t.Errorf("the index of app:multi was read %d times, want once for the four items that need it (and the vulnerability join)", n)
 	}
 }

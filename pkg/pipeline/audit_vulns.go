@@ -119,6 +119,11 @@ func (s AuditStage) readIndexes(ctx context.Context, items []audit.Item, pending
 		}
 		cred := registry.AcceptedCredential(reqs[n], results[n])
 		for _, d := range st.index.OtherDigests(u) {
+			if res := results[n]; res.Digest == d && res.IndexManifests != nil {
+				// The tag's index, already listed (tag-moved's check, --platform).
+				st.platforms[d] = res.IndexManifests
+				continue
+			}
 			key := digestKey(repo, d, cred)
 			if _, ok := jobs[key]; !ok {
 				j := &indexJob{key: key, digest: d, arts: s.Resolver.Artifacts(cred), ref: repo.Digest(d)}
