@@ -5,8 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
@@ -20,7 +21,9 @@ func (it *Item) NeedsRegistry() bool {
 
 // ApplyResolution records what the registry said about the image for the
 // pods the item's spec makes (for a Pod, the pod itself) and adds the
-// registry findings: tag-moved, unresolvable, no-credentials.
+// registry findings: tag-moved, unresolvable, no-credentials. Pods that
+// run platform manifests of the index the reference points at are then no
+// longer mixed-running-digests or running-differs-from-spec.
 // credentialsKnown is false when the pod's pull secrets could not be read
 // (RBAC): a refusal then proves nothing about what a node could pull.
 func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
@@ -29,6 +32,7 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 	}
 	it.CredentialSource = res.CredentialSource
 	pinned := it.ref.Digest != ""
+	it.addRunningFindings(resolvedIndex(res))
 	if res.Err != nil {
 		switch res.Err.Reason {
 		case registry.ReasonUnauthorized, registry.ReasonForbidden:
@@ -79,6 +83,29 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 		fmt.Sprintf("tag %q now points at %s, which no pod runs (they run %s): a restart or rollout would change the code%s",
 			it.ref.TagOrLatest(), imageref.ShortDigest(res.Digest), shortDigests(it.RunningDigests), unchecked),
 		"pin what runs today before anything restarts: "+it.pinCommand()+" --source=running"))
+}
+
+// resolvedIndex is what res tells of the index the reference points at.
+func resolvedIndex(res registry.Result) indexView {
+	switch {
+	case res.Err != nil:
+		return indexView{note: fmt.Sprintf("; whether they are platform manifests of a multi-arch index could not be checked (%s)", res.Err.Error())}
+	case res.MediaType == "":
+		return indexView{note: "; whether they are platform manifests of a multi-arch index could not be checked (the registry did not say what the reference points at)"}
+	case !types.MediaType(res.MediaType).IsIndex():
+		return indexView{}
+	case res.IndexError != nil:
+		return indexView{digest: res.Digest, note: fmt.Sprintf("; could not check whether they are platform manifests of the index %s (%s)", imageref.ShortDigest(res.Digest), res.IndexError.Error())}
+	}
+	return indexView{digest: res.Digest, children: res.IndexManifests}
+}
+
+// RunsOtherThanResolved reports whether a pod of the item runs another
+// digest than the one its reference (tag or digest) resolved to (res):
+// only then may the index's manifests (res.IndexManifests) be needed.
+func (it *Item) RunsOtherThanResolved(res registry.Result) bool {
+	return it.parsed && res.Err == nil && res.Digest != "" &&
+		slices.ContainsFunc(it.RunningDigests, func(d string) bool { return d != res.Digest })
 }
 
 // RunsOtherThan reports whether the item's tag resolved (res) to a digest

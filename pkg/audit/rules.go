@@ -121,24 +121,7 @@ func evaluate(w workload.Workload, u workload.Usage, opts Options, parsed parseC
 			policy+": nodes that already hold an image under this tag keep running it",
 			"pin it to a digest ("+pin+"), or set "+field+": Always"))
 	}
-	if len(it.RunningDigests) > 1 {
-		it.add(newFinding(IDMixedRunningDigests,
-			fmt.Sprintf("the pods run %d different images for this container: %s", len(it.RunningDigests), shortDigests(it.RunningDigests)),
-			"pin to what the tag points at now, so every pod runs it after the rollout: "+pin+" --source=registry --apply"))
-	}
-	if ref.Digest != "" {
-		var others []string
-		for _, d := range it.RunningDigests {
-			if d != ref.Digest {
-				others = append(others, d)
-			}
-		}
-		if len(others) > 0 {
-			it.add(newFinding(IDRunningDiffersFromSpec,
-				fmt.Sprintf("the spec names %s but pods run %s", imageref.ShortDigest(ref.Digest), shortDigests(others)),
-				"replace the stale pods, e.g. kubectl rollout restart "+it.objectRef()+" -n "+it.Namespace))
-		}
-	}
+	it.addRunningFindings(indexView{note: offlineNote})
 	if len(opts.AllowedRegistries) > 0 && !allowed(opts.AllowedRegistries, ref) {
 		written := make([]string, len(opts.AllowedRegistries))
 		for i, a := range opts.AllowedRegistries {

@@ -25,9 +25,10 @@ type tagIndexRead struct {
 }
 
 // readTagIndexes lists, into results, the manifests of each index a tag
-// points at that no pod of its item runs: pods may run one of its platform
-// manifests (CRI-O reports that digest), which is no tag move. Only then
-// is it read, once per run (the resolver's HEAD gave the media type; with
+// or pinned digest points at when a pod of its item runs another digest:
+// pods may run one of its platform manifests (CRI-O reports that digest),
+// which is no tag move, no mix and no drift from the spec. Only then is it
+// read, once per run (the resolver's HEAD gave the media type; with
 // --platform its GET listed them already).
 func (s AuditStage) readTagIndexes(ctx context.Context, items []audit.Item, pending []int, reqs []registry.Request, results []registry.Result) {
 	jobs := map[string]*tagIndexJob{}
@@ -35,7 +36,7 @@ func (s AuditStage) readTagIndexes(ctx context.Context, items []audit.Item, pend
 	per := map[int]*tagIndexJob{}
 	for n, i := range pending {
 		res := results[n]
-		if !items[i].RunsOtherThan(res) || !types.MediaType(res.MediaType).IsIndex() || res.IndexManifests != nil {
+		if !items[i].RunsOtherThanResolved(res) || !types.MediaType(res.MediaType).IsIndex() || res.IndexManifests != nil {
 			continue
 		}
 		repo, err := s.Resolver.RepositoryOf(items[i].Image)
