@@ -101,3 +101,74 @@ func TestAuditTagMovedIndexPlatforms(t *testing.T) {
 		t.Errorf("the index of app:multi was read %d times, want once for the four items that need it (and the vulnerability join)", n)
 	}
 }
+
+// A spec pinned to an index whose pods report its platform manifests, and
+// a tag's pods on two platforms, are neither running-differs-from-spec
+// nor mixed-running-digests: the index is read once for all of them, and
+// only for items whose pods run another digest than the reference's.
+func TestAuditPinnedIndexPlatforms(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := testregistry.New(t)
+	idx, kids := reg.PushIndex(t, "app:multi", types.OCIImageIndex, "linux/amd64", "linux/arm64")
+	other := reg.PushImage(t, "app:old")
+	solo, _ := reg.PushIndex(t, "solo:multi", types.OCIImageIndex, "linux/amd64", "linux/arm64")
+	single := reg.PushImage(t, "single:1")
+	stale := reg.PushImage(t, "single:0")
+	amd, arm := kids["linux/amd64"].String(), kids["linux/arm64"].String()
+	deploy := func(name, repo, ref string, run ...string) workload.Workload {
+		u := workload.Usage{ContainerSpec: workload.ContainerSpec{Name: "app", Type: workload.Container, Image: reg.Host + "/" + repo + ref}}
+		for _, d := range run {
+			u.Running = append(u.Running, imageref.RunningImage{ImageID: reg.Host + "/" + repo + "@" + d, Digest: d, Kind: imageref.KindManifest, Repository: reg.Host + "/" + repo})
+		}
+		return workload.Workload{Object: workload.Object{Kind: "Deployment", Namespace: "shop", Name: name}, Pods: len(run), Containers: []workload.Usage{u}}
+	}
+	found := &workload.Discovery{Workloads: []workload.Workload{
+		deploy("pinned-amd", "app", "@"+idx.String(), amd),
+		deploy("pinned-two", "app", "@"+idx.String(), amd, arm),
+		deploy("pinned-stale", "app", "@"+idx.String(), amd, other.String()),
+		deploy("tag-two", "app", ":multi", amd, arm),
+		deploy("solo", "solo", "@"+solo.String(), solo.String(), solo.String()),
+		deploy("single", "single", "@"+single.String(), stale.String()),
+	}}
+	items := audit.Evaluate(found.Workloads, audit.Options{})
+	r, err := registry.New(registry.Options{Insecure: []string{reg.Host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	AuditStage{Resolver: r, Concurrency: 2}.Run(context.Background(), fake.NewClientset(), found, items)
+
+	for _, it := range items {
+		got := map[string]string{}
+		for _, f := range it.Findings {
+			got[f.ID] = f.Message
+		}
+		mixed, mixedOK := got[audit.IDMixedRunningDigests]
+		differs, differsOK := got[audit.IDRunningDiffersFromSpec]
+		if _, moved := got[audit.IDTagMoved]; moved {
+			t.Errorf("%s: tag-moved %q", it.Name, got[audit.IDTagMoved])
+		}
+		switch it.Name {
+		case "pinned-amd", "pinned-two", "tag-two", "solo":
+			if mixedOK || differsOK {
+				t.Errorf("%s runs platforms of what its reference points at: mixed %q, differs %q", it.Name, mixed, differs)
+			}
+		case "pinned-stale":
+			if !mixedOK || !differsOK || strings.Contains(differs, imageref.ShortDigest(amd)) || !strings.Contains(differs, imageref.ShortDigest(other.String())) {
+				t.Errorf("pinned-stale: mixed %q, differs %q; want both, differs naming only %s", mixed, differs, imageref.ShortDigest(other.String()))
+			}
+		case "single":
+			if !differsOK || strings.Contains(differs, "platform") {
+				t.Errorf("single: differs %q, want it, with no word of platforms (a single manifest)", differs)
+			}
+		}
+	}
+	if n := reg.Count(http.MethodGet, "/app/manifests/"+idx.String()); n != 1 {
+		t.Errorf("the index pinned and tagged as app was read %d times, want once for the four items that need it", n)
+	}
+	if n := reg.Count(http.MethodGet, "/solo/manifests/"); n != 0 {
+		t.Errorf("solo's pods run its index, yet it was read %d times", n)
+	}
+	if n := reg.Count(http.MethodGet, "/single/manifests/"); n != 0 {
+		t.Errorf("single is no index, yet its manifests were read %d times", n)
+	}
+}
