@@ -68,6 +68,13 @@ func (c classifier) preciseFailure(err error) *Error {
 		return &Error{Reason: ReasonRateLimited, Status: http.StatusTooManyRequests,
 			Message: fmt.Sprintf("registry %s is rate limiting: it asked to wait %s, more than the %s we wait", c.registry, tooLong.wait.Round(time.Second), tooLong.limit)}
 	}
+	var realmAddr *realmAddressError
+	if errors.As(err, &realmAddr) {
+		if realmAddr.resolve != nil {
+			return &Error{Reason: ReasonNetwork, Message: fmt.Sprintf("cannot resolve host %s, the token service registry %s named; no credentials sent", realmAddr.realmHost, realmAddr.registry)}
+		}
+		return &Error{Reason: ReasonInsecureTokenRealm, Message: fmt.Sprintf("registry %s sent its token service at %s, which resolves to a private address other than the registry's own; refusing to send credentials there (serve the token service from the registry's host, or under a public DNS name)", realmAddr.registry, realmAddr.realmHost)}
+	}
 	if e := c.realmRefusal(err); e != nil {
 		return e
 	}

@@ -44,7 +44,9 @@ const (
 	// go-containerregistry refuses to send credentials to: a plain-HTTP
 	// realm for an HTTPS registry, or a realm on a private, loopback or
 	// link-local IP other than the registry's own host (an SSRF guard with
-	// no opt-out). No credential can fix it, so the search stops.
+	// no opt-out), or on a name that resolves to such an address other
+	// than the registry's own (realmguard.go). No credential can fix it,
+	// so the search stops.
 	ReasonInsecureTokenRealm Reason = "insecure-token-realm"
 	// Options.Platform was set and the index has no manifest for it. The
 	// Result still carries the index digest.

@@ -263,7 +263,7 @@ func New(o Options) (*Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.observer = &observer{next: base, stats: &r.stats}
+	r.observer = &observer{next: base, stats: &r.stats, lookup: systemLookup}
 	stack := &attemptTransport{
 		next:     r.observer,
 		timeout:  o.Timeout,

@@ -28,7 +28,7 @@ import (
 //	go-containerregistry: auth (basic/bearer) → scheme → user agent → retry
 //	ours:                 pingCache        (one anonymous GET /v2/ per registry)
 //	                      attemptTransport (per-attempt timeout, 429 + Retry-After)
-//	                      observer         (stats, token realm capture)
+//	                      observer         (stats, token realm capture and guard)
 //	                      hostRouter       (TLS per host, plain-HTTP policy)
 //	                      *http.Transport  (verifying, or skip-verify for Insecure hosts)
 //
@@ -233,11 +233,19 @@ type counters struct {
 type observer struct {
 	next   http.RoundTripper
 	stats  *counters
-	realms sync.Map // registry host → realm URL without query
+	realms sync.Map    // registry host → realm URL without query
+	lookup lookupAddrs // resolves a realm's host (realmguard.go); nil: the system's
 }
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := checkRedirects(req); err != nil {
+		return nil, err
+	}
+	req, err := o.checkRealm(req)
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
 		return nil, err
 	}
 	o.stats.requests.Add(1)
@@ -426,6 +434,11 @@ func newBaseTransport(custom http.RoundTripper, caFile string, insecure hostSet,
 		base = http.DefaultTransport.(*http.Transport)
 	}
 	secure := base.Clone()
+	dial := secure.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	secure.DialContext = pinnedDial(dial)
 	secure.MaxConnsPerHost = 0
 	secure.MaxIdleConnsPerHost = max(perHost, 2)
 	secure.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
