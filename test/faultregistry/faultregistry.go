@@ -101,6 +101,8 @@ type Registry struct {
 	// UnknownCAHost has a certificate no CA file trusts; PlainHTTPHost
 	// speaks plain HTTP.
 	UnknownCAHost, PlainHTTPHost string
+	// RealmLoopbackHost is the RealmLoopbackName registry (realm.go).
+	RealmLoopbackHost string
 	// CAPEM is the CA that signed the certificates of every host but
 	// UnknownCAHost.
 	CAPEM []byte
@@ -125,7 +127,7 @@ func Start() (*Registry, error) {
 		hangs:    make(chan struct{}),
 		backend:  testregistry.Backend(false),
 	}
-	ca, leaf, err := certificates("127.0.0.1", "localhost")
+	ca, leaf, err := certificates("127.0.0.1", "localhost", "127.0.0.2")
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +162,10 @@ func Start() (*Registry, error) {
 	plain := start(r.backend, nil)
 	r.PlainHTTPHost = plain.Listener.Addr().String()
 
+	if err := r.startRealmFaults(leaf); err != nil {
+		r.Close()
+		return nil, err
+	}
 	if err := r.pushEverywhere(main, token, bearer, badToken); err != nil {
 		r.Close()
 		return nil, err
@@ -567,6 +573,7 @@ func (r *Registry) Images() map[string]string {
 	m := map[string]string{
 		r.BearerImage(): "bearer", r.BadTokenImage(): "bad-token",
 		r.UnknownCAImage(): "unknown-ca", r.PlainHTTPImage(): "plain-http",
+		r.RealmLoopbackImage(): RealmLoopbackName,
 	}
 	for _, f := range Faults {
 		m[r.Image(f)] = f
