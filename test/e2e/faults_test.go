@@ -41,7 +41,8 @@ func TestRegistryFaultsBoundedAndNamed(t *testing.T) {
 	auths := map[string]any{}
 	for host, login := range map[string][2]string{
 		reg.Host: {reg.User, reg.Password}, reg.BearerHost: {reg.User, reg.Password}, reg.BadTokenHost: {reg.User, reg.Password},
-		stack.Registry: {stack.RegistryUser, stack.RegistryPassword},
+		reg.RealmLoopbackHost: {reg.User, reg.Password},
+		stack.Registry:        {stack.RegistryUser, stack.RegistryPassword},
 	} {
 		auths[host] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(login[0] + ":" + login[1]))}
 	}
@@ -100,6 +101,11 @@ func TestRegistryFaultsBoundedAndNamed(t *testing.T) {
 	}
 	if leaks := reg.Leaks(); len(leaks) > 0 {
 		t.Errorf("credentials reached a host they were not for: %v", leaks)
+	}
+	// A token service named "localhost" for a registry on 127.0.0.2 is
+	// another service of this machine: refused before any request.
+	if n := reg.Requests(faultregistry.RealmLoopbackToken); n != 0 {
+		t.Errorf("%s: the token service got %d requests, want none (the credential must not be sent there)", faultregistry.RealmLoopbackName, n)
 	}
 	t.Logf("one run, %d images, wall %s, stats %+v\n| fault | reason | requests |\n|---|---|---|\n%s", len(names)+2, wall.Round(10*time.Millisecond), rep.Stats, strings.Join(table, "\n"))
 
