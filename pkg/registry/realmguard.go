@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // go-containerregistry refuses a token realm on a private, loopback or
@@ -97,6 +98,11 @@ func (o *observer) checkRealm(req *http.Request) (*http.Request, error) {
 	if err == nil && len(addrs) == 0 {
 		err = fmt.Errorf("no address")
 	}
+	if err != nil && o.proxied != nil && o.proxied(req) {
+		// Behind an HTTP proxy the proxy resolves the name, and local DNS
+		// often cannot: its answer would not say where the request goes.
+		return req, nil
+	}
 	if err != nil {
 		return req, &realmAddressError{registry: registries[0], realmHost: req.URL.Host, resolve: err}
 	}
@@ -133,6 +139,10 @@ func hostOnly(hostport string) string {
 	return strings.Trim(hostport, "[]")
 }
 
+// pinnedFallback is how long a pinned dial waits on one address before it
+// tries the next.
+const pinnedFallback = 2 * time.Second
+
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // pinnedDial dials a checked token request at the addresses checkRealm
@@ -150,9 +160,17 @@ func pinnedDial(next dialFunc) dialFunc {
 		}
 		_, port, _ := net.SplitHostPort(addr)
 		var err error
-		for _, a := range p.addrs {
+		for i, a := range p.addrs {
+			dctx, cancel := ctx, context.CancelFunc(func() {})
+			if i < len(p.addrs)-1 {
+				// An address that does not answer (a v6 route black hole)
+				// must not hold the others back for the whole dial timeout.
+				dctx, cancel = context.WithTimeout(ctx, pinnedFallback)
+			}
 			var c net.Conn
-			if c, err = next(ctx, network, net.JoinHostPort(a.String(), port)); err == nil {
+			c, err = next(dctx, network, net.JoinHostPort(a.String(), port))
+			cancel()
+			if err == nil {
 				return c, nil
 			}
 		}

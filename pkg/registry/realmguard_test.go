@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 )
@@ -156,5 +157,54 @@ func TestPinnedDial(t *testing.T) {
 	want := []string{"203.0.113.5:443", "[2001:db8::1]:443", "other.test:443"}
 	if strings.Join(dialed, " ") != strings.Join(want, " ") {
 		t.Errorf("dialed %q, want %q (the pinned host at its checked addresses, in order; others as asked)", dialed, want)
+	}
+}
+
+// A pinned address that does not answer holds the next one back for
+// pinnedFallback, not for the whole dial timeout.
+func TestPinnedDialFallsBack(t *testing.T) {
+	var dialed []string
+	next := func(ctx context.Context, _, addr string) (net.Conn, error) {
+		dialed = append(dialed, addr)
+		if addr == "[2001:db8::1]:443" {
+			<-ctx.Done() // a black hole
+			return nil, ctx.Err()
+		}
+		c, _ := net.Pipe()
+		return c, nil
+	}
+	ctx := context.WithValue(t.Context(), pinKey{}, pin{hostport: "auth.test:443", addrs: []netip.Addr{netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("203.0.113.5")}})
+	start := time.Now()
+	c, err := pinnedDial(next)(ctx, "tcp", "auth.test:443")
+	if err != nil {
+		t.Fatalf("dial: %v (dialed %q)", err, dialed)
+	}
+	_ = c.Close()
+	if took := time.Since(start); took > pinnedFallback+time.Second {
+		t.Errorf("dial took %s, want about %s", took, pinnedFallback)
+	}
+	if len(dialed) != 2 || dialed[1] != "203.0.113.5:443" {
+		t.Errorf("dialed %q, want the second address after the first hung", dialed)
+	}
+}
+
+// Behind an HTTP proxy a realm name local DNS cannot resolve is the
+// proxy's to resolve: the token request goes on, unpinned.
+func TestTokenRealmUnresolvedBehindProxy(t *testing.T) {
+	reg := testregistry.New(t)
+	want := reg.PushImage(t, "app:v1")
+	_, port, _ := net.SplitHostPort(reg.Host)
+	reg.Set(func(h *testregistry.Hooks) { h.Auth = tokenAuth("http://auth.test:"+port+"/token", "u", "p") })
+	dialer := &net.Dialer{}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, reg.Host)
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	r := newResolver(t, Options{Insecure: []string{reg.Host, "auth.test"}, Transport: tr})
+	r.observer.lookup = fakeLookup(nil)
+	r.observer.proxied = func(req *http.Request) bool { return req.URL.Hostname() == "auth.test" }
+	got := r.Resolve(t.Context(), Request{Image: reg.Host + "/app:v1", Credentials: []Credential{basicCred("a", "u", "p")}})
+	if got.Err != nil || got.Digest != want.String() {
+		t.Fatalf("got %s, %v; want %s", got.Digest, got.Err, want)
 	}
 }

@@ -264,6 +264,12 @@ func New(o Options) (*Resolver, error) {
 		return nil, err
 	}
 	r.observer = &observer{next: base, stats: &r.stats, lookup: systemLookup}
+	if o.Transport == nil {
+		r.observer.proxied = func(req *http.Request) bool {
+			u, err := http.ProxyFromEnvironment(req) // what the base transport uses
+			return err == nil && u != nil
+		}
+	}
 	stack := &attemptTransport{
 		next:     r.observer,
 		timeout:  o.Timeout,

@@ -235,6 +235,8 @@ type observer struct {
 	stats  *counters
 	realms sync.Map    // registry host → realm URL without query
 	lookup lookupAddrs // resolves a realm's host (realmguard.go); nil: the system's
+	// proxied reports whether a request goes through an HTTP proxy.
+	proxied func(*http.Request) bool
 }
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
