@@ -154,9 +154,11 @@ func Start() (*Registry, error) {
 	token := start(http.HandlerFunc(r.serveToken), leaf)
 	r.TokenHost = "localhost:" + port(token)
 	bearer := start(r.bearerRegistry("/token"), leaf)
-	r.BearerHost = bearer.Listener.Addr().String()
+	// Named like their token service, so that the token-realm guard's
+	// "registry's own host" holds wherever localhost also resolves to ::1.
+	r.BearerHost = "localhost:" + port(bearer)
 	badToken := start(r.bearerRegistry("/garbage-token"), leaf)
-	r.BadTokenHost = badToken.Listener.Addr().String()
+	r.BadTokenHost = "localhost:" + port(badToken)
 	unknown := start(r.backend, stranger)
 	r.UnknownCAHost = unknown.Listener.Addr().String()
 	plain := start(r.backend, nil)
