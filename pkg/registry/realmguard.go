@@ -108,11 +108,13 @@ func (o *observer) checkRealm(req *http.Request) (*http.Request, error) {
 	}
 	// Every registry announcing this realm must pass: the request carries
 	// one of their credentials and we cannot tell whose.
-	for _, reg := range registries {
-		own, _ := lookup(req.Context(), hostOnly(reg)) // unresolved: no address is its own
-		for _, a := range addrs {
-			if internalAddr(a) && !slices.Contains(own, a) {
-				return req, &realmAddressError{registry: reg, realmHost: req.URL.Host}
+	if slices.ContainsFunc(addrs, internalAddr) {
+		for _, reg := range registries {
+			own, _ := lookup(req.Context(), hostOnly(reg)) // unresolved: no address is its own
+			for _, a := range addrs {
+				if internalAddr(a) && !slices.Contains(own, a) {
+					return req, &realmAddressError{registry: reg, realmHost: req.URL.Host}
+				}
 			}
 		}
 	}
