@@ -59,6 +59,7 @@ test: vet unit release-check e2e
 ## stack and the signers it needs, not krew or the release tools)
 demo: build
 	hack/build-tools.sh tools signers
+	hack/crds.sh >/dev/null
 	hack/local-cluster.sh up
 	hack/demo.sh
 

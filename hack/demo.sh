@@ -7,6 +7,9 @@ cd "$root"
 eval "$(hack/local-cluster.sh env)"
 
 export IMGTRUST_DEMO_KEYS="$root/.cache/demo-keys"
+# The Trivy Operator's VulnerabilityReport CRD (make demo fetched it).
+IMGTRUST_DEMO_CRDS=$(hack/crds.sh 2>/dev/null)
+export IMGTRUST_DEMO_CRDS
 go run ./hack/demo
 
 echo
@@ -17,6 +20,10 @@ keys=.cache/demo-keys
 echo
 echo "\$ kubectl imgtrust audit -n shop --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem"
 kubectl imgtrust audit -n shop --verify-key "$keys/demo.pub" --trust-cert "$keys/notation-ca.pem" || true
+
+echo
+echo "\$ kubectl imgtrust audit -n shop --vulnerabilities --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem"
+kubectl imgtrust audit -n shop --vulnerabilities --verify-key "$keys/demo.pub" --trust-cert "$keys/notation-ca.pem" || true
 
 echo
 echo '$ kubectl imgtrust audit -n shop --provenance --updates --platform linux/amd64 -o wide'
@@ -50,6 +57,7 @@ then try:
   kubectl imgtrust secrets -A --verify
   kubectl imgtrust audit -A --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem -o wide
   kubectl imgtrust audit -A --provenance --max-age 180d --updates -o wide
+  kubectl imgtrust audit -n shop --vulnerabilities --verify-key $keys/demo.pub --trust-cert $keys/notation-ca.pem -o wide
   kubectl imgtrust policy -A --require-digest --preview
   kubectl imgtrust --help
 Stop it with: make demo-down

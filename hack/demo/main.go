@@ -155,11 +155,27 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 
+	// The Trivy Operator's scan of api, filed as it files them for a
+	// Deployment: under its current ReplicaSet.
+	rs, err := d.cs.AppsV1().ReplicaSets("shop").List(ctx, metav1.ListOptions{LabelSelector: "app=api"})
+	if err != nil {
+		return err
+	}
+	if len(rs.Items) != 1 {
+		return fmt.Errorf("want one ReplicaSet of shop/api, found %d", len(rs.Items))
+	}
+	if err := d.scanReport(ctx, scan{ns: "shop", kind: "ReplicaSet", owner: rs.Items[0].Name, container: "api",
+		image: api, critical: 2, high: 5}); err != nil {
+		return err
+	}
+
 	if err := d.sign(ctx, map[string]string{
 		"demo":     api.Repo() + "@" + api.Digest,
 		"legacy":   migrate.Repo() + "@" + migrate.Digest,
 		"vendor":   webOld.Repo() + "@" + webOld.Digest,
 		"notation": report.Repo() + "@" + report.Digest,
+		"vuln":     report.Repo() + "@" + report.Digest,
+		"sbom":     api.Repo() + "@" + api.Digest,
 	}); err != nil {
 		return err
 	}
@@ -180,7 +196,8 @@ func (d *demo) run(ctx context.Context) error {
 // $IMGTRUST_DEMO_KEYS: api with the demo key (a bundle), migrate with the
 // demo key in the legacy .sig format, web's running digest with a vendor
 // key the demo does not trust, and report with notation. postgres stays
-// unsigned.
+// unsigned. With the demo key, report gets a vulnerability scan and api
+// an SBOM (cosign attest).
 func (d *demo) sign(ctx context.Context, refs map[string]string) error {
 	dir := os.Getenv("IMGTRUST_DEMO_KEYS")
 	if dir == "" {
@@ -208,6 +225,9 @@ func (d *demo) sign(ctx context.Context, refs map[string]string) error {
 		return err
 	}
 	if err := d.s.CosignSign(ctx, vendorKey, refs["vendor"], false); err != nil {
+		return err
+	}
+	if err := d.attest(ctx, demoKey, refs["vuln"], refs["sbom"]); err != nil {
 		return err
 	}
 	notationDir := dir + "/notation"
