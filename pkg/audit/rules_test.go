@@ -364,6 +364,32 @@ func TestSignatureInvalidSaysWhy(t *testing.T) {
 	}
 }
 
+// The fix for another signer names the flag that would add it: a
+// Notation signer's CA (--trust-cert), a cosign key (--verify-key).
+func TestOtherKeyFixNamesTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		formats []string
+		want    string
+	}{
+		{[]string{signature.FormatNotation}, "(--trust-cert)"},
+		{[]string{"cosign"}, "(--verify-key)"},
+		{[]string{signature.FormatNotation, "cosign"}, "(--verify-key, --trust-cert)"},
+	} {
+		it := oneItem(t, "reg.example.com/app@"+digestA, corev1.PullIfNotPresent, nil, Options{})
+		res := signature.Result{Status: signature.StatusOtherKey, Digest: digestA}
+		for _, f := range tc.formats {
+			res.Artifacts = append(res.Artifacts, signature.Artifact{Format: f, SignedBy: "someone"})
+		}
+		ApplySignatures(&it, []signature.Result{res}, DigestFromSpec, SignaturePolicy{})
+		if got := ids(it); !slices.Equal(got, []string{IDSignedByUnknownKey}) {
+			t.Fatalf("%v: findings %v, want %s", tc.formats, got, IDSignedByUnknownKey)
+		}
+		if fix := it.Findings[0].Fix; !strings.HasSuffix(fix, tc.want) {
+			t.Errorf("%v: fix %q, want it to end %q", tc.formats, fix, tc.want)
+		}
+	}
+}
+
 // Fixes fit where the image came from: a file command for -f, and for a
 // custom kind the resource kubectl will not confuse with a built-in one.
 func TestFixesFitTheInput(t *testing.T) {

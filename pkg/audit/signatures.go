@@ -116,7 +116,7 @@ func ApplySignatures(it *Item, results []signature.Result, from string, p Signat
 		}
 		it.add(newFinding(IDSignedByUnknownKey,
 			fmt.Sprintf("%s is signed, but by none of the keys or certificates given (%s)", d, signers(worst)),
-			"run an image signed by a key you trust, or add its key if you trust it (--verify-key)"))
+			otherKeyFix(worst)))
 	case signature.StatusInvalid:
 		it.add(newFinding(IDSignatureInvalid,
 			fmt.Sprintf("a signature of %s does not hold: %s", d, worst.Error),
@@ -143,6 +143,27 @@ func signers(r signature.Result) string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// otherKeyFix names the flag that adds the signer met: a Notation
+// signature is trusted through its certificate (--trust-cert), a cosign
+// one through its key (--verify-key).
+func otherKeyFix(r signature.Result) string {
+	var notation, cosign bool
+	for _, a := range r.Artifacts {
+		if a.Format == signature.FormatNotation {
+			notation = true
+		} else {
+			cosign = true
+		}
+	}
+	switch {
+	case notation && !cosign:
+		return "run an image signed by a certificate you trust, or add its signer's CA if you trust it (--trust-cert)"
+	case notation && cosign:
+		return "run an image signed by a key or certificate you trust, or add its signer if you trust it (--verify-key, --trust-cert)"
+	}
+	return "run an image signed by a key you trust, or add its key if you trust it (--verify-key)"
 }
 
 // signFix signs what runs, for whoever trusts it: kubectl imgtrust sign
