@@ -16,6 +16,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/report"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -200,14 +201,18 @@ func (o *AuditOptions) Complete(args []string) error {
 		}
 		return nil
 	}
+	// cosign's SLSA attestations, imgtrust sign's checks and
+	// vulnerability attestations are found with the signatures, in the one
+	// lookup (the best of each kind).
+	var kinds []func(string) bool
 	if o.provenanceFlags.Enabled() {
-		// cosign's SLSA attestations and imgtrust sign's checks are
-		// found with the signatures.
-		o.signatureFlags.Attestations = provenance.IsRead
-	} else if o.vulnFlags.Enabled() {
-		// So are vulnerability attestations; the lookup keeps one
-		// attestation per digest, so provenance's comes first.
-		o.signatureFlags.Attestations = vulns.IsCosignVuln
+		kinds = append(kinds, provenance.IsRead)
+	}
+	if o.vulnFlags.Enabled() {
+		kinds = append(kinds, vulns.IsCosignVuln)
+	}
+	if len(kinds) > 0 {
+		o.signatureFlags.Attestations = signature.AnyAttestation(kinds...)
 	}
 	o.KeysPerContext = len(o.contexts) > 0 // k8s:// keys: each context's own
 	if o.TrustPolicy == pipeline.ClusterTrustPolicy && len(o.contexts) > 0 {

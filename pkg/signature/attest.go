@@ -203,3 +203,11 @@ func (kv *keylessVerifier) attestation(a *Attestation, entity verify.SignedEntit
 	kv.checkDigest(&f, entity, h.Algorithm, want)
 	a.Verified, a.SignedBy, a.Problem = f.Verified, f.SignedBy, f.Problem
 }
+
+// AnyAttestation accepts the predicate types any of kinds accepts: one
+// lookup reads provenance, vulnerability scans and SBOMs together.
+func AnyAttestation(kinds ...func(predicateType string) bool) func(predicateType string) bool {
+	return func(pt string) bool {
+		return slices.ContainsFunc(kinds, func(k func(string) bool) bool { return k(pt) })
+	}
+}

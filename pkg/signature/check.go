@@ -33,7 +33,8 @@ type Options struct {
 	MaxSignatures int
 	// Attestations, when set, also finds cosign attestations whose
 	// predicate type it accepts (the .att tag, and bundles among the
-	// referrers) and reads the first one into Result.Attestations.
+	// referrers) and reads the best one of each accepted type into
+	// Result.Attestations (AnyAttestation accepts several kinds).
 	Attestations func(predicateType string) bool
 	// Keyless, when set, verifies certificate-based (Fulcio/keyless or
 	// private-PKI) bundle signatures against trusted material and identities.
@@ -148,7 +149,7 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 	}
 	l.referrers(ctx)
 	res := c.verdict(Result{Digest: digest}, l.all, l.failures, l.truncated)
-	res.Attestations = l.atts
+	res.Attestations = bestAttestations(l.atts)
 	res.AttestationsError = summarize(l.attFails)
 	for _, pt := range c.opts.Require {
 		res.Required = append(res.Required, l.required(pt))
@@ -203,15 +204,14 @@ func (l *lookup) attTag(ctx context.Context) {
 const maxRequiredPerType = 4
 
 // needAttestation reports whether an attestation of predicateType is
-// still worth reading: one asked for only (provenance) until the first
-// such is read, as before; a required one until one verifies.
+// still worth reading. Each predicate type is its own kind (provenance,
+// imgtrust's checks, a vulnerability scan, an SBOM: one lookup finds all
+// asked for): read until one verifies, at most maxRequiredPerType of a
+// type; past the first only when a key or identity could verify another.
 func (l *lookup) needAttestation(predicateType string) bool {
 	c := l.c
 	if !c.wantAttestation(predicateType) {
 		return false
-	}
-	if !c.required(predicateType) {
-		return !slices.ContainsFunc(l.atts, func(a Attestation) bool { return !c.required(a.PredicateType) })
 	}
 	n := 0
 	for _, a := range l.atts {
@@ -222,7 +222,28 @@ func (l *lookup) needAttestation(predicateType string) bool {
 			n++
 		}
 	}
+	if n > 0 && !c.required(predicateType) && !c.Keyed() {
+		return false // nothing given could verify a second one
+	}
 	return n < maxRequiredPerType
+}
+
+// bestAttestations keeps one attestation per predicate type, in the
+// order read: the first verified one, else the first read.
+func bestAttestations(atts []Attestation) []Attestation {
+	var best []Attestation
+	at := map[string]int{}
+	for _, a := range atts {
+		i, ok := at[a.PredicateType]
+		switch {
+		case !ok:
+			at[a.PredicateType] = len(best)
+			best = append(best, a)
+		case a.Verified && !best[i].Verified:
+			best[i] = a
+		}
+	}
+	return best
 }
 
 // required is the verdict on one required predicate type: verified by an
@@ -276,9 +297,8 @@ func (l *lookup) referrers(ctx context.Context) {
 		if kind != "" && !signatureKinds[kind] {
 			continue // SBOMs and other attachments
 		}
-		if pt := desc.Annotations[annotationBundleType]; kind == mtSigstoreBundle && pt != "" && pt != predicateCosignSignV1 &&
-			!l.needAttestation(pt) {
-			continue // an attestation, not a signature (and not one asked for)
+		if (kind == mtSigstoreBundle || kind == "") && l.skipBundle(desc.Annotations) {
+			continue // an attestation, not a signature (and not one asked for, or one of its kind verified)
 		}
 		if read == c.opts.MaxSignatures || fetched == maxReferrerManifests {
 			switch rest := candidates(descs[i:]); {
@@ -304,12 +324,20 @@ func (l *lookup) referrers(ctx context.Context) {
 		if kind == "" {
 			kind = classify(mf)
 		}
-		if !signatureKinds[kind] {
-			continue
+		if !signatureKinds[kind] || kind == mtSigstoreBundle && l.skipBundle(mf.Annotations) {
+			continue // the manifest says what the listing did not: no blob read
 		}
 		read++
 		subject = l.readReferrer(ctx, kind, desc, m.Manifest, mf, via, subject)
 	}
+}
+
+// skipBundle reports whether a sigstore bundle's predicate annotation
+// (cosign writes it on the manifest; listings repeat it) names an
+// attestation not worth reading.
+func (l *lookup) skipBundle(annotations map[string]string) bool {
+	pt := annotations[annotationBundleType]
+	return pt != "" && pt != predicateCosignSignV1 && !l.needAttestation(pt)
 }
 
 // candidates counts the referrers that are, or may be, signatures.
