@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/vulns"
 	"github.com/imgtrust/kubectl-imgtrust/test/faultregistry"
 	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
@@ -368,6 +370,8 @@ func TestVulnerabilityAttestations(t *testing.T) {
 	}
 	good := filepath.Join(dir, "vuln.json")
 	writeFile(t, good, vulnPredicate(trivyJSON))
+	slsa := filepath.Join(dir, "slsa.json")
+	writeFile(t, slsa, slsaPredicate)
 	garbled := filepath.Join(dir, "garbled.json")
 	writeFile(t, garbled, vulnPredicate(`{"matches":[]}`))
 	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
@@ -378,6 +382,12 @@ func TestVulnerabilityAttestations(t *testing.T) {
 		img := push(t, stack.Registry+"/"+ns+"/"+name+":1.0")
 		if predicate != "" {
 			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, predicate, "vuln", name == "legacy"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if predicate == good {
+			// Provenance too: --provenance --vulnerabilities reads both.
+			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, slsa, "slsaprovenance1", name == "legacy"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -406,7 +416,9 @@ func TestVulnerabilityAttestations(t *testing.T) {
 	}{
 		{[]string{"--verify-key", pubA}, true},
 		{[]string{"--verify-key", pubB}, false},
+		{[]string{"--provenance", "--verify-key", pubA}, true},
 	} {
+		withProvenance := slices.Contains(c.args, "--provenance")
 		rep, r := auditJSON(t, append([]string{"-n", ns, "--vulnerabilities", "--registry-ca-file", ca}, c.args...)...)
 		if r.Code != 0 && r.Code != 1 {
 			t.Fatalf("audit --vulnerabilities %v: %s", c.args, r)
@@ -424,6 +436,21 @@ func TestVulnerabilityAttestations(t *testing.T) {
 			} else if f := it.Findings[len(it.Findings)-1]; c.verified != strings.Contains(f.Message, ", verified: signed by") ||
 				!c.verified && !strings.Contains(f.Message, "unverified") {
 				t.Errorf("%v %s: the message misstates verification: %s", c.args, name, f.Message)
+			}
+			if withProvenance {
+				// The one lookup found the SLSA provenance as well.
+				p := it.Provenance
+				if p == nil || !p.Verified || p.From != provenance.FromCosign || p.Source != "git+https://imgtrust.example/app" {
+					t.Errorf("%v %s: provenance %+v, want the verified cosign SLSA attestation read with the vulnerability one", c.args, name, p)
+				}
+				var types []string
+				for _, a := range ptrOr(it.Signature).Attestations {
+					types = append(types, a.PredicateType)
+				}
+				if slices.Sort(types); strings.Join(types, " ") != "https://cosign.sigstore.dev/attestation/vuln/v1 https://slsa.dev/provenance/v1" {
+					t.Errorf("%v %s: attestations read %v, want the vuln and the SLSA one, once each", c.args, name, types)
+				}
+				t.Logf("%v %s: provenance from %s verified=%v by %s; attestations %v", c.args, name, p.From, p.Verified, p.AttestedBy, types)
 			}
 			t.Logf("%v %s: %v %s", c.args, name, vulnFindings(it), it.Findings[len(it.Findings)-1].Message)
 		}
@@ -445,4 +472,13 @@ func TestVulnerabilityAttestations(t *testing.T) {
 			t.Errorf("%v garbled: the skipped attestation is not named: %+v", c.args, g.Vulnerabilities)
 		}
 	}
+}
+
+// ptrOr is *p, or the zero value when p is nil.
+func ptrOr[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
