@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/load/loader"
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/proxy/proxy"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
@@ -214,6 +216,8 @@ func TestBench100Pods(t *testing.T) {
 	checkSignatureBudget(t, priv, res, true, nil)
 	checkSignatureBudget(t, pub, res, false, withSignatures)
 
+	checkAttestationBudget(t, priv, pub, res, selector, public, key, pubKey, dir)
+
 	// Provenance and updates: at most 5 requests per unique digest (here a
 	// manifest and its config), one tag listing per repository, and the
 	// report's cost is what the proxies served.
@@ -331,5 +335,133 @@ func checkRequestBudget(t *testing.T, p benchProxy, res *loader.Result, private 
 	}
 	if got := s.ByKind[http.MethodGet+" "+proxy.KindManifest]; got != 0 {
 		t.Errorf("%s: %d manifest GETs, want HEADs only", p.host, got)
+	}
+}
+
+// checkAttestationBudget attaches attestations with the real cosign to
+// three public images (a vulnerability scan and SLSA provenance as bundles
+// to one, as a legacy .att to another, a vulnerability scan alone to a
+// third) and asserts issue 27's budget against a --verify-key run of the
+// same state: reading attestations adds, per unique digest, the .att HEAD,
+// and at most one manifest and one blob per attestation kind asked for and
+// attached; with --provenance too, on top of what the provenance stage
+// reports it read.
+func checkAttestationBudget(t *testing.T, priv, pub benchProxy, res *loader.Result, selector string, public []loader.Image, key, pubKey, dir string) {
+	t.Helper()
+	ctx := testContext(t)
+	if len(public) < 5 {
+		t.Fatalf("%d public images, want at least 5", len(public))
+	}
+	vulnFile, slsaFile := filepath.Join(dir, "vuln.json"), filepath.Join(dir, "slsa.json")
+	writeFile(t, vulnFile, vulnPredicate(trivyJSON))
+	writeFile(t, slsaFile, slsaPredicate)
+	kinds := map[string][]string{} // image reference: the cosign --type of each attached
+	for i, types := range map[int][]string{0: {"vuln", "slsaprovenance1"}, 1: {"vuln", "slsaprovenance1"}, 4: {"vuln"}} {
+		im := public[i]
+		ref := stack.PublicRegistry + "/" + strings.TrimPrefix(im.Ref[:strings.LastIndex(im.Ref, ":")], pub.host+"/") + "@" + im.Digest
+		for _, typ := range types {
+			predicate := vulnFile
+			if typ != "vuln" {
+				predicate = slsaFile
+			}
+			if err := stack.CosignAttest(ctx, key, ref, predicate, typ, i == 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		kinds[im.Ref] = types
+	}
+	digests := func(private bool) int {
+		n := 0
+		for _, im := range res.Images {
+			if im.Private == private {
+				n++
+			}
+		}
+		return n
+	}
+	// attached counts the attestations asked for and attached, per registry.
+	attached := func(private bool, asked ...string) int {
+		n := 0
+		for _, im := range res.Images {
+			if im.Private == private {
+				for _, k := range kinds[im.Ref] {
+					n += len(slices.DeleteFunc(slices.Clone(asked), func(a string) bool { return a != k }))
+				}
+			}
+		}
+		return n
+	}
+	type counts struct{ heads, manifestGETs, blobs int }
+	measure := func(p benchProxy, what string) counts {
+		s := p.Snapshot(true)
+		t.Logf("%s with %s: %s", p.host, what, s.Summary())
+		return counts{s.ByKind[http.MethodHead+" "+proxy.KindManifest], s.ByKind[http.MethodGet+" "+proxy.KindManifest], s.Kind(proxy.KindBlob)}
+	}
+	priv.Snapshot(true)
+	pub.Snapshot(true)
+	_, r := auditJSON(t, "-A", "-l", selector, "--verify-key", pubKey)
+	mustSucceed(t, r, "audit --verify-key")
+	base := map[bool]counts{true: measure(priv, "--verify-key"), false: measure(pub, "--verify-key")}
+
+	for _, run := range []struct {
+		args  []string
+		asked []string
+	}{
+		{[]string{"--vulnerabilities"}, []string{"vuln"}},
+		{[]string{"--provenance", "--vulnerabilities"}, []string{"vuln", "slsaprovenance1"}},
+	} {
+		what := strings.Join(run.args, " ") + " --verify-key"
+		rep, r := auditJSON(t, append([]string{"-A", "-l", selector, "--verify-key", pubKey}, run.args...)...)
+		if r.Code != 0 && r.Code != 1 {
+			t.Fatalf("audit %s: %s", what, r)
+		}
+		extraGETs := 0
+		for _, private := range []bool{true, false} {
+			p := pub
+			if private {
+				p = priv
+			}
+			got, b := measure(p, what), base[private]
+			n, k := digests(private), attached(private, run.asked...)
+			if d := got.heads - b.heads; d > n {
+				t.Errorf("%s %s: %d more manifest HEADs than --verify-key for %d digests, want at most 1 each (the .att tag)", what, p.host, d, n)
+			}
+			withProvenance := slices.Contains(run.args, "--provenance") // its reads are checked below, with both registries'
+			if d := got.blobs - b.blobs; !withProvenance && d > k {
+				t.Errorf("%s %s: %d more blob GETs than --verify-key, want at most %d (1 per attestation asked for and attached)", what, p.host, d, k)
+			}
+			if d := got.manifestGETs - b.manifestGETs; !withProvenance && d > k {
+				t.Errorf("%s %s: %d more manifest GETs than --verify-key, want at most %d (1 per attestation asked for and attached)", what, p.host, d, k)
+			}
+			extraGETs += got.manifestGETs - b.manifestGETs + got.blobs - b.blobs
+			t.Logf("%s %s: +%d HEADs, +%d manifest GETs, +%d blobs over --verify-key; %d digests, %d attestations asked for and attached",
+				what, p.host, got.heads-b.heads, got.manifestGETs-b.manifestGETs, got.blobs-b.blobs, n, k)
+		}
+		if slices.Contains(run.args, "--provenance") {
+			// The provenance stage's own reads are in the report's cost;
+			// what is left is the attestations'.
+			c := rep.Summary.Cost
+			if c == nil || c.Provenance == nil {
+				t.Fatalf("%s: no provenance cost in the report", what)
+			}
+			k := attached(false, run.asked...) + attached(true, run.asked...)
+			if extraGETs-c.Provenance.Requests > 2*k {
+				t.Errorf("%s: %d more GETs than --verify-key, %d of them provenance's: want at most %d for the attestations (a manifest and a blob each)", what, extraGETs, c.Provenance.Requests, 2*k)
+			}
+			t.Logf("%s: %d more GETs than --verify-key on both registries, %d of them the provenance stage's; %d attestations asked for and attached", what, extraGETs, c.Provenance.Requests, k)
+		}
+		for _, it := range rep.Items {
+			v := it.Vulnerabilities
+			if len(kinds[it.Image]) == 0 {
+				continue
+			}
+			if v == nil || v.Verified == nil || !*v.Verified || v.Counts == nil || v.Counts.Critical != 1 || v.Counts.High != 2 {
+				t.Errorf("%s %s: vulnerabilities %+v, want the verified attestation's 1 critical, 2 high", what, it.Image, v)
+			}
+			if slices.Contains(run.args, "--provenance") && len(kinds[it.Image]) == 2 &&
+				(it.Provenance == nil || !it.Provenance.Verified || it.Provenance.From != provenance.FromCosign) {
+				t.Errorf("%s %s: provenance %+v, want the verified cosign SLSA attestation", what, it.Image, it.Provenance)
+			}
+		}
 	}
 }
