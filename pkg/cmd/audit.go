@@ -201,15 +201,15 @@ func (o *AuditOptions) Complete(args []string) error {
 		}
 		return nil
 	}
-	// cosign's SLSA attestations, imgtrust sign's checks and
-	// vulnerability attestations are found with the signatures, in the one
+	// cosign's SLSA attestations, imgtrust sign's checks, vulnerability
+	// and SBOM attestations are found with the signatures, in the one
 	// lookup (the best of each kind).
 	var kinds []func(string) bool
 	if o.provenanceFlags.Enabled() {
 		kinds = append(kinds, provenance.IsRead)
 	}
 	if o.vulnFlags.Enabled() {
-		kinds = append(kinds, vulns.IsCosignVuln)
+		kinds = append(kinds, vulns.IsCosignVuln, vulns.IsSBOM)
 	}
 	if len(kinds) > 0 {
 		o.signatureFlags.Attestations = signature.AnyAttestation(kinds...)

@@ -179,6 +179,10 @@ func (st *vulnStage) apply(items []audit.Item, o audit.VulnerabilityOptions) {
 		if r.Counts == nil {
 			r = withAttestation(&items[i], r)
 		}
+		r.SBOM = st.index.SBOM(items[i].VulnerabilityUsage(), st.platforms)
+		if r.SBOM == nil {
+			r.SBOM = sbomAttestation(&items[i])
+		}
 		audit.ApplyVulnerabilities(&items[i], r, o)
 	}
 }
@@ -209,4 +213,20 @@ func withAttestation(it *audit.Item, r vulns.Result) vulns.Result {
 		r.Error = "the attestations could not be read: " + sig.AttestationsError
 	}
 	return r
+}
+
+// sbomAttestation is an SPDX or CycloneDX attestation of the running
+// digest, found by the signature lookup: a verified one first.
+func sbomAttestation(it *audit.Item) *vulns.SBOM {
+	if it.Signature == nil {
+		return nil
+	}
+	var found *vulns.SBOM
+	for _, a := range it.Signature.Attestations {
+		s := vulns.SBOMFromAttestation(a.PredicateType, vulns.Attested{Digest: a.Digest, Verified: a.Verified, SignedBy: a.SignedBy, Problem: a.Problem})
+		if s != nil && (found == nil || *s.Verified && !*found.Verified) {
+			found = s
+		}
+	}
+	return found
 }

@@ -44,6 +44,8 @@ type Result struct {
 	// given verified it, and who signed it.
 	Verified *bool  `json:"verified,omitempty"`
 	SignedBy string `json:"signedBy,omitempty"`
+	// SBOM is where a bill of materials of what runs is, when one is.
+	SBOM *SBOM `json:"sbom,omitempty"`
 	// Note says why there is nothing, when that is known.
 	Note string `json:"note,omitempty"`
 	// Error says why the reports could not be read: no fact about the image.

@@ -42,6 +42,8 @@ type Index struct {
 	// (no Trivy Operator): there is nothing to read, and that is a fact.
 	Served  bool
 	Reports []Report
+	// SBOMs are the SbomReports in scope, when served.
+	SBOMs   []Report
 	Skipped []Skipped
 	// failed holds why reports could not be read, by namespace ("" for
 	// every namespace).
@@ -64,7 +66,7 @@ func Read(ctx context.Context, c Clients, namespaces []string) *Index {
 	if scopes == nil {
 		scopes = []string{metav1.NamespaceAll}
 	}
-	served, clusterServed, err := servedKinds(c.Discovery)
+	served, clusterServed, sbomServed, err := servedKinds(c.Discovery)
 	if err != nil {
 		for _, ns := range scopes {
 			ix.failed[ns] = "cannot ask the API server whether the Trivy Operator's reports are served: " + err.Error()
@@ -89,6 +91,24 @@ func Read(ctx context.Context, c Clients, namespaces []string) *Index {
 		})
 		if err != nil {
 			ix.Warnings = append(ix.Warnings, listError("clustervulnerabilityreports.aquasecurity.github.io", "", err))
+		}
+	}
+	// SBOMs: one paged LIST per scope, like the reports. One that cannot
+	// be listed leaves the items without an SBOM and says so once: it
+	// decides no vulnerability answer.
+	for _, ns := range scopes {
+		if !sbomServed {
+			break
+		}
+		err := each(ctx, c.Dynamic.Resource(sbomReports).Namespace(ns), func(u *unstructured.Unstructured) {
+			if r, err := Parse("SbomReport", u); err == nil {
+				ix.SBOMs = append(ix.SBOMs, r)
+			} else {
+				ix.Skipped = append(ix.Skipped, Skipped{Ref: "SbomReport " + u.GetNamespace() + "/" + u.GetName(), Reason: err.Error()})
+			}
+		})
+		if err != nil {
+			ix.Warnings = append(ix.Warnings, listError("sbomreports.aquasecurity.github.io", ns, err)+": no SBOM is reported from them")
 		}
 	}
 	// Deployments are reported at ReplicaSet level: their owners are read
@@ -156,15 +176,15 @@ func (ix *Index) Failure(ns, kind string) string {
 	return ""
 }
 
-// servedKinds asks discovery whether VulnerabilityReports and
-// ClusterVulnerabilityReports are served.
-func servedKinds(d discovery.DiscoveryInterface) (namespaced, cluster bool, err error) {
+// servedKinds asks discovery whether VulnerabilityReports,
+// ClusterVulnerabilityReports and SbomReports are served.
+func servedKinds(d discovery.DiscoveryInterface) (namespaced, cluster, sbom bool, err error) {
 	list, err := d.ServerResourcesForGroupVersion(GroupVersion)
 	if apierrors.IsNotFound(err) {
-		return false, false, nil
+		return false, false, false, nil
 	}
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	for _, r := range list.APIResources {
 		switch r.Name {
@@ -172,9 +192,11 @@ func servedKinds(d discovery.DiscoveryInterface) (namespaced, cluster bool, err 
 			namespaced = true
 		case clusterVulnerabilityReports.Resource:
 			cluster = true
+		case sbomReports.Resource:
+			sbom = true
 		}
 	}
-	return namespaced, cluster, nil
+	return namespaced, cluster, sbom, nil
 }
 
 func each(ctx context.Context, ri dynamic.ResourceInterface, f func(*unstructured.Unstructured)) error {

@@ -50,11 +50,13 @@ func clients(t *testing.T, served bool, objs ...runtime.Object) (Clients, *dynam
 		disc.Resources = []*metav1.APIResourceList{{GroupVersion: GroupVersion, APIResources: []metav1.APIResource{
 			{Name: "vulnerabilityreports", Namespaced: true, Kind: "VulnerabilityReport"},
 			{Name: "clustervulnerabilityreports", Kind: "ClusterVulnerabilityReport"},
+			{Name: "sbomreports", Namespaced: true, Kind: "SbomReport"},
 		}}}
 	}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		vulnerabilityReports:        "VulnerabilityReportList",
 		clusterVulnerabilityReports: "ClusterVulnerabilityReportList",
+		sbomReports:                 "SbomReportList",
 	}, objs...)
 	scheme := metadatafake.NewTestScheme()
 	_ = metav1.AddMetaToScheme(scheme)
