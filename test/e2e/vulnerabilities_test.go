@@ -81,6 +81,22 @@ func installTrivyCRDs(t *testing.T) {
 	crds := fetchEngineCRDs(t)
 	installEngineCRD(t, filepath.Join(crds, "trivy-operator-vulnerabilityreports.yaml"), "vulnerabilityreports.aquasecurity.github.io")
 	installEngineCRD(t, filepath.Join(crds, "trivy-operator-clustervulnerabilityreports.yaml"), "clustervulnerabilityreports.aquasecurity.github.io")
+	installEngineCRD(t, filepath.Join(crds, "trivy-operator-sbomreports.yaml"), "sbomreports.aquasecurity.github.io")
+}
+
+// trivySBOM is an SbomReport as the Trivy Operator writes it
+// (pkg/sbomreport/builder.go): the labels and artifact of its
+// VulnerabilityReport, a CycloneDX BOM in components.
+func trivySBOM(ns string, s trivyScan) map[string]any {
+	r := trivyReport(ns, s)
+	r["kind"] = "SbomReport"
+	report := r["report"].(map[string]any)
+	delete(report, "vulnerabilities")
+	delete(report, "os")
+	report["summary"] = map[string]any{"componentsCount": 2, "dependenciesCount": 1}
+	report["components"] = map[string]any{"bomFormat": "CycloneDX", "specVersion": "1.5", "serialNumber": "urn:uuid:2b8e1c7e-0f0a-4c49-9d0e-8f1e0c4b2a11",
+		"components": []any{map[string]any{"bom-ref": "pkg:apk/alpine/openssl@3.0.1", "type": "library", "name": "openssl", "version": "3.0.1"}}}
+	return r
 }
 
 // createReports creates the reports with the real kubectl, retrying while
@@ -195,6 +211,10 @@ func TestVulnerabilitiesThroughKubectl(t *testing.T) {
 		s.contain, s.tag = "app", "1.0"
 		s.name = strings.ToLower(s.kind) + "-" + s.owner + "-" + s.contain
 		objs = append(objs, trivyReport(ns, s))
+		if s.owner == rsOf("web") || s.owner == rsOf("api") {
+			// SBOMs of web's running digest and of api's other digest.
+			objs = append(objs, trivySBOM(ns, s))
+		}
 	}
 	createReports(t, objs)
 
@@ -245,7 +265,13 @@ func TestVulnerabilitiesThroughKubectl(t *testing.T) {
 		if w.critical < 0 && v.Counts != nil {
 			t.Errorf("%s: counts %+v for a scan of something else", key, v.Counts)
 		}
-		t.Logf("%s: %v %+v", key, got, *v)
+		switch wantSBOM := key == "Deployment/web"; {
+		case wantSBOM && (v.SBOM == nil || v.SBOM.Format != "cyclonedx" || v.SBOM.Source != "SbomReport "+ns+"/replicaset-"+rsOf("web")+"-app"):
+			t.Errorf("%s: sbom %+v, want the SbomReport of the running digest", key, v.SBOM)
+		case !wantSBOM && v.SBOM != nil:
+			t.Errorf("%s: sbom %+v, want none (the only SbomReport filed under api is of another digest)", key, v.SBOM)
+		}
+		t.Logf("%s: %v %+v sbom %+v", key, got, *v, v.SBOM)
 	}
 	warned := strings.Join(rep.Summary.Warnings, "\n")
 	if !strings.Contains(warned, "VulnerabilityReport "+ns+"/replicaset-"+rsOf("none")+"-app: report.artifact.digest is empty") {
@@ -372,6 +398,9 @@ func TestVulnerabilityAttestations(t *testing.T) {
 	writeFile(t, good, vulnPredicate(trivyJSON))
 	slsa := filepath.Join(dir, "slsa.json")
 	writeFile(t, slsa, slsaPredicate)
+	spdx := filepath.Join(dir, "spdx.json")
+	writeFile(t, spdx, `{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"app","documentNamespace":"https://imgtrust.example/spdx/app",
+"creationInfo":{"created":"2026-01-01T00:00:00Z","creators":["Tool: trivy-0.65.0"]},"packages":[{"name":"openssl","SPDXID":"SPDXRef-openssl","versionInfo":"3.0.1","downloadLocation":"NOASSERTION"}]}`)
 	garbled := filepath.Join(dir, "garbled.json")
 	writeFile(t, garbled, vulnPredicate(`{"matches":[]}`))
 	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
@@ -382,6 +411,12 @@ func TestVulnerabilityAttestations(t *testing.T) {
 		img := push(t, stack.Registry+"/"+ns+"/"+name+":1.0")
 		if predicate != "" {
 			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, predicate, "vuln", name == "legacy"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if name == "bundle" {
+			// An SPDX SBOM too, found by the same lookup.
+			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, spdx, "spdxjson", false); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -437,6 +472,14 @@ func TestVulnerabilityAttestations(t *testing.T) {
 				!c.verified && !strings.Contains(f.Message, "unverified") {
 				t.Errorf("%v %s: the message misstates verification: %s", c.args, name, f.Message)
 			}
+			switch sb := v.SBOM; {
+			case name == "bundle" && (sb == nil || sb.Format != "spdx" || !strings.HasPrefix(sb.Source, "cosign sbom attestation sha256:") || sb.Verified == nil || *sb.Verified != c.verified):
+				t.Errorf("%v %s: sbom %+v, want the SPDX attestation, verified=%v", c.args, name, sb, c.verified)
+			case name != "bundle" && sb != nil:
+				t.Errorf("%v %s: sbom %+v, want none", c.args, name, sb)
+			case sb != nil:
+				t.Logf("%v %s: sbom %s from %s verified=%v by %s", c.args, name, sb.Format, sb.Source, *sb.Verified, sb.SignedBy)
+			}
 			if withProvenance {
 				// The one lookup found the SLSA provenance as well.
 				p := it.Provenance
@@ -447,8 +490,12 @@ func TestVulnerabilityAttestations(t *testing.T) {
 				for _, a := range ptrOr(it.Signature).Attestations {
 					types = append(types, a.PredicateType)
 				}
-				if slices.Sort(types); strings.Join(types, " ") != "https://cosign.sigstore.dev/attestation/vuln/v1 https://slsa.dev/provenance/v1" {
-					t.Errorf("%v %s: attestations read %v, want the vuln and the SLSA one, once each", c.args, name, types)
+				want := "https://cosign.sigstore.dev/attestation/vuln/v1 https://slsa.dev/provenance/v1"
+				if name == "bundle" {
+					want += " https://spdx.dev/Document"
+				}
+				if slices.Sort(types); strings.Join(types, " ") != want {
+					t.Errorf("%v %s: attestations read %v, want %s, once each", c.args, name, types, want)
 				}
 				t.Logf("%v %s: provenance from %s verified=%v by %s; attestations %v", c.args, name, p.From, p.Verified, p.AttestedBy, types)
 			}
