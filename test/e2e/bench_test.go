@@ -340,8 +340,8 @@ func checkRequestBudget(t *testing.T, p benchProxy, res *loader.Result, private 
 
 // checkAttestationBudget attaches attestations with the real cosign to
 // three public images (a vulnerability scan and SLSA provenance as bundles
-// to one, as a legacy .att to another, a vulnerability scan alone to a
-// third) and asserts issue 27's budget against a --verify-key run of the
+// to one, as a legacy .att to another, a vulnerability scan and an SPDX
+// SBOM to a third) and asserts issue 27's budget against a --verify-key run of the
 // same state: reading attestations adds, per unique digest, the .att HEAD,
 // and at most one manifest and one blob per attestation kind asked for and
 // attached; with --provenance too, on top of what the provenance stage
@@ -356,14 +356,13 @@ func checkAttestationBudget(t *testing.T, priv, pub benchProxy, res *loader.Resu
 	writeFile(t, vulnFile, vulnPredicate(trivyJSON))
 	writeFile(t, slsaFile, slsaPredicate)
 	kinds := map[string][]string{} // image reference: the cosign --type of each attached
-	for i, types := range map[int][]string{0: {"vuln", "slsaprovenance1"}, 1: {"vuln", "slsaprovenance1"}, 4: {"vuln"}} {
+	spdxFile := filepath.Join(dir, "spdx.json")
+	writeFile(t, spdxFile, `{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"bench","packages":[]}`)
+	for i, types := range map[int][]string{0: {"vuln", "slsaprovenance1"}, 1: {"vuln", "slsaprovenance1"}, 4: {"vuln", "spdxjson"}} {
 		im := public[i]
 		ref := stack.PublicRegistry + "/" + strings.TrimPrefix(im.Ref[:strings.LastIndex(im.Ref, ":")], pub.host+"/") + "@" + im.Digest
 		for _, typ := range types {
-			predicate := vulnFile
-			if typ != "vuln" {
-				predicate = slsaFile
-			}
+			predicate := map[string]string{"vuln": vulnFile, "slsaprovenance1": slsaFile, "spdxjson": spdxFile}[typ]
 			if err := stack.CosignAttest(ctx, key, ref, predicate, typ, i == 1); err != nil {
 				t.Fatal(err)
 			}
@@ -407,8 +406,8 @@ func checkAttestationBudget(t *testing.T, priv, pub benchProxy, res *loader.Resu
 		args  []string
 		asked []string
 	}{
-		{[]string{"--vulnerabilities"}, []string{"vuln"}},
-		{[]string{"--provenance", "--vulnerabilities"}, []string{"vuln", "slsaprovenance1"}},
+		{[]string{"--vulnerabilities"}, []string{"vuln", "spdxjson"}},
+		{[]string{"--provenance", "--vulnerabilities"}, []string{"vuln", "spdxjson", "slsaprovenance1"}},
 	} {
 		what := strings.Join(run.args, " ") + " --verify-key"
 		rep, r := auditJSON(t, append([]string{"-A", "-l", selector, "--verify-key", pubKey}, run.args...)...)
@@ -458,7 +457,7 @@ func checkAttestationBudget(t *testing.T, priv, pub benchProxy, res *loader.Resu
 			if v == nil || v.Verified == nil || !*v.Verified || v.Counts == nil || v.Counts.Critical != 1 || v.Counts.High != 2 {
 				t.Errorf("%s %s: vulnerabilities %+v, want the verified attestation's 1 critical, 2 high", what, it.Image, v)
 			}
-			if slices.Contains(run.args, "--provenance") && len(kinds[it.Image]) == 2 &&
+			if slices.Contains(run.args, "--provenance") && slices.Contains(kinds[it.Image], "slsaprovenance1") &&
 				(it.Provenance == nil || !it.Provenance.Verified || it.Provenance.From != provenance.FromCosign) {
 				t.Errorf("%s %s: provenance %+v, want the verified cosign SLSA attestation", what, it.Image, it.Provenance)
 			}
