@@ -73,7 +73,7 @@ var (
 		"argoproj.io":                  {"workflows", "workflowtemplates", "clusterworkflowtemplates", "cronworkflows", "rollouts"},
 		"serving.knative.dev":          {"services"},
 		// audit --vulnerabilities and --trust-policy=cluster.
-		"aquasecurity.github.io": {"vulnerabilityreports", "clustervulnerabilityreports"},
+		"aquasecurity.github.io": {"vulnerabilityreports", "clustervulnerabilityreports", "sbomreports"},
 		"policy.sigstore.dev":    {"clusterimagepolicies"},
 	}
 	// What pin patches: every workload kind whose pod template names images,
