@@ -130,6 +130,17 @@ func installEngineCRD(t *testing.T, file, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An earlier test's cleanup deletes the CRD without waiting: applying
+	// over a terminating CRD "succeeds" and then the deletion removes it.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		r := kubectl(t, "get", "crd", name, "--ignore-not-found", "-o", "jsonpath={.metadata.deletionTimestamp}")
+		if r.Code == 0 && r.Stdout == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still terminating after 60s: %s", name, r)
+		}
+	}
 	patched := filepath.Join(t.TempDir(), filepath.Base(file))
 	writeFile(t, patched, string(out))
 	// Server-side: the Kyverno CRD is larger than a last-applied annotation.
