@@ -23,7 +23,8 @@ func (it *Item) NeedsRegistry() bool {
 // pods the item's spec makes (for a Pod, the pod itself) and adds the
 // registry findings: tag-moved, unresolvable, no-credentials. Pods that
 // run platform manifests of the index the reference points at are then no
-// longer mixed-running-digests or running-differs-from-spec.
+// longer mixed-running-digests or running-differs-from-spec; when the
+// index could not be read, whether the tag moved is unresolvable.
 // credentialsKnown is false when the pod's pull secrets could not be read
 // (RBAC): a refusal then proves nothing about what a node could pull.
 func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
@@ -75,13 +76,22 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 			return
 		}
 	}
-	unchecked := ""
-	if res.IndexError != nil {
-		unchecked = fmt.Sprintf("; could not check whether it is a platform of the index %s (%s)", imageref.ShortDigest(res.Digest), res.IndexError.Error())
+	if res.IndexError != nil || (types.MediaType(res.MediaType).IsIndex() && res.IndexManifests == nil) {
+		// Only the index's list could tell a platform manifest of it
+		// (CRI-O's imageID) from another image: not read, nothing proven.
+		why := "its manifests were not read"
+		if res.IndexError != nil {
+			why = res.IndexError.Error()
+		}
+		it.add(newFinding(IDUnresolvable,
+			fmt.Sprintf("tag %q points at the index %s and the pods run %s; the registry could not say whether they are platform manifests of it (%s), so whether the tag moved is not known",
+				it.ref.TagOrLatest(), imageref.ShortDigest(res.Digest), shortDigests(it.RunningDigests), why),
+			"run the audit again when the registry answers; to keep what runs today whatever the tag does: "+it.pinCommand()+" --source=running"))
+		return
 	}
 	it.add(newFinding(IDTagMoved,
-		fmt.Sprintf("tag %q now points at %s, which no pod runs (they run %s): a restart or rollout would change the code%s",
-			it.ref.TagOrLatest(), imageref.ShortDigest(res.Digest), shortDigests(it.RunningDigests), unchecked),
+		fmt.Sprintf("tag %q now points at %s, which no pod runs (they run %s): a restart or rollout would change the code",
+			it.ref.TagOrLatest(), imageref.ShortDigest(res.Digest), shortDigests(it.RunningDigests)),
 		"pin what runs today before anything restarts: "+it.pinCommand()+" --source=running"))
 }
 

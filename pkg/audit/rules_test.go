@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -209,8 +210,13 @@ func TestRegistryRules(t *testing.T) {
 			registry.Result{Digest: digestC, IndexManifests: []string{digestB, digestA}}, true, []string{IDMutableTag}, digestC},
 		{"the index lists other manifests: moved", "reg.example.com/app:1", running(digestA),
 			registry.Result{Digest: digestC, IndexManifests: []string{digestB}}, true, []string{IDMutableTag, IDTagMoved}, digestC},
-		{"the index could not be read: moved, said unchecked", "reg.example.com/app:1", running(digestA),
-			registry.Result{Digest: digestC, IndexError: &registry.Error{Reason: registry.ReasonServerError, Message: "503 from the registry", Status: 503}}, true, []string{IDMutableTag, IDTagMoved}, digestC},
+		// Pods may run a platform of the index: only its list could say.
+		{"the index could not be read: not known whether moved", "reg.example.com/app:1", running(digestA),
+			registry.Result{Digest: digestC, MediaType: string(types.OCIImageIndex), IndexError: &registry.Error{Reason: registry.ReasonServerError, Message: "503 from the registry", Status: 503}}, true, []string{IDMutableTag, IDUnresolvable}, digestC},
+		{"an index whose manifests were not read: not known whether moved", "reg.example.com/app:1", running(digestA),
+			registry.Result{Digest: digestC, MediaType: string(types.DockerManifestList)}, true, []string{IDMutableTag, IDUnresolvable}, digestC},
+		{"a single manifest the pods do not run: moved", "reg.example.com/app:1", running(digestA),
+			registry.Result{Digest: digestC, MediaType: string(types.OCIManifestSchema1)}, true, []string{IDMutableTag, IDTagMoved}, digestC},
 		{"no pods: nothing to compare", "reg.example.com/app:1", nil,
 			registry.Result{Digest: digestC}, true, []string{IDMutableTag}, digestC},
 		{"every credential refused", "reg.example.com/app:1", nil,
@@ -241,9 +247,17 @@ func TestRegistryRules(t *testing.T) {
 				t.Errorf("resolvedDigest: got %q, want %q", it.ResolvedDigest, tt.resolved)
 			}
 			for _, f := range it.Findings {
-				unchecked := strings.Contains(f.Message, "could not check whether it is a platform of the index sha256:cccccccccccc (server-error: 503 from the registry)")
-				if f.ID == IDTagMoved && unchecked != (tt.res.IndexError != nil) {
-					t.Errorf("tag-moved %q: says it is unchecked = %v, want %v", f.Message, unchecked, tt.res.IndexError != nil)
+				if f.ID == IDTagMoved && strings.Contains(f.Message, "could not") {
+					t.Errorf("tag-moved %q: a move not proven", f.Message)
+				}
+				if f.ID == IDUnresolvable && tt.res.Err == nil {
+					why := "its manifests were not read"
+					if tt.res.IndexError != nil {
+						why = "server-error: 503 from the registry"
+					}
+					if want := "the registry could not say whether they are platform manifests of it (" + why + "), so whether the tag moved is not known"; !strings.Contains(f.Message, want) || !strings.Contains(f.Message, "index sha256:cccccccccccc") {
+						t.Errorf("unresolvable %q: want it to name the index and say %q", f.Message, want)
+					}
 				}
 			}
 			provider := strings.Contains(tt.image, ".dkr.ecr.")

@@ -8,15 +8,18 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/test/faultregistry"
 	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
 
 // TestTagMovedIndexPlatforms audits, through the real kubectl, pods that
 // report a platform manifest of the multi-arch index their tag points at
 // (as CRI-O reports the imageID): not tag-moved. Pods running another
-// digest of the repository are tag-moved, as before. A spec pinned to the
+// digest of the repository are tag-moved, as before; pods of a tag whose
+// index cannot be read are unresolvable, never tag-moved. A spec pinned to the
 // index whose pods report its platforms is not running-differs-from-spec,
 // and a tag's pods on two platforms are not mixed-running-digests; offline
 // the findings stay, saying they may be platforms of an index.
@@ -36,11 +39,40 @@ func TestTagMovedIndexPlatforms(t *testing.T) {
 	deployPlatforms(t, ns, "pinned", pinned, multi.Repo(), amd, arm)
 	deployPlatforms(t, ns, "two", multi.Ref, multi.Repo(), amd, arm)
 	deployPlatforms(t, ns, "pinned-stale", pinned, multi.Repo(), old.Digest)
+	// A tag on an index the registry will not list (48 MiB, over the read
+	// cap): its pods may run a platform of it, so whether the tag moved is
+	// not known.
+	freg, ca := faultregistry.StartForTest(t)
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "faultcred", freg.Host, freg.User, freg.Password), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	unlisted := freg.Image(faultregistry.LargeIndex)
+	unlistedRepo, _, _ := strings.Cut(unlisted, ":v1")
+	w := fixture.Workloads{CS: kube, NS: ns}
+	if err := w.Deployment(ctx, "unlisted", 1, fixture.PodSpec([]string{"faultcred"}, fixture.Container("app", unlisted, corev1.PullIfNotPresent))); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := fixture.WaitForPods(ctx, kube, ns, "app=unlisted", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixture.SetRunning(ctx, kube, &pods[0], map[string]string{"app": unlistedRepo + "@" + amd}); err != nil {
+		t.Fatal(err)
+	}
 
-	rep, r := auditJSON(t, "-n", ns)
+	rep, r := auditJSON(t, "-n", ns, "--registry-ca-file", ca)
 	if r.Code != 0 && r.Code != 1 {
 		t.Fatalf("audit: %s", r)
 	}
+	un := item(t, rep, "Deployment", "unlisted", "app")
+	if slices.Contains(findingIDs(un), audit.IDTagMoved) {
+		t.Errorf("unlisted: findings %v, want no tag-moved: the index could not be read", findingIDs(un))
+	}
+	f := findingFor(t, un, audit.IDUnresolvable)
+	if !strings.Contains(f.Message, "whether the tag moved is not known") || !strings.Contains(f.Message, "too-large") {
+		t.Errorf("unlisted: unresolvable %q, want it to say the index was too large and a move is not known", f.Message)
+	}
+	t.Logf("unlisted: %s: %s", f.ID, f.Message)
 	for name, moved := range map[string]bool{"amd": false, "arm": false, "moved": true} {
 		it := item(t, rep, "Deployment", name, "app")
 		if got := slices.Contains(findingIDs(it), audit.IDTagMoved); got != moved {
