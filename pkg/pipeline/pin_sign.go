@@ -64,7 +64,7 @@ func (r *pinRun) signCopy(ctx context.Context, obj workload.Object, target, dige
 		if r.Authorities != nil {
 			pre = append(pre, SignCheck{Name: GateVerifiedUpstream, Result: checkPassed, Detail: "the source digest, before it was copied"})
 		}
-		o.Status, o.Message = r.signer.signDigest(ctx, d, creds, nil, pre...)
+		o.Status, o.Message = r.signer.signDigest(ctx, d, target, creds, nil, pre...)
 	}
 	switch o.Status {
 	case SignSigned:

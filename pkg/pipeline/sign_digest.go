@@ -52,12 +52,13 @@ func ownChecker(key *sign.Key) (*signature.Checker, error) {
 	}})
 }
 
-// signDigest reads d with the first of creds the registry accepts, asks
+// signDigest reads d (image is what the workload or manifest names it)
+// with the first of creds the registry accepts, asks
 // pkg/signature whether our key signed it already, runs the gates in
 // order (the first failing one refuses), and else signs it.
 // pre are checks passed before (pin's verification of the copy's source),
 // recorded in the checks attestation with the gates'.
-func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []registry.Credential, gates []signGate, pre ...SignCheck) (SignStatus, string) {
+func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, image string, creds []registry.Credential, gates []signGate, pre ...SignCheck) (SignStatus, string) {
 	req := registry.Request{Image: d.Name(), Credentials: creds, CheckAccess: true}
 	res := g.resolver.Resolve(ctx, req)
 	if res.Err != nil {
@@ -71,7 +72,7 @@ func (g *digestSigner) signDigest(ctx context.Context, d name.Digest, creds []re
 	if check.Status == signature.StatusLookupFailed {
 		return SignFailed, fmt.Sprintf("cannot tell whether %s already signed it (%s): nothing signed; fix the registry access and run again", g.key.Source, OneLine(check.Error))
 	}
-	in := &gateInput{d: d, cred: cred}
+	in := &gateInput{d: d, image: image, cred: cred}
 	for _, a := range check.Attestations {
 		in.attested = append(in.attested, provenance.Attested{Statement: a.Statement, Verified: a.Verified, SignedBy: a.SignedBy})
 	}

@@ -84,7 +84,10 @@ const checkPassed = "passed"
 // gateInput is what the gates read of one digest: the credential the
 // registry accepted and the attestations found with our own key's check.
 type gateInput struct {
-	d        name.Digest
+	d name.Digest
+	// image is the image the workload or manifest names, which
+	// ClusterImagePolicy globs match (as audit --trust-policy=cluster).
+	image    string
 	cred     registry.Credential
 	attested []provenance.Attested
 	// prov is read once, for the provenance and age gates.
@@ -128,12 +131,24 @@ func (g *SignGates) list(r *registry.Resolver) []signGate {
 }
 
 // upstream is the verified-upstream gate: d is signed by us only when an
-// authority (--verify-key, --trust-cert, keyless, or the trust policy's
-// rule for d's repository) verified a signature of d.
+// authority (--verify-key, --trust-cert, keyless, the trust policy's rule
+// for d's repository, or the ClusterImagePolicies matching the image)
+// verified a signature of d.
 func (g *SignGates) upstream(ctx context.Context, r *registry.Resolver, in *gateInput) gateVerdict {
 	a, d := g.Authorities, in.d
-	choice := a.For(d.Context())
+	image := in.image
+	if image == "" {
+		image = d.Name()
+	}
+	// Policies match as audit --trust-policy=cluster matches them: the
+	// image as written (tag or digest), not the bare repository.
+	choice := a.ForImage(image, d.Context())
+	cluster := a.PolicySource() == signature.ClusterSource
 	switch {
+	case cluster && choice.Checker == nil:
+		// policy-controller's no-match-policy allow admits it unchecked,
+		// but verified-upstream means a signature was verified.
+		return gateVerdict{status: SignRefused, msg: fmt.Sprintf("no ClusterImagePolicy matches %s, so nothing verified it: not signed; add a ClusterImagePolicy whose images glob matches it", image)}
 	case choice.Uncovered:
 		return gateVerdict{status: SignRefused, msg: fmt.Sprintf("no rule of %s covers %s, so its upstream signature cannot be checked: not signed; add a rule for it", a.PolicySource(), d.Context().Name())}
 	case choice.Checker == nil || choice.Action == trustpolicy.ActionReportUnsigned:

@@ -184,6 +184,10 @@ func TestPolicyRef(t *testing.T) {
 	if err != nil || ref.Name != "trust.yaml" || ref.Digest["sha256"] != "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03" {
 		t.Errorf("policyRef: %+v %v", ref, err)
 	}
+	// The cluster's ClusterImagePolicies are no file to read.
+	if ref, err := policyRef(ClusterTrustPolicy); ref != nil || err != nil {
+		t.Errorf("--trust-policy=cluster: %+v %v, want no file named and no error", ref, err)
+	}
 	if _, err := policyRef(file + ".missing"); err == nil || !strings.HasPrefix(err.Error(), "--trust-policy "+file+".missing cannot be read") {
 		t.Errorf("a missing file: %v", err)
 	}

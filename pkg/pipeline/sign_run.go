@@ -70,7 +70,7 @@ func (s *signRun) signOne(ctx context.Context, t signTarget) SignOutcome {
 		return o
 	}
 	creds, _, _ := s.plan.For(t.obj, d.Name())
-	o.Status, o.Message = s.signer.signDigest(ctx, d, creds, s.gatesFor(t))
+	o.Status, o.Message = s.signer.signDigest(ctx, d, t.image, creds, s.gatesFor(t))
 	s.done[o.Target] = o
 	return o
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/sign"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
 
@@ -112,5 +113,62 @@ func TestSignRunUpstreamGate(t *testing.T) {
 	s.done = map[string]SignOutcome{}
 	if o := s.signOne(ctx, target); o.Status != SignSigned {
 		t.Errorf("signed upstream: %+v, want signed", o)
+	}
+}
+
+// verified-upstream with --trust-policy=cluster: an image no
+// ClusterImagePolicy matches is refused even when policy-controller's
+// no-match-policy is allow (nothing verified it), and the policies' globs
+// match the image the workload names, tag included, as audit
+// --trust-policy=cluster matches them (not REPOSITORY:latest).
+func TestSignRunUpstreamGateClusterPolicies(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ctx := context.Background()
+	vendorPEM, pubPEM, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.StaticPasswordFunc([]byte{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendor, _ := sign.LoadKey("vendor.key", vendorPEM, sign.Password{})
+	for _, noMatch := range []string{signature.NoMatchAllow, signature.NoMatchDeny} {
+		s, d, _ := newSignRun(t, SignBundle)
+		repo := d.Context().Name()
+		// Only the 1.x tags of web are the vendor's.
+		cip, warnings, ok := trustpolicy.ClusterPolicyFrom("vendor", map[string]any{
+			"images":      []any{map[string]any{"glob": repo + ":1*"}},
+			"authorities": []any{map[string]any{"key": map[string]any{"data": string(pubPEM)}}},
+		})
+		if !ok {
+			t.Fatalf("the ClusterImagePolicy is not applied: %q", warnings)
+		}
+		a, err := signature.FromCluster([]trustpolicy.ClusterPolicy{cip}, nil, nil, noMatch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.gates = (&SignGates{Require: []string{GateVerifiedUpstream}, Authorities: a}).list(s.signer.resolver)
+		run := func(image string) SignOutcome {
+			s.done = map[string]SignOutcome{}
+			return s.signOne(ctx, signTarget{image: image, repo: repo, digest: d.DigestStr()})
+		}
+		stray := repo + ":2.0"
+		if o := run(stray); o.Status != SignRefused ||
+			!strings.Contains(o.Message, "--require verified-upstream: no ClusterImagePolicy matches "+stray+", so nothing verified it: not signed") {
+			t.Errorf("no-match-policy %s, %s matched by no policy: %+v, want refused saying nothing verified it", noMatch, stray, o)
+		}
+		// The glob names the tag: the policy applies, and its key has not
+		// signed yet.
+		if o := run(repo + ":1.4"); o.Status != SignRefused || !strings.Contains(o.Message, "an authority of clusterimagepolicy/vendor") {
+			t.Errorf("no-match-policy %s, %s:1.4 unsigned upstream: %+v, want refused by clusterimagepolicy/vendor", noMatch, repo, o)
+		}
+		payload, _ := sign.Payload(d)
+		sig, _ := vendor.Sign(payload)
+		if e := sign.WriteLegacy(ctx, s.signer.resolver, nil, d, payload, sig); e != nil {
+			t.Fatal(e)
+		}
+		if o := run(stray); o.Status != SignRefused {
+			t.Errorf("no-match-policy %s, %s, signed upstream by a key no policy names for it: %+v, want refused", noMatch, stray, o)
+		}
+		if o := run(repo + ":1.4"); o.Status != SignSigned {
+			t.Errorf("no-match-policy %s, %s:1.4 signed upstream: %+v, want signed", noMatch, repo, o)
+		}
 	}
 }

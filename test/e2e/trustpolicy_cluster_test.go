@@ -58,12 +58,12 @@ func TestClusterTrustPolicy(t *testing.T) {
 		"web": priv + "/acme/web:1", "other": priv + "/acme/other:1", "unsigned": priv + "/acme/unsigned:1",
 		"tool": priv + "/vendor/tool:1", "one-of-two": priv + "/both/one:1", "two-of-two": priv + "/both/two:1",
 		"attested": priv + "/built/attested:1", "unattested": priv + "/built/unattested:1",
-		"warned": priv + "/warned/x:1", "stray": priv + "/misc/stray:1",
+		"warned": priv + "/warned/x:1", "stray": priv + "/misc/stray:1", "tagged": priv + "/tagged/app:1.4",
 	} {
 		images[name] = push(t, ref)
 	}
 	for _, s := range []struct{ name, key string }{{"web", keyA}, {"other", keyB}, {"tool", keyB}, {"one-of-two", keyA},
-		{"two-of-two", keyA}, {"two-of-two", keyB}, {"unattested", keyA}, {"warned", keyA}, {"stray", keyA}} {
+		{"two-of-two", keyA}, {"two-of-two", keyB}, {"unattested", keyA}, {"warned", keyA}, {"stray", keyA}, {"tagged", keyA}} {
 		if err := stack.CosignSign(ctx, s.key, images[s.name].Repo()+"@"+images[s.name].Digest, false); err != nil {
 			t.Fatalf("signing %s: %v", s.name, err)
 		}
@@ -97,6 +97,9 @@ func TestClusterTrustPolicy(t *testing.T) {
 		{"name": "built-attested", "spec": map[string]any{"images": glob("built/**"),
 			"authorities": []any{map[string]any{"key": map[string]any{"data": string(pemA)},
 				"attestations": []any{map[string]any{"name": "provenance", "predicateType": "https://slsa.dev/provenance/v1"}}}}}},
+		// Only the 1.x tags: the glob matches the image as written.
+		{"name": "tagged", "spec": map[string]any{"images": glob("tagged/app:1*"),
+			"authorities": []any{map[string]any{"key": map[string]any{"data": string(pemA)}}}}},
 		{"name": "unsupported", "spec": map[string]any{"images": glob("warned/**"), "mode": "warn",
 			"authorities": []any{
 				map[string]any{"key": map[string]any{"kms": "awskms:///arn:aws:kms:us-east-1:1:key/x"}},
@@ -136,6 +139,7 @@ func TestClusterTrustPolicy(t *testing.T) {
 		"unattested": {signature.StatusVerified, built, audit.IDAttestationMissing},
 		"warned":     {signature.StatusVerified, "clusterimagepolicy/unsupported", ""},
 		"stray":      {"", "", audit.IDNoTrustRule},
+		"tagged":     {signature.StatusVerified, "clusterimagepolicy/tagged", ""},
 	}
 	for name, w := range want {
 		it := item(t, rep, "Deployment", name, "app")
@@ -188,6 +192,36 @@ func TestClusterTrustPolicy(t *testing.T) {
 		img := images[name]
 		if ok, out := stack.CosignVerify(ctx, c.pub, img.Repo()+"@"+img.Digest); ok != c.ok {
 			t.Errorf("cosign verify %s with %s: ok=%v, want %v\n%s", name, filepath.Base(c.pub), ok, c.ok, out)
+		}
+	}
+
+	// sign --require verified-upstream holds to the same policies, matched
+	// as the audit matches them (the tagged glob names the tag). An image
+	// no policy matches is refused, also when policy-controller's
+	// no-match-policy is allow: nothing verified it.
+	ownKey, ownPub := cosignKeys(t, dir, "own")
+	signEnv := []string{"DOCKER_CONFIG=" + pushConfig(t, stack.Registry), "COSIGN_PASSWORD="}
+	gated := func(name string) result {
+		deployRunning(t, ns, "sign-"+name, images[name])
+		return kubectlEnv(t, signEnv, "imgtrust", "sign", "deploy/sign-"+name, "-n", ns, "--key", ownKey,
+			"--require", "verified-upstream", "--trust-policy=cluster", "--policy-controller-namespace", ns)
+	}
+	r = gated("tagged")
+	t.Logf("sign --require verified-upstream --trust-policy=cluster, deploy/sign-tagged:\n%s", r)
+	mustSucceed(t, r, "sign of an image clusterimagepolicy/tagged matches by its tag and verifies")
+	if _, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config-policy-controller"},
+		Data: map[string]string{"no-match-policy": "allow"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = gated("stray")
+	t.Logf("no-match-policy allow, deploy/sign-stray:\n%s", r)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "--require verified-upstream: no ClusterImagePolicy matches "+images["stray"].Ref+", so nothing verified it: not signed") {
+		t.Errorf("sign of an image no ClusterImagePolicy matches, no-match-policy allow: want refused, exit 1\n%s", r)
+	}
+	for name, want := range map[string]bool{"tagged": true, "stray": false} {
+		img := images[name]
+		if ok, out := stack.CosignVerify(ctx, ownPub, img.Repo()+"@"+img.Digest); ok != want {
+			t.Errorf("cosign verify %s with our key: ok=%v, want %v\n%s", name, ok, want, out)
 		}
 	}
 
