@@ -75,7 +75,8 @@ account) are matched to the images with the kubelet's rules. Statuses:
                           GCR, ACR, --node-credential-registries), possibly with
                           the pod's service-account token
   unknown                 cannot tell (secrets unreadable, or no secret and no
-                          --verify to learn whether the registry is public)
+                          --verify to learn whether the registry is public, or
+                          the node deciding a cached pull cannot be read)
 
 After the table come namespace findings: unused pull secrets, references to
 secrets that exist only in another namespace, and service accounts naming
@@ -87,7 +88,7 @@ never retries a credential, since registries lock accounts. Passwords,
 tokens and auth values are never printed; usernames are.
 
 The cached-pull statuses read the kubelet version of the nodes concerned
-(get nodes; without it 1.35+ is assumed and said). The kubelet's
+(get nodes; a node it forbids is unknown, said once). The kubelet's
 imagePullCredentialsVerificationPolicy is assumed to be the default unless
 --read-kubelet-config reads it through nodes/proxy (configz), a permission
 that reaches the kubelet's API: grant it only where that is acceptable.`,

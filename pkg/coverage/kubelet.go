@@ -24,9 +24,6 @@ var ensureSecretPulledImagesSince = version.MajorMinor(1, 35)
 type Nodes struct {
 	// Kubelets by node name; a node missing here was not found.
 	Kubelets map[string]Kubelet
-	// Unreadable says why nodes could not be read ("" when they could):
-	// kubelets are then assumed to be 1.35 or later.
-	Unreadable string
 	// ConfigRead is set when the kubelets' configuration was asked for
 	// (--read-kubelet-config); otherwise the default policy is assumed.
 	ConfigRead bool
@@ -36,6 +33,9 @@ type Nodes struct {
 type Kubelet struct {
 	// Version is the node's status.nodeInfo.kubeletVersion.
 	Version string
+	// Forbidden says why RBAC refused reading the node ("" when it did
+	// not): its kubelet, and so its cache behaviour, is unknown.
+	Forbidden string
 	// ReadError says why the node could not be read (not RBAC, not
 	// missing: a fault such as a timeout).
 	ReadError string
@@ -43,6 +43,8 @@ type Kubelet struct {
 	Config *KubeletConfig
 	// ConfigError says why configz could not be read.
 	ConfigError string
+	// ConfigForbidden is set when RBAC refused configz (nodes/proxy).
+	ConfigForbidden bool
 }
 
 // KubeletConfig is the part of the kubelet's configuration that decides
@@ -98,13 +100,20 @@ const (
 // pulled by another pod: whether it re-checks, and why. note, when not
 // empty, is an assumption the answer rests on.
 func (n Nodes) cachedPull(node, image string) (c cacheCheck, why, note string) {
-	if n.Unreadable != "" {
-		return cacheRechecks, fmt.Sprintf("node %s: kubelet assumed 1.35 or later (nodes unreadable), which re-checks the credentials of cached images (KubeletEnsureSecretPulledImages)", node),
-			fmt.Sprintf("cannot read nodes (%s): kubelets are assumed to be 1.35 or later, which re-check the credentials of cached private images; grant get on nodes to know", n.Unreadable)
-	}
 	k, ok := n.Kubelets[node]
 	if !ok {
 		return cacheUnknown, fmt.Sprintf("node %s was not found, so its kubelet version is unknown", node), ""
+	}
+	if k.Forbidden != "" {
+		// Nothing read, nothing assumed: an old kubelet shares the cached
+		// image, a 1.35+ one re-checks it, and either may be configured
+		// otherwise.
+		grant := "get on nodes"
+		if n.ConfigRead {
+			grant += " (and get on nodes/proxy, for --read-kubelet-config)"
+		}
+		return cacheUnknown, fmt.Sprintf("node %s could not be read (%s), so whether its kubelet re-checks the credentials of cached images is unknown", node, k.Forbidden),
+			fmt.Sprintf("cannot read nodes (%s): whether their kubelets re-check the credentials of cached private images (KubeletEnsureSecretPulledImages, on by default since 1.35) is unknown; grant %s to know", k.Forbidden, grant)
 	}
 	if k.ReadError != "" {
 		return cacheUnknown, fmt.Sprintf("node %s could not be read (%s), so its kubelet version is unknown", node, k.ReadError), ""
@@ -125,6 +134,12 @@ func (n Nodes) cachedPull(node, image string) (c cacheCheck, why, note string) {
 	}
 	if !on {
 		return cacheShared, fmt.Sprintf("node %s runs kubelet %s, with KubeletEnsureSecretPulledImages %s, so any pod there may use the cached image", node, k.Version, gate), ""
+	}
+	if n.ConfigRead && k.ConfigForbidden {
+		// Its feature gate and policy decide, were asked for, and RBAC
+		// hid them: nothing is assumed.
+		return cacheUnknown, fmt.Sprintf("node %s runs kubelet %s, whose configuration could not be read (%s), so whether it re-checks the credentials of cached images is unknown", node, k.Version, k.ConfigError),
+			fmt.Sprintf("cannot read the kubelets' configuration (%s): whether 1.35+ kubelets re-check the credentials of cached private images is unknown; grant get on nodes/proxy to know", k.ConfigError)
 	}
 	policy, said, note := PolicyNeverVerifyPreloadedImages, "the default", noteDefaultPolicy
 	switch {

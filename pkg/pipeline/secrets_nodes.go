@@ -20,14 +20,13 @@ const (
 )
 
 // readKubelets reads the kubelet version of each node (one GET per node)
-// and, with --read-kubelet-config, its configuration. Faults are kept per
-// node; RBAC forbidding nodes makes every kubelet an assumption, said by
-// coverage.
+// and, with --read-kubelet-config, its configuration. Faults, RBAC
+// refusals included, are kept per node: a node RBAC hides is unknown,
+// never assumed, and says nothing of the others.
 func readKubelets(ctx context.Context, client kubernetes.Interface, nodes []string, cfg SecretsConfig) coverage.Nodes {
 	out := coverage.Nodes{Kubelets: map[string]coverage.Kubelet{}, ConfigRead: cfg.ReadKubeletConfig}
 	kubelets := make([]coverage.Kubelet, len(nodes))
 	found := make([]bool, len(nodes))
-	forbidden := make([]bool, len(nodes))
 	var g errgroup.Group
 	g.SetLimit(nodeConcurrency)
 	for i, name := range nodes {
@@ -37,7 +36,7 @@ func readKubelets(ctx context.Context, client kubernetes.Interface, nodes []stri
 			case apierrors.IsNotFound(err):
 				return nil
 			case apierrors.IsForbidden(err):
-				forbidden[i] = true
+				found[i], kubelets[i].Forbidden = true, "get nodes is forbidden by RBAC"
 				return nil
 			case err != nil:
 				found[i], kubelets[i].ReadError = true, Reason(err)
@@ -45,16 +44,13 @@ func readKubelets(ctx context.Context, client kubernetes.Interface, nodes []stri
 			}
 			found[i], kubelets[i].Version = true, nd.Status.NodeInfo.KubeletVersion
 			if cfg.ReadKubeletConfig {
-				kubelets[i].Config, kubelets[i].ConfigError = kubeletConfig(ctx, client, name, cfg)
+				kubelets[i].Config, kubelets[i].ConfigError, kubelets[i].ConfigForbidden = kubeletConfig(ctx, client, name, cfg)
 			}
 			return nil
 		})
 	}
 	_ = g.Wait() // faults are per node
 	for i, name := range nodes {
-		if forbidden[i] {
-			out.Unreadable = "get nodes is forbidden by RBAC"
-		}
 		if found[i] {
 			out.Kubelets[name] = kubelets[i]
 		}
@@ -63,8 +59,8 @@ func readKubelets(ctx context.Context, client kubernetes.Interface, nodes []stri
 }
 
 // kubeletConfig reads one kubelet's configz through the API server's node
-// proxy; the error says why it could not.
-func kubeletConfig(ctx context.Context, client kubernetes.Interface, node string, cfg SecretsConfig) (*coverage.KubeletConfig, string) {
+// proxy; the error says why it could not, forbidden whether RBAC refused.
+func kubeletConfig(ctx context.Context, client kubernetes.Interface, node string, cfg SecretsConfig) (c *coverage.KubeletConfig, why string, forbidden bool) {
 	ctx, cancel := context.WithTimeout(ctx, configzTimeout)
 	defer cancel()
 	get := cfg.configz
@@ -74,15 +70,15 @@ func kubeletConfig(ctx context.Context, client kubernetes.Interface, node string
 	body, err := get(ctx, client, node)
 	if err != nil {
 		if apierrors.IsForbidden(err) {
-			return nil, "nodes/proxy is forbidden by RBAC"
+			return nil, "get nodes/proxy is forbidden by RBAC", true
 		}
-		return nil, Reason(err)
+		return nil, Reason(err), false
 	}
-	c, err := coverage.ParseConfigz(body)
+	c, err = coverage.ParseConfigz(body)
 	if err != nil {
-		return nil, err.Error()
+		return nil, err.Error(), false
 	}
-	return c, ""
+	return c, "", false
 }
 
 // proxyConfigz is GET /api/v1/nodes/NODE/proxy/configz.

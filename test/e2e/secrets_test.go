@@ -488,25 +488,59 @@ func TestSecretsCachedPulls(t *testing.T) {
 		t.Errorf("SARIF levels %v, want runs-on-cached-pull error and shares-cached-pull warning", levels)
 	}
 
-	// Without permission to read nodes, 1.35+ kubelets are assumed, said
-	// once; nothing fails.
-	reader := roleKubeconfig(t, ns, "no-nodes", []rbacv1.PolicyRule{
+	// Without permission to read nodes, nothing is assumed of their
+	// kubelets: unknown, the missing permission said once; nothing fails.
+	readRules := []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"pods", "secrets", "serviceaccounts", "replicationcontrollers"}, Verbs: []string{"get", "list"}},
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, Verbs: []string{"get", "list"}},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"get", "list"}},
-	})
+	}
+	reader := roleKubeconfig(t, ns, "no-nodes", readRules)
 	if r := kubectl(t, "--kubeconfig", reader, "get", "node", newNode); r.Code == 0 {
 		t.Fatalf("the reader may read nodes; the test proves nothing:\n%s", r)
 	}
 	rep, r = runSecrets(t, nil, "--kubeconfig", reader, "-n", ns, "--verify")
 	mustSucceed(t, r, "secrets --verify without nodes")
 	for _, name := range []string{"borrower-old", "borrower-new"} {
-		if status, detail, _ := row(t, rep, name, reg); status != "runs-on-cached-pull" || !strings.Contains(detail, "assumed 1.35 or later") {
-			t.Errorf("%s without nodes: %s %q, want runs-on-cached-pull on an assumed 1.35+ kubelet", name, status, detail)
+		if status, detail, _ := row(t, rep, name, reg); status != "unknown" || !strings.Contains(detail, "could not be read (get nodes is forbidden by RBAC), so whether its kubelet re-checks the credentials of cached images is unknown") ||
+			strings.Contains(detail, "ErrImagePull") {
+			t.Errorf("%s without nodes: %s %q, want unknown, predicting no failure", name, status, detail)
 		}
 	}
-	if strings.Count(r.Stderr, "cannot read nodes (get nodes is forbidden by RBAC)") != 1 {
-		t.Errorf("want the assumption said once on stderr:\n%s", r)
+	if strings.Count(r.Stderr, "cannot read nodes (get nodes is forbidden by RBAC): whether their kubelets re-check the credentials of cached private images") != 1 ||
+		!strings.Contains(r.Stderr, "grant get on nodes to know") {
+		t.Errorf("want the missing permission said once on stderr:\n%s", r)
+	}
+	t.Logf("secrets --verify without get on nodes:\n%s", r.Stderr)
+
+	// Allowed to read one node only: each node is judged by what was read
+	// of it.
+	oneNode := roleKubeconfig(t, ns, "one-node", readRules)
+	ctx := testContext(t)
+	crName := "imgtrust-e2e-one-node-" + suffix
+	_, err := kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: crName},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"nodes"}, ResourceNames: []string{newNode}, Verbs: []string{"get"}}}}, metav1.CreateOptions{})
+	noErr(t, err)
+	t.Cleanup(func() { _ = kube.RbacV1().ClusterRoles().Delete(context.Background(), crName, metav1.DeleteOptions{}) })
+	_, err = kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: crName},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: crName},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "one-node", Namespace: ns}}}, metav1.CreateOptions{})
+	noErr(t, err)
+	t.Cleanup(func() {
+		_ = kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), crName, metav1.DeleteOptions{})
+	})
+	if r := kubectl(t, "--kubeconfig", oneNode, "get", "node", oldNode); r.Code == 0 {
+		t.Fatalf("the one-node reader may read node %s; the test proves nothing:\n%s", oldNode, r)
+	}
+	rep, r = runSecrets(t, nil, "--kubeconfig", oneNode, "-n", ns, "--verify")
+	mustSucceed(t, r, "secrets --verify with get on one node")
+	for _, tt := range []struct{ name, status, detail string }{
+		{"borrower-new", "runs-on-cached-pull", "node " + newNode + " runs kubelet v1.37.0"},
+		{"borrower-old", "unknown", "node " + oldNode + " could not be read (get nodes is forbidden by RBAC)"},
+	} {
+		if status, detail, _ := row(t, rep, tt.name, reg); status != tt.status || !strings.Contains(detail, tt.detail) {
+			t.Errorf("%s with get on node %s only: %s %q, want %s and %q", tt.name, newNode, status, detail, tt.status, tt.detail)
+		}
 	}
 
 	// A registry the nodes' credential provider serves is node-provided?,
