@@ -172,6 +172,13 @@ func (g *SignGates) upstream(ctx context.Context, r *registry.Resolver, in *gate
 	return gateVerdict{status: SignRefused, msg: fmt.Sprintf("the upstream signature is not verified by %s (%s): not signed; sign only what its publisher signed, or change the authorities", by, why)}
 }
 
+// byImage reports whether the verified-upstream gate's verdict depends on
+// the image the workload names, not only on the digest: the cluster's
+// ClusterImagePolicies match it.
+func (g *SignGates) byImage() bool {
+	return g != nil && g.Authorities != nil && g.Authorities.PolicySource() == signature.ClusterSource
+}
+
 // ruleName names who verified: the trust policy's rule, or the flags.
 func ruleName(c signature.Choice, a *signature.Authorities) string {
 	if c.Rule != "" {

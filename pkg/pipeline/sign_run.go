@@ -62,7 +62,13 @@ func (s *signRun) signOne(ctx context.Context, t signTarget) SignOutcome {
 	}
 	d := repo.Digest(t.digest)
 	o.Target = d.Name()
-	if prev, ok := s.done[o.Target]; ok {
+	key := o.Target
+	if s.cfg.Gates.byImage() {
+		// ClusterImagePolicies match the image as the workload names it:
+		// one digest under two names may pass under one only.
+		key += "\x00" + t.image
+	}
+	if prev, ok := s.done[key]; ok {
 		o.Status, o.Message = prev.Status, prev.Message
 		if prev.Status == SignSigned {
 			o.Status, o.Message = SignAlreadySigned, "signed above in this run"
@@ -71,6 +77,6 @@ func (s *signRun) signOne(ctx context.Context, t signTarget) SignOutcome {
 	}
 	creds, _, _ := s.plan.For(t.obj, d.Name())
 	o.Status, o.Message = s.signer.signDigest(ctx, d, t.image, creds, s.gatesFor(t))
-	s.done[o.Target] = o
+	s.done[key] = o
 	return o
 }
