@@ -329,29 +329,15 @@ func tagListings(t *testing.T, repo string) int {
 // and counts as verified only with the key that signed it.
 func TestProvenanceFromCosignAttestations(t *testing.T) {
 	ctx := testContext(t)
-	ns := newNamespace(t, "prov-att")
+	ns := signNamespace(t, "prov-att")
 	dir := t.TempDir()
-	keyA, pubA, err := stack.CosignKeyPair(ctx, dir, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, pubB, err := stack.CosignKeyPair(ctx, dir, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyA, pubA := cosignKeys(t, dir, "a")
+	_, pubB := cosignKeys(t, dir, "b")
 	predicate := filepath.Join(dir, "provenance.json")
-	if err := os.WriteFile(predicate, []byte(slsaPredicate), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, predicate, slsaPredicate)
 	w := fixture.Workloads{CS: kube, NS: ns}
 	for name, legacy := range map[string]bool{"legacy": true, "bundle": false} {
-		img := push(t, stack.Registry+"/"+ns+"/"+name+":1.0.0")
-		if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, predicate, "slsaprovenance1", legacy); err != nil {
-			t.Fatal(err)
-		}
+		img := pushAttested(t, stack.Registry+"/"+ns+"/"+name+":1.0.0", keyA, attestation{"slsaprovenance1", predicate, legacy})
 		if err := w.Deployment(ctx, name, 0, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullAlways))); err != nil {
 			t.Fatal(err)
 		}

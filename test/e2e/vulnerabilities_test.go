@@ -384,16 +384,10 @@ const trivyJSON = `{"SchemaVersion":2,"ArtifactName":"app","ArtifactType":"conta
 // a registry that refuses the lookup gives vulnerability-lookup-failed.
 func TestVulnerabilityAttestations(t *testing.T) {
 	ctx := testContext(t)
-	ns := newNamespace(t, "vuln-att")
+	ns := signNamespace(t, "vuln-att")
 	dir := t.TempDir()
-	keyA, pubA, err := stack.CosignKeyPair(ctx, dir, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, pubB, err := stack.CosignKeyPair(ctx, dir, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyA, pubA := cosignKeys(t, dir, "a")
+	_, pubB := cosignKeys(t, dir, "b")
 	good := filepath.Join(dir, "vuln.json")
 	writeFile(t, good, vulnPredicate(trivyJSON))
 	slsa := filepath.Join(dir, "slsa.json")
@@ -403,29 +397,21 @@ func TestVulnerabilityAttestations(t *testing.T) {
 "creationInfo":{"created":"2026-01-01T00:00:00Z","creators":["Tool: trivy-0.65.0"]},"packages":[{"name":"openssl","SPDXID":"SPDXRef-openssl","versionInfo":"3.0.1","downloadLocation":"NOASSERTION"}]}`)
 	garbled := filepath.Join(dir, "garbled.json")
 	writeFile(t, garbled, vulnPredicate(`{"matches":[]}`))
-	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	w := fixture.Workloads{CS: kube, NS: ns}
 	for name, predicate := range map[string]string{"legacy": good, "bundle": good, "garbled": garbled, "plain": ""} {
-		img := push(t, stack.Registry+"/"+ns+"/"+name+":1.0")
+		var atts []attestation
 		if predicate != "" {
-			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, predicate, "vuln", name == "legacy"); err != nil {
-				t.Fatal(err)
-			}
+			atts = append(atts, attestation{"vuln", predicate, name == "legacy"})
 		}
 		if name == "bundle" {
 			// An SPDX SBOM too, found by the same lookup.
-			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, spdx, "spdxjson", false); err != nil {
-				t.Fatal(err)
-			}
+			atts = append(atts, attestation{"spdxjson", spdx, false})
 		}
 		if predicate == good {
 			// Provenance too: --provenance --vulnerabilities reads both.
-			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, slsa, "slsaprovenance1", name == "legacy"); err != nil {
-				t.Fatal(err)
-			}
+			atts = append(atts, attestation{"slsaprovenance1", slsa, name == "legacy"})
 		}
+		img := pushAttested(t, stack.Registry+"/"+ns+"/"+name+":1.0", keyA, atts...)
 		pod, err := w.Pod(ctx, name, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullIfNotPresent)))
 		if err != nil {
 			t.Fatal(err)
