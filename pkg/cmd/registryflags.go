@@ -42,13 +42,15 @@ func (f *connectionFlags) Options() registry.Options {
 // the connection plus how many lookups run at once.
 type registryFlags struct {
 	connectionFlags
-	Concurrency int
-	PerHost     int
+	Concurrency         int
+	PerHost             int
+	MaxArtifactRequests int
 }
 
 func (f *registryFlags) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.Concurrency, "concurrency", registry.DefaultConcurrency, "Registry lookups in flight at most")
 	cmd.Flags().IntVar(&f.PerHost, "concurrency-per-registry", registry.DefaultPerHost, "Registry lookups in flight at most per registry host")
+	cmd.Flags().IntVar(&f.MaxArtifactRequests, "max-artifact-requests", registry.DefaultMaxArtifactRequests, "Registry reads one image's artifacts may take in all: signatures, attestations, their blobs, referrer pages and, with --mirror-to, referrer copies; past it the rest are skipped and counted, and the lookup is reported as failed, never as unsigned")
 	f.connectionFlags.AddFlags(cmd)
 }
 
@@ -59,11 +61,15 @@ func (f *registryFlags) Validate() error {
 	if f.PerHost < 1 {
 		return fmt.Errorf("--concurrency-per-registry must be at least 1, got %d", f.PerHost)
 	}
+	if f.MaxArtifactRequests < 1 {
+		return fmt.Errorf("--max-artifact-requests must be at least 1, got %d", f.MaxArtifactRequests)
+	}
 	return f.connectionFlags.Validate()
 }
 
 func (f *registryFlags) Options(platform string) registry.Options {
 	o := f.connectionFlags.Options()
 	o.Concurrency, o.PerHost, o.Platform = f.Concurrency, f.PerHost, platform
+	o.MaxArtifactRequests = f.MaxArtifactRequests
 	return o
 }

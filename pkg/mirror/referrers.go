@@ -16,14 +16,18 @@ import (
 
 // MaxReferrerCopies bounds the signatures and attestations copied with
 // one image (the cosign .sig and .att tags, and each referrer): a source
-// listing thousands would otherwise cost as many copies. The rest are
-// counted in Result.ReferrersSkipped.
+// listing thousands would otherwise cost as many copies. Their reads and
+// copies also draw from the image's budget (registry.Artifacts.ForDigest:
+// --max-artifact-requests, --registry-lookup-timeout), shared with its
+// resolution and signature check. Those past either are counted in
+// Result.ReferrersSkipped.
 const MaxReferrerCopies = 32
 
-// referrerCopy copies what is attached to one digest, within the budget
-// and one lookup deadline for them all.
+// referrerCopy copies what is attached to one digest, within the copy
+// count and the image's budget.
 type referrerCopy struct {
 	m        *Mirror
+	arts     *registry.Artifacts // the source digest's, with the pod's credential
 	cred     registry.Credential
 	src, dst name.Repository
 	digest   string
@@ -31,17 +35,30 @@ type referrerCopy struct {
 	left     int
 }
 
+// budgetSpent reports whether e is a read the image's budget of reads
+// refused: what it would have copied is skipped, not failed.
+func budgetSpent(e *registry.Error) bool {
+	return e != nil && e.Reason == registry.ReasonRequestBudget
+}
+
 // copyReferrers copies the cosign tags and the referrers of digest, adding
 // them to what the target already holds for it: the mirror copy may carry
 // signatures of its own (pin --sign-key, kubectl imgtrust sign), which a
 // copy must never replace.
 func (m *Mirror) copyReferrers(ctx context.Context, res *Result, cred registry.Credential, src, dst name.Repository, digest string, o registry.CopyOptions) *registry.Error {
-	ctx, cancel := context.WithTimeout(ctx, m.Resolver.LookupTimeout())
+	arts := m.Resolver.Artifacts(cred).ForDigest(src.Digest(digest))
+	// The target's answers too take no longer than the image has left.
+	ctx, cancel, e := arts.Within(ctx)
+	if e != nil {
+		return e
+	}
 	defer cancel()
-	rc := &referrerCopy{m: m, cred: cred, src: src, dst: dst, digest: digest, o: o, left: MaxReferrerCopies}
+	rc := &referrerCopy{m: m, arts: arts, cred: cred, src: src, dst: dst, digest: digest, o: o, left: MaxReferrerCopies}
 	hex := strings.Replace(digest, ":", "-", 1)
 	for _, t := range []string{hex + ".sig", hex + ".att"} {
-		if e := rc.cosignTag(ctx, res, t); e != nil {
+		if e := rc.cosignTag(ctx, res, t); budgetSpent(e) {
+			res.ReferrersSkipped++
+		} else if e != nil {
 			return e
 		}
 	}
@@ -51,7 +68,10 @@ func (m *Mirror) copyReferrers(ctx context.Context, res *Result, cred registry.C
 	// API, or go-containerregistry adds it to the target's fallback tag
 	// index, once). Copying the source's fallback index whole would
 	// replace the target's and lose the referrers only the target had.
-	descs, _, e := m.Resolver.Artifacts(cred).Referrers(ctx, src.Digest(digest))
+	descs, _, e := arts.Referrers(ctx, src.Digest(digest))
+	if budgetSpent(e) {
+		return nil // nothing listed, nothing known to skip
+	}
 	if e != nil {
 		return e
 	}
@@ -60,8 +80,18 @@ func (m *Mirror) copyReferrers(ctx context.Context, res *Result, cred registry.C
 			res.ReferrersSkipped += len(descs) - i
 			return nil
 		}
+		if arts.Spent("") != nil {
+			res.ReferrersSkipped += len(descs) - i
+			arts.Skip(len(descs) - i)
+			return nil
+		}
 		rc.left--
-		cr, e := m.Resolver.Copy(ctx, src.Digest(d.Digest.String()), cred, dst.Digest(d.Digest.String()), o)
+		cr, e := arts.Copy(ctx, src.Digest(d.Digest.String()), cred, dst.Digest(d.Digest.String()), o)
+		if budgetSpent(e) {
+			res.ReferrersSkipped += len(descs) - i
+			arts.Skip(len(descs) - i - 1) // the refused copy counted itself
+			return nil
+		}
 		if e != nil {
 			return e
 		}
@@ -84,7 +114,7 @@ func (m *Mirror) copyReferrers(ctx context.Context, res *Result, cred registry.C
 // source's over it would lose the mirror's own.
 func (rc *referrerCopy) cosignTag(ctx context.Context, res *Result, t string) *registry.Error {
 	srcTag, dstTag := rc.src.Tag(t), rc.dst.Tag(t)
-	head, e := rc.m.Resolver.Artifacts(rc.cred).Head(ctx, srcTag)
+	head, e := rc.arts.Head(ctx, srcTag)
 	if e != nil && e.Reason == registry.ReasonNotFound {
 		return nil
 	}
@@ -123,7 +153,7 @@ func (rc *referrerCopy) cosignTag(ctx context.Context, res *Result, t string) *r
 		// target: with the push credential, never the source's.
 		cred = registry.Credential{Source: "push", ID: "push:" + rc.dst.RegistryStr(), Auth: rc.o.Push}
 	}
-	cr, e := rc.m.Resolver.Copy(ctx, from, cred, dstTag, o)
+	cr, e := rc.arts.Copy(ctx, from, cred, dstTag, o)
 	if e != nil {
 		return e
 	}
@@ -139,7 +169,7 @@ func (rc *referrerCopy) cosignTag(ctx context.Context, res *Result, t string) *r
 // annotations is the same signature), writes the result under dstTag and
 // returns its digest; cur's, and wrote false, when cur had them all.
 func (rc *referrerCopy) merge(ctx context.Context, src, cur name.Digest, dstTag name.Tag, opts []remote.Option) (now string, wrote bool, e *registry.Error) {
-	a := rc.m.Resolver.Artifacts(rc.cred)
+	a := rc.arts
 	desc, e := a.Manifest(ctx, src)
 	if e != nil {
 		return "", false, e

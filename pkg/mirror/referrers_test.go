@@ -3,12 +3,14 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
 
 // pushReferrers attaches n small artifacts to the image at repoTag and
@@ -57,5 +59,39 @@ func TestReferrerCopiesAreBounded(t *testing.T) {
 				t.Errorf("%d blobs checked, want 3", res.BlobsChecked)
 			}
 		})
+	}
+}
+
+// The referrer copies draw from the image's budget of reads, shared with
+// what was read of it before (pin's signature check): once it is spent
+// the rest are skipped and counted, not failed, and the image itself is
+// still copied.
+func TestReferrerCopiesDrawFromTheImageBudget(t *testing.T) {
+	srcReg, dstReg := testregistry.New(t, withReferrers), testregistry.New(t, withReferrers)
+	const budget = 8
+	digest := pushReferrers(t, srcReg, "team/app:1.0", 12)
+	r, err := registry.New(registry.Options{Insecure: []string{srcReg.Host, dstReg.Host}, MaxArtifactRequests: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSession(SessionOptions{Resolver: r, Prefix: dstReg.Host + "/mirror"})
+	srcReg.Reset()
+	res, err := s.Copy(context.Background(), CopyRequest{Image: srcReg.Host + "/team/app:1.0", Digest: digest, Target: dstReg.Host + "/mirror/app:1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err != nil || res.Signatures == 0 || res.ReferrersSkipped == 0 || res.Signatures+res.ReferrersSkipped != 12 {
+		t.Errorf("result %+v: want some of the 12 referrers copied, the rest skipped, no error", res)
+	}
+	// Reads of the source for the referrers (the image's own copy aside):
+	// the .sig and .att HEADs, the listing, each referrer copied.
+	var reads int
+	for _, h := range srcReg.Hits() {
+		if !strings.Contains(h.Path, "/blobs/") && !strings.HasSuffix(h.Path, "/manifests/"+digest) {
+			reads++
+		}
+	}
+	if reads > budget {
+		t.Errorf("%d referrer reads at the source, want at most %d", reads, budget)
 	}
 }

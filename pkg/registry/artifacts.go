@@ -64,7 +64,7 @@ func (a *Artifacts) bounded(ctx context.Context, host, what string, f func(ctx c
 	defer a.r.global.Release(1)
 	b := a.budget
 	if b == nil {
-		b = newBudget(a.r.opts.LookupTimeout)
+		b = a.r.newBudget()
 	}
 	lctx, left, done, ok := b.start(ctx)
 	if !ok {
@@ -88,10 +88,29 @@ func (a *Artifacts) bounded(ctx context.Context, host, what string, f func(ctx c
 	return cl.classify(err)
 }
 
+// read is bounded for one read of the image's artifacts: it draws one of
+// the image's reads first (Options.MaxArtifactRequests), and is not sent
+// when none is left.
+func (a *Artifacts) read(ctx context.Context, host, what string, f func(ctx context.Context, p *remote.Puller) error) *Error {
+	if e := a.take(1, what); e != nil {
+		return e
+	}
+	return a.bounded(ctx, host, what, f)
+}
+
+// take draws n of the image's reads; without ForImage or ForDigest there
+// is no image to draw from and nothing is counted.
+func (a *Artifacts) take(n int, what string) *Error {
+	if a.budget != nil && !a.budget.take(n) {
+		return a.budget.readsSpentError(a.image, what)
+	}
+	return nil
+}
+
 // Head returns ref's descriptor with a HEAD (no pull on Docker Hub).
 func (a *Artifacts) Head(ctx context.Context, ref name.Reference) (*v1.Descriptor, *Error) {
 	var desc *v1.Descriptor
-	e := a.bounded(ctx, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
+	e := a.read(ctx, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
 		desc, err = p.Head(ctx, ref)
 		return err
 	})
@@ -102,7 +121,7 @@ func (a *Artifacts) Head(ctx context.Context, ref name.Reference) (*v1.Descripto
 // content against it).
 func (a *Artifacts) Manifest(ctx context.Context, ref name.Reference) (*remote.Descriptor, *Error) {
 	var desc *remote.Descriptor
-	e := a.bounded(ctx, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
+	e := a.read(ctx, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
 		desc, err = p.Get(ctx, ref)
 		return err
 	})
@@ -114,7 +133,7 @@ func (a *Artifacts) Manifest(ctx context.Context, ref name.Reference) (*remote.D
 func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) ([]byte, *Error) {
 	var b []byte
 	ref := repo.Digest(d.String())
-	e := a.bounded(ctx, repo.RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) error {
+	e := a.read(ctx, repo.RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) error {
 		l, err := p.Layer(ctx, ref)
 		if err != nil {
 			return err
@@ -202,6 +221,9 @@ func (a *Artifacts) referrersAPI(ctx context.Context, d name.Digest) (descs []v1
 		for page := 0; next != nil; page++ {
 			if page == maxReferrerPages {
 				return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s lists referrers of %s over more than %d pages", repo.RegistryStr(), d.DigestStr(), maxReferrerPages)}
+			}
+			if e := a.take(1, fmt.Sprintf("page %d of the referrers of %s", page+1, d.DigestStr())); e != nil {
+				return e
 			}
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
 			if err != nil {

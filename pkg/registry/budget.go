@@ -3,7 +3,10 @@ package registry
 // Per-image lookup budgets: Options.LookupTimeout bounds everything done
 // for one image (its resolution, then the artifact reads and the tag
 // listing of its digest), not each lookup, so that a stalling registry
-// costs about one timeout per image rather than one per stage.
+// costs about one timeout per image rather than one per stage; and
+// Options.MaxArtifactRequests bounds the reads of its artifacts of every
+// kind together, so that a digest listing thousands of referrers costs a
+// few dozen requests, not thousands.
 
 import (
 	"context"
@@ -19,11 +22,37 @@ import (
 // queued behind a slow registry's others has not cost anything yet.
 type budget struct {
 	limit time.Duration
-	mu    sync.Mutex
-	left  time.Duration
+	// maxReads bounds the artifact reads (Head, Manifest, Blob, referrer
+	// pages, referrer copies); reads were sent, skipped were not.
+	maxReads int
+	mu       sync.Mutex
+	left     time.Duration
+	reads    int
+	skipped  int
 }
 
-func newBudget(limit time.Duration) *budget { return &budget{limit: limit, left: limit} }
+func (r *Resolver) newBudget() *budget {
+	return &budget{limit: r.opts.LookupTimeout, left: r.opts.LookupTimeout, maxReads: r.opts.MaxArtifactRequests}
+}
+
+// take draws n reads; when fewer are left it draws none, counts the n as
+// skipped and returns false.
+func (b *budget) take(n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.reads+n > b.maxReads {
+		b.skipped += n
+		return false
+	}
+	b.reads += n
+	return true
+}
+
+// readsSpentError is the failure of a read not sent because its image's
+// reads were spent: it proves nothing about the image.
+func (b *budget) readsSpentError(image, what string) *Error {
+	return &Error{Reason: ReasonRequestBudget, Message: fmt.Sprintf("%s not read: the %d artifact reads of %s (--max-artifact-requests) were spent by its earlier reads", what, b.maxReads, image)}
+}
 
 // start returns a context bounded by what is left and a func that draws
 // the time run once the lookup ends; ok is false (and nothing is to be
@@ -62,7 +91,7 @@ func (r *Resolver) budgetOf(image string) *budget {
 	defer r.mu.Unlock()
 	b, ok := r.budgets[image]
 	if !ok {
-		b = newBudget(r.opts.LookupTimeout)
+		b = r.newBudget()
 		r.budgets[image] = b
 	}
 	return b
@@ -105,10 +134,70 @@ func (a *Artifacts) ForDigest(d name.Digest) *Artifacts {
 	if !ok {
 		b = a.budget
 		if b == nil {
-			b = newBudget(a.r.opts.LookupTimeout)
+			b = a.r.newBudget()
 		}
 		a.r.budgets[key] = b
 	}
 	a.r.mu.Unlock()
 	return &Artifacts{r: a.r, cred: a.cred, image: key, budget: b}
+}
+
+// Skipped is how many reads of the image's artifacts were not sent (or,
+// through Skip, not tried) because its reads were spent; 0 for a reader
+// without an image (ForImage, ForDigest).
+func (a *Artifacts) Skipped() int {
+	if a.budget == nil {
+		return 0
+	}
+	a.budget.mu.Lock()
+	defer a.budget.mu.Unlock()
+	return a.budget.skipped
+}
+
+// Skip counts n reads a caller did not try because Spent said the reads
+// were spent (the rest of a listing), so that Skipped says what was left
+// unread.
+func (a *Artifacts) Skip(n int) {
+	if a.budget != nil && n > 0 {
+		a.budget.mu.Lock()
+		a.budget.skipped += n
+		a.budget.mu.Unlock()
+	}
+}
+
+// Spent returns the error a read would fail with now that the image's
+// artifact reads are spent (ReasonRequestBudget), or nil while some are
+// left: callers stop a listing there rather than ask for each entry.
+func (a *Artifacts) Spent(what string) *Error {
+	if a.budget == nil {
+		return nil
+	}
+	a.budget.mu.Lock()
+	spent := a.budget.reads >= a.budget.maxReads
+	a.budget.mu.Unlock()
+	if !spent {
+		return nil
+	}
+	return a.budget.readsSpentError(a.image, what)
+}
+
+// Within returns ctx bounded by what is left of the image's time, for a
+// step that mixes reads through a with other requests (a mirror's writes
+// to its target): the reads still draw their own time, and the rest can
+// take no longer than the image had left. It fails as timeout when the
+// time is spent.
+func (a *Artifacts) Within(ctx context.Context) (context.Context, context.CancelFunc, *Error) {
+	b := a.budget
+	if b == nil {
+		ctx, cancel := context.WithTimeout(ctx, a.r.opts.LookupTimeout)
+		return ctx, cancel, nil
+	}
+	b.mu.Lock()
+	left := b.left
+	b.mu.Unlock()
+	if left <= 0 {
+		return nil, nil, b.spentError(a.image, "the rest")
+	}
+	ctx, cancel := context.WithTimeout(ctx, left)
+	return ctx, cancel, nil
 }

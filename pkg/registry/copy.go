@@ -152,3 +152,31 @@ func (r *Resolver) CopyTag(ctx context.Context, src name.Tag, cred Credential, d
 	res, e = r.Copy(ctx, src.Context().Digest(head.Digest.String()), cred, dst, o)
 	return true, res, e
 }
+
+// Copy copies one of the image's artifacts (a referrer, a cosign tag's
+// manifest) as Resolver.Copy does, read with cred, within the image's
+// budget (ForImage, ForDigest): the copy takes one of its reads, and one
+// more per blob it transferred, and no longer than the time it has left.
+// It is not tried once either is spent (ReasonRequestBudget, timeout).
+func (a *Artifacts) Copy(ctx context.Context, src name.Digest, cred Credential, dst name.Reference, o CopyOptions) (CopyResult, *Error) {
+	if e := a.take(1, "the copy of "+src.Name()); e != nil {
+		return CopyResult{}, e
+	}
+	b := a.budget
+	if b == nil {
+		b = a.r.newBudget()
+	}
+	lctx, _, done, ok := b.start(ctx)
+	if !ok {
+		return CopyResult{}, b.spentError(a.image, "the copy of "+src.Name())
+	}
+	defer done()
+	res, e := a.r.Copy(lctx, src, cred, dst, o)
+	if res.Blobs > 0 {
+		// Drawn after the fact: the copy is whole or failed, never cut.
+		b.mu.Lock()
+		b.reads += res.Blobs
+		b.mu.Unlock()
+	}
+	return res, e
+}

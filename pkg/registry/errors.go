@@ -74,6 +74,10 @@ const (
 	ReasonIncompleteCopy Reason = "incomplete-copy"
 	// A manifest or index larger than MaxManifestBytes: read no further.
 	ReasonTooLarge Reason = "too-large"
+	// A read of an image's artifacts not sent because the image's reads
+	// (Options.MaxArtifactRequests) were spent: nothing is known of what
+	// it would have read.
+	ReasonRequestBudget Reason = "request-budget"
 	// The caller's context was canceled.
 	ReasonCanceled Reason = "canceled"
 	// Anything else. The message says what happened.

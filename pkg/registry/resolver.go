@@ -37,8 +37,12 @@ const (
 	// DefaultLookupTimeout bounds one lookup as a whole: every attempt,
 	// redirect, token exchange and Retry-After wait.
 	DefaultLookupTimeout = 60 * time.Second
-	DefaultRetries       = 3
-	DefaultRetryBackoff  = 250 * time.Millisecond
+	// DefaultMaxArtifactRequests bounds the reads of one image's
+	// artifacts (signatures, attestations, their blobs, referrer pages,
+	// a mirror's referrer copies) in all.
+	DefaultMaxArtifactRequests = 64
+	DefaultRetries             = 3
+	DefaultRetryBackoff        = 250 * time.Millisecond
 	// MaxRetryAfter is the longest wait after a 429 (its Retry-After, or
 	// the doubled RetryBackoff when it has none); a longer one is a
 	// rate-limited failure at once.
@@ -58,6 +62,12 @@ type Options struct {
 	// LookupTimeout bounds each lookup of one (reference, credential) as a
 	// whole, retries, redirects and token exchanges included (default 60s).
 	LookupTimeout time.Duration
+	// MaxArtifactRequests bounds the reads of one image's artifacts
+	// through Artifacts.ForImage or ForDigest, of every kind together: each
+	// Head, Manifest and Blob, each page of a referrers listing, each
+	// referrer a mirror copies (default DefaultMaxArtifactRequests). Reads
+	// past it fail as ReasonRequestBudget without a request.
+	MaxArtifactRequests int
 	// VerifyContent, when set, checks each digest a HEAD announced against
 	// the manifest's content with one GET by that digest, for callers that
 	// write the digest down (pin). A HEAD alone trusts the header.
@@ -226,6 +236,9 @@ func New(o Options) (*Resolver, error) {
 	}
 	if o.LookupTimeout <= 0 {
 		o.LookupTimeout = DefaultLookupTimeout
+	}
+	if o.MaxArtifactRequests <= 0 {
+		o.MaxArtifactRequests = DefaultMaxArtifactRequests
 	}
 	if o.Retries <= 0 {
 		o.Retries = DefaultRetries

@@ -102,11 +102,6 @@ type found struct {
 	verified []Signer // who verified it
 }
 
-// maxReferrerManifests bounds the referrer manifests read per digest to
-// tell their kind, whatever kinds they turn out to be: a listing of
-// thousands of untyped referrers must not become thousands of GETs.
-const maxReferrerManifests = 32
-
 // lookup is one Check in progress: what was found, what failed, and what
 // a cap cut short (a cut read proves nothing negative).
 type lookup struct {
@@ -130,7 +125,21 @@ func (l *lookup) cut(what string, read, total int) {
 
 // Check finds and verifies the signatures of digest in repo, reading with
 // one credential. It never returns an error: failures are in the Result.
+//
+// Every read draws from the digest's budget (registry.Artifacts.ForDigest:
+// its time and its artifact reads, shared with the caller's other reads
+// of it): a listing of thousands of untyped referrers costs at most
+// --max-artifact-requests reads, and a read the budget cut short is never
+// a negative verdict.
 func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name.Repository, digest string) Result {
+	arts = arts.ForDigest(repo.Digest(digest))
+	skipped := arts.Skipped()
+	res := c.check(ctx, arts, repo, digest)
+	res.ReadsSkipped = arts.Skipped() - skipped
+	return res
+}
+
+func (c *Checker) check(ctx context.Context, arts *registry.Artifacts, repo name.Repository, digest string) Result {
 	if len(c.anyOf)+len(c.allOf) > 0 {
 		res, _ := c.checkCombined(ctx, arts, repo, digest)
 		return res
@@ -278,8 +287,8 @@ func (l *lookup) required(predicateType string) Required {
 }
 
 // referrers reads bundles, cosign signatures in referrers mode and
-// Notation signatures, at most MaxSignatures of them and at most
-// maxReferrerManifests manifests.
+// Notation signatures, at most MaxSignatures of them, and the manifests
+// of untyped referrers to tell their kind while the digest's reads last.
 func (l *lookup) referrers(ctx context.Context) {
 	c := l.c
 	d := l.repo.Digest(l.h.String())
@@ -300,13 +309,15 @@ func (l *lookup) referrers(ctx context.Context) {
 		if (kind == mtSigstoreBundle || kind == "") && l.skipBundle(desc.Annotations) {
 			continue // an attestation, not a signature (and not one asked for, or one of its kind verified)
 		}
-		if read == c.opts.MaxSignatures || fetched == maxReferrerManifests {
+		spent := l.arts.Spent("the rest")
+		if read == c.opts.MaxSignatures || spent != nil {
 			switch rest := candidates(descs[i:]); {
 			case rest == 0:
 			case read == c.opts.MaxSignatures:
 				l.cut("signature referrers", read, read+rest)
 			default:
-				l.cut("referrers to classify", fetched, fetched+rest)
+				l.arts.Skip(rest)
+				l.truncated = append(l.truncated, fmt.Sprintf("%d of %d referrers to classify read, %d skipped (%s)", fetched, fetched+rest, rest, spent.Message))
 			}
 			return
 		}

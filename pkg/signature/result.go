@@ -61,6 +61,10 @@ type Result struct {
 	// Required is the verdict on each attestation the trust-policy rule
 	// requires (require: ["attestation:TYPE"]), in the rule's order.
 	Required []Required `json:"requiredAttestations,omitempty"`
+	// ReadsSkipped counts the reads of the digest's artifacts not sent
+	// because its budget of reads (--max-artifact-requests) was spent;
+	// Error or AttestationsError then says what was cut.
+	ReadsSkipped int `json:"readsSkipped,omitempty"`
 }
 
 // RequiredStatus is what was found of one required attestation.
