@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/test/faultregistry"
 	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
@@ -201,14 +202,23 @@ func TestAuditArtifactFaultsIsolated(t *testing.T) {
 	}
 	findingFor(t, hang, audit.IDSignatureLookupFailed)
 
-	untyped := item(t, rep, "Deployment", faultregistry.UntypedReferrers, "app")
-	if untyped.Signature == nil || untyped.Signature.Status != signature.StatusLookupFailed || !strings.Contains(untyped.Signature.Error, fmt.Sprintf("read 32 of %d", faultregistry.UntypedReferrerCount)) {
-		t.Errorf("%s: signature %+v, want lookup-failed naming the cut", faultregistry.UntypedReferrers, untyped.Signature)
-	}
-	// The resolution, the referrers listing, 32 referrer manifests, the
-	// cosign tags, the provenance reads and the tag list.
-	if n := reg.Requests(faultregistry.UntypedReferrers); n > 32+16 {
-		t.Errorf("%s: %d requests for one image, want at most the 32 referrer manifests and a few more", faultregistry.UntypedReferrers, n)
+	// Thousands of referrers, untyped or attestations whose kind only their
+	// manifest tells: every read of the image's artifacts (cosign tags,
+	// referrer pages, referrer manifests, provenance) draws from one budget
+	// of --max-artifact-requests (64); beyond it only the resolution and
+	// the tag list reach the registry. The result says how many were
+	// skipped, and the verdict is a failed lookup, never "unsigned".
+	for f, total := range map[string]int{faultregistry.UntypedReferrers: faultregistry.UntypedReferrerCount, faultregistry.ManyAttestations: faultregistry.ManyAttestationCount} {
+		it := item(t, rep, "Deployment", f, "app")
+		if it.Signature == nil || it.Signature.Status != signature.StatusLookupFailed || !strings.Contains(it.Signature.Error, fmt.Sprintf("of %d referrers to classify read", total)) ||
+			!strings.Contains(it.Signature.Error, "--max-artifact-requests") || it.Signature.ReadsSkipped < total-registry.DefaultMaxArtifactRequests {
+			t.Errorf("%s: signature %+v, want lookup-failed saying how many of the %d were skipped", f, it.Signature, total)
+		}
+		findingFor(t, it, audit.IDSignatureLookupFailed)
+		if n := reg.Requests(f); n > registry.DefaultMaxArtifactRequests+4 {
+			t.Errorf("%s: %d requests for one image, want at most its %d artifact reads, the resolution and the tag list", f, n, registry.DefaultMaxArtifactRequests)
+		}
+		t.Logf("%s: %d requests; signature: %s (readsSkipped %d)", f, reg.Requests(f), it.Signature.Error, it.Signature.ReadsSkipped)
 	}
 
 	huge := item(t, rep, "Deployment", faultregistry.HugeError, "app")

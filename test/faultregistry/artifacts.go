@@ -47,7 +47,7 @@ const (
 )
 
 // ArtifactFaults are the artifact faults, in a stable order.
-var ArtifactFaults = []string{ArtifactsHang, UntypedReferrers, HugeError, LargeIndex}
+var ArtifactFaults = []string{ArtifactsHang, UntypedReferrers, HugeError, LargeIndex, ManyAttestations}
 
 // untyped are UntypedReferrers' manifests by digest, made once.
 var untyped = sync.OnceValue(func() map[string][]byte {
@@ -130,6 +130,9 @@ func LargeIndexDigest() string { return largeIndexDigest() }
 func (r *Registry) serveArtifactFault(w http.ResponseWriter, req *http.Request, fault string) bool {
 	switch fault {
 	case ArtifactsHang, UntypedReferrers, HugeError, LargeIndex:
+	case ManyAttestations:
+		r.serveManyAttestations(w, req)
+		return true
 	default:
 		return false
 	}

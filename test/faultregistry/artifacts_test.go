@@ -67,12 +67,17 @@ func TestArtifactFaults(t *testing.T) {
 		t.Errorf("%s: the image's reads took %s, want about one budget (%s)", ArtifactsHang, hang.wall, budget)
 	}
 
-	untyped := got[UntypedReferrers]
-	if untyped.sig.Status != signature.StatusLookupFailed || !strings.Contains(untyped.sig.Error, "of 10000") {
-		t.Errorf("%s: signature %s (%s), want lookup-failed naming the cut", UntypedReferrers, untyped.sig.Status, untyped.sig.Error)
-	}
-	if untyped.reqs > 32+16 {
-		t.Errorf("%s: %d requests for one image, want at most the 32 referrer manifests and a few more", UntypedReferrers, untyped.reqs)
+	// Reading thousands of referrers, untyped or of a kind only their
+	// manifest tells, stops at the image's budget of reads: beyond it only
+	// the resolution and the tag list.
+	for _, f := range []string{UntypedReferrers, ManyAttestations} {
+		o := got[f]
+		if o.sig.Status != signature.StatusLookupFailed || !strings.Contains(o.sig.Error, "referrers to classify read") || !strings.Contains(o.sig.Error, "--max-artifact-requests") || o.sig.ReadsSkipped == 0 {
+			t.Errorf("%s: signature %s (%s), %d reads skipped: want lookup-failed saying how many were skipped", f, o.sig.Status, o.sig.Error, o.sig.ReadsSkipped)
+		}
+		if o.reqs > registry.DefaultMaxArtifactRequests+4 {
+			t.Errorf("%s: %d requests for one image, want at most its %d artifact reads and a few more", f, o.reqs, registry.DefaultMaxArtifactRequests)
+		}
 	}
 
 	huge := got[HugeError]
