@@ -19,7 +19,7 @@ type connectionFlags struct {
 
 func (f *connectionFlags) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.Timeout, "registry-timeout", registry.DefaultTimeout, "Timeout of each registry request")
-	cmd.Flags().DurationVar(&f.LookupTimeout, "registry-lookup-timeout", registry.DefaultLookupTimeout, "Registry time one image may take in all: its resolution and then, in audit, every signature, provenance and tag-list read of its digest (retries, redirects and token exchanges included, time queued for a concurrency slot not); once spent, its later reads fail as timeout. In pin, sign and mirror each signature or copy read has this much of its own")
+	cmd.Flags().DurationVar(&f.LookupTimeout, "registry-lookup-timeout", registry.DefaultLookupTimeout, "Registry time one image may take in all: its resolution and then every signature, attestation, provenance and tag-list read of its digest (audit), its signature check (pin, sign) and, with --mirror-to, the checks of its copy and its referrer copies (retries, redirects and token exchanges included; time queued for a concurrency slot and the transfer of the image's own blobs not); once spent, its later reads fail as timeout")
 	cmd.Flags().StringVar(&f.CAFile, "registry-ca-file", "", "PEM file of CA certificates to trust for registries, besides the system roots (and SSL_CERT_FILE)")
 	cmd.Flags().StringSliceVar(&f.Insecure, "insecure-registry", nil, "Registry host[:port] that may use plain HTTP or an unverified certificate (repeatable); TLS is verified for every other registry")
 }

@@ -117,8 +117,8 @@ func PushAuth(repo name.Repository) (authn.Authenticator, string) {
 // Copy copies digest of image (read with cred, the pod's credential) to
 // target (repository[:tag]), with its cosign .sig and .att tags and its
 // referrers (Notation signatures, cosign bundles), so that the mirror
-// stays verifiable: at most MaxReferrerCopies of them, within one lookup
-// deadline, added to those the target holds (copyReferrers). Every copy
+// stays verifiable: at most MaxReferrerCopies of them, within the image's
+// budget, added to those the target holds (copyReferrers). Every copy
 // is checked whole at the target (Resolver.Copy).
 func (m *Mirror) Copy(ctx context.Context, image, digest, target string, cred registry.Credential) Result {
 	src, err := m.Resolver.RepositoryOf(image)
@@ -139,7 +139,11 @@ func (m *Mirror) Copy(ctx context.Context, image, digest, target string, cred re
 	res.Target = dstRepo.Tag(tag).Name() + "@" + digest
 	push, pushFrom := PushAuth(dstRepo)
 	res.PushCredential = pushFrom
-	o := registry.CopyOptions{Push: push, OverwriteTags: m.OverwriteTags, Seen: m.Seen}
+	// The copy's lookups (not its transfer) and its referrers draw from
+	// the image's one budget, shared with its resolution and signature
+	// check: a stalling registry costs about one lookup timeout per image.
+	img := m.Resolver.Artifacts(cred).ForDigest(src.Digest(digest))
+	o := registry.CopyOptions{Push: push, OverwriteTags: m.OverwriteTags, Seen: m.Seen, Image: img}
 	if m.Progress != nil {
 		o.Progress = func(w, t int64) { m.Progress(image, w, t) }
 	}

@@ -191,7 +191,8 @@ func ruleName(c signature.Choice, a *signature.Authorities) string {
 // (pkg/provenance), with the cosign attestations our check found.
 func (g *SignGates) readProvenance(ctx context.Context, r *registry.Resolver, in *gateInput) *provenance.Provenance {
 	if in.prov == nil {
-		p := provenance.Read(ctx, r.Artifacts(in.cred), in.d.Context(), in.d.DigestStr(), g.Platform, in.attested)
+		// The digest's one budget, shared with its signature check.
+		p := provenance.Read(ctx, r.Artifacts(in.cred).ForDigest(in.d), in.d.Context(), in.d.DigestStr(), g.Platform, in.attested)
 		in.prov = &p
 	}
 	return in.prov

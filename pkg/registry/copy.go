@@ -24,6 +24,12 @@ type CopyOptions struct {
 	// Seen, when set, holds the blobs already found at the target this
 	// run: they are not asked for again.
 	Seen *BlobsSeen
+	// Image, when set (ForDigest of the source), is the image whose lookup
+	// budget the copy's lookups draw from (the target tag's HEAD, the
+	// check after the copy), shared with its resolution and signature
+	// check; nil gives them a lookup timeout of their own. The transfer of
+	// the blobs is not drawn: an image's size is not a stall.
+	Image *Artifacts
 }
 
 // CopyResult counts what a copy transferred.
@@ -71,15 +77,27 @@ func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, d
 	}
 
 	// The target tag: where it points now decides what there is to do.
-	if cur, err := remote.Head(dst, pushOpts...); err == nil {
+	headCtx, headDone, e := r.copyLookup(ctx, o.Image, "the target tag "+dst.String())
+	if e != nil {
+		return res, e
+	}
+	cur, err := remote.Head(dst, append(slices.Clone(pushOpts), remote.WithContext(headCtx))...)
+	headCl := dstCl
+	headCl.lookup, headCl.lookupLimit, headCl.perImage = headCtx, r.opts.LookupTimeout, o.Image != nil && o.Image.budget != nil
+	var headErr *Error
+	if err != nil {
+		headErr = headCl.classify(err) // before headDone cancels headCtx
+	}
+	headDone()
+	if headErr == nil {
 		if cur.Digest.String() != src.DigestStr() && !o.OverwriteTags {
 			return res, &Error{Reason: ReasonTagConflict, Message: fmt.Sprintf("%s already points at %s, not %s: not overwritten (pass --overwrite-tags to move it)", dst, cur.Digest, src.DigestStr())}
 		}
 		if cur.Digest.String() == src.DigestStr() {
 			res.AlreadyPresent = true
 		}
-	} else if e := dstCl.classify(err); e.Reason != ReasonNotFound {
-		return res, e
+	} else if headErr.Reason != ReasonNotFound {
+		return res, headErr
 	}
 
 	if !res.AlreadyPresent {
@@ -111,8 +129,7 @@ func (r *Resolver) Copy(ctx context.Context, src name.Digest, cred Credential, d
 	}
 
 	// Only what the target now answers by digest counts as copied.
-	var e *Error
-	res.Manifests, res.BlobsChecked, e = r.checkCopied(ctx, dst.Context().Digest(src.DigestStr()), pushOpts, dstCl, o.Seen)
+	res.Manifests, res.BlobsChecked, e = r.checkCopied(ctx, dst.Context().Digest(src.DigestStr()), pushOpts, dstCl, o.Seen, o.Image)
 	return res, e
 }
 
@@ -179,4 +196,19 @@ func (a *Artifacts) Copy(ctx context.Context, src name.Digest, cred Credential, 
 		b.mu.Unlock()
 	}
 	return res, e
+}
+
+// copyLookup bounds one lookup of a copy by what is left of img's
+// budget (a lookup timeout of its own without one), drawing the time it
+// ran once done is called; it fails as timeout when the budget is spent.
+func (r *Resolver) copyLookup(ctx context.Context, img *Artifacts, what string) (lctx context.Context, done func(), e *Error) {
+	if img == nil || img.budget == nil {
+		lctx, cancel := context.WithTimeout(ctx, r.opts.LookupTimeout)
+		return lctx, cancel, nil
+	}
+	lctx, _, done, ok := img.budget.start(ctx)
+	if !ok {
+		return nil, nil, img.budget.spentError(img.image, what)
+	}
+	return lctx, done, nil
 }

@@ -64,20 +64,25 @@ type copyCheck struct {
 	heads     atomic.Int64
 }
 
-// checkCopied checks digest d at the target within one lookup deadline: d
+// checkCopied checks digest d at the target within one lookup deadline
+// (what is left of img's budget, when given): d
 // and every manifest under it answer with their digest, and every blob
 // they name is there. It returns the manifests found and the blob HEADs
 // sent.
-func (r *Resolver) checkCopied(ctx context.Context, d name.Digest, pushOpts []remote.Option, cl classifier, seen *BlobsSeen) (int, int, *Error) {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.LookupTimeout)
-	defer cancel()
+func (r *Resolver) checkCopied(ctx context.Context, d name.Digest, pushOpts []remote.Option, cl classifier, seen *BlobsSeen, img *Artifacts) (int, int, *Error) {
+	ctx, done, e := r.copyLookup(ctx, img, "the check of the copy "+d.String())
+	if e != nil {
+		return 0, 0, e
+	}
+	defer done()
 	cl.lookup, cl.lookupLimit = ctx, r.opts.LookupTimeout
+	cl.perImage = img != nil && img.budget != nil
 	p, err := remote.NewPuller(pushOpts...)
 	if err != nil {
 		return 0, 0, cl.classify(err)
 	}
 	c := &copyCheck{p: p, repo: d.Context(), cl: cl, seen: seen}
-	e := c.manifest(ctx, d.DigestStr(), 0)
+	e = c.manifest(ctx, d.DigestStr(), 0)
 	if e == nil {
 		e = c.checkBlobs(ctx, r.opts.PerHost)
 	}
