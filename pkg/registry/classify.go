@@ -107,6 +107,10 @@ func (c classifier) preciseFailure(err error) *Error {
 	if e := c.tokenAnswerError(err); e != nil {
 		return e
 	}
+	var redirectAddr *redirectAddressError
+	if errors.As(err, &redirectAddr) {
+		return &Error{Reason: ReasonRedirectRefused, Message: c.clean(redirectAddr.Error()) + "; refusing to follow it, nothing sent there"}
+	}
 	if msg := err.Error(); strings.Contains(msg, "SSRF protection: redirect") {
 		return &Error{Reason: ReasonRedirectRefused, Message: fmt.Sprintf("registry %s redirected to a private or link-local address; refusing to follow it (%s)", c.registry, c.clean(msg))}
 	}

@@ -179,3 +179,73 @@ func pinnedDial(next dialFunc) dialFunc {
 		return nil, err
 	}
 }
+
+// Redirects of manifest and blob reads (a registry sending its blobs to a
+// CDN) get the same check by resolved address: go-containerregistry
+// refuses a redirect to a private or link-local IP literal only, so a name
+// that resolves to a loopback, private or link-local address that is not
+// one of the registry's own is refused here, before anything is sent, and
+// the address checked is the one dialed. Credentials never follow a
+// redirect to another host either way: go-containerregistry's basic and
+// bearer transports set Authorization only for the registry's own
+// host:port, and net/http drops it on a redirect to another host.
+
+// redirectAddressError refuses a redirect to an internal address that is
+// not the registry's own.
+type redirectAddressError struct {
+	registry, target, what string
+}
+
+func (e *redirectAddressError) Error() string {
+	return fmt.Sprintf("registry %s redirected a %s read to %s, which resolves to a loopback, private or link-local address other than the registry's own", e.registry, e.what, e.target)
+}
+
+// checkRedirectAddr vets req when it is a redirect to another host than
+// the one the chain began at; it returns req with the checked addresses
+// pinned for the dial. A name that does not resolve goes on unpinned: its
+// dial fails as it would have.
+func (o *observer) checkRedirectAddr(req *http.Request) (*http.Request, error) {
+	if req.Response == nil {
+		return req, nil
+	}
+	if _, pinned := req.Context().Value(pinKey{}).(pin); pinned {
+		return req, nil // a token request checkRealm vetted
+	}
+	first := req
+	for r := req; r.Response != nil && r.Response.Request != nil; r = r.Response.Request {
+		first = r.Response.Request
+	}
+	host := req.URL.Hostname()
+	if strings.EqualFold(first.URL.Hostname(), host) {
+		return req, nil // the registry's own host, any port
+	}
+	lookup := o.lookup
+	if lookup == nil {
+		lookup = systemLookup
+	}
+	addrs, err := lookup(req.Context(), host)
+	if err != nil || len(addrs) == 0 {
+		return req, nil
+	}
+	if slices.ContainsFunc(addrs, internalAddr) {
+		own, _ := lookup(req.Context(), first.URL.Hostname())
+		for _, a := range addrs {
+			if internalAddr(a) && !slices.Contains(own, a) {
+				what := "registry"
+				switch {
+				case strings.Contains(first.URL.Path, "/manifests/"):
+					what = "manifest"
+				case strings.Contains(first.URL.Path, "/blobs/"):
+					what = "blob"
+				}
+				return req, &redirectAddressError{registry: first.URL.Host, target: req.URL.Host, what: what}
+			}
+		}
+	}
+	port := req.URL.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[req.URL.Scheme]
+	}
+	p := pin{hostport: net.JoinHostPort(host, port), addrs: addrs}
+	return req.WithContext(context.WithValue(req.Context(), pinKey{}, p)), nil
+}

@@ -244,6 +244,9 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	req, err := o.checkRealm(req)
+	if err == nil {
+		req, err = o.checkRedirectAddr(req)
+	}
 	if err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()

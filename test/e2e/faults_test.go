@@ -42,8 +42,8 @@ func TestRegistryFaultsBoundedAndNamed(t *testing.T) {
 	auths := map[string]any{}
 	for host, login := range map[string][2]string{
 		reg.Host: {reg.User, reg.Password}, reg.BearerHost: {reg.User, reg.Password}, reg.BadTokenHost: {reg.User, reg.Password},
-		reg.RealmLoopbackHost: {reg.User, reg.Password},
-		stack.Registry:        {stack.RegistryUser, stack.RegistryPassword},
+		reg.RealmLoopbackHost: {reg.User, reg.Password}, reg.RedirectLoopbackHost: {reg.User, reg.Password},
+		stack.Registry: {stack.RegistryUser, stack.RegistryPassword},
 	} {
 		auths[host] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(login[0] + ":" + login[1]))}
 	}
@@ -107,6 +107,10 @@ func TestRegistryFaultsBoundedAndNamed(t *testing.T) {
 	// another service of this machine: refused before any request.
 	if n := reg.Requests(faultregistry.RealmLoopbackToken); n != 0 {
 		t.Errorf("%s: the token service got %d requests, want none (the credential must not be sent there)", faultregistry.RealmLoopbackName, n)
+	}
+	// So is a manifest redirect there: refused before anything is sent.
+	if n := reg.Requests(faultregistry.RedirectLoopbackTarget); n != 0 {
+		t.Errorf("%s: the redirect target got %d requests, want none", faultregistry.RedirectLoopbackName, n)
 	}
 	t.Logf("one run, %d images, wall %s, stats %+v\n| fault | reason | requests |\n|---|---|---|\n%s", len(names)+2, wall.Round(10*time.Millisecond), rep.Stats, strings.Join(table, "\n"))
 

@@ -103,6 +103,8 @@ type Registry struct {
 	UnknownCAHost, PlainHTTPHost string
 	// RealmLoopbackHost is the RealmLoopbackName registry (realm.go).
 	RealmLoopbackHost string
+	// RedirectLoopbackHost is the RedirectLoopbackName registry (redirect.go).
+	RedirectLoopbackHost string
 	// CAPEM is the CA that signed the certificates of every host but
 	// UnknownCAHost.
 	CAPEM []byte
@@ -165,6 +167,10 @@ func Start() (*Registry, error) {
 	r.PlainHTTPHost = plain.Listener.Addr().String()
 
 	if err := r.startRealmFaults(leaf); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := r.startRedirectFaults(leaf); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -575,7 +581,7 @@ func (r *Registry) Images() map[string]string {
 	m := map[string]string{
 		r.BearerImage(): "bearer", r.BadTokenImage(): "bad-token",
 		r.UnknownCAImage(): "unknown-ca", r.PlainHTTPImage(): "plain-http",
-		r.RealmLoopbackImage(): RealmLoopbackName,
+		r.RealmLoopbackImage(): RealmLoopbackName, r.RedirectLoopbackImage(): RedirectLoopbackName,
 	}
 	for _, f := range Faults {
 		m[r.Image(f)] = f

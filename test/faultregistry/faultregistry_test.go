@@ -60,6 +60,9 @@ func TestResolverAgainstEveryFault(t *testing.T) {
 	if leaks := reg.Leaks(); len(leaks) > 0 {
 		t.Errorf("credentials reached another host: %v", leaks)
 	}
+	if n := reg.Requests(RedirectLoopbackTarget); n != 0 {
+		t.Errorf("%s: its redirect target got %d requests, want none (refused before sending)", RedirectLoopbackName, n)
+	}
 	if wall > 20*time.Second {
 		t.Errorf("wall time %s, want the faults bounded well under 20s", wall)
 	}
