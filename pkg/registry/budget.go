@@ -51,7 +51,11 @@ func (b *budget) take(n int) bool {
 // readsSpentError is the failure of a read not sent because its image's
 // reads were spent: it proves nothing about the image.
 func (b *budget) readsSpentError(image, what string) *Error {
-	return &Error{Reason: ReasonRequestBudget, Message: fmt.Sprintf("%s not read: the %d artifact reads of %s (--max-artifact-requests) were spent by its earlier reads", what, b.maxReads, image)}
+	of := "the image's"
+	if what == image {
+		of = "its"
+	}
+	return &Error{Reason: ReasonRequestBudget, Message: fmt.Sprintf("%s not read: %s %d artifact reads (--max-artifact-requests) were spent by its earlier reads", what, of, b.maxReads)}
 }
 
 // start returns a context bounded by what is left and a func that draws
