@@ -189,14 +189,18 @@ func (st *vulnStage) apply(items []audit.Item, o audit.VulnerabilityOptions) {
 
 // withAttestation is the second source: a cosign vulnerability attestation
 // of the running digest, found by the signature lookup (no request of its
-// own). It stands for the item when no report scanned what runs; one that
-// does not parse is skipped with its reason, and attestations that could
-// not be read make a lookup failure of what would be no data.
+// own). It stands for the item when no report scanned what runs: of those
+// read, the newest verified by its scan time (a later scan supersedes an
+// earlier one), else the newest unverified, reported as unverified. One
+// that does not parse is skipped with its reason, and attestations that
+// could not be read make a lookup failure of what would be no data.
 func withAttestation(it *audit.Item, r vulns.Result) vulns.Result {
 	sig := it.Signature
 	if sig == nil {
 		return r
 	}
+	var best *vulns.Result
+	var skipped []string
 	for _, a := range sig.Attestations {
 		if !vulns.IsCosignVuln(a.PredicateType) {
 			continue
@@ -204,10 +208,23 @@ func withAttestation(it *audit.Item, r vulns.Result) vulns.Result {
 		ar, err := vulns.FromAttestation(vulns.Attested{Digest: a.Digest, Statement: a.Statement, Verified: a.Verified, SignedBy: a.SignedBy, Problem: a.Problem})
 		ar.ScannedDigest = sig.Digest
 		if err != nil {
-			r.Note = strings.TrimPrefix(r.Note+"; ", "; ") + "the cosign vuln attestation " + a.Digest + " was skipped: " + err.Error()
-			return r
+			skipped = append(skipped, "the cosign vuln attestation "+a.Digest+" was skipped: "+err.Error())
+			continue
 		}
-		return ar
+		if best == nil || vulns.Newer(ar, *best) {
+			best = &ar
+		}
+	}
+	if best != nil {
+		out := *best
+		if len(skipped) > 0 {
+			out.Note = strings.Join(skipped, "; ")
+		}
+		return out
+	}
+	if len(skipped) > 0 {
+		r.Note = strings.TrimPrefix(r.Note+"; ", "; ") + strings.Join(skipped, "; ")
+		return r
 	}
 	if sig.AttestationsError != "" && r.Match == "" && r.Error == "" {
 		r.Error = "the attestations could not be read: " + sig.AttestationsError

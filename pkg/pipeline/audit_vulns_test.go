@@ -51,3 +51,31 @@ func TestWithAttestation(t *testing.T) {
 		t.Errorf("a report of the running digest: %+v", v)
 	}
 }
+
+// TestWithAttestationNewestVerified: of several vuln attestations read,
+// the newest verified by its scan time stands (a later scan with
+// criticals is never missed behind an older clean one); an unverified
+// newer one never stands over a verified one.
+func TestWithAttestationNewestVerified(t *testing.T) {
+	scan := func(digest, at, result string, verified bool) signature.Attestation {
+		st := strings.Replace(string(vulnStatement(result)), `"scanFinishedOn":"2026-12-01T10:00:00Z"`, `"scanStartedOn":"`+at+`"`, 1)
+		return signature.Attestation{Digest: digest, PredicateType: vulns.PredicateCosignVuln, Verified: verified, SignedBy: "k1", Statement: []byte(st)}
+	}
+	clean := `{"SchemaVersion":2,"Results":[]}`
+	critical := `{"SchemaVersion":2,"Results":[{"Vulnerabilities":[{"Severity":"CRITICAL"}]}]}`
+	for _, tt := range []struct {
+		name string
+		atts []signature.Attestation
+		want string // digest of the attestation that stands
+	}{
+		{"older clean first, newer critical", []signature.Attestation{scan("sha256:old", "2026-11-01T10:00:00Z", clean, true), scan("sha256:new", "2026-12-01T10:00:00Z", critical, true)}, "sha256:new"},
+		{"newer first", []signature.Attestation{scan("sha256:new", "2026-12-01T10:00:00Z", critical, true), scan("sha256:old", "2026-11-01T10:00:00Z", clean, true)}, "sha256:new"},
+		{"a newer unverified one", []signature.Attestation{scan("sha256:old", "2026-11-01T10:00:00Z", critical, true), scan("sha256:new", "2026-12-01T10:00:00Z", clean, false)}, "sha256:old"},
+		{"only unverified: the newest", []signature.Attestation{scan("sha256:old", "2026-11-01T10:00:00Z", clean, false), scan("sha256:new", "2026-12-01T10:00:00Z", critical, false)}, "sha256:new"},
+	} {
+		got := withAttestation(&audit.Item{Signature: &signature.Result{Digest: attRun, Attestations: tt.atts}}, vulns.Result{})
+		if got.Source != "cosign vuln attestation "+tt.want {
+			t.Errorf("%s: %s stands, want %s", tt.name, got.Source, tt.want)
+		}
+	}
+}

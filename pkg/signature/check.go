@@ -225,7 +225,7 @@ func (l *lookup) needAttestation(predicateType string) bool {
 	n := 0
 	for _, a := range l.atts {
 		if a.PredicateType == predicateType {
-			if a.Verified {
+			if a.Verified && !keepsEvery(predicateType) {
 				return false
 			}
 			n++
@@ -238,13 +238,19 @@ func (l *lookup) needAttestation(predicateType string) bool {
 }
 
 // bestAttestations keeps one attestation per predicate type, in the
-// order read: the first verified one, else the first read.
+// order read: the first verified one, else the first read (for SLSA
+// provenance and imgtrust's checks, the oldest verified when the registry
+// lists oldest first, as the .att tag and the referrers tag do). Of the
+// kinds a later one supersedes (keepsEvery) it keeps every one read, for
+// the caller to choose by what the statements say.
 func bestAttestations(atts []Attestation) []Attestation {
 	var best []Attestation
 	at := map[string]int{}
 	for _, a := range atts {
 		i, ok := at[a.PredicateType]
 		switch {
+		case keepsEvery(a.PredicateType):
+			best = append(best, a)
 		case !ok:
 			at[a.PredicateType] = len(best)
 			best = append(best, a)
@@ -254,6 +260,23 @@ func bestAttestations(atts []Attestation) []Attestation {
 	}
 	return best
 }
+
+// keepsEvery reports whether every attestation of a predicate type read
+// is kept, not only the first verified: a later vulnerability scan (or VEX
+// document) supersedes an earlier one, so the caller needs them all to
+// pick the newest verified by its scan time. Reading them is bounded by
+// maxRequiredPerType, and only with a key or identity that could verify
+// one.
+func keepsEvery(predicateType string) bool {
+	return predicateType == PredicateCosignVuln || predicateType == PredicateOpenVEX
+}
+
+// Predicate types whose attestations are all kept (keepsEvery); pkg/vulns
+// reads them.
+const (
+	PredicateCosignVuln = "https://cosign.sigstore.dev/attestation/vuln/v1"
+	PredicateOpenVEX    = "https://openvex.dev/ns"
+)
 
 // required is the verdict on one required predicate type: verified by an
 // authority; present but not verified (who signed it, why not); else a

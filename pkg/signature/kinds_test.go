@@ -58,18 +58,27 @@ func TestAttestationKinds(t *testing.T) {
 				tt.setup(f)
 				want := maps.Clone(tt.want)
 				got := f.checkWith(t, Options{Keys: keys, Attestations: accept})
-				if len(got.Attestations) != len(want) {
-					t.Fatalf("Attestations = %+v (%s), want one of each of %v", got.Attestations, got.AttestationsError, want)
-				}
+				// One of each kind; every vuln scan read (TestEveryVulnScanKept),
+				// of which one verified when want says so.
+				kept := map[string]bool{}
 				for _, a := range got.Attestations {
+					if a.PredicateType == predicateVuln && kept[predicateVuln] {
+						continue
+					}
+					if a.PredicateType == predicateVuln && !a.Verified && want[predicateVuln] {
+						continue // an older scan by another key, beside the key's
+					}
 					verified, ok := want[a.PredicateType]
-					if !ok || a.Verified != verified {
-						t.Errorf("%s: verified %v (%s); want in result %v, verified %v", a.PredicateType, a.Verified, a.SignedBy, ok, verified)
+					if !ok || a.Verified != verified || kept[a.PredicateType] {
+						t.Errorf("%s: verified %v (%s); want in result %v once, verified %v", a.PredicateType, a.Verified, a.SignedBy, ok, verified)
 					}
 					if verified && a.SignedBy != keys[0].ID {
 						t.Errorf("%s: SignedBy %q, want the key", a.PredicateType, a.SignedBy)
 					}
-					delete(want, a.PredicateType) // twice is an error
+					kept[a.PredicateType] = true
+				}
+				if len(kept) != len(want) {
+					t.Errorf("Attestations = %d (%s), kinds %v, want one of each of %v", len(got.Attestations), got.AttestationsError, kept, want)
 				}
 			})
 		}
@@ -132,6 +141,46 @@ func TestAttestationKindsBudget(t *testing.T) {
 			}
 			if len(got.Attestations) != tt.kinds {
 				t.Errorf("Attestations = %+v, want %d", got.Attestations, tt.kinds)
+			}
+		})
+	}
+}
+
+// TestEveryVulnScanKept: a later vulnerability scan supersedes an earlier
+// one, so every one read is kept (the caller picks the newest verified by
+// its scan time), even past a verified one; provenance keeps the first
+// verified. Without a key nothing could verify a second, so one is read.
+func TestEveryVulnScanKept(t *testing.T) {
+	kp, pub := keypair(t)
+	keys, err := LoadKeys([]string{pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept := AnyAttestation(func(pt string) bool { return pt == predicateSLSAv1 || pt == predicateVuln || pt == PredicateOpenVEX })
+	for _, api := range []bool{true, false} {
+		t.Run(fmt.Sprintf("referrersAPI=%v", api), func(t *testing.T) {
+			f := newFixture(t, api)
+			f.bundle(kp, f.digest.Hex, predicateVuln)
+			f.bundle(kp, f.digest.Hex, predicateSLSAv1)
+			f.bundle(kp, f.digest.Hex, predicateVuln)
+			f.bundle(kp, f.digest.Hex, PredicateOpenVEX)
+			f.legacyAtt(kp, f.digest.Hex, predicateVuln, predicateSLSAv1, PredicateOpenVEX)
+			n := map[string]int{}
+			for _, a := range f.checkWith(t, Options{Keys: keys, Attestations: accept}).Attestations {
+				if !a.Verified {
+					t.Errorf("%s %s not verified", a.PredicateType, a.Digest)
+				}
+				n[a.PredicateType]++
+			}
+			if n[predicateVuln] != 3 || n[PredicateOpenVEX] != 2 || n[predicateSLSAv1] != 1 {
+				t.Errorf("kept %v, want every vuln scan (3) and VEX (2), one provenance", n)
+			}
+			n = map[string]int{}
+			for _, a := range f.checkWith(t, Options{Attestations: accept}).Attestations {
+				n[a.PredicateType]++
+			}
+			if n[predicateVuln] != 1 {
+				t.Errorf("without a key: kept %v, want one vuln scan read", n)
 			}
 		})
 	}

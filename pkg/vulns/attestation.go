@@ -35,6 +35,7 @@ type vulnStatement struct {
 			Result  json.RawMessage `json:"result"`
 		} `json:"scanner"`
 		Metadata struct {
+			ScanStartedOn  string `json:"scanStartedOn"`
 			ScanFinishedOn string `json:"scanFinishedOn"`
 		} `json:"metadata"`
 	} `json:"predicate"`
@@ -69,8 +70,12 @@ func FromAttestation(a Attested) (Result, error) {
 	}
 	p := st.Predicate
 	res.Scanner = strings.TrimSpace(lastPathPart(p.Scanner.URI) + " " + p.Scanner.Version)
-	if t, err := time.Parse(time.RFC3339Nano, p.Metadata.ScanFinishedOn); err == nil && t.Year() > 1 {
-		res.ScannedAt, res.scannedAt = t.UTC().Format(time.RFC3339), t
+	// When the scan finished, else when it started: what orders scans.
+	for _, at := range []string{p.Metadata.ScanFinishedOn, p.Metadata.ScanStartedOn} {
+		if t, err := time.Parse(time.RFC3339Nano, at); err == nil && t.Year() > 1 {
+			res.ScannedAt, res.scannedAt = t.UTC().Format(time.RFC3339), t
+			break
+		}
 	}
 	var tr trivyResult
 	if len(p.Scanner.Result) == 0 || json.Unmarshal(p.Scanner.Result, &tr) != nil || tr.SchemaVersion == nil {
@@ -105,4 +110,15 @@ func lastPathPart(uri string) string {
 		return uri[i+1:]
 	}
 	return uri
+}
+
+// Newer reports whether attestation scan a should stand over b: a verified
+// one over an unverified one, then the later scan; one whose time is
+// unknown loses to one whose time is known.
+func Newer(a, b Result) bool {
+	av, bv := a.Verified != nil && *a.Verified, b.Verified != nil && *b.Verified
+	if av != bv {
+		return av
+	}
+	return a.scannedAt.After(b.scannedAt)
 }
