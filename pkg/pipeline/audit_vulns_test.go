@@ -43,9 +43,11 @@ func TestWithAttestation(t *testing.T) {
 		t.Errorf("no signature checked: %+v", got)
 	}
 	// What apply does: a report of what runs stands.
-	st := &vulnStage{index: &vulns.Index{Served: true, Reports: []vulns.Report{{Kind: "VulnerabilityReport", Namespace: "ns", Name: "r", Digest: attRun, Counts: vulns.Counts{High: 1}}}}}
+	st := &vulnStage{index: &vulns.Index{Served: true, Reports: []vulns.Report{{Kind: "VulnerabilityReport", Namespace: "ns", Name: "r", Digest: attRun, Counts: vulns.Counts{High: 1},
+		OwnerKind: "Pod", OwnerName: "p", OwnerNamespace: "ns", Container: "c"}}}}
 	items := []audit.Item{*item([]signature.Attestation{att}, "")}
 	items[0].RunningDigests = []string{attRun}
+	items[0].Namespace, items[0].Kind, items[0].Name, items[0].Container = "ns", "Pod", "p", "c"
 	st.apply(items, audit.VulnerabilityOptions{})
 	if v := items[0].Vulnerabilities; v == nil || v.Source != "VulnerabilityReport ns/r" || v.Counts.High != 1 {
 		t.Errorf("a report of the running digest: %+v", v)

@@ -226,12 +226,23 @@ func TestSignVulnerabilityGate(t *testing.T) {
 		return vulns.Report{Kind: "VulnerabilityReport", Namespace: "ns", Name: name, OwnerKind: "StatefulSet", OwnerName: owner, OwnerNamespace: "ns",
 			Container: "app", Repository: repo.Name(), Digest: digest, ScannedAt: now.Add(-time.Hour), Counts: c}
 	}
+	masking := func(ns, name, owner, digest string) vulns.Report {
+		r := report(name, owner, digest, vulns.Counts{})
+		r.Namespace, r.OwnerNamespace, r.ScannedAt = ns, ns, now
+		return r
+	}
 	index := &vulns.Index{Served: true, Reports: []vulns.Report{
 		report("statefulset-crit-app", "crit", crit.DigestStr(), vulns.Counts{Critical: 1, High: 3}),
 		report("statefulset-clean-app", "clean", clean.DigestStr(), vulns.Counts{Medium: 2}),
 		report("statefulset-high-app", "high", high.DigestStr(), vulns.Counts{High: 1}),
 		report("statefulset-moved-app", "moved", other, vulns.Counts{}),
 		report("statefulset-multi-app", "multi", ih.String(), vulns.Counts{Low: 1}),
+		// Newer, clean reports of the same digests filed elsewhere: by a
+		// user who may write reports in another namespace, and under
+		// another workload. They never speak for the target.
+		masking("evil", "statefulset-mask-app", "mask", crit.DigestStr()),
+		masking("ns", "statefulset-decoy-app", "decoy", crit.DigestStr()),
+		masking("evil", "statefulset-mask2-app", "mask2", unscanned.DigestStr()),
 	}}
 	target := func(owner string, d name.Digest) signTarget {
 		return signTarget{obj: workload.Object{Kind: "StatefulSet", Namespace: "ns", Name: owner}, container: "app", repo: repo.Name(), digest: d.DigestStr()}

@@ -15,17 +15,19 @@ func TestVulnsColumn(t *testing.T) {
 	rep := sampleReport(t, true)
 	now := time.Now()
 	at := now.Add(-30 * 24 * time.Hour)
-	scanned := func(c vulns.Counts, when time.Time) vulns.Result {
-		ix := &vulns.Index{Served: true, Reports: []vulns.Report{{Kind: "VulnerabilityReport", Namespace: "shop", Name: "r1", Digest: digestA, ScannedAt: when, Counts: c}}}
-		return ix.Lookup(vulns.Usage{Digests: []string{digestA}}, nil)
+	// A report filed under the workload and container, as the operator files it.
+	scanned := func(container string, c vulns.Counts, when time.Time) vulns.Result {
+		ix := &vulns.Index{Served: true, Reports: []vulns.Report{{Kind: "VulnerabilityReport", Namespace: "shop", Name: "r1", Digest: digestA, ScannedAt: when, Counts: c,
+			OwnerKind: "StatefulSet", OwnerName: "web", OwnerNamespace: "shop", Container: container}}}
+		return ix.Lookup(vulns.Usage{Namespace: "shop", Kind: "StatefulSet", Name: "web", Container: container, Digests: []string{digestA}}, nil)
 	}
 	for i := range rep.Items {
 		it := &rep.Items[i]
 		switch it.Container {
 		case "web":
-			audit.ApplyVulnerabilities(it, scanned(vulns.Counts{Critical: 3, High: 12}, now), audit.VulnerabilityOptions{})
+			audit.ApplyVulnerabilities(it, scanned("web", vulns.Counts{Critical: 3, High: 12}, now), audit.VulnerabilityOptions{})
 		case "migrate":
-			audit.ApplyVulnerabilities(it, scanned(vulns.Counts{}, at), audit.VulnerabilityOptions{MaxScanAge: 7 * 24 * time.Hour, Now: now})
+			audit.ApplyVulnerabilities(it, scanned("migrate", vulns.Counts{}, at), audit.VulnerabilityOptions{MaxScanAge: 7 * 24 * time.Hour, Now: now})
 		case "debugger":
 			audit.ApplyVulnerabilities(it, vulns.Result{Source: "VulnerabilityReport shop/r2", ScannedDigest: digestB, Match: vulns.MatchOther}, audit.VulnerabilityOptions{})
 		case "backup":

@@ -2,6 +2,7 @@ package vulns
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -75,22 +76,28 @@ func (ix *Index) OtherDigests(u Usage) []string {
 	return out
 }
 
-// Lookup finds the newest scan of what the usage runs; else the newest
-// scan of another digest of its repository filed under its workload.
-// A scan of a running digest counts wherever it is filed: the digest
-// names the content.
+// Lookup finds the scan of what the usage runs among the reports that
+// speak for it: those filed under its workload and container (a
+// Deployment's under its ReplicaSets) and the ClusterVulnerabilityReports.
+// Whoever may write VulnerabilityReports in some namespace could file one
+// of any digest there, so a report filed elsewhere never masks this
+// workload's. When several of what runs qualify, the worst counts stand
+// (the newest on a tie). Else the newest scan of another digest of its
+// repository filed under its workload. A report filed under it that could
+// not be read makes a lookup failure of what would be no scan.
 func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 	var match, other *Report
 	matchKind := ""
 	for _, i := range ix.candidates(u, platforms) {
 		r := &ix.Reports[i]
-		if kind := matchOf(r.Digest, u, platforms); kind != "" {
-			if match == nil || r.ScannedAt.After(match.ScannedAt) {
+		filed := ix.filedUnder(*r, u)
+		if kind := matchOf(r.Digest, u, platforms); kind != "" && (filed || r.Namespace == "") {
+			if match == nil || worse(*r, *match) {
 				match, matchKind = r, kind
 			}
 			continue
 		}
-		if ix.filedUnder(*r, u) && r.Repository == u.Repository && (other == nil || r.ScannedAt.After(other.ScannedAt)) {
+		if filed && r.Repository == u.Repository && (other == nil || r.ScannedAt.After(other.ScannedAt)) {
 			other = r
 		}
 	}
@@ -103,6 +110,9 @@ func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 	if msg := ix.Failure(u.Namespace, u.Kind); msg != "" {
 		return Result{Error: msg}
 	}
+	if msg := ix.unreadFor(u); msg != "" {
+		return Result{Error: msg}
+	}
 	if other != nil {
 		return result(*other, MatchOther)
 	}
@@ -110,6 +120,33 @@ func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 		return Result{Note: "the cluster serves no VulnerabilityReports (" + GroupVersion + "): no Trivy Operator"}
 	}
 	return Result{}
+}
+
+// worse reports whether a's counts are worse than b's: more at the worst
+// severity where they differ; the newer scan on a tie.
+func worse(a, b Report) bool {
+	x, y := a.Counts, b.Counts
+	for _, d := range [][2]int{{x.Critical, y.Critical}, {x.High, y.High}, {x.Medium, y.Medium}, {x.Low, y.Low}, {x.Unknown, y.Unknown}} {
+		if d[0] != d[1] {
+			return d[0] > d[1]
+		}
+	}
+	return a.ScannedAt.After(b.ScannedAt)
+}
+
+// unreadFor names the reports filed under u that could not be read, and
+// why: one of them may be the scan of what runs.
+func (ix *Index) unreadFor(u Usage) string {
+	var out []string
+	for _, s := range ix.skippedReports {
+		if ix.filedUnder(s.report(), u) {
+			out = append(out, s.String())
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "a report filed under it could not be read (" + strings.Join(out, "; ") + ")"
 }
 
 func result(r Report, kind string) Result {

@@ -45,6 +45,9 @@ type Index struct {
 	// SBOMs are the SbomReports in scope, when served.
 	SBOMs   []Report
 	Skipped []Skipped
+	// skippedReports are the VulnerabilityReports among Skipped: a usage
+	// they are filed under cannot be said to have no scan.
+	skippedReports []Skipped
 	// failed holds why reports could not be read, by namespace ("" for
 	// every namespace).
 	failed map[string]string
@@ -104,7 +107,7 @@ func Read(ctx context.Context, c Clients, namespaces []string) *Index {
 			if r, err := Parse("SbomReport", u); err == nil {
 				ix.SBOMs = append(ix.SBOMs, r)
 			} else {
-				ix.Skipped = append(ix.Skipped, Skipped{Ref: "SbomReport " + u.GetNamespace() + "/" + u.GetName(), Reason: err.Error()})
+				ix.Skipped = append(ix.Skipped, skipped("SbomReport", u, err.Error()))
 			}
 		})
 		if err != nil {
@@ -112,7 +115,7 @@ func Read(ctx context.Context, c Clients, namespaces []string) *Index {
 		}
 	}
 	// Deployments are reported at ReplicaSet level: their owners are read
-	// only when such a report exists.
+	// only when such a report (or a skipped one) exists.
 	for _, ns := range scopes {
 		if !ix.hasReplicaSetReports(ns) {
 			continue
@@ -139,11 +142,10 @@ func Failed(why string) *Index {
 func (ix *Index) add(kind string, u *unstructured.Unstructured) {
 	r, err := Parse(kind, u)
 	if err != nil {
-		ref := kind + " " + u.GetName()
-		if u.GetNamespace() != "" {
-			ref = kind + " " + u.GetNamespace() + "/" + u.GetName()
+		ix.Skipped = append(ix.Skipped, skipped(kind, u, err.Error()))
+		if kind == "VulnerabilityReport" {
+			ix.skippedReports = append(ix.skippedReports, ix.Skipped[len(ix.Skipped)-1])
 		}
-		ix.Skipped = append(ix.Skipped, Skipped{Ref: ref, Reason: err.Error()})
 		return
 	}
 	ix.Reports = append(ix.Reports, r)
@@ -152,6 +154,11 @@ func (ix *Index) add(kind string, u *unstructured.Unstructured) {
 func (ix *Index) hasReplicaSetReports(ns string) bool {
 	for _, r := range ix.Reports {
 		if r.OwnerKind == "ReplicaSet" && r.Namespace != "" && (ns == "" || r.Namespace == ns) {
+			return true
+		}
+	}
+	for _, s := range ix.skippedReports {
+		if s.OwnerKind == "ReplicaSet" && s.Namespace != "" && (ns == "" || s.Namespace == ns) {
 			return true
 		}
 	}

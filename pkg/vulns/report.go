@@ -97,10 +97,37 @@ func (r Report) Ref() string {
 	return r.Kind + " " + r.Namespace + "/" + r.Name
 }
 
-// Skipped is a report that could not be used, and why.
+// Skipped is a report that could not be used, and why, with the labels
+// it is filed under: the usage it may concern gets a lookup failure, never
+// a "no data" it did not prove.
 type Skipped struct {
 	Ref    string
 	Reason string
+	// Namespace and the operator's labels, as in Report.
+	Namespace                            string
+	OwnerKind, OwnerName, OwnerNamespace string
+	Container                            string
+}
+
+// skipped names an unusable report and keeps its labels.
+func skipped(kind string, u *unstructured.Unstructured, reason string) Skipped {
+	ref := kind + " " + u.GetName()
+	if u.GetNamespace() != "" {
+		ref = kind + " " + u.GetNamespace() + "/" + u.GetName()
+	}
+	l := u.GetLabels()
+	owner := l[LabelResourceName]
+	if owner == "" {
+		owner = u.GetAnnotations()[LabelResourceName]
+	}
+	return Skipped{Ref: ref, Reason: reason, Namespace: u.GetNamespace(), OwnerKind: l[LabelResourceKind], OwnerName: owner,
+		OwnerNamespace: l[LabelResourceNamespace], Container: l[LabelContainerName]}
+}
+
+// report is the skipped report's labels as a Report, to tell whom it is
+// filed under.
+func (s Skipped) report() Report {
+	return Report{Namespace: s.Namespace, OwnerKind: s.OwnerKind, OwnerName: s.OwnerName, OwnerNamespace: s.OwnerNamespace, Container: s.Container}
 }
 
 func (s Skipped) String() string { return s.Ref + ": " + s.Reason }

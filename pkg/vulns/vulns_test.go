@@ -192,3 +192,62 @@ func TestAtOrAbove(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadReportIsALookupFailure: a workload whose only report filed
+// under it could not be parsed has no proven absence of scans: the
+// lookup fails, naming the report and why.
+func TestUnreadReportIsALookupFailure(t *testing.T) {
+	now := time.Now()
+	c, _ := clients(t, true,
+		vr("shop", "replicaset-web-6d4cf56db6-nginx", "ReplicaSet", "web-6d4cf56db6", "nginx", "library/nginx", "", now, 3, 0),
+		vr("shop", "pod-other-x", "Pod", "other", "x", "library/x", "sha256:xyz", now, 0, 0),
+	)
+	ix := Read(context.Background(), c, []string{"shop"})
+	web := Usage{Namespace: "shop", Kind: "Deployment", Name: "web", Container: "nginx", Repository: "index.docker.io/library/nginx", Digests: []string{dRun}}
+	got := ix.Lookup(web, nil)
+	if !strings.Contains(got.Error, "VulnerabilityReport shop/replicaset-web-6d4cf56db6-nginx: report.artifact.digest is empty") || got.Counts != nil {
+		t.Errorf("web, whose only report is unreadable: %+v, want a lookup failure naming it", got)
+	}
+	// Filed under another workload: no bearing on this one.
+	db := Usage{Namespace: "shop", Kind: "StatefulSet", Name: "db", Container: "x", Repository: "index.docker.io/library/x", Digests: []string{dDB}}
+	if got := ix.Lookup(db, nil); got.Error != "" {
+		t.Errorf("db: %+v, want no failure from another workload's report", got)
+	}
+}
+
+// TestReportsOfOthersNeverMask: a report of the running digest counts
+// only when filed under the workload (or cluster-wide): one filed in
+// another namespace, or under another workload, with fewer
+// vulnerabilities and a newer time, never stands; of several that
+// qualify the worst counts stand.
+func TestReportsOfOthersNeverMask(t *testing.T) {
+	now := time.Now()
+	cluster := vr("", "cluster-nginx", "", "", "", "library/nginx", dRun, now.Add(-3*time.Hour), 0, 7)
+	cluster.SetKind("ClusterVulnerabilityReport")
+	cluster.SetLabels(nil)
+	objs := []runtime.Object{
+		vr("shop", "replicaset-web-6d4cf56db6-nginx", "ReplicaSet", "web-6d4cf56db6", "nginx", "library/nginx", dRun, now.Add(-2*time.Hour), 3, 1),
+		vr("evil", "pod-mask-nginx", "Pod", "mask", "nginx", "library/nginx", dRun, now, 0, 0),
+		vr("shop", "pod-mask-nginx", "Pod", "mask", "nginx", "library/nginx", dRun, now, 0, 0),
+	}
+	c, _ := clients(t, true, objs...)
+	ix := Read(context.Background(), c, nil)
+	web := Usage{Namespace: "shop", Kind: "Deployment", Name: "web", Container: "nginx", Repository: "index.docker.io/library/nginx", Digests: []string{dRun}}
+	if got := ix.Lookup(web, nil); got.Counts == nil || got.Counts.Critical != 3 || got.Source != "VulnerabilityReport shop/replicaset-web-6d4cf56db6-nginx" {
+		t.Errorf("web: %+v, want its own report's 3 critical", got)
+	}
+	// Nothing filed under it: another workload's report is no scan of it.
+	api := Usage{Namespace: "shop", Kind: "Deployment", Name: "api", Container: "nginx", Repository: "index.docker.io/library/nginx", Digests: []string{dRun}}
+	if got := ix.Lookup(api, nil); got.Counts != nil {
+		t.Errorf("api: %+v, want no scan (the reports of dRun are filed under others)", got)
+	}
+	// A ClusterVulnerabilityReport qualifies; the worst counts stand.
+	c, _ = clients(t, true, append(objs, cluster, vr("shop", "replicaset-web-6d4cf56db6-nginx-2", "ReplicaSet", "web-6d4cf56db6", "nginx", "library/nginx", dRun, now, 3, 4))...)
+	ix = Read(context.Background(), c, nil)
+	if got := ix.Lookup(web, nil); got.Counts == nil || *got.Counts != (Counts{Critical: 3, High: 4, Medium: 1}) {
+		t.Errorf("web with two of its own and a cluster report: %+v %+v, want the worst (3 critical, 4 high)", got, got.Counts)
+	}
+	if got := ix.Lookup(api, nil); got.Counts == nil || got.Source != "ClusterVulnerabilityReport cluster-nginx" {
+		t.Errorf("api with a cluster report: %+v, want it", got)
+	}
+}
