@@ -34,7 +34,9 @@ func (it *Item) VulnerabilityUsage() vulns.Usage {
 // runs and adds the finding it calls for. A failed read is reported as
 // such, never as missing data.
 func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
-	it.Vulnerabilities = &r
+	if r.Known() {
+		it.Vulnerabilities = &r // else no "vulnerabilities": {} in -o json
+	}
 	running := shortDigests(it.VulnerabilityUsage().Digests)
 	if running == "" {
 		running = "no digest known"

@@ -21,7 +21,7 @@ func AuditTable(w io.Writer, r audit.Report, wide bool) error {
 	signed, traced, ruled, checked, scanned := false, false, false, false, false
 	for _, it := range r.Items {
 		checked = checked || it.Provenance != nil && it.Provenance.CheckedBy != nil
-		scanned = scanned || it.Vulnerabilities != nil
+		scanned = scanned || it.Vulnerabilities != nil || slices.ContainsFunc(it.Findings, func(f audit.Finding) bool { return audit.Category(f.ID) == "vulnerabilities" })
 		signed = signed || it.Signature != nil
 		traced = traced || it.Provenance != nil
 		ruled = ruled || it.Signature != nil && it.Signature.Rule != ""

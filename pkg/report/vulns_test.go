@@ -91,3 +91,35 @@ func TestVulnsColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestNoEmptyVulnerabilitiesInJSON: an item with nothing known (no scan
+// found; the finding says why), or audited without --vulnerabilities, has
+// no "vulnerabilities" key at all; the table still shows the VULNS column.
+func TestNoEmptyVulnerabilitiesInJSON(t *testing.T) {
+	for _, asked := range []bool{false, true} {
+		rep := sampleReport(t, true)
+		if asked {
+			for i := range rep.Items {
+				ix := &vulns.Index{Served: true}
+				audit.ApplyVulnerabilities(&rep.Items[i], ix.Lookup(rep.Items[i].VulnerabilityUsage(), nil), audit.VulnerabilityOptions{})
+			}
+		}
+		var js bytes.Buffer
+		if err := Encode(&js, FormatJSON, rep); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(js.String(), `"vulnerabilities"`) {
+			t.Errorf("--vulnerabilities %v: the JSON has a vulnerabilities key for items with nothing known", asked)
+		}
+		if asked && !strings.Contains(js.String(), audit.IDNoVulnerabilityData) {
+			t.Errorf("no %s finding says why", audit.IDNoVulnerabilityData)
+		}
+		var b bytes.Buffer
+		if err := AuditTable(&b, rep, false); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(b.String(), "VULNS"); got != asked {
+			t.Errorf("--vulnerabilities %v: VULNS column shown %v", asked, got)
+		}
+	}
+}

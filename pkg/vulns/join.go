@@ -55,6 +55,13 @@ type Result struct {
 	scannedAt time.Time
 }
 
+// Known reports whether the result holds anything to say: a source, an
+// SBOM, a note or an error. An empty one is left out of the AuditReport
+// (its finding says why).
+func (r Result) Known() bool {
+	return r.Source != "" || r.ScannedDigest != "" || r.Counts != nil || r.SBOM != nil || r.Note != "" || r.Error != ""
+}
+
 // ScannedTime is when the scan was made.
 func (r Result) ScannedTime() time.Time { return r.scannedAt }
 
