@@ -74,7 +74,7 @@ func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
 				list = "the attestation lists each: cosign download attestation --predicate-type " + vulns.PredicateCosignVuln + " IMAGE@" + r.ScannedDigest
 			}
 			it.add(newFinding(IDVulnerable,
-				fmt.Sprintf("%s (%s, %s) lists %s: %d at or above %s", scanOf(r, scanned, running), sourceText(r), day(r.ScannedTime()), countsText(*r.Counts), n, sev),
+				fmt.Sprintf("%s (%s, %s) lists %s: %d at or above %s%s", scanOf(r, scanned, running), sourceText(r), day(r.ScannedTime()), countsText(*r.Counts), n, sev, vexText(r.VEX)),
 				"move to a release that fixes them, pin it and roll it out; "+list))
 		}
 		if o.MaxScanAge > 0 && !r.ScannedTime().IsZero() {
@@ -99,6 +99,24 @@ func sourceText(r vulns.Result) string {
 		return r.Source + ", unverified: signed by " + r.SignedBy
 	}
 	return r.Source + ", unverified"
+}
+
+// vexText says what OpenVEX changed: what a verified one excluded, or
+// that an unverified one was not applied.
+func vexText(v *vulns.VEX) string {
+	switch {
+	case v == nil:
+		return ""
+	case !v.Verified:
+		by := ""
+		if v.SignedBy != "" {
+			by = ", signed by " + v.SignedBy
+		}
+		return fmt.Sprintf(" (%s%s, is not verified by an authority you trust: not applied)", v.Source, by)
+	case len(v.Excluded) > 0:
+		return fmt.Sprintf(" (not counting %s, not_affected or fixed by %s)", strings.Join(v.Excluded, ", "), v.Source)
+	}
+	return ""
 }
 
 // scanOf says what was scanned: the running digest, or what stands for it.

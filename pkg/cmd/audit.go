@@ -209,7 +209,7 @@ func (o *AuditOptions) Complete(args []string) error {
 		kinds = append(kinds, provenance.IsRead)
 	}
 	if o.vulnFlags.Enabled() {
-		kinds = append(kinds, vulns.IsCosignVuln, vulns.IsSBOM)
+		kinds = append(kinds, vulns.IsCosignVuln, vulns.IsSBOM, vulns.IsOpenVEX)
 	}
 	if len(kinds) > 0 {
 		o.signatureFlags.Attestations = signature.AnyAttestation(kinds...)

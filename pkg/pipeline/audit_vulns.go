@@ -179,6 +179,7 @@ func (st *vulnStage) apply(items []audit.Item, o audit.VulnerabilityOptions) {
 		if r.Counts == nil {
 			r = withAttestation(&items[i], r)
 		}
+		r = withVEX(&items[i], r)
 		r.SBOM = st.index.SBOM(items[i].VulnerabilityUsage(), st.platforms)
 		if r.SBOM == nil {
 			r.SBOM = sbomAttestation(&items[i])
@@ -230,6 +231,22 @@ func withAttestation(it *audit.Item, r vulns.Result) vulns.Result {
 		r.Error = "the attestations could not be read: " + sig.AttestationsError
 	}
 	return r
+}
+
+// withVEX applies the OpenVEX attestations of the running digest found by
+// the signature lookup (verified ones only; an unverified one is reported).
+func withVEX(it *audit.Item, r vulns.Result) vulns.Result {
+	sig := it.Signature
+	if sig == nil {
+		return r
+	}
+	var docs []vulns.VEXDoc
+	for _, a := range sig.Attestations {
+		if vulns.IsOpenVEX(a.PredicateType) {
+			docs = append(docs, vulns.VEXDoc{Digest: a.Digest, Statement: a.Statement, Verified: a.Verified, SignedBy: a.SignedBy, Problem: a.Problem})
+		}
+	}
+	return vulns.ApplyVEX(r, sig.Digest, docs)
 }
 
 // sbomAttestation is an SPDX or CycloneDX attestation of the running

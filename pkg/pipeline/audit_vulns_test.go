@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,6 +79,32 @@ func TestWithAttestationNewestVerified(t *testing.T) {
 		got := withAttestation(&audit.Item{Signature: &signature.Result{Digest: attRun, Attestations: tt.atts}}, vulns.Result{})
 		if got.Source != "cosign vuln attestation "+tt.want {
 			t.Errorf("%s: %s stands, want %s", tt.name, got.Source, tt.want)
+		}
+	}
+}
+
+// TestApplyVEXThroughTheStage: a verified OpenVEX attestation found by the
+// signature lookup takes its not_affected critical out of the attested
+// scan, so the item is no longer vulnerable; an unverified one is only said.
+func TestApplyVEXThroughTheStage(t *testing.T) {
+	critical := `{"SchemaVersion":2,"Results":[{"Vulnerabilities":[{"VulnerabilityID":"CVE-2026-0001","Severity":"CRITICAL"},{"VulnerabilityID":"CVE-2026-0002","Severity":"HIGH"}]}]}`
+	vex := `{"predicateType":"https://openvex.dev/ns","predicate":{"@context":"https://openvex.dev/ns/v0.2.0","timestamp":"2026-12-01T10:00:00Z",
+"statements":[{"vulnerability":{"name":"CVE-2026-0001"},"status":"not_affected","justification":"component_not_present"}]}}`
+	for _, verified := range []bool{true, false} {
+		items := []audit.Item{{Namespace: "ns", Kind: "Pod", Name: "p", Container: "c", RunningDigests: []string{attRun},
+			Signature: &signature.Result{Digest: attRun, Attestations: []signature.Attestation{
+				{Digest: "sha256:aa", PredicateType: vulns.PredicateCosignVuln, Verified: true, SignedBy: "k1", Statement: vulnStatement(critical)},
+				{Digest: "sha256:bb", PredicateType: vulns.PredicateOpenVEX, Verified: verified, SignedBy: "k1", Statement: []byte(vex)},
+			}}}}
+		st := &vulnStage{index: &vulns.Index{Served: true}}
+		st.apply(items, audit.VulnerabilityOptions{})
+		v := items[0].Vulnerabilities
+		vulnerable := slices.ContainsFunc(items[0].Findings, func(f audit.Finding) bool { return f.ID == audit.IDVulnerable })
+		if v == nil || v.VEX == nil || v.VEX.Verified != verified || vulnerable == verified || (v.Counts.Critical == 0) != verified {
+			t.Errorf("VEX verified=%v: vulnerabilities %+v vex %+v vulnerable %v", verified, v, v.VEX, vulnerable)
+		}
+		if !verified && !strings.Contains(items[0].Findings[0].Message, "is not verified by an authority you trust: not applied") {
+			t.Errorf("the unverified VEX is not said: %s", items[0].Findings[0].Message)
 		}
 	}
 }

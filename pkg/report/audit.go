@@ -293,6 +293,13 @@ func vulnColumns(it audit.Item) []string {
 	if v.Verified != nil { // "cosign vuln attestation DIGEST"
 		name = "attestation:" + imageref.ShortDigest(v.Source[strings.LastIndex(v.Source, " ")+1:])
 	}
+	switch x := v.VEX; {
+	case x == nil:
+	case !x.Verified:
+		name += ",vex:unverified"
+	default:
+		name += fmt.Sprintf(",vex:%d-excluded", len(x.Excluded))
+	}
 	return []string{name, dash(v.ScannedAt)}
 }
 

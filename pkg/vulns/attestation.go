@@ -46,6 +46,7 @@ type trivyResult struct {
 	SchemaVersion *int `json:"SchemaVersion"`
 	Results       []struct {
 		Vulnerabilities []struct {
+			ID       string `json:"VulnerabilityID"`
 			Severity string `json:"Severity"`
 		} `json:"Vulnerabilities"`
 	} `json:"Results"`
@@ -84,6 +85,9 @@ func FromAttestation(a Attested) (Result, error) {
 	c := Counts{}
 	for _, r := range tr.Results {
 		for _, v := range r.Vulnerabilities {
+			if v.ID != "" {
+				res.vulns = append(res.vulns, Vuln{ID: v.ID, Severity: v.Severity})
+			}
 			switch strings.ToUpper(v.Severity) {
 			case "CRITICAL":
 				c.Critical++

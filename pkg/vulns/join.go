@@ -47,19 +47,24 @@ type Result struct {
 	SignedBy string `json:"signedBy,omitempty"`
 	// SBOM is where a bill of materials of what runs is, when one is.
 	SBOM *SBOM `json:"sbom,omitempty"`
+	// VEX is the OpenVEX attestations of what runs and what a verified
+	// one took out of Counts.
+	VEX *VEX `json:"vex,omitempty"`
 	// Note says why there is nothing, when that is known.
 	Note string `json:"note,omitempty"`
 	// Error says why the reports could not be read: no fact about the image.
 	Error string `json:"error,omitempty"`
 
 	scannedAt time.Time
+	// vulns is what the scan lists, for ApplyVEX.
+	vulns []Vuln
 }
 
 // Known reports whether the result holds anything to say: a source, an
 // SBOM, a note or an error. An empty one is left out of the AuditReport
 // (its finding says why).
 func (r Result) Known() bool {
-	return r.Source != "" || r.ScannedDigest != "" || r.Counts != nil || r.SBOM != nil || r.Note != "" || r.Error != ""
+	return r.Source != "" || r.ScannedDigest != "" || r.Counts != nil || r.SBOM != nil || r.VEX != nil || r.Note != "" || r.Error != ""
 }
 
 // ScannedTime is when the scan was made.
@@ -111,7 +116,7 @@ func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 	if match != nil {
 		res := result(*match, matchKind)
 		c := match.Counts
-		res.Counts = &c
+		res.Counts, res.vulns = &c, match.Vulns
 		return res
 	}
 	if msg := ix.Failure(u.Namespace, u.Kind); msg != "" {

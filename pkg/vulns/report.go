@@ -87,6 +87,9 @@ type Report struct {
 	Scanner   string
 	ScannedAt time.Time
 	Counts    Counts
+	// Vulns are the vulnerabilities it lists (ID and severity), which a
+	// verified VEX statement may take out of Counts.
+	Vulns []Vuln
 }
 
 // Ref names the report as kubectl takes it.
@@ -157,6 +160,10 @@ type raw struct {
 			Tag        string `json:"tag"`
 			Digest     string `json:"digest"`
 		} `json:"artifact"`
+		Vulnerabilities []struct {
+			ID       string `json:"vulnerabilityID"`
+			Severity string `json:"severity"`
+		} `json:"vulnerabilities"`
 		Summary struct {
 			Critical int `json:"criticalCount"`
 			High     int `json:"highCount"`
@@ -218,5 +225,10 @@ func Parse(kind string, u *unstructured.Unstructured) (Report, error) {
 		return Report{}, fmt.Errorf("report.summary has a negative count")
 	}
 	out.Counts = Counts{Critical: s.Critical, High: s.High, Medium: s.Medium, Low: s.Low, Unknown: s.Unknown}
+	for _, v := range r.Report.Vulnerabilities {
+		if v.ID != "" {
+			out.Vulns = append(out.Vulns, Vuln{ID: v.ID, Severity: v.Severity})
+		}
+	}
 	return out, nil
 }
