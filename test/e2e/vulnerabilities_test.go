@@ -519,3 +519,134 @@ func ptrOr[T any](p *T) T {
 	}
 	return *p
 }
+
+// vexPredicate is an OpenVEX v0.2.0 document for `cosign attest --type
+// openvex`: product the image (REPO@DIGEST), each ID not_affected.
+func vexPredicate(product string, ids ...string) string {
+	var stmts []string
+	for _, id := range ids {
+		stmts = append(stmts, fmt.Sprintf(`{"vulnerability":{"name":%q},"products":[{"@id":%q}],"status":"not_affected","justification":"vulnerable_code_not_in_execute_path","timestamp":%q}`,
+			id, product, time.Now().UTC().Format(time.RFC3339)))
+	}
+	return `{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://imgtrust.example/vex/` + ids[0] + `","author":"imgtrust e2e","timestamp":"` +
+		time.Now().UTC().Format(time.RFC3339) + `","version":1,"statements":[` + strings.Join(stmts, ",") + `]}`
+}
+
+// TestVulnerabilitiesVEX: OpenVEX documents attached with the real cosign
+// (attest --type openvex) to the running digest. Signed by the key the
+// audit trusts, a not_affected critical leaves the counts (of a cosign vuln
+// attestation, and of a Trivy Operator report) and the item is no longer
+// vulnerable; signed by another key, it is reported and not applied.
+func TestVulnerabilitiesVEX(t *testing.T) {
+	ctx := testContext(t)
+	installTrivyCRDs(t)
+	ns := newNamespace(t, "vuln-vex")
+	dir := t.TempDir()
+	keyA, pubA, err := stack.CosignKeyPair(ctx, dir, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyB, _, err := stack.CosignKeyPair(ctx, dir, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := filepath.Join(dir, "vuln.json")
+	writeFile(t, scan, vulnPredicate(trivyJSON)) // CVE-2026-0001 critical, two high
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctx, fixture.PullSecret(ns, "regcred", stack.Registry, stack.RegistryUser, stack.RegistryPassword), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w := fixture.Workloads{CS: kube, NS: ns}
+	images := map[string]fixture.Pushed{}
+	for _, name := range []string{"trusted", "untrusted", "reported"} {
+		img := push(t, stack.Registry+"/"+ns+"/"+name+":1.0")
+		images[name] = img
+		if name != "reported" {
+			if err := stack.CosignAttest(ctx, keyA, img.Repo()+"@"+img.Digest, scan, "vuln", false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pod, err := w.Pod(ctx, name, fixture.PodSpec([]string{"regcred"}, fixture.Container("app", img.Ref, corev1.PullIfNotPresent)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fixture.SetRunning(ctx, kube, pod, map[string]string{"app": img.Repo() + "@" + img.Digest}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The Trivy Operator's report of "reported": its first critical is CVE-2026-C0.
+	rep := images["reported"]
+	createReports(t, []map[string]any{trivyReport(ns, trivyScan{name: "pod-reported-app", kind: "Pod", owner: "reported", contain: "app",
+		repo: rep.Repo(), tag: "1.0", digest: rep.Digest, at: time.Now().Add(-time.Hour), critical: 2, high: 1})})
+
+	run := func() (audit.Report, string, string) {
+		t.Helper()
+		r, res := auditJSON(t, "-n", ns, "--vulnerabilities", "--verify-key", pubA)
+		if res.Code != 0 && res.Code != 1 {
+			t.Fatalf("audit --vulnerabilities: %s", res)
+		}
+		table := kubectl(t, "imgtrust", "audit", "-n", ns, "--vulnerabilities", "--verify-key", pubA)
+		wide := kubectl(t, "imgtrust", "audit", "-n", ns, "--vulnerabilities", "--verify-key", pubA, "-o", "wide")
+		return r, table.Stdout, wide.Stdout
+	}
+	before, table, _ := run()
+	t.Logf("before any VEX:\n%s", table)
+	for _, name := range []string{"trusted", "untrusted"} {
+		if v := item(t, before, "Pod", name, "app").Vulnerabilities; v == nil || v.Counts == nil || v.Counts.Critical != 1 || v.VEX != nil {
+			t.Fatalf("%s before any VEX: %+v, want the attested 1 critical", name, v)
+		}
+	}
+
+	for name, c := range map[string]struct{ key, id string }{"trusted": {keyA, "CVE-2026-0001"}, "untrusted": {keyB, "CVE-2026-0001"}, "reported": {keyA, "CVE-2026-C0"}} {
+		img := images[name]
+		file := filepath.Join(dir, name+".vex.json")
+		writeFile(t, file, vexPredicate(img.Repo()+"@"+img.Digest, c.id))
+		if err := stack.CosignAttest(ctx, c.key, img.Repo()+"@"+img.Digest, file, "openvex", name == "reported"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, out := stack.CosignVerifyAttestation(ctx, pubA, images["trusted"].Repo()+"@"+images["trusted"].Digest, "openvex"); !ok {
+		t.Fatalf("the oracle, cosign verify-attestation --type openvex, does not verify the VEX: %s", out)
+	}
+	after, table, wide := run()
+	t.Logf("after the VEX attestations:\n%s\n-o wide:\n%s", table, wide)
+	for _, tc := range []struct {
+		name       string
+		critical   int
+		verified   bool
+		excluded   string
+		vulnerable bool
+		cell       string
+	}{
+		{"trusted", 0, true, "CVE-2026-0001", false, "H2"},
+		{"untrusted", 1, false, "", true, "C1 H2"},
+		{"reported", 1, true, "CVE-2026-C0", true, "C1 H1"},
+	} {
+		it := item(t, after, "Pod", tc.name, "app")
+		v := it.Vulnerabilities
+		if v == nil || v.Counts == nil || v.VEX == nil {
+			t.Errorf("%s: vulnerabilities %+v, want counts and a vex", tc.name, v)
+			continue
+		}
+		if v.Counts.Critical != tc.critical || v.VEX.Verified != tc.verified || strings.Join(v.VEX.Excluded, ",") != tc.excluded ||
+			!strings.HasPrefix(v.VEX.Source, "cosign openvex attestation sha256:") {
+			t.Errorf("%s: %d critical, vex %+v; want %d critical, verified=%v, excluded %q", tc.name, v.Counts.Critical, *v.VEX, tc.critical, tc.verified, tc.excluded)
+		}
+		if got := slices.Contains(vulnFindings(it), "vulnerable"); got != tc.vulnerable {
+			t.Errorf("%s: vulnerable %v, want %v (%v)", tc.name, got, tc.vulnerable, vulnFindings(it))
+		}
+		if tc.name == "untrusted" && !strings.Contains(it.Findings[len(it.Findings)-1].Message, "is not verified by an authority you trust: not applied") {
+			t.Errorf("untrusted: the finding does not say the VEX was not applied: %s", it.Findings[len(it.Findings)-1].Message)
+		}
+		t.Logf("%s: counts %+v vex %+v findings %v", tc.name, *v.Counts, *v.VEX, vulnFindings(it))
+		for _, line := range strings.Split(table, "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[1] == "pod/"+tc.name && !strings.HasSuffix(strings.TrimSpace(line), tc.cell) {
+				t.Errorf("%s: table row %q, want VULNS %q", tc.name, line, tc.cell)
+			}
+		}
+	}
+	for _, want := range []string{",vex:1-excluded", ",vex:unverified"} {
+		if !strings.Contains(wide, want) {
+			t.Errorf("-o wide does not mention %q", want)
+		}
+	}
+}
