@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -340,8 +341,8 @@ func checkRequestBudget(t *testing.T, p benchProxy, res *loader.Result, private 
 
 // checkAttestationBudget attaches attestations with the real cosign to
 // three public images (a vulnerability scan and SLSA provenance as bundles
-// to one, as a legacy .att to another, a vulnerability scan and an SPDX
-// SBOM to a third) and asserts issue 27's budget against a --verify-key run of the
+// to one, as a legacy .att with an OpenVEX document to another, a
+// vulnerability scan, an SPDX SBOM and an OpenVEX document to a third) and asserts issue 27's budget against a --verify-key run of the
 // same state: reading attestations adds, per unique digest, the .att HEAD,
 // and at most one manifest and one blob per attestation kind asked for and
 // attached; with --provenance too, on top of what the provenance stage
@@ -358,11 +359,13 @@ func checkAttestationBudget(t *testing.T, priv, pub benchProxy, res *loader.Resu
 	kinds := map[string][]string{} // image reference: the cosign --type of each attached
 	spdxFile := filepath.Join(dir, "spdx.json")
 	writeFile(t, spdxFile, `{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"bench","packages":[]}`)
-	for i, types := range map[int][]string{0: {"vuln", "slsaprovenance1"}, 1: {"vuln", "slsaprovenance1"}, 4: {"vuln", "spdxjson"}} {
+	for i, types := range map[int][]string{0: {"vuln", "slsaprovenance1"}, 1: {"vuln", "slsaprovenance1", "openvex"}, 4: {"vuln", "spdxjson", "openvex"}} {
 		im := public[i]
 		ref := stack.PublicRegistry + "/" + strings.TrimPrefix(im.Ref[:strings.LastIndex(im.Ref, ":")], pub.host+"/") + "@" + im.Digest
+		vexFile := filepath.Join(dir, fmt.Sprintf("vex-%d.json", i))
+		writeFile(t, vexFile, vexPredicate(ref, "CVE-2026-0003"))
 		for _, typ := range types {
-			predicate := map[string]string{"vuln": vulnFile, "slsaprovenance1": slsaFile, "spdxjson": spdxFile}[typ]
+			predicate := map[string]string{"vuln": vulnFile, "slsaprovenance1": slsaFile, "spdxjson": spdxFile, "openvex": vexFile}[typ]
 			if err := stack.CosignAttest(ctx, key, ref, predicate, typ, i == 1); err != nil {
 				t.Fatal(err)
 			}
@@ -406,8 +409,8 @@ func checkAttestationBudget(t *testing.T, priv, pub benchProxy, res *loader.Resu
 		args  []string
 		asked []string
 	}{
-		{[]string{"--vulnerabilities"}, []string{"vuln", "spdxjson"}},
-		{[]string{"--provenance", "--vulnerabilities"}, []string{"vuln", "spdxjson", "slsaprovenance1"}},
+		{[]string{"--vulnerabilities"}, []string{"vuln", "spdxjson", "openvex"}},
+		{[]string{"--provenance", "--vulnerabilities"}, []string{"vuln", "spdxjson", "slsaprovenance1", "openvex"}},
 	} {
 		what := strings.Join(run.args, " ") + " --verify-key"
 		rep, r := auditJSON(t, append([]string{"-A", "-l", selector, "--verify-key", pubKey}, run.args...)...)
@@ -454,8 +457,16 @@ func checkAttestationBudget(t *testing.T, priv, pub benchProxy, res *loader.Resu
 			if len(kinds[it.Image]) == 0 {
 				continue
 			}
-			if v == nil || v.Verified == nil || !*v.Verified || v.Counts == nil || v.Counts.Critical != 1 || v.Counts.High != 2 {
-				t.Errorf("%s %s: vulnerabilities %+v, want the verified attestation's 1 critical, 2 high", what, it.Image, v)
+			// A verified VEX marks one high (CVE-2026-0003) not_affected.
+			high := 2
+			if slices.Contains(kinds[it.Image], "openvex") {
+				high = 1
+			}
+			if v == nil || v.Verified == nil || !*v.Verified || v.Counts == nil || v.Counts.Critical != 1 || v.Counts.High != high {
+				t.Errorf("%s %s: vulnerabilities %+v, want the verified attestation's 1 critical, %d high", what, it.Image, v, high)
+			}
+			if slices.Contains(kinds[it.Image], "openvex") && (v == nil || v.VEX == nil || !v.VEX.Verified || strings.Join(v.VEX.Excluded, ",") != "CVE-2026-0003") {
+				t.Errorf("%s %s: vex %+v, want the verified VEX excluding CVE-2026-0003", what, it.Image, v)
 			}
 			if slices.Contains(run.args, "--provenance") && slices.Contains(kinds[it.Image], "slsaprovenance1") &&
 				(it.Provenance == nil || !it.Provenance.Verified || it.Provenance.From != provenance.FromCosign) {
