@@ -43,6 +43,10 @@ func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
 	}
 	scanned := imageref.ShortDigest(r.ScannedDigest)
 	switch {
+	case r.Error != "" && r.UnreadReport() != "":
+		it.add(newFinding(IDVulnerabilityLookupFailed,
+			"the vulnerability reports could not be read: "+r.Error,
+			"have it scanned again: "+rescan(r.UnreadReport())))
 	case r.Error != "":
 		it.add(newFinding(IDVulnerabilityLookupFailed,
 			"the vulnerability reports could not be read: "+r.Error,

@@ -58,7 +58,14 @@ type Result struct {
 	scannedAt time.Time
 	// vulns is what the scan lists, for ApplyVEX.
 	vulns []Vuln
+	// unread names the report filed under the usage that could not be
+	// read, when that is the Error.
+	unread string
 }
+
+// UnreadReport names the report ("VulnerabilityReport NS/NAME") whose
+// parse failure is the Error; "" when the Error is another.
+func (r Result) UnreadReport() string { return r.unread }
 
 // Known reports whether the result holds anything to say: a source, an
 // SBOM, a note or an error. An empty one is left out of the AuditReport
@@ -122,8 +129,8 @@ func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 	if msg := ix.Failure(u.Namespace, u.Kind); msg != "" {
 		return Result{Error: msg}
 	}
-	if msg := ix.unreadFor(u); msg != "" {
-		return Result{Error: msg}
+	if msg, ref := ix.unreadFor(u); msg != "" {
+		return Result{Error: msg, unread: ref}
 	}
 	if other != nil {
 		return result(*other, MatchOther)
@@ -148,17 +155,20 @@ func worse(a, b Report) bool {
 
 // unreadFor names the reports filed under u that could not be read, and
 // why: one of them may be the scan of what runs.
-func (ix *Index) unreadFor(u Usage) string {
+func (ix *Index) unreadFor(u Usage) (msg, first string) {
 	var out []string
 	for _, s := range ix.skippedReports {
 		if ix.filedUnder(s.report(), u) {
+			if first == "" {
+				first = s.Ref
+			}
 			out = append(out, s.String())
 		}
 	}
 	if len(out) == 0 {
-		return ""
+		return "", ""
 	}
-	return "a report filed under it could not be read (" + strings.Join(out, "; ") + ")"
+	return "a report filed under it could not be read (" + strings.Join(out, "; ") + ")", first
 }
 
 func result(r Report, kind string) Result {

@@ -208,6 +208,9 @@ func TestUnreadReportIsALookupFailure(t *testing.T) {
 	if !strings.Contains(got.Error, "VulnerabilityReport shop/replicaset-web-6d4cf56db6-nginx: report.artifact.digest is empty") || got.Counts != nil {
 		t.Errorf("web, whose only report is unreadable: %+v, want a lookup failure naming it", got)
 	}
+	if got.UnreadReport() != "VulnerabilityReport shop/replicaset-web-6d4cf56db6-nginx" {
+		t.Errorf("unread report %q, want it named for the fix", got.UnreadReport())
+	}
 	// Filed under another workload: no bearing on this one.
 	db := Usage{Namespace: "shop", Kind: "StatefulSet", Name: "db", Container: "x", Repository: "index.docker.io/library/x", Digests: []string{dDB}}
 	if got := ix.Lookup(db, nil); got.Error != "" {

@@ -277,6 +277,15 @@ func TestVulnerabilitiesThroughKubectl(t *testing.T) {
 		}
 		t.Logf("%s: %v %+v sbom %+v", key, got, *v, v.SBOM)
 	}
+	for _, i := range rep.Items {
+		if i.Namespace == ns && i.Name == "none" {
+			for _, f := range i.Findings {
+				if f.ID == audit.IDVulnerabilityLookupFailed && !strings.Contains(f.Fix, "kubectl delete vulnerabilityreport replicaset-"+rsOf("none")+"-app -n "+ns) {
+					t.Errorf("none: the fix %q does not name the unreadable report", f.Fix)
+				}
+			}
+		}
+	}
 	warned := strings.Join(rep.Summary.Warnings, "\n")
 	if !strings.Contains(warned, "VulnerabilityReport "+ns+"/replicaset-"+rsOf("none")+"-app: report.artifact.digest is empty") {
 		t.Errorf("the report without a digest is not named in the warnings:\n%s", warned)
