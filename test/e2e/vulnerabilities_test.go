@@ -659,3 +659,77 @@ func TestVulnerabilitiesVEX(t *testing.T) {
 		}
 	}
 }
+
+// TestSignVulnGateNewestAndOwnReports: sign's vulnerability gate weighs
+// the newest verified vuln attestation (a later scan with a critical is
+// never missed behind an older clean one attached first), and with -A
+// only the reports filed under the target workload: a newer, clean report
+// of the same digest that a user filed in their own namespace does not
+// mask the target's criticals.
+func TestSignVulnGateNewestAndOwnReports(t *testing.T) {
+	ctx := testContext(t)
+	installTrivyCRDs(t)
+	ns := signNamespace(t, "vulngate")
+	other := signNamespace(t, "vulnmask")
+	dir := t.TempDir()
+	key, pub, err := stack.CosignKeyPair(ctx, dir, "signer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DOCKER_CONFIG=" + pushConfig(t, stack.Registry), "COSIGN_PASSWORD="}
+
+	// Two scans of one digest by the signing key: the older, clean one
+	// attached first, the newer one listing a critical.
+	att := runningDeployment(t, ns, "att")
+	scanAt := func(at time.Time, result string) string {
+		file := filepath.Join(dir, fmt.Sprintf("scan-%d.json", at.Unix()))
+		writeFile(t, file, `{"invocation":{"parameters":null,"uri":"","event_id":"","builder.id":""},
+"scanner":{"uri":"pkg:github/aquasecurity/trivy@0.65.0","version":"0.65.0","db":{"uri":"","version":""},"result":`+result+`},
+"metadata":{"scanStartedOn":"`+at.Add(-time.Minute).UTC().Format(time.RFC3339)+`","scanFinishedOn":"`+at.UTC().Format(time.RFC3339)+`"}}`)
+		return file
+	}
+	now := time.Now()
+	for _, scan := range []string{
+		scanAt(now.Add(-3*time.Hour), `{"SchemaVersion":2,"ArtifactName":"app","ArtifactType":"container_image","Results":[]}`),
+		scanAt(now.Add(-time.Hour), trivyJSON),
+	} {
+		if err := stack.CosignAttest(ctx, key, att.Repo()+"@"+att.Digest, scan, "vuln", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := kubectlEnv(t, env, "imgtrust", "sign", "deploy/att", "-n", ns, "--key", key, "--require", "no-critical")
+	t.Logf("sign deploy/att --require no-critical:\n%s", r)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "refused deployment/att") || !strings.Contains(r.Stderr, "lists 1 critical, 2 high") {
+		t.Errorf("att: want refused on the newer scan's critical\n%s", r)
+	}
+
+	// The target's own report lists 2 critical; a newer clean report of the
+	// same digest is filed in another namespace, under another workload.
+	masked := runningDeployment(t, ns, "masked")
+	list, err := kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=masked"})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("the ReplicaSet of masked: %v", err)
+	}
+	rs := list.Items[0].Name
+	createReports(t, []map[string]any{
+		trivyReport(ns, trivyScan{name: "replicaset-" + rs + "-app", kind: "ReplicaSet", owner: rs, contain: "app", repo: masked.Repo(), tag: "1", digest: masked.Digest, at: now.Add(-2 * time.Hour), critical: 2}),
+		trivyReport(other, trivyScan{name: "pod-mask-app", kind: "Pod", owner: "mask", contain: "app", repo: masked.Repo(), tag: "1", digest: masked.Digest, at: now}),
+	})
+	r = kubectlEnv(t, env, "imgtrust", "sign", "-A", "-l", "app=masked", "--key", key, "--require", "no-critical")
+	t.Logf("sign -A -l app=masked --require no-critical:\n%s", r)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "refused deployment/masked") || !strings.Contains(r.Stderr, "VulnerabilityReport "+ns+"/replicaset-"+rs+"-app") ||
+		!strings.Contains(r.Stderr, "lists 2 critical") {
+		t.Errorf("masked: want refused on its own report's 2 critical, not the other namespace's clean one\n%s", r)
+	}
+	// Nothing was signed (cosign verify would accept the attestations the
+	// key made; audit counts only signatures, sign/v1).
+	rep, ar := auditJSON(t, "-n", ns, "--verify-key", pub)
+	if ar.Code != 0 && ar.Code != 1 {
+		t.Fatalf("audit: %s", ar)
+	}
+	for _, name := range []string{"att", "masked"} {
+		if s := item(t, rep, "Deployment", name, "app").Signature; s == nil || s.Status == "verified" {
+			t.Errorf("%s, refused by the vulnerability gate: signature %+v, want not signed by the key", name, s)
+		}
+	}
+}
