@@ -47,12 +47,13 @@ func SBOMFromAttestation(predicateType string, a Attested) *SBOM {
 }
 
 // SBOM is the newest SbomReport of a digest the usage runs (or of the
-// index listing it, or of its config digest); nil when there is none.
+// index listing it, or of its config digest) filed under its workload and
+// container, as Lookup joins reports; nil when there is none.
 func (ix *Index) SBOM(u Usage, platforms Platforms) *SBOM {
 	var best *Report
 	for i := range ix.SBOMs {
 		r := &ix.SBOMs[i]
-		if matchOf(r.Digest, u, platforms) != "" && (best == nil || r.ScannedAt.After(best.ScannedAt)) {
+		if matchOf(r.Digest, u, platforms) != "" && ix.filedUnder(*r, u) && (best == nil || r.ScannedAt.After(best.ScannedAt)) {
 			best = r
 		}
 	}

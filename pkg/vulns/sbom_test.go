@@ -55,6 +55,11 @@ func TestSBOMReportsJoinedToTheRunningDigest(t *testing.T) {
 	if got := ix.SBOM(agent, Platforms{dIndex: {dArm}}); got == nil || got.Source != "SbomReport shop/daemonset-agent-agent" {
 		t.Errorf("agent, whose platform manifest the index lists: SBOM %+v", got)
 	}
+	// web's digest, filed under another workload: no SBOM of api.
+	api := Usage{Namespace: "shop", Kind: "Deployment", Name: "api", Container: "nginx", Repository: "index.docker.io/library/nginx", Digests: []string{dRun}}
+	if got := ix.SBOM(api, nil); got != nil {
+		t.Errorf("api: SBOM %+v filed under another workload, want none", got)
+	}
 }
 
 // TestSBOMListForbiddenIsAWarning: SbomReports that cannot be listed
