@@ -218,6 +218,10 @@ func withAttestation(it *audit.Item, r vulns.Result) vulns.Result {
 	}
 	if best != nil {
 		out := *best
+		if sig.AttestationsError != "" {
+			// A newer scan may be among those unread: say so.
+			skipped = append(skipped, "some attestations could not be read ("+sig.AttestationsError+"): a newer scan may be among them")
+		}
 		if len(skipped) > 0 {
 			out.Note = strings.Join(skipped, "; ")
 		}

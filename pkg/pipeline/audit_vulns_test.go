@@ -81,6 +81,13 @@ func TestWithAttestationNewestVerified(t *testing.T) {
 			t.Errorf("%s: %s stands, want %s", tt.name, got.Source, tt.want)
 		}
 	}
+	// Some attestations unread: the one read stands, and the note says a
+	// newer one may be among the unread.
+	got := withAttestation(&audit.Item{Signature: &signature.Result{Digest: attRun, AttestationsError: "registry answered 503",
+		Attestations: []signature.Attestation{scan("sha256:old", "2026-11-01T10:00:00Z", clean, true)}}}, vulns.Result{})
+	if got.Source != "cosign vuln attestation sha256:old" || !strings.Contains(got.Note, "some attestations could not be read (registry answered 503): a newer scan may be among them") {
+		t.Errorf("partly unread: %+v", got)
+	}
 }
 
 // TestApplyVEXThroughTheStage: a verified OpenVEX attestation found by the
@@ -106,5 +113,19 @@ func TestApplyVEXThroughTheStage(t *testing.T) {
 		if !verified && !strings.Contains(items[0].Findings[0].Message, "is not verified by an authority you trust: not applied") {
 			t.Errorf("the unverified VEX is not said: %s", items[0].Findings[0].Message)
 		}
+	}
+}
+
+// TestGateAttestationPartlyUnread: with some attestations unread, the
+// gate never passes on the scan it could read: a newer one may be unread.
+func TestGateAttestationPartlyUnread(t *testing.T) {
+	clean := signature.Attestation{Digest: "sha256:aa", PredicateType: vulns.PredicateCosignVuln, Verified: true, SignedBy: "k",
+		Statement: vulnStatement(`{"SchemaVersion":2,"Results":[]}`)}
+	if got := gateAttestation(signature.Result{Digest: attRun, Attestations: []signature.Attestation{clean}}, vulns.Result{}); got.Error != "" || got.Counts == nil {
+		t.Errorf("all read: %+v, want the clean scan", got)
+	}
+	got := gateAttestation(signature.Result{Digest: attRun, Attestations: []signature.Attestation{clean}, AttestationsError: "registry answered 503"}, vulns.Result{})
+	if got.Error != "some attestations could not be read: registry answered 503" {
+		t.Errorf("partly unread: %+v, want a lookup failure", got)
 	}
 }

@@ -85,8 +85,19 @@ func (v *signVulns) lookup(ctx context.Context, in *gateInput, u vulns.Usage) vu
 		}
 	}
 	if r.Counts == nil {
-		att := v.checker.Check(ctx, v.resolver.Artifacts(in.cred), in.d.Context(), in.d.DigestStr())
-		r = withAttestation(&audit.Item{Signature: &att}, r)
+		r = gateAttestation(v.checker.Check(ctx, v.resolver.Artifacts(in.cred), in.d.Context(), in.d.DigestStr()), r)
+	}
+	return r
+}
+
+// gateAttestation is the vuln attestation the gate weighs, as audit
+// chooses it; when some attestations could not be read, a newer scan may
+// be among them, so an attested answer is a lookup failure (never signed
+// on an older scan).
+func gateAttestation(att signature.Result, r vulns.Result) vulns.Result {
+	r = withAttestation(&audit.Item{Signature: &att}, r)
+	if r.Verified != nil && att.AttestationsError != "" {
+		r.Error = "some attestations could not be read: " + att.AttestationsError
 	}
 	return r
 }
