@@ -81,10 +81,10 @@ func ApplyVulnerabilities(it *Item, r vulns.Result, o VulnerabilityOptions) {
 				fmt.Sprintf("%s (%s, %s) lists %s: %d at or above %s%s", scanOf(r, scanned, running), sourceText(r), day(r.ScannedTime()), countsText(*r.Counts), n, sev, vexText(r.VEX)),
 				"move to a release that fixes them, pin it and roll it out; "+list))
 		}
-		if o.MaxScanAge > 0 && !r.ScannedTime().IsZero() {
-			if age := o.Now.Sub(r.ScannedTime()); age > o.MaxScanAge {
+		if at := r.NewestScanTime(); o.MaxScanAge > 0 && !at.IsZero() {
+			if age := o.Now.Sub(at); age > o.MaxScanAge {
 				it.add(newFinding(IDScanTooOld,
-					fmt.Sprintf("the newest scan of %s (%s) is from %s, %s ago, more than --max-scan-age %s", scanned, r.Source, day(r.ScannedTime()), Days(age), Days(o.MaxScanAge)),
+					fmt.Sprintf("the newest scan of %s (%s) is from %s, %s ago, more than --max-scan-age %s", scanned, r.Source, day(at), Days(age), Days(o.MaxScanAge)),
 					"have it scanned again: "+rescan(r.Source)))
 			}
 		}

@@ -61,6 +61,19 @@ type Result struct {
 	// unread names the report filed under the usage that could not be
 	// read, when that is the Error.
 	unread string
+	// newest is when the newest qualifying scan of what runs was made,
+	// when the worst counts stand from an older one.
+	newest time.Time
+}
+
+// NewestScanTime is when the newest scan of what runs was made: the worst
+// counts may come from an older report of the same digest, and a scan is
+// only as old as the newest one.
+func (r Result) NewestScanTime() time.Time {
+	if r.newest.After(r.scannedAt) {
+		return r.newest
+	}
+	return r.scannedAt
 }
 
 // UnreadReport names the report ("VulnerabilityReport NS/NAME") whose
@@ -106,6 +119,7 @@ func (ix *Index) OtherDigests(u Usage) []string {
 // not be read makes a lookup failure of what would be no scan.
 func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 	var match, other *Report
+	var newest time.Time
 	matchKind := ""
 	for _, i := range ix.candidates(u, platforms) {
 		r := &ix.Reports[i]
@@ -113,6 +127,9 @@ func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 		if kind := matchOf(r.Digest, u, platforms); kind != "" && (filed || r.Namespace == "") {
 			if match == nil || worse(*r, *match) {
 				match, matchKind = r, kind
+			}
+			if r.ScannedAt.After(newest) {
+				newest = r.ScannedAt
 			}
 			continue
 		}
@@ -123,7 +140,7 @@ func (ix *Index) Lookup(u Usage, platforms Platforms) Result {
 	if match != nil {
 		res := result(*match, matchKind)
 		c := match.Counts
-		res.Counts, res.vulns = &c, match.Vulns
+		res.Counts, res.vulns, res.newest = &c, match.Vulns, newest
 		return res
 	}
 	if msg := ix.Failure(u.Namespace, u.Kind); msg != "" {

@@ -250,6 +250,11 @@ func TestReportsOfOthersNeverMask(t *testing.T) {
 	if got := ix.Lookup(web, nil); got.Counts == nil || *got.Counts != (Counts{Critical: 3, High: 4, Medium: 1}) {
 		t.Errorf("web with two of its own and a cluster report: %+v %+v, want the worst (3 critical, 4 high)", got, got.Counts)
 	}
+	// The worst counts from an older report; the scan is as old as the newest.
+	c2, _ := clients(t, true, append(objs, vr("shop", "replicaset-web-6d4cf56db6-nginx-2", "ReplicaSet", "web-6d4cf56db6", "nginx", "library/nginx", dRun, now, 1, 0))...)
+	if got := Read(context.Background(), c2, nil).Lookup(web, nil); got.Counts == nil || got.Counts.Critical != 3 || !got.NewestScanTime().Equal(now.Truncate(time.Second)) {
+		t.Errorf("web: %+v, newest scan %v; want the older report's 3 critical, scanned as of %v", got, got.NewestScanTime(), now.Truncate(time.Second))
+	}
 	if got := ix.Lookup(api, nil); got.Counts == nil || got.Source != "ClusterVulnerabilityReport cluster-nginx" {
 		t.Errorf("api with a cluster report: %+v, want it", got)
 	}
