@@ -45,6 +45,9 @@ type Artifacts struct {
 	// image's budget; without them each lookup has a budget of its own.
 	image  string
 	budget *budget
+	// memo is what this image's handle has read (memo.go); nil without
+	// ForImage or ForDigest.
+	memo *memo
 }
 
 // Artifacts returns the reader for one credential.
@@ -90,9 +93,9 @@ func (a *Artifacts) bounded(ctx context.Context, host, what string, f func(ctx c
 
 // read is bounded for one read of the image's artifacts: it draws one of
 // the image's reads first (Options.MaxArtifactRequests), and is not sent
-// when none is left.
-func (a *Artifacts) read(ctx context.Context, host, what string, f func(ctx context.Context, p *remote.Puller) error) *Error {
-	if e := a.take(1, what); e != nil {
+// when none is left. key names the read in the memo (memo.go).
+func (a *Artifacts) read(ctx context.Context, key, host, what string, f func(ctx context.Context, p *remote.Puller) error) *Error {
+	if e := a.takeAs(key, 1, what); e != nil {
 		return e
 	}
 	return a.bounded(ctx, host, what, f)
@@ -100,40 +103,68 @@ func (a *Artifacts) read(ctx context.Context, host, what string, f func(ctx cont
 
 // take draws n of the image's reads; without ForImage or ForDigest there
 // is no image to draw from and nothing is counted.
-func (a *Artifacts) take(n int, what string) *Error {
-	if a.budget != nil && !a.budget.take(n) {
-		return a.budget.readsSpentError(a.image, what)
+func (a *Artifacts) take(n int, what string) *Error { return a.takeAs("", n, what) }
+
+// takeAs is take for the read key: a read refused before is refused
+// again without being counted again in Skipped.
+func (a *Artifacts) takeAs(key string, n int, what string) *Error {
+	if a.budget == nil || a.budget.take(n) {
+		return nil
 	}
-	return nil
+	if a.memo.refuse(key) {
+		a.Skip(n)
+	}
+	return a.budget.readsSpentError(a.image, what)
 }
 
 // Head returns ref's descriptor with a HEAD (no pull on Docker Hub).
 func (a *Artifacts) Head(ctx context.Context, ref name.Reference) (*v1.Descriptor, *Error) {
+	key := headKey(ref)
+	if m, ok := a.memo.recall(key); ok {
+		d, _ := m.v.(*v1.Descriptor)
+		return d, m.e
+	}
 	var desc *v1.Descriptor
-	e := a.read(ctx, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
+	e := a.read(ctx, key, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
 		desc, err = p.Head(ctx, ref)
 		return err
 	})
+	a.memo.remember(key, desc, e, 512)
 	return desc, e
 }
 
 // Manifest GETs ref's manifest (by digest, go-containerregistry checks the
 // content against it).
 func (a *Artifacts) Manifest(ctx context.Context, ref name.Reference) (*remote.Descriptor, *Error) {
+	key := manifestKey(ref)
+	if m, ok := a.memo.recall(key); ok {
+		d, _ := m.v.(*remote.Descriptor)
+		return d, m.e
+	}
 	var desc *remote.Descriptor
-	e := a.read(ctx, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
+	e := a.read(ctx, key, ref.Context().RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) (err error) {
 		desc, err = p.Get(ctx, ref)
 		return err
 	})
+	size := 512
+	if desc != nil {
+		size += len(desc.Manifest)
+	}
+	a.memo.remember(key, desc, e, size)
 	return desc, e
 }
 
 // Blob reads a small blob (a signature payload, a bundle, an envelope);
 // go-containerregistry's reader checks it against its digest at EOF.
 func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) ([]byte, *Error) {
-	var b []byte
 	ref := repo.Digest(d.String())
-	e := a.read(ctx, repo.RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) error {
+	key := blobKey(ref)
+	if m, ok := a.memo.recall(key); ok {
+		b, _ := m.v.([]byte)
+		return b, m.e
+	}
+	var b []byte
+	e := a.read(ctx, key, repo.RegistryStr(), ref.Name(), func(ctx context.Context, p *remote.Puller) error {
 		l, err := p.Layer(ctx, ref)
 		if err != nil {
 			return err
@@ -152,6 +183,7 @@ func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) (
 		}
 		return nil
 	})
+	a.memo.remember(key, b, e, len(b))
 	return b, e
 }
 
@@ -160,6 +192,25 @@ func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) (
 // fallback tag index, which is only HEADed when it is absent. It says
 // which it used. No referrers at all is an empty list, not an error.
 func (a *Artifacts) Referrers(ctx context.Context, d name.Digest) ([]v1.Descriptor, string, *Error) {
+	key := referrersKey(d)
+	if m, ok := a.memo.recall(key); ok {
+		l, _ := m.v.(referrersListing)
+		return l.descs, l.via, m.e
+	}
+	descs, via, e := a.referrers(ctx, d)
+	if e == nil {
+		a.memo.remember(key, referrersListing{descs, via}, nil, 256*len(descs))
+	}
+	return descs, via, e
+}
+
+// referrersListing is a remembered answer of Referrers.
+type referrersListing struct {
+	descs []v1.Descriptor
+	via   string
+}
+
+func (a *Artifacts) referrers(ctx context.Context, d name.Digest) ([]v1.Descriptor, string, *Error) {
 	host := d.Context().RegistryStr()
 	// Until a host is known, one lookup at a time asks its API, so that
 	// a registry without one is sent that question once, not once per
@@ -222,7 +273,8 @@ func (a *Artifacts) referrersAPI(ctx context.Context, d name.Digest) (descs []v1
 			if page == maxReferrerPages {
 				return &Error{Reason: ReasonServerError, Message: fmt.Sprintf("registry %s lists referrers of %s over more than %d pages", repo.RegistryStr(), d.DigestStr(), maxReferrerPages)}
 			}
-			if e := a.take(1, fmt.Sprintf("page %d of the referrers of %s", page+1, d.DigestStr())); e != nil {
+			what := fmt.Sprintf("page %d of the referrers of %s", page+1, d.DigestStr())
+			if e := a.takeAs("PAGE "+what, 1, what); e != nil {
 				return e
 			}
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)

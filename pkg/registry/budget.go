@@ -35,13 +35,12 @@ func (r *Resolver) newBudget() *budget {
 	return &budget{limit: r.opts.LookupTimeout, left: r.opts.LookupTimeout, maxReads: r.opts.MaxArtifactRequests}
 }
 
-// take draws n reads; when fewer are left it draws none, counts the n as
-// skipped and returns false.
+// take draws n reads; when fewer are left it draws none and returns
+// false (the caller counts them skipped, once: Artifacts.takeAs).
 func (b *budget) take(n int) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.reads+n > b.maxReads {
-		b.skipped += n
 		return false
 	}
 	b.reads += n
@@ -124,15 +123,21 @@ func (a *Artifacts) ForImage(image string) *Artifacts {
 	if err != nil {
 		return a
 	}
-	return &Artifacts{r: a.r, cred: a.cred, image: ref.Name(), budget: a.r.budgetOf(ref.Name())}
+	return &Artifacts{r: a.r, cred: a.cred, image: ref.Name(), budget: a.r.budgetOf(ref.Name()), memo: newMemo()}
 }
 
 // ForDigest returns a reader for the reads of digest d: they draw from
 // d's budget, which, when d has none yet, becomes that of the image the
 // reader was for (ForImage), so that a pod's digest read after its tag
 // failed to resolve is not a fresh image.
+//
+// A reader already for d is returned as it is, with what it has read
+// (memo.go): the authorities checking one digest share its reads.
 func (a *Artifacts) ForDigest(d name.Digest) *Artifacts {
 	key := d.Name()
+	if a.memo != nil && a.image == key {
+		return a
+	}
 	a.r.mu.Lock()
 	b, ok := a.r.budgets[key]
 	if !ok {
@@ -143,7 +148,7 @@ func (a *Artifacts) ForDigest(d name.Digest) *Artifacts {
 		a.r.budgets[key] = b
 	}
 	a.r.mu.Unlock()
-	return &Artifacts{r: a.r, cred: a.cred, image: key, budget: b}
+	return &Artifacts{r: a.r, cred: a.cred, image: key, budget: b, memo: newMemo()}
 }
 
 // Skipped is how many reads of the image's artifacts were not sent (or,

@@ -332,20 +332,24 @@ func (l *lookup) referrers(ctx context.Context) {
 		if (kind == mtSigstoreBundle || kind == "") && l.skipBundle(desc.Annotations) {
 			continue // an attestation, not a signature (and not one asked for, or one of its kind verified)
 		}
+		ref := l.repo.Digest(desc.Digest.String())
 		spent := l.arts.Spent("the rest")
+		if spent != nil && l.arts.Remembers(ref) {
+			spent = nil // read already, for another authority: no read is drawn
+		}
 		if read == c.opts.MaxSignatures || spent != nil {
 			switch rest := candidates(descs[i:]); {
 			case rest == 0:
 			case read == c.opts.MaxSignatures:
 				l.cut("signature referrers", read, read+rest)
 			default:
-				l.arts.Skip(rest)
+				l.arts.SkipManifests(candidateRefs(l.repo, descs[i:]))
 				l.truncated = append(l.truncated, fmt.Sprintf("%d of %d referrers to classify read, %d skipped (%s)", fetched, fetched+rest, rest, spent.Message))
 			}
 			return
 		}
 		fetched++
-		m, e := l.arts.Manifest(ctx, l.repo.Digest(desc.Digest.String()))
+		m, e := l.arts.Manifest(ctx, ref)
 		if e != nil {
 			l.fail(e)
 			continue
@@ -383,6 +387,17 @@ func candidates(descs []v1.Descriptor) int {
 		}
 	}
 	return n
+}
+
+// candidateRefs are the manifests of the referrers candidates counts.
+func candidateRefs(repo name.Repository, descs []v1.Descriptor) []name.Reference {
+	var refs []name.Reference
+	for _, d := range descs {
+		if k := d.ArtifactType; k == "" || k == mtOCIEmpty || signatureKinds[k] {
+			refs = append(refs, repo.Digest(d.Digest.String()))
+		}
+	}
+	return refs
 }
 
 // readReferrer verifies one signature referrer of a known kind; Notation
