@@ -91,8 +91,10 @@ type Result struct {
 	Target string `json:"target"` // repository:tag@digest
 	registry.CopyResult
 	// ReferrersSkipped: signatures and attestations past
-	// MaxReferrerCopies, not copied.
-	ReferrersSkipped int `json:"referrersSkipped,omitempty"`
+	// MaxReferrerCopies, or past the image's --max-artifact-requests, not
+	// copied; ReferrersOverBudget those of them the request budget cut.
+	ReferrersSkipped    int `json:"referrersSkipped,omitempty"`
+	ReferrersOverBudget int `json:"referrersOverBudget,omitempty"`
 	// PullCredential and PushCredential name where the source and target
 	// credentials came from (PullCredential only from a Session).
 	PullCredential string          `json:"pullCredential,omitempty"`

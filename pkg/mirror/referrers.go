@@ -35,6 +35,13 @@ type referrerCopy struct {
 	left     int
 }
 
+// overBudget counts n referrers not copied because the image's reads
+// were spent.
+func (res *Result) overBudget(n int) {
+	res.ReferrersSkipped += n
+	res.ReferrersOverBudget += n
+}
+
 // budgetSpent reports whether e is a read the image's budget of reads
 // refused: what it would have copied is skipped, not failed.
 func budgetSpent(e *registry.Error) bool {
@@ -57,7 +64,7 @@ func (m *Mirror) copyReferrers(ctx context.Context, res *Result, cred registry.C
 	hex := strings.Replace(digest, ":", "-", 1)
 	for _, t := range []string{hex + ".sig", hex + ".att"} {
 		if e := rc.cosignTag(ctx, res, t); budgetSpent(e) {
-			res.ReferrersSkipped++
+			res.overBudget(1)
 		} else if e != nil {
 			return e
 		}
@@ -81,14 +88,14 @@ func (m *Mirror) copyReferrers(ctx context.Context, res *Result, cred registry.C
 			return nil
 		}
 		if arts.Spent("") != nil {
-			res.ReferrersSkipped += len(descs) - i
+			res.overBudget(len(descs) - i)
 			arts.Skip(len(descs) - i)
 			return nil
 		}
 		rc.left--
 		cr, e := arts.Copy(ctx, src.Digest(d.Digest.String()), cred, dst.Digest(d.Digest.String()), o)
 		if budgetSpent(e) {
-			res.ReferrersSkipped += len(descs) - i
+			res.overBudget(len(descs) - i)
 			arts.Skip(len(descs) - i - 1) // the refused copy counted itself
 			return nil
 		}

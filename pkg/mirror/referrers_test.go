@@ -51,7 +51,7 @@ func TestReferrerCopiesAreBounded(t *testing.T) {
 				t.Fatal(err)
 			}
 			copied, skipped := MaxReferrerCopies, 3
-			if res.Signatures != copied || res.ReferrersSkipped != skipped || s.Totals().ReferrersSkipped != skipped {
+			if res.Signatures != copied || res.ReferrersSkipped != skipped || s.Totals().ReferrersSkipped != skipped || res.ReferrersOverBudget != 0 {
 				t.Errorf("result %+v, totals %+v: want %d referrers copied, %d skipped", res, s.Totals(), copied, skipped)
 			}
 			// The shared empty config is checked once for them all.
@@ -82,6 +82,11 @@ func TestReferrerCopiesDrawFromTheImageBudget(t *testing.T) {
 	}
 	if res.Err != nil || res.Signatures == 0 || res.ReferrersSkipped == 0 || res.Signatures+res.ReferrersSkipped != 12 {
 		t.Errorf("result %+v: want some of the 12 referrers copied, the rest skipped, no error", res)
+	}
+	// Every skip here is the budget's (12 is under MaxReferrerCopies), and
+	// the totals say so, for the line that names the limit.
+	if res.ReferrersOverBudget != res.ReferrersSkipped || s.Totals().ReferrersOverBudget != res.ReferrersSkipped {
+		t.Errorf("%d skipped, %d of them over budget (totals %+v): want all over budget", res.ReferrersSkipped, res.ReferrersOverBudget, s.Totals())
 	}
 	// Reads of the source for the referrers (the image's own copy aside):
 	// the .sig and .att HEADs, the listing, each referrer copied.

@@ -44,8 +44,9 @@ type Totals struct {
 	Blobs int
 	Bytes int64
 	// Signatures are the signatures and attestations copied;
-	// ReferrersSkipped those past MaxReferrerCopies for an image.
-	Signatures, ReferrersSkipped int
+	// ReferrersSkipped those past MaxReferrerCopies or the request
+	// budget for an image; ReferrersOverBudget those the budget cut.
+	Signatures, ReferrersSkipped, ReferrersOverBudget int
 	// BlobsChecked are the HEADs that found the copies' blobs at the
 	// target, each blob once per run.
 	BlobsChecked int
@@ -152,6 +153,7 @@ func (s *Session) tally(r Result) {
 	s.totals.Bytes += r.Bytes
 	s.totals.Signatures += r.Signatures
 	s.totals.ReferrersSkipped += r.ReferrersSkipped
+	s.totals.ReferrersOverBudget += r.ReferrersOverBudget
 	s.totals.BlobsChecked += r.BlobsChecked
 }
 

@@ -34,8 +34,19 @@ func MirrorTotals(w io.Writer, t *mirror.Totals, signed *SignTotals) {
 	fmt.Fprintf(w, "mirror: images copied: %d, already present: %d; blobs transferred: %d, %s; signatures and attestations copied: %d",
 		t.Copied, t.Present, t.Blobs, Bytes(t.Bytes), t.Signatures)
 	if t.ReferrersSkipped > 0 {
-		// Only when it happens: the line stays as it was for everyone else.
-		fmt.Fprintf(w, " (%d more skipped: over %d per image)", t.ReferrersSkipped, mirror.MaxReferrerCopies)
+		// Only when it happens: the line stays as it was for everyone
+		// else. It names the limit that cut the copies, so that the user
+		// knows which one to raise (only the budget has a flag).
+		capped, budget := t.ReferrersSkipped-t.ReferrersOverBudget, t.ReferrersOverBudget
+		const overBudget = "the image's --max-artifact-requests reads were spent"
+		switch {
+		case budget == 0:
+			fmt.Fprintf(w, " (%d more skipped: over %d per image)", capped, mirror.MaxReferrerCopies)
+		case capped == 0:
+			fmt.Fprintf(w, " (%d more skipped: %s)", budget, overBudget)
+		default:
+			fmt.Fprintf(w, " (%d more skipped: %d over %d per image, %d as %s)", t.ReferrersSkipped, capped, mirror.MaxReferrerCopies, budget, overBudget)
+		}
 	}
 	if signed != nil {
 		fmt.Fprintf(w, "; signed: %d, already signed: %d", signed.Signed, signed.AlreadySigned)
