@@ -44,9 +44,12 @@ func applyRequired(it *Item, results []signature.Result, p SignaturePolicy) {
 				fmt.Sprintf("a %s attestation is attached to %s, but no authority of %s verifies it (%s)", worst.PredicateType, d, rule, why),
 				"attest "+d+" with an authority of "+p.Rule+", or add the attestation's signer to that rule if you trust it"))
 		case signature.RequiredLookupFailed:
+			fix := "check the registry and the pull secret's access to the attestation tags and referrers, then run again"
+			if budgetCut(worst.Problem, 0) {
+				fix = budgetFix(0)
+			}
 			it.add(newFinding(IDAttestationLookupFailed,
-				fmt.Sprintf("whether %s has the %s attestation %s requires is unknown: %s", d, worst.PredicateType, rule, worst.Problem),
-				"check the registry and the pull secret's access to the attestation tags and referrers, then run again"))
+				fmt.Sprintf("whether %s has the %s attestation %s requires is unknown: %s", d, worst.PredicateType, rule, worst.Problem), fix))
 		}
 	}
 }

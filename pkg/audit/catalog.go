@@ -49,6 +49,10 @@ type Spec struct {
 const pinFix = "Pin the image to a digest: kubectl imgtrust pin TYPE/NAME (live), or kubectl imgtrust pin -f FILE --write (manifests)."
 const retryFix = "Run again when the registry answers; the finding names its answer."
 
+// budgetCatalogFix is the other cause of a lookup failure of the
+// artifacts: the image's reads were spent, not a registry fault.
+const budgetCatalogFix = "When the reason is request-budget (the image's reads were spent), raise --max-artifact-requests or clean up the image's referrers."
+
 // Catalogue lists every finding, in the order help and docs show them.
 var Catalogue = []Spec{
 	{IDImplicitLatest, SeverityHigh, "pinning", CheckSpec, "no tag and no digest",
@@ -84,7 +88,7 @@ var Catalogue = []Spec{
 	{IDSignatureInvalid, SeverityHigh, "signature", CheckSignatures, "a signature claims a given key but does not verify, or cannot be a signature at all",
 		"A signature claims a given key or chain but does not verify, or cannot be a signature at all.", "Do not trust the image: re-sign it, or find out who attached a signature that does not verify.", false},
 	{IDSignatureLookupFailed, SeverityMedium, "signature", CheckSignatures, "the registry could not say (never reported as unsigned)",
-		"The registry could not say whether the image is signed.", retryFix, true},
+		"The registry could not say whether the image is signed.", retryFix + " " + budgetCatalogFix, true},
 	{IDNoTrustRule, SeverityLow, "signature", CheckSignatures, "--trust-policy has no rule for the image (and no catch-all); with --trust-policy=cluster, no ClusterImagePolicy matches it (high when policy-controller's no-match-policy is deny, its default)",
 		"No rule of the trust policy covers the image, so its signatures were not checked.", "Add a rule for the image to the trust policy, or a last rule with images: [\"**\"] that says what to do with the rest.", false},
 	{IDAttestationMissing, SeverityHigh, "signature", CheckSignatures, "the image's trust-policy rule requires an attestation of a predicate type, and none is attached to the digest",
@@ -92,13 +96,13 @@ var Catalogue = []Spec{
 	{IDAttestationUnverified, SeverityHigh, "signature", CheckSignatures, "a required attestation is attached, and no authority of the rule verifies it",
 		"An attestation of the predicate type the trust-policy rule requires is attached, but no key or keyless identity of the rule verifies it for this digest.", "Attest the digest with an authority of the rule, or add the attestation's signer to the rule if you trust it.", false},
 	{IDAttestationLookupFailed, SeverityMedium, "signature", CheckSignatures, "the registry could not say whether a required attestation is attached (never reported as missing)",
-		"The registry could not say whether the attestation the trust-policy rule requires is attached.", retryFix, true},
+		"The registry could not say whether the attestation the trust-policy rule requires is attached.", retryFix + " " + budgetCatalogFix, true},
 	{IDNoProvenance, SeverityLow, "provenance", CheckProvenance, "no source or revision anywhere",
 		"The image names no source repository or revision.", "Build with OCI annotations or labels (org.opencontainers.image.source and .revision) or SLSA provenance.", false},
 	{IDProvenanceMismatch, SeverityHigh, "provenance", CheckProvenance, "two places disagree on source or revision",
 		"Two places disagree on the image's source or revision.", "Rebuild so that annotations, labels and attestations name one source and revision.", false},
 	{IDProvenanceLookupFailed, SeverityMedium, "provenance", CheckProvenance, "the registry could not say (never reported as no-provenance)",
-		"The image's provenance could not be read.", retryFix, true},
+		"The image's provenance could not be read.", retryFix + " " + budgetCatalogFix, true},
 	{IDImageTooOld, SeverityMedium, "freshness", CheckProvenance, "built longer ago than --max-age",
 		"The image was built longer ago than the maximum age.", "Rebuild the image on a current base, or move to a newer release.", false},
 	{IDNewerPatchAvailable, SeverityMedium, "freshness", CheckUpdates, "a higher patch of the same minor exists",

@@ -28,9 +28,12 @@ func ApplyProvenance(it *Item, p provenance.Provenance, from string, o Provenanc
 	it.Provenance = &p
 	d := imageref.ShortDigest(p.Digest)
 	if p.Error != "" && !p.Known() {
+		fix := "check the registry and the pull secret's access to the image's manifests and config, then run again"
+		if budgetCut(p.Error, p.ReadsSkipped) {
+			fix = budgetFix(p.ReadsSkipped)
+		}
 		it.add(newFinding(IDProvenanceLookupFailed,
-			fmt.Sprintf("the provenance of %s (%s digest) could not be read: %s", d, from, p.Error),
-			"check the registry and the pull secret's access to the image's manifests and config, then run again"))
+			fmt.Sprintf("the provenance of %s (%s digest) could not be read: %s", d, from, p.Error), fix))
 		return
 	}
 	if o.Report && p.Mismatch != "" {

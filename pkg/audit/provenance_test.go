@@ -32,6 +32,7 @@ func TestApplyProvenance(t *testing.T) {
 		{"too old", provenance.Provenance{Source: "s", Created: "2025-01-01T00:00:00Z", CreatedFrom: "label"}, on, IDImageTooOld},
 		{"reproducible build: age unknown", provenance.Provenance{Source: "s", Created: "1970-01-01T00:00:00Z", CreatedFrom: "config"}, on, ""},
 		{"failed read is not missing provenance", provenance.Provenance{Error: "registry r denied"}, on, IDProvenanceLookupFailed},
+		{"read cut by the request budget", provenance.Provenance{Error: "request-budget: r/app@sha256:1 not read: …", ReadsSkipped: 1}, on, IDProvenanceLookupFailed},
 		{"partial read keeps what was read", provenance.Provenance{Source: "s", Error: "blob denied"}, on, ""},
 	}
 	for _, c := range cases {
@@ -44,6 +45,14 @@ func TestApplyProvenance(t *testing.T) {
 			}
 			if it.Provenance == nil {
 				t.Fatal("the provenance is recorded")
+			}
+			// The budget's fix when the budget cut the read, the
+			// registry's otherwise.
+			if c.want == IDProvenanceLookupFailed {
+				budget := strings.Contains(it.Findings[0].Fix, "raise --max-artifact-requests")
+				if budget != (c.p.ReadsSkipped > 0) || budget == strings.Contains(it.Findings[0].Fix, "pull secret") {
+					t.Errorf("fix %q for %+v", it.Findings[0].Fix, c.p)
+				}
 			}
 		})
 	}

@@ -556,3 +556,43 @@ func TestImageVolumeRules(t *testing.T) {
 		}
 	}
 }
+
+// A lookup the request budget cut short is fixed by raising the budget or
+// cleaning up the referrers, not by checking the registry's access (it
+// answered); any other failure keeps the registry fix.
+func TestLookupFailedFixNamesTheBudget(t *testing.T) {
+	const spent = "8 of 70 referrers to classify read, 62 skipped (the rest not read: the image's 64 artifact reads (--max-artifact-requests) were spent by its earlier reads), and none of those read verifies"
+	for _, tt := range []struct {
+		name    string
+		res     signature.Result
+		want    []string
+		notWant string
+	}{
+		{"skipped reads", signature.Result{Status: signature.StatusLookupFailed, Digest: digestA, Error: spent, ReadsSkipped: 62},
+			[]string{"raise --max-artifact-requests", "(62 reads were not sent)", "clean up the image's referrers"}, "pull secret"},
+		{"a read refused by the budget", signature.Result{Status: signature.StatusLookupFailed, Digest: digestA, Error: "request-budget: r/app:sha256-1.sig not read: …"},
+			[]string{"raise --max-artifact-requests"}, "pull secret"},
+		{"the registry refused", signature.Result{Status: signature.StatusLookupFailed, Digest: digestA, Error: "forbidden: 403 Forbidden"},
+			[]string{"check the registry and the pull secret's access"}, "--max-artifact-requests"},
+		{"a required attestation cut by the budget", signature.Result{Status: signature.StatusVerified, Digest: digestA,
+			Required: []signature.Required{{PredicateType: "https://slsa.dev/provenance/v1", Status: signature.RequiredLookupFailed, Problem: spent}}},
+			[]string{"raise --max-artifact-requests"}, "pull secret"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			it := oneItem(t, "reg.example.com/app@"+digestA, corev1.PullIfNotPresent, nil, Options{})
+			ApplySignatures(&it, []signature.Result{tt.res}, DigestFromSpec, SignaturePolicy{Rule: "rules[0]", Source: "policy.yaml"})
+			if len(it.Findings) != 1 {
+				t.Fatalf("findings %v, want one lookup failure", ids(it))
+			}
+			fix := it.Findings[0].Fix
+			for _, w := range tt.want {
+				if !strings.Contains(fix, w) {
+					t.Errorf("fix %q does not say %q", fix, w)
+				}
+			}
+			if strings.Contains(fix, tt.notWant) {
+				t.Errorf("fix %q says %q", fix, tt.notWant)
+			}
+		})
+	}
+}

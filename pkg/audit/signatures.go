@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/imageref"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/trustpolicy"
 )
@@ -122,10 +123,31 @@ func ApplySignatures(it *Item, results []signature.Result, from string, p Signat
 			fmt.Sprintf("a signature of %s does not hold: %s", d, worst.Error),
 			"do not run it: re-sign the image you meant, and find out who changed it"))
 	case signature.StatusLookupFailed:
+		fix := "check the registry and the pull secret's access to the signature tags and referrers, then run again"
+		if budgetCut(worst.Error, worst.ReadsSkipped) {
+			fix = budgetFix(worst.ReadsSkipped)
+		}
 		it.add(newFinding(IDSignatureLookupFailed,
-			fmt.Sprintf("the signatures of %s could not be read: %s", d, worst.Error),
-			"check the registry and the pull secret's access to the signature tags and referrers, then run again"))
+			fmt.Sprintf("the signatures of %s could not be read: %s", d, worst.Error), fix))
 	}
+}
+
+// budgetCut reports whether a lookup failed (partly) because the image's
+// artifact reads were spent (--max-artifact-requests, reason
+// request-budget): the registry answered, so retrying or checking access
+// would not help.
+func budgetCut(err string, skipped int) bool {
+	return skipped > 0 || strings.Contains(err, string(registry.ReasonRequestBudget)+":") || strings.Contains(err, "--max-artifact-requests")
+}
+
+// budgetFix is the fix of a lookup the request budget cut short.
+func budgetFix(skipped int) string {
+	n := ""
+	if skipped > 0 {
+		n = fmt.Sprintf(" (%d reads were not sent)", skipped)
+	}
+	return "raise --max-artifact-requests so that all of the image's signatures, attestations and provenance can be read" + n +
+		", or clean up the image's referrers (old or unrelated artifacts attached to the digest use up its reads), then run again"
 }
 
 // signers names who the artifacts say signed, briefly.

@@ -65,6 +65,10 @@ type Provenance struct {
 	Note     string `json:"note,omitempty"`
 	// Error says why a read failed; what was read before it stays.
 	Error string `json:"error,omitempty"`
+	// ReadsSkipped counts the reads of the digest's artifacts not sent
+	// because the image's --max-artifact-requests were spent (as a
+	// signature result's): Error then says what was cut.
+	ReadsSkipped int `json:"readsSkipped,omitempty"`
 }
 
 // Known reports whether any place named a source or revision.
@@ -234,7 +238,9 @@ type Attested struct {
 // are in the result.
 func Read(ctx context.Context, arts *registry.Artifacts, repo name.Repository, digest string, platform *v1.Platform, attested []Attested) Provenance {
 	r := &read{ctx: ctx, arts: arts, repo: repo, p: Provenance{Digest: digest}}
+	skipped := arts.Skipped()
 	r.run(platform)
+	r.p.ReadsSkipped = arts.Skipped() - skipped
 	r.p.CheckedBy = checkedBy(attested)
 	var verified []reading
 	for _, a := range attested {

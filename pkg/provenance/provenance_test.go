@@ -331,3 +331,26 @@ func TestVerifiedCosignAttestationComesFirst(t *testing.T) {
 		t.Errorf("contradicted: %+v", p)
 	}
 }
+
+// A read the image's request budget refused is counted, as a signature
+// result counts it, and the result says it failed (never a missing value).
+func TestReadsSkippedByTheBudgetAreCounted(t *testing.T) {
+	tr := newTestRegistry(t)
+	d := tr.push(image(t, map[string]string{"org.opencontainers.image.source": "https://github.com/acme/x"}, nil, time.Time{}), "v1")
+	r, err := registry.New(registry.Options{Insecure: []string{tr.repo.RegistryStr()}, MaxArtifactRequests: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Reset()
+	p := Read(context.Background(), r.Artifacts(registry.Anonymous).ForDigest(tr.repo.Digest(d)), tr.repo, d, nil, nil)
+	if p.ReadsSkipped != 1 || !strings.Contains(p.Error, "--max-artifact-requests") || p.Known() {
+		t.Errorf("got %+v, want the config's read skipped (1), the error naming the flag, nothing known", p)
+	}
+	if b, _ := json.Marshal(p); !strings.Contains(string(b), `"readsSkipped":1`) {
+		t.Errorf("JSON %s has no readsSkipped", b)
+	}
+	// With reads to spare, nothing is skipped.
+	if p := tr.read(nil, d); p.ReadsSkipped != 0 || p.Error != "" {
+		t.Errorf("got %+v, want nothing skipped", p)
+	}
+}
