@@ -33,7 +33,9 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 	}
 	it.CredentialSource = res.CredentialSource
 	pinned := it.ref.Digest != ""
-	it.addRunningFindings(resolvedIndex(res))
+	// Last, so that what it cannot tell joins the item's one unresolvable
+	// finding, if the registry already could not answer.
+	defer it.addRunningFindings(resolvedIndex(res))
 	if res.Err != nil {
 		switch res.Err.Reason {
 		case registry.ReasonUnauthorized, registry.ReasonForbidden:
@@ -99,13 +101,15 @@ func ApplyResolution(it *Item, res registry.Result, credentialsKnown bool) {
 func resolvedIndex(res registry.Result) indexView {
 	switch {
 	case res.Err != nil:
-		return indexView{note: fmt.Sprintf("; whether they are platform manifests of a multi-arch index could not be checked (%s)", res.Err.Error())}
+		return indexView{unknown: res.Err.Error()}
 	case res.MediaType == "":
-		return indexView{note: "; whether they are platform manifests of a multi-arch index could not be checked (the registry did not say what the reference points at)"}
+		return indexView{unknown: "the registry did not say what the reference points at"}
 	case !types.MediaType(res.MediaType).IsIndex():
 		return indexView{}
 	case res.IndexError != nil:
-		return indexView{digest: res.Digest, note: fmt.Sprintf("; could not check whether they are platform manifests of the index %s (%s)", imageref.ShortDigest(res.Digest), res.IndexError.Error())}
+		return indexView{digest: res.Digest, unknown: res.IndexError.Error()}
+	case res.IndexManifests == nil:
+		return indexView{digest: res.Digest, unknown: "its manifests were not read"}
 	}
 	return indexView{digest: res.Digest, children: res.IndexManifests}
 }

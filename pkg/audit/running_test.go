@@ -55,12 +55,24 @@ func TestRunningPlatformsOfAnIndex(t *testing.T) {
 		{"pinned to a single manifest, pods run another", "reg.example.com/app@" + index, []string{amd64},
 			&registry.Result{Digest: index, MediaType: string(types.OCIManifestSchema1)},
 			[]string{IDRunningDiffersFromSpec}, "but pods run sha256:bbbbbbbbbbbb"},
+		// What could not be checked online is not proven: unresolvable
+		// (medium), once per item, never a high mix or drift.
 		{"the index could not be read", "reg.example.com/app@" + index, []string{amd64},
 			&registry.Result{Digest: index, MediaType: string(types.OCIImageIndex), IndexError: down},
-			[]string{IDRunningDiffersFromSpec}, "could not check whether they are platform manifests of the index sha256:aaaaaaaaaaaa (server-error: 503 Service Unavailable)"},
+			[]string{IDUnresolvable}, "the pods run sha256:bbbbbbbbbbbb and the spec names sha256:aaaaaaaaaaaa; whether they are platform manifests of the index sha256:aaaaaaaaaaaa could not be checked (server-error: 503 Service Unavailable), so whether they run another image than the spec names is not known"},
+		{"the index was not read", "reg.example.com/app@" + index, []string{amd64, arm64},
+			&registry.Result{Digest: index, MediaType: string(types.OCIImageIndex)},
+			[]string{IDUnresolvable}, "could not be checked (its manifests were not read), so whether they run different images, or another image than the spec names, is not known"},
 		{"the registry did not answer", "reg.example.com/app@" + index, []string{amd64},
 			&registry.Result{Err: down},
-			[]string{IDRunningDiffersFromSpec, IDUnresolvable}, "whether they are platform manifests of a multi-arch index could not be checked"},
+			[]string{IDUnresolvable}, "the registry could not say whether this pod can pull sha256:aaaaaaaaaaaa: server-error: 503 Service Unavailable; the pods run sha256:bbbbbbbbbbbb and the spec names sha256:aaaaaaaaaaaa; whether they are platform manifests of a multi-arch index the reference points at could not be checked"},
+		{"a tag's index could not be read, pods on two digests", "reg.example.com/app:1", []string{amd64, arm64},
+			&registry.Result{Digest: index, MediaType: string(types.OCIImageIndex), IndexError: down},
+			[]string{IDMutableTag, IDPullPolicyStaleRisk, IDUnresolvable}, "so whether the tag moved is not known; for the same reason, whether they run different images is not known"},
+		// Proven without the index: a single manifest is no index.
+		{"a tag on a single manifest, pods on two digests", "reg.example.com/app:1", []string{index, amd64},
+			&registry.Result{Digest: index, MediaType: string(types.OCIManifestSchema1)},
+			[]string{IDMixedRunningDigests, IDMutableTag, IDPullPolicyStaleRisk}, "the pods run 2 different images"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +84,7 @@ func TestRunningPlatformsOfAnIndex(t *testing.T) {
 				t.Fatalf("findings: got %v, want %v", got, tt.want)
 			}
 			for _, f := range it.Findings {
-				if f.ID != IDMixedRunningDigests && f.ID != IDRunningDiffersFromSpec {
+				if f.ID != IDMixedRunningDigests && f.ID != IDRunningDiffersFromSpec && f.ID != IDUnresolvable {
 					continue
 				}
 				if !strings.Contains(f.Message, tt.says) {

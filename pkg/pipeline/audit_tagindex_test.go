@@ -26,7 +26,7 @@ func TestAuditTagMovedIndexPlatforms(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	reg := testregistry.New(t)
 	idx, kids := reg.PushIndex(t, "app:multi", types.OCIImageIndex, "linux/amd64", "linux/arm64")
-	broken, brokenKids := reg.PushIndex(t, "broken:multi", types.DockerManifestList, "linux/amd64")
+	broken, brokenKids := reg.PushIndex(t, "broken:multi", types.DockerManifestList, "linux/amd64", "linux/arm64")
 	other := reg.PushImage(t, "app:old")
 	reg.Set(func(h *testregistry.Hooks) {
 		h.Fault = func(w http.ResponseWriter, r *http.Request) bool {
@@ -58,6 +58,14 @@ func TestAuditTagMovedIndexPlatforms(t *testing.T) {
 		deploy("sts", app, kids["linux/arm64"].String()),
 	}}
 	found.Workloads[5].Kind = "StatefulSet"
+	// Two pods on the two platforms of the index that cannot be read: no
+	// mix is proven either.
+	two := deploy("broken-two", brk, brokenKids["linux/amd64"].String())
+	arm := two.Containers[0].Running[0]
+	arm.Digest = brokenKids["linux/arm64"].String()
+	arm.ImageID = reg.Host + "/broken@" + arm.Digest
+	two.Pods, two.Containers[0].Running = 2, append(two.Containers[0].Running, arm)
+	found.Workloads = append(found.Workloads, two)
 	items := audit.Evaluate(found.Workloads, audit.Options{})
 	r, err := registry.New(registry.Options{Insecure: []string{reg.Host}})
 	if err != nil {
@@ -91,8 +99,9 @@ func TestAuditTagMovedIndexPlatforms(t *testing.T) {
 			if moved == nil || strings.Contains(moved.Message, "could not check") {
 				t.Errorf("moved: %+v, want tag-moved, checked", moved)
 			}
-		case "broken":
-			// The pods may run a platform of the index: nothing proves a move.
+		case "broken", "broken-two":
+			// The pods may run a platform of the index: nothing proves a
+			// move, nor (two pods) a mix: one unresolvable says both.
 			var unknown *audit.Finding
 			for k := range it.Findings {
 				if it.Findings[k].ID == audit.IDUnresolvable {
@@ -101,7 +110,15 @@ func TestAuditTagMovedIndexPlatforms(t *testing.T) {
 			}
 			if moved != nil || unknown == nil || !strings.Contains(unknown.Message, "points at the index "+imageref.ShortDigest(broken.String())) ||
 				!strings.Contains(unknown.Message, "(server-error") || !strings.Contains(unknown.Message, "whether the tag moved is not known") {
-				t.Errorf("broken: tag-moved %+v, unresolvable %+v; want no tag-moved, and unresolvable naming the index, the 503 and that a move is not known", moved, unknown)
+				t.Errorf("%s: tag-moved %+v, unresolvable %+v; want no tag-moved, and unresolvable naming the index, the 503 and that a move is not known", it.Name, moved, unknown)
+			}
+			for _, f := range it.Findings {
+				if f.ID == audit.IDMixedRunningDigests || f.ID == audit.IDUnresolvable && f != *unknown {
+					t.Errorf("%s: %s %q, want one unresolvable finding and no mix", it.Name, f.ID, f.Message)
+				}
+			}
+			if it.Name == "broken-two" && !strings.Contains(unknown.Message, "for the same reason, whether they run different images is not known") {
+				t.Errorf("broken-two: %q, want it to say a mix is not known either", unknown.Message)
 			}
 		}
 	}
