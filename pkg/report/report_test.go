@@ -60,6 +60,9 @@ func runningManifest(repo, d string) imageref.RunningImage {
 	return imageref.RunningImage{ImageID: repo + "@" + d, Digest: d, Kind: imageref.KindManifest}
 }
 
+// manifestType is what a registry says a single-platform image is.
+const manifestType = "application/vnd.docker.distribution.manifest.v2+json"
+
 // sampleReport is a small report that touches every column: init and
 // ephemeral containers, mixed running digests, a config-only imageID, a
 // clean pinned image, an invalid reference and an object without namespace.
@@ -98,9 +101,10 @@ func sampleReport(t *testing.T, online bool) audit.Report {
 		for i := range items {
 			switch items[i].Container {
 			case "migrate":
-				audit.ApplyResolution(&items[i], registry.Result{Digest: digestC, CredentialSource: "pod-secret shop/regcred"}, true)
+				audit.ApplyResolution(&items[i], registry.Result{Digest: digestC, MediaType: manifestType, CredentialSource: "pod-secret shop/regcred"}, true)
 			case "web":
-				audit.ApplyResolution(&items[i], registry.Result{Digest: digestA, CredentialSource: "anonymous"}, true)
+				// A single manifest (no index): the mix is proven.
+				audit.ApplyResolution(&items[i], registry.Result{Digest: digestA, MediaType: manifestType, CredentialSource: "anonymous"}, true)
 			}
 		}
 	}
