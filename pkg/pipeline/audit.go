@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/factcache"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
@@ -44,6 +45,11 @@ type AuditStage struct {
 	// Shared, when several clusters are audited at once, makes their
 	// stages read each signature, provenance and tag list once.
 	Shared *Shared
+	// Facts, when set, keeps digest facts between runs (facts.go):
+	// signature verdicts, provenance, the manifests of indexes. Signature
+	// verdicts only with FactsAuthorities (SignatureConfig.FactsKey).
+	Facts            *factcache.Cache
+	FactsAuthorities string
 	// vulns, set per cluster with --vulnerabilities, gets the manifests of
 	// report digests that may be indexes of what runs.
 	vulns *vulnStage
@@ -183,7 +189,9 @@ func (s AuditStage) checkSignatures(ctx context.Context, items []audit.Item, pen
 	}
 	perHost(order, func(j *sigJob) string { return j.repo.RegistryStr() }, s.Concurrency, func(j *sigJob) {
 		j.res, _ = once(s.Shared, "signature\x00"+j.choice.Rule+"\x00"+j.choice.KeySet+"\x00"+j.key, func() signature.Result {
-			return j.choice.Checker.Check(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest)
+			return s.signatureFact(j, func() signature.Result {
+				return j.choice.Checker.Check(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest)
+			})
 		})
 	})
 	for n, i := range pending {

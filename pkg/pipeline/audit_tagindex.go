@@ -55,8 +55,10 @@ func (s AuditStage) readTagIndexes(ctx context.Context, items []audit.Item, pend
 	}
 	perHost(order, func(j *tagIndexJob) string { return j.ref.RegistryStr() }, s.Concurrency, func(j *tagIndexJob) {
 		j.read, _ = once(s.Shared, "tagindex\x00"+j.key, func() tagIndexRead {
-			m, e := s.Resolver.Artifacts(j.cred).ForImage(j.image).IndexManifests(ctx, j.ref)
-			return tagIndexRead{manifests: m, err: e}
+			return s.indexFact(j, func() tagIndexRead {
+				m, e := s.Resolver.Artifacts(j.cred).ForImage(j.image).IndexManifests(ctx, j.ref)
+				return tagIndexRead{manifests: m, err: e}
+			})
 		})
 	})
 	for n, j := range per {

@@ -60,9 +60,17 @@ func (s AuditStage) readProvenance(ctx context.Context, client kubernetes.Interf
 		perItem[n], froms[n] = j, from
 	}
 	perHost(order, func(j *provJob) string { return j.repo.RegistryStr() }, s.Concurrency, func(j *provJob) {
-		j.res, j.reused = once(s.Shared, "provenance\x00"+j.key, func() provenance.Provenance {
-			return provenance.Read(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest, j.platform, j.attested)
+		type read struct {
+			p      provenance.Provenance
+			cached bool
+		}
+		r, reused := once(s.Shared, "provenance\x00"+j.key, func() read {
+			p, cached := s.provenanceFact(j, func() provenance.Provenance {
+				return provenance.Read(ctx, s.Resolver.Artifacts(j.cred).ForImage(j.image).ForDigest(j.repo.Digest(j.digest)), j.repo, j.digest, j.platform, j.attested)
+			})
+			return read{p, cached}
 		})
+		j.res, j.reused = r.p, reused || r.cached // a cached read cost this run nothing
 	})
 	if s.Cost != nil {
 		c := &audit.ReadCost{}

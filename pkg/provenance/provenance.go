@@ -69,7 +69,13 @@ type Provenance struct {
 	// because the image's --max-artifact-requests were spent (as a
 	// signature result's): Error then says what was cut.
 	ReadsSkipped int `json:"readsSkipped,omitempty"`
+	// capped: MaxRequests stopped a read.
+	capped bool
 }
+
+// Complete reports whether every read answered and none was capped: only
+// then may the result be kept between runs.
+func (p *Provenance) Complete() bool { return p.Error == "" && !p.capped && p.ReadsSkipped == 0 }
 
 // Known reports whether any place named a source or revision.
 func (p *Provenance) Known() bool { return p.Source != "" || p.Revision != "" }
@@ -275,6 +281,7 @@ type read struct {
 // spend counts a request; false when the budget is spent.
 func (r *read) spend(what string) bool {
 	if r.p.Requests == MaxRequests {
+		r.p.capped = true
 		r.notes = append(r.notes, fmt.Sprintf("%s not read (at most %d requests per digest)", what, MaxRequests))
 		return false
 	}

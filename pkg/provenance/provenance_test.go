@@ -224,6 +224,9 @@ func TestBuildKitIndexWithSLSAProvenance(t *testing.T) {
 	if p.Requests != MaxRequests || tr.requests() != MaxRequests {
 		t.Errorf("requests: result %d, registry %d, want %d (index, platform manifest, config, attestation, statement)", p.Requests, tr.requests(), MaxRequests)
 	}
+	if !p.Complete() {
+		t.Errorf("every read answered within the budget, yet not complete: %+v", p)
+	}
 
 	// Two platforms and no way to choose: the index alone is read.
 	p = tr.read(nil, d.String())
@@ -258,6 +261,9 @@ func TestAFailedReadIsAnErrorNotAMissingValue(t *testing.T) {
 	p := tr.read(nil, d)
 	if p.Error == "" || !strings.Contains(p.Error, "denied") || p.Known() {
 		t.Fatalf("got %+v", p)
+	}
+	if p.Complete() {
+		t.Error("a failed read is complete: it would be kept between runs")
 	}
 	tr.deny("/manifests/")
 	if p = tr.read(nil, d); p.Error == "" || p.Requests != 1 {

@@ -136,6 +136,9 @@ func (c *Checker) Check(ctx context.Context, arts *registry.Artifacts, repo name
 	skipped := arts.Skipped()
 	res := c.check(ctx, arts, repo, digest)
 	res.ReadsSkipped = arts.Skipped() - skipped
+	// A read the budget skipped may hide a newer signature or attestation:
+	// such a result is never kept between runs.
+	res.Complete = res.Complete && res.ReadsSkipped == 0
 	return res
 }
 
@@ -163,6 +166,7 @@ func (c *Checker) check(ctx context.Context, arts *registry.Artifacts, repo name
 	for _, pt := range c.opts.Require {
 		res.Required = append(res.Required, l.required(pt))
 	}
+	res.Complete = len(l.failures)+len(l.truncated)+len(l.attFails) == 0
 	return res
 }
 

@@ -101,8 +101,10 @@ func (c *Checker) checkCombined(ctx context.Context, arts *registry.Artifacts, r
 	if len(c.allOf) > 0 {
 		var results []Result
 		var failed *Result
+		complete := true
 		for _, p := range c.allOf {
 			r, ok := p.checkCombined(ctx, arts, repo, digest)
+			complete = complete && r.Complete
 			switch {
 			case ok:
 				results = append(results, r)
@@ -113,6 +115,7 @@ func (c *Checker) checkCombined(ctx context.Context, arts *registry.Artifacts, r
 			}
 		}
 		if failed != nil {
+			failed.Complete = complete
 			return *failed, false
 		}
 		res := results[0]
@@ -124,14 +127,16 @@ func (c *Checker) checkCombined(ctx context.Context, arts *registry.Artifacts, r
 			}
 			res.Required = append(res.Required, r.Required...)
 		}
-		res.Rule = c.rule
+		res.Rule, res.Complete = c.rule, complete
 		return res, true
 	}
 	var best *Result
 	bestRank := -1
+	complete := true
 	for _, auth := range c.anyOf {
 		r := auth.Check(ctx, arts, repo, digest)
 		r.Rule = c.rule
+		complete = complete && r.Complete
 		if len(auth.opts.Require) == 0 {
 			if r.Status == StatusVerified {
 				return r, true
@@ -146,6 +151,7 @@ func (c *Checker) checkCombined(ctx context.Context, arts *registry.Artifacts, r
 			best, bestRank = &r, rk
 		}
 	}
+	best.Complete = complete
 	return *best, false
 }
 

@@ -65,6 +65,10 @@ type Result struct {
 	// because its budget of reads (--max-artifact-requests) was spent;
 	// Error or AttestationsError then says what was cut.
 	ReadsSkipped int `json:"readsSkipped,omitempty"`
+	// Complete: every lookup answered and no cap cut one short, so the
+	// result may be kept between runs (a verified one may hide a failed
+	// lookup whose attestations are missing).
+	Complete bool `json:"-"`
 }
 
 // RequiredStatus is what was found of one required attestation.
