@@ -40,12 +40,16 @@ type AuditOptions struct {
 	vulnFlags
 	reportFlags
 	contextFlags
+	cacheFlags
 
-	args     []string
-	contexts []string
-	scope    workload.Scope
-	allowed  []audit.AllowedRegistry
-	failOn   audit.Severity
+	// attestationKinds name the kinds signatures are read with, for the
+	// fact cache's key.
+	attestationKinds []string
+	args             []string
+	contexts         []string
+	scope            workload.Scope
+	allowed          []audit.AllowedRegistry
+	failOn           audit.Severity
 }
 
 // NewAuditOptions returns options with kubectl's defaults.
@@ -158,6 +162,7 @@ audited namespaces without workloads. -o openreports prints them instead.`,
 	o.vulnFlags.AddFlags(cmd)
 	o.reportFlags.AddFlags(cmd)
 	o.contextFlags.AddFlags(cmd)
+	o.cacheFlags.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.RequireSignature, "require-signature", false, "Make unsigned a high finding")
 	return cmd
 }
@@ -207,9 +212,11 @@ func (o *AuditOptions) Complete(args []string) error {
 	var kinds []func(string) bool
 	if o.provenanceFlags.Enabled() {
 		kinds = append(kinds, provenance.IsRead)
+		o.attestationKinds = append(o.attestationKinds, "provenance")
 	}
 	if o.vulnFlags.Enabled() {
 		kinds = append(kinds, vulns.IsCosignVuln, vulns.IsSBOM, vulns.IsOpenVEX)
+		o.attestationKinds = append(o.attestationKinds, "vulnerabilities", "sbom", "openvex")
 	}
 	if len(kinds) > 0 {
 		o.signatureFlags.Attestations = signature.AnyAttestation(kinds...)
@@ -234,6 +241,9 @@ func (o *AuditOptions) Validate() error {
 	}
 	if o.Offline {
 		return nil
+	}
+	if err := o.cacheFlags.Validate(); err != nil {
+		return err
 	}
 	return o.registryFlags.Validate()
 }
@@ -292,6 +302,10 @@ func (o *AuditOptions) auditConfig() (pipeline.AuditConfig, error) {
 		Concurrency: o.Concurrency, Done: progress.Done,
 		Provenance: o.provenanceFlags.Enabled(), ProvenanceOptions: o.provenanceFlags.Options(time.Now(), o.authorities != nil),
 		Platform: o.provenanceFlags.platform, Updates: o.provenanceFlags.Updates,
+		Facts: o.cacheFlags.open(o.ErrOut),
+	}
+	if o.authorities != nil {
+		cfg.Stage.FactsAuthorities, _ = o.SignatureConfig.FactsKey(o.attestationKinds...)
 	}
 	return cfg, nil
 }

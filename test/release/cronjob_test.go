@@ -62,6 +62,28 @@ func TestCronJobManifest(t *testing.T) {
 	if !slices.Equal(c.Args, []string{"audit", "-A", "--write-reports"}) || len(c.Command) != 0 {
 		t.Errorf("container runs %v %v, want the image's entrypoint with audit -A --write-reports", c.Command, c.Args)
 	}
+	// The fact cache survives between runs: $XDG_CACHE_HOME is a
+	// PersistentVolumeClaim's mount, writable by the image's user.
+	cacheHome := ""
+	for _, e := range c.Env {
+		if e.Name == "XDG_CACHE_HOME" {
+			cacheHome = e.Value
+		}
+	}
+	claimed := false
+	for _, m := range c.VolumeMounts {
+		for _, v := range spec.Volumes {
+			if m.Name == v.Name && m.MountPath == cacheHome && v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == "imgtrust-audit-cache" {
+				claimed = true
+			}
+		}
+	}
+	if cacheHome == "" || !claimed || spec.SecurityContext.FSGroup == nil || *spec.SecurityContext.FSGroup != 65532 {
+		t.Errorf("cache: XDG_CACHE_HOME %q, on the imgtrust-audit-cache claim %t, fsGroup %v; want the claim mounted there, group 65532", cacheHome, claimed, spec.SecurityContext.FSGroup)
+	}
+	if !strings.Contains(string(raw), "kind: PersistentVolumeClaim\nmetadata:\n  name: imgtrust-audit-cache\n  namespace: imgtrust") {
+		t.Error("no PersistentVolumeClaim imgtrust-audit-cache in namespace imgtrust")
+	}
 	sc := c.SecurityContext
 	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
 		t.Errorf("container security context %+v", sc)
