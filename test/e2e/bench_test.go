@@ -19,6 +19,7 @@ import (
 
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/load/loader"
 	"github.com/imgtrust/kubectl-imgtrust/hack/bench/proxy/proxy"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
 	"github.com/imgtrust/kubectl-imgtrust/test/fixture"
 )
@@ -253,6 +254,104 @@ func TestBench100Pods(t *testing.T) {
 		if it.Provenance == nil || it.Provenance.Error != "" || it.Updates == nil {
 			t.Errorf("%s: provenance %+v, updates %+v", it.Image, it.Provenance, it.Updates)
 		}
+	}
+
+	checkCachedRunBudget(t, priv, pub, res, selector, pubKey)
+}
+
+// checkCachedRunBudget asserts issue 32's budget of a repeated run: the
+// second `audit --verify-key --provenance --updates` with the first one's
+// --cache-dir sends only a manifest HEAD per tag and a listing per
+// repository (and the pings and tokens they need), and reports what the
+// first did; with --no-cache it sends what the first (cold) run sent.
+func checkCachedRunBudget(t *testing.T, priv, pub benchProxy, res *loader.Result, selector, pubKey string) {
+	t.Helper()
+	args := []string{"-A", "-l", selector, "--verify-key", pubKey, "--provenance", "--updates"}
+	cacheDir := t.TempDir()
+	run := func(what string, extra ...string) (audit.Report, map[bool]proxy.Stats) {
+		priv.Snapshot(true)
+		pub.Snapshot(true)
+		start := time.Now()
+		rep, r := auditJSON(t, append(append([]string{}, args...), extra...)...)
+		if r.Code != 0 && r.Code != 1 {
+			t.Fatalf("audit %s: %s", what, r)
+		}
+		stats := map[bool]proxy.Stats{true: priv.Snapshot(true), false: pub.Snapshot(true)}
+		t.Logf("%s: %s; %s: %s; %s: %s", what, time.Since(start).Round(time.Millisecond),
+			priv.host, stats[true].Summary(), pub.host, stats[false].Summary())
+		return rep, stats
+	}
+	first, cold := run("--cache-dir, first run", "--cache-dir", cacheDir)
+	second, warm := run("--cache-dir, second run", "--cache-dir", cacheDir)
+	_, uncached := run("--no-cache", "--no-cache")
+
+	for _, private := range []bool{true, false} {
+		p := pub
+		if private {
+			p = priv
+		}
+		tags, repos := map[string]bool{}, map[string]bool{}
+		for _, im := range res.Images {
+			if im.Private == private {
+				path := strings.TrimPrefix(im.Ref, p.host+"/")
+				tags[path] = true
+				repos[path[:strings.LastIndex(path, ":")]] = true
+			}
+		}
+		s := warm[private]
+		for ref, n := range s.Manifests {
+			if !tags[ref] {
+				t.Errorf("second run %s: %d manifest requests for %s, want none but the pods' tags", p.host, n, ref)
+			}
+		}
+		for ref := range tags {
+			if n := s.Manifests[ref]; n != 1 {
+				t.Errorf("second run %s/%s: %d manifest requests, want exactly 1 (its HEAD)", p.host, ref, n)
+			}
+		}
+		if n := s.ByKind[http.MethodGet+" "+proxy.KindManifest]; n != 0 {
+			t.Errorf("second run %s: %d manifest GETs, want none", p.host, n)
+		}
+		if n := s.Kind(proxy.KindBlob) + s.Kind(proxy.KindOther); n != 0 {
+			t.Errorf("second run %s: %d blob and referrers requests, want none", p.host, n)
+		}
+		if n := s.Kind(proxy.KindTags); n != len(repos) {
+			t.Errorf("second run %s: %d tag listings for %d repositories, want exactly one each", p.host, n, len(repos))
+		}
+		if n := s.Kind(proxy.KindToken); n > len(repos) {
+			t.Errorf("second run %s: %d token requests for %d repositories, want at most one each", p.host, n, len(repos))
+		}
+		// Without the cache: what a cold run sends, kind by kind (pings
+		// and tokens aside, which depend on timing).
+		for _, kind := range []string{proxy.KindManifest, proxy.KindBlob, proxy.KindTags, proxy.KindOther} {
+			if a, b := cold[private].Kind(kind), uncached[private].Kind(kind); a != b {
+				t.Errorf("--no-cache %s: %d %s requests, the first run with an empty cache %d: want the same", p.host, b, kind, a)
+			}
+		}
+		if warm[private].Total >= cold[private].Total {
+			t.Errorf("%s: the second run sent %d requests, the first %d: the cache saved nothing", p.host, warm[private].Total, cold[private].Total)
+		}
+	}
+	// The cached run reports what the first one read.
+	byImage := map[string]audit.Item{}
+	for _, it := range first.Items {
+		byImage[it.Image] = it
+	}
+	for _, it := range second.Items {
+		was := byImage[it.Image]
+		if it.Signature == nil || was.Signature == nil || it.Signature.Status != was.Signature.Status {
+			t.Errorf("%s: signature %+v from the cache, %+v read", it.Image, it.Signature, was.Signature)
+		}
+		if it.Provenance == nil || was.Provenance == nil || it.Provenance.Source != was.Provenance.Source ||
+			it.Provenance.Created != was.Provenance.Created || it.Provenance.Verified != was.Provenance.Verified || it.Provenance.Error != "" {
+			t.Errorf("%s: provenance %+v from the cache, %+v read", it.Image, it.Provenance, was.Provenance)
+		}
+		if it.Updates == nil || was.Updates == nil || *it.Updates != *was.Updates {
+			t.Errorf("%s: updates %+v, first run %+v", it.Image, it.Updates, was.Updates)
+		}
+	}
+	if c := second.Summary.Cost; c == nil || c.Provenance == nil || c.Provenance.Requests != 0 {
+		t.Errorf("second run: provenance cost %+v, want 0 requests (all from the cache)", c)
 	}
 }
 

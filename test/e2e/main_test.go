@@ -143,12 +143,14 @@ func kubectl(t *testing.T, args ...string) result {
 }
 
 // kubectlEnv is kubectl with extra environment variables (KEY=VALUE).
+// Each run gets a cache directory of its own (XDG_CACHE_HOME), so no run
+// reads what an earlier one kept; tests of the cache pass --cache-dir.
 func kubectlEnv(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "kubectl", args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir()), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
