@@ -11,6 +11,9 @@
 #   get-pods         kubectl get pods -A -o json > /dev/null
 #   audit-offline    kubectl imgtrust audit -A --offline -o json
 #   audit            kubectl imgtrust audit -A -o json        (through the proxies)
+#   audit-full-first  kubectl imgtrust audit -A --signatures --provenance --updates
+#                     --cache-dir DIR -o json                  (DIR empty: a first run)
+#   audit-full-cached the same again with that DIR             (a repeated run)
 #   resolve          kubectl imgtrust resolve REF... -o json  (the 500 references)
 #   crane-loop       while read r; do crane digest "$r"; done
 #   kbld             kbld -f images.yml                       (carvel.dev/kbld)
@@ -55,7 +58,7 @@ per_host=${BENCH_PER_HOST:-4}
 export IMGTRUST_STACK_DIR="$root/.cache/stack-bench"
 export IMGTRUST_STACK_NO_CONTROLLERS=1
 export IMGTRUST_STACK_BCRYPT_COST=${BENCH_BCRYPT_COST:-5}
-default_steps="get-pods audit-offline audit resolve kubectl-images crane-loop kbld"
+default_steps="get-pods audit-offline audit audit-full-first audit-full-cached resolve kubectl-images crane-loop kbld"
 [[ "$private_auth" != both ]] || default_steps+=" audit-basic resolve-basic"
 steps=${BENCH_STEPS:-$default_steps}
 
@@ -69,6 +72,9 @@ die() { log "$*"; exit 1; }
 
 rm -rf "$out"
 mkdir -p "$out/runs" "$tools"
+# The plugin's default cache directory, fresh for every bench: rows never
+# read what your own runs (or an earlier bench) kept.
+export XDG_CACHE_HOME="$out/xdg-cache"
 
 # ---------------------------------------------------------------- build
 log "building the plugin and the bench tools"
@@ -182,6 +188,8 @@ cat >"$out/steps.tsv" <<EOF
 get-pods	kubectl get pods -A -o json
 audit-offline	kubectl imgtrust audit -A --offline -o json
 audit	kubectl imgtrust audit -A -o json
+audit-full-first	kubectl imgtrust audit -A --signatures --provenance --updates --cache-dir DIR -o json   (DIR empty: a first run)
+audit-full-cached	kubectl imgtrust audit -A --signatures --provenance --updates --cache-dir DIR -o json   (again, with the first run's DIR)
 resolve	kubectl imgtrust resolve <${#refs[@]} refs> -o json
 crane-loop	for r in <${#refs[@]} refs>; do crane digest \$r; done
 kbld	kbld -f images.yml (${#refs[@]} refs)
@@ -200,6 +208,15 @@ step() {
     get-pods) measure get-pods kubectl get pods -A -o json ;;
     audit-offline) measure audit-offline kubectl imgtrust audit -A --offline -o json ;;
     audit) measure audit kubectl imgtrust audit -A -o json ;;
+    audit-full-first)
+      # A cache directory of its own per round: each first run starts empty.
+      full_cache="$out/cache.$((${count[audit-full-first]:-0} + 1))"
+      measure audit-full-first kubectl imgtrust audit -A --signatures --provenance --updates --cache-dir "$full_cache" -o json
+      ;;
+    audit-full-cached)
+      [[ -n "${full_cache:-}" ]] || die "audit-full-cached runs after audit-full-first, with its cache"
+      measure audit-full-cached kubectl imgtrust audit -A --signatures --provenance --updates --cache-dir "$full_cache" -o json
+      ;;
     resolve) DOCKER_CONFIG="$out/docker" measure resolve kubectl imgtrust resolve "${refs[@]}" -o json ;;
     crane-loop)
       # shellcheck disable=SC2016 # expanded by the inner bash
@@ -226,7 +243,7 @@ kubectl imgtrust audit -A --offline -o json >/dev/null
 
 for ((round = 1; round <= runs; round++)); do
   log "round $round of $runs"
-  for s in get-pods audit-offline audit resolve audit-basic resolve-basic kubectl-images; do step "$s"; done
+  for s in get-pods audit-offline audit audit-full-first audit-full-cached resolve audit-basic resolve-basic kubectl-images; do step "$s"; done
   if ((round <= slow_runs)); then
     for s in crane-loop kbld; do step "$s"; done
   fi

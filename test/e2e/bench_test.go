@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -268,6 +270,7 @@ func checkCachedRunBudget(t *testing.T, priv, pub benchProxy, res *loader.Result
 	t.Helper()
 	args := []string{"-A", "-l", selector, "--verify-key", pubKey, "--provenance", "--updates"}
 	cacheDir := t.TempDir()
+	var last result
 	run := func(what string, extra ...string) (audit.Report, map[bool]proxy.Stats) {
 		priv.Snapshot(true)
 		pub.Snapshot(true)
@@ -276,6 +279,7 @@ func checkCachedRunBudget(t *testing.T, priv, pub benchProxy, res *loader.Result
 		if r.Code != 0 && r.Code != 1 {
 			t.Fatalf("audit %s: %s", what, r)
 		}
+		last = r
 		stats := map[bool]proxy.Stats{true: priv.Snapshot(true), false: pub.Snapshot(true)}
 		t.Logf("%s: %s; %s: %s; %s: %s", what, time.Since(start).Round(time.Millisecond),
 			priv.host, stats[true].Summary(), pub.host, stats[false].Summary())
@@ -352,6 +356,49 @@ func checkCachedRunBudget(t *testing.T, priv, pub benchProxy, res *loader.Result
 	}
 	if c := second.Summary.Cost; c == nil || c.Provenance == nil || c.Provenance.Requests != 0 {
 		t.Errorf("second run: provenance cost %+v, want 0 requests (all from the cache)", c)
+	}
+
+	// Every entry truncated, as a crash or a full disk would leave it: the
+	// run warns once, asks the registry as a cold run does, reports the
+	// same, and rewrites the entries, so the next run is warm again.
+	entries := 0
+	err := filepath.WalkDir(cacheDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return err
+		}
+		entries++
+		return os.Truncate(p, 10)
+	})
+	if err != nil || entries == 0 {
+		t.Fatalf("truncating the %d cache entries: %v", entries, err)
+	}
+	broken, fromBroken := run("--cache-dir, every entry truncated", "--cache-dir", cacheDir)
+	if n := strings.Count(last.Stderr, "warning: cache: ignoring"); n != 1 {
+		t.Errorf("%d warnings about the %d truncated entries, want one:\n%s", n, entries, last.Stderr)
+	}
+	for _, line := range strings.Split(last.Stderr, "\n") {
+		if strings.HasPrefix(line, "warning: cache") {
+			t.Logf("%d entries truncated: %s", entries, line)
+		}
+	}
+	for _, private := range []bool{true, false} {
+		if a, b := cold[private].Kind(proxy.KindManifest), fromBroken[private].Kind(proxy.KindManifest); a != b {
+			t.Errorf("with truncated entries: %d manifest requests, a cold run %d", b, a)
+		}
+	}
+	for i, it := range broken.Items {
+		if it.Signature == nil || first.Items[i].Signature == nil || it.Signature.Status != first.Items[i].Signature.Status {
+			t.Errorf("%s: with truncated entries signature %+v, first run %+v", it.Image, it.Signature, first.Items[i].Signature)
+		}
+	}
+	_, rewarmed := run("--cache-dir, after the rewrite", "--cache-dir", cacheDir)
+	for _, private := range []bool{true, false} {
+		if s := rewarmed[private]; s.Kind(proxy.KindBlob)+s.ByKind[http.MethodGet+" "+proxy.KindManifest] != 0 {
+			t.Errorf("after the rewrite: %s, want tag HEADs and listings only", s.Summary())
+		}
+	}
+	if strings.Contains(last.Stderr, "warning: cache") {
+		t.Errorf("the rewritten cache still warns:\n%s", last.Stderr)
 	}
 }
 
