@@ -503,8 +503,12 @@ func repeatTargets(byID map[string]*step, load loader.Result) []string {
 		return "**missed**"
 	}
 	r := cached.wall() / first.wall()
-	heads := cached.medianOf(func(r runResult) int { return r.private.ByKind["HEAD "+proxy.KindManifest] + r.public.ByKind["HEAD "+proxy.KindManifest] })
-	gets := cached.medianOf(func(r runResult) int { return r.private.ByKind["GET "+proxy.KindManifest] + r.public.ByKind["GET "+proxy.KindManifest] })
+	heads := cached.medianOf(func(r runResult) int {
+		return r.private.ByKind["HEAD "+proxy.KindManifest] + r.public.ByKind["HEAD "+proxy.KindManifest]
+	})
+	gets := cached.medianOf(func(r runResult) int {
+		return r.private.ByKind["GET "+proxy.KindManifest] + r.public.ByKind["GET "+proxy.KindManifest]
+	})
 	blobs := cached.medianOf(func(r runResult) int { return r.requests(proxy.KindBlob) })
 	other := cached.medianOf(func(r runResult) int { return r.requests(proxy.KindOther) })
 	tags := cached.medianOf(func(r runResult) int { return r.requests(proxy.KindTags) })
