@@ -272,3 +272,24 @@ func TestRequestBudget(t *testing.T) {
 		})
 	}
 }
+
+// A verified signature with a failed referrers lookup is no complete
+// answer: the attestations that lookup would have found are missing, so
+// the result must not be kept between runs.
+func TestVerifiedWithAFailedLookupIsIncomplete(t *testing.T) {
+	kp, pub := keypair(t)
+	f := newFixture(t, true)
+	f.legacy(kp, f.digest.String())
+	f.reg.Set(func(h *testregistry.Hooks) { h.Fault = testregistry.Refuse(http.StatusForbidden, "/referrers/") })
+	got := f.check(t, pub)
+	if got.Status != StatusVerified {
+		t.Fatalf("Status = %s, want verified by the .sig tag (%+v)", got.Status, got)
+	}
+	if got.Complete {
+		t.Error("Complete with the referrers lookup refused")
+	}
+	f.reg.Set(func(h *testregistry.Hooks) { h.Fault = nil })
+	if got := f.check(t, pub); got.Status != StatusVerified || !got.Complete {
+		t.Errorf("every lookup answered: Status %s, Complete %t", got.Status, got.Complete)
+	}
+}
