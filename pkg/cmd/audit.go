@@ -262,6 +262,10 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
+	if c := cfg.Stage.Facts; c != nil && klog.V(1).Enabled() {
+		s := c.Stats()
+		fmt.Fprintf(o.ErrOut, "cache %s: %d digest facts read from it, %d asked of the registry, %d kept\n", c.Dir(), s.Hits, s.Misses, s.Puts)
+	}
 	if err := o.print(res); err != nil {
 		return &exitError{Code: ExitError, Err: err}
 	}
