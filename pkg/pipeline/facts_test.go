@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -223,5 +224,27 @@ func TestFactsKey(t *testing.T) {
 	}
 	if _, ok := (SignatureConfig{TrustPolicy: policy}).FactsKey(); ok {
 		t.Error("a policy with k8s:// keys has a key: the Secret changes without us")
+	}
+}
+
+// TestCredIdentity: the cache's identity of a credential follows its
+// content, not the secret that holds it, and never holds the password.
+func TestCredIdentity(t *testing.T) {
+	s := AuditStage{Facts: factcache.Open(t.TempDir(), factcache.Options{Version: "test"})}
+	basic := func(source, id, pass string) registry.Credential {
+		return registry.Credential{Source: source, ID: id, Auth: &authn.Basic{Username: "u", Password: pass}}
+	}
+	a, okA := s.credIdentity(basic("pod-secret shop/a", "id-1", "hunter2"))
+	b, okB := s.credIdentity(basic("pod-secret web/b", "id-2", "hunter2"))
+	c, _ := s.credIdentity(basic("pod-secret shop/a", "id-1", "rotated"))
+	anon, _ := s.credIdentity(registry.Anonymous)
+	if !okA || !okB || a != b {
+		t.Errorf("one login in two secrets: identities %q and %q, want one", a, b)
+	}
+	if a == c {
+		t.Error("a rotated password keeps the identity: a verdict read with the old one would be reused")
+	}
+	if anon != "anonymous" || a == anon || strings.Contains(a, "hunter2") {
+		t.Errorf("identities %q (anonymous %q)", a, anon)
 	}
 }
