@@ -82,14 +82,19 @@ make --no-print-directory build >&2
 go build -o "$tools/load" ./hack/bench/load
 go build -o "$tools/proxy" ./hack/bench/proxy
 go build -o "$tools/report" ./hack/bench/report
-# The competitors: a failed build is recorded and the bench goes on.
-if (cd hack/bench/kbld && go build -o "$tools/kbld" carvel.dev/kbld/cmd/kbld) 2>"$out/kbld.build.log"; then
+# The competitors, when their steps run: a failed build is recorded and the
+# bench goes on.
+if [[ " $steps " != *" kbld "* ]]; then
+  rm -f "$tools/kbld"
+elif (cd hack/bench/kbld && go build -o "$tools/kbld" carvel.dev/kbld/cmd/kbld) 2>"$out/kbld.build.log"; then
   rm "$out/kbld.build.log"
 else
   log "kbld did not build; see $out/kbld.build.log"
   rm -f "$tools/kbld"
 fi
-if ! GOBIN="$tools" GOFLAGS=-mod=mod go install github.com/chenjiandongx/kubectl-images@latest 2>"$out/kubectl-images.build.log"; then
+if [[ " $steps " != *" kubectl-images "* ]]; then
+  rm -f "$tools/kubectl-images"
+elif ! GOBIN="$tools" GOFLAGS=-mod=mod go install github.com/chenjiandongx/kubectl-images@latest 2>"$out/kubectl-images.build.log"; then
   log "kubectl-images did not build; see $out/kubectl-images.build.log"
   rm -f "$tools/kubectl-images"
 else
