@@ -39,6 +39,26 @@
 # real registry's checks run on its own machines), BENCH_STEPS (all: a subset such
 # as "get-pods audit-offline" for the scaling runs), BENCH_KEEP=1 (leave the
 # stack and proxies up), BENCH_NO_DOCS=1 (do not touch docs/benchmarks.md).
+#
+# Signatures and provenance at scale (issue 32 part 3): when one of the
+# signature steps is selected, every bench digest is signed after the load
+# with a cosign key pair made for the run (BENCH_SIGNER: imgtrust, the
+# default, `kubectl imgtrust sign -A`; or cosign, `cosign sign` per digest),
+# and BENCH_ATTEST of them (default all) get a SLSA v1 provenance attestation
+# from the real `cosign attest` (BENCH_ATTEST_JOBS cosign processes at once,
+# default 4). Both are setup, not measured against a target: the proxies add
+# no latency meanwhile (GET /_latency?set=0s), and each is timed and counted
+# like a step. Then, beside `audit`:
+#
+#   audit-verify-key    kubectl imgtrust audit -A --verify-key KEY -o json
+#   audit-trust-policy  kubectl imgtrust audit -A --trust-policy FILE -o json
+#   audit-provenance    kubectl imgtrust audit -A --provenance --verify-key KEY -o json
+#   cosign-verify-loop  while read d; do cosign verify --key KEY --insecure-ignore-tlog=true "$d"; done
+#                       (the same digests; BENCH_SLOW_RUNS rounds)
+#
+# Their rows go to their own section of docs/benchmarks.md. BENCH_DOCS_SECTION
+# (default all) picks what is rewritten there: main, signatures or all; a
+# section none of whose steps ran is left alone.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -60,10 +80,15 @@ export IMGTRUST_STACK_NO_CONTROLLERS=1
 export IMGTRUST_STACK_BCRYPT_COST=${BENCH_BCRYPT_COST:-5}
 default_steps="get-pods audit-offline audit audit-full-first audit-full-cached resolve kubectl-images crane-loop kbld"
 [[ "$private_auth" != both ]] || default_steps+=" audit-basic resolve-basic"
+# The signature rows (issue 32 part 3; sign_bench_images and sig_step below).
+sig_steps="audit-verify-key audit-trust-policy audit-provenance"
+sig_slow_steps="cosign-verify-loop"
+default_steps+=" $sig_steps $sig_slow_steps"
 steps=${BENCH_STEPS:-$default_steps}
 
 log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
+selected() { [[ " $steps " == *" $1 "* ]]; }
 
 [[ -x /usr/bin/time ]] ||
   die "/usr/bin/time is missing (GNU time, for wall time and peak RSS); install it: sudo apt-get install -y time"
@@ -84,7 +109,7 @@ go build -o "$tools/proxy" ./hack/bench/proxy
 go build -o "$tools/report" ./hack/bench/report
 # The competitors, when their steps run: a failed build is recorded and the
 # bench goes on.
-if [[ " $steps " != *" kbld "* ]]; then
+if ! selected kbld; then
   rm -f "$tools/kbld"
 elif (cd hack/bench/kbld && go build -o "$tools/kbld" carvel.dev/kbld/cmd/kbld) 2>"$out/kbld.build.log"; then
   rm "$out/kbld.build.log"
@@ -92,7 +117,7 @@ else
   log "kbld did not build; see $out/kbld.build.log"
   rm -f "$tools/kbld"
 fi
-if [[ " $steps " != *" kubectl-images "* ]]; then
+if ! selected kubectl-images; then
   rm -f "$tools/kubectl-images"
 elif ! GOBIN="$tools" GOFLAGS=-mod=mod go install github.com/chenjiandongx/kubectl-images@latest 2>"$out/kubectl-images.build.log"; then
   log "kubectl-images did not build; see $out/kubectl-images.build.log"
@@ -152,7 +177,7 @@ public=$(<"$out/public.addr")
 # ---------------------------------------------------------------- load
 log "loading $pods pods in $namespaces namespaces, $images images (registries behind $private and $public)"
 "$tools/load" -pods "$pods" -namespaces "$namespaces" -images "$images" -prefix bench \
-  -private-host "$private" -public-host "$public" -private-upstream "$private_upstream" -refs-file "$out/refs.txt" >"$out/load.json"
+  -private-host "$private" -public-host "$public" -private-upstream "$private_upstream" -refs-file "$out/refs.txt" -digests-file "$out/digests.txt" >"$out/load.json"
 mapfile -t refs <"$out/refs.txt"
 
 # For the tools given references rather than a cluster (resolve, crane,
@@ -179,7 +204,7 @@ measure() {
   stats "$private" >/dev/null
   stats "$public" >/dev/null
   local rc=0
-  /usr/bin/time -v -o "$out/runs/$id.$n.time" "$@" >/dev/null 2>"$out/runs/$id.$n.stderr" || rc=$?
+  /usr/bin/time -v -o "$out/runs/$id.$n.time" "$@" >"${stdout_to:-/dev/null}" 2>"$out/runs/$id.$n.stderr" || rc=$?
   echo "$rc" >"$out/runs/$id.$n.rc"
   stats "$private" >"$out/runs/$id.$n.private.json"
   stats "$public" >"$out/runs/$id.$n.public.json"
@@ -206,9 +231,105 @@ audit-basic	kubectl imgtrust audit -A -o json   (private registry: basic auth)
 resolve-basic	kubectl imgtrust resolve <${#refs[@]} refs> -o json   (private registry: basic auth)
 EOF
 fi
+cat >"$out/signature-steps.tsv" <<EOF
+audit-verify-key	kubectl imgtrust audit -A --verify-key KEY -o json
+audit-trust-policy	kubectl imgtrust audit -A --trust-policy FILE -o json
+audit-provenance	kubectl imgtrust audit -A --provenance --verify-key KEY -o json
+cosign-verify-loop	for d in <${#refs[@]} digests>; do cosign verify --key KEY --insecure-ignore-tlog=true \$d; done
+EOF
+
+# ---------------------------------------------------------------- signatures
+# sign_bench_images signs every bench digest and attests BENCH_ATTEST of
+# them, each timed and counted as a run of setup-sign and setup-attest.
+sigdir="$out/signing"
+sign_bench_images() {
+  local s wanted=""
+  for s in $sig_steps $sig_slow_steps; do selected "$s" && wanted=1; done
+  [[ -n "$wanted" ]] || return 0
+  mkdir -p "$sigdir"
+  # A key pair for this run only, with an empty password.
+  (cd "$sigdir" && COSIGN_PASSWORD="" cosign generate-key-pair --output-key-prefix bench >/dev/null 2>"$sigdir/keygen.log") ||
+    die "cosign generate-key-pair failed: $(cat "$sigdir/keygen.log")"
+  cat >"$sigdir/trust.yaml" <<EOF
+apiVersion: imgtrust.dev/v1alpha1
+kind: TrustPolicy
+rules:
+- images: ["**"]
+  keys: [bench.pub]
+  action: require
+EOF
+  # A minimal SLSA v1 predicate, as the e2e tests attach.
+  cat >"$sigdir/slsa.json" <<'EOF'
+{"buildDefinition": {"buildType": "https://imgtrust.example/build/v1",
+  "externalParameters": {"configSource": {"uri": "git+https://imgtrust.example/app", "digest": {"sha1": "0123456789abcdef0123456789abcdef01234567"}}}},
+ "runDetails": {"builder": {"id": "https://imgtrust.example/builder"},
+  "metadata": {"startedOn": "2026-01-01T00:00:00Z", "finishedOn": "2026-01-01T00:01:00Z"}}}
+EOF
+  local total n jobs=${BENCH_ATTEST_JOBS:-4} signer=${BENCH_SIGNER:-imgtrust}
+  total=$(wc -l <"$out/digests.txt")
+  n=${BENCH_ATTEST:-$total}
+  head -n "$n" "$out/digests.txt" >"$sigdir/attested.txt"
+  local sign_text="kubectl imgtrust sign -A --key KEY (the $total digests the pods run)"
+  [[ "$signer" == imgtrust ]] || sign_text="cosign sign --key KEY --tlog-upload=false, each of the $total digests, $jobs at once"
+  printf '%s\t%s\n' \
+    setup-sign "$sign_text; no added latency" \
+    setup-attest "cosign attest --type slsaprovenance1 --key KEY, $(wc -l <"$sigdir/attested.txt") of the digests, $jobs at once; no added latency" >"$out/signature-setup.tsv"
+  # Through the proxies, as the pods name the images, so the writes are
+  # counted; without their latency, as this is setup.
+  set_latency 0s
+  log "signing the $total bench digests with $signer"
+  case $signer in
+    imgtrust) DOCKER_CONFIG="$out/docker" COSIGN_PASSWORD="" measure setup-sign kubectl imgtrust sign -A --key "$sigdir/bench.key" ;;
+    cosign)
+      # shellcheck disable=SC2016 # expanded by the inner bash
+      DOCKER_CONFIG="$out/docker" COSIGN_PASSWORD="" measure setup-sign \
+        xargs -P "$jobs" -I{} -a "$out/digests.txt" bash -c 'cosign sign -y --key "$1" --use-signing-config=false --tlog-upload=false \
+          --registry-cacert "$2" "$3" >/dev/null 2>&1 || { echo "cosign sign $3 failed" >&2; exit 1; }' _ "$sigdir/bench.key" "$pki/ca.crt" {}
+      ;;
+    *) die "BENCH_SIGNER=$signer: use imgtrust or cosign" ;;
+  esac
+  [[ "$(<"$out/runs/setup-sign.1.rc")" == 0 ]] || die "signing the bench images failed; see $out/runs/setup-sign.1.stderr"
+  log "attesting $n of them with cosign attest"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  DOCKER_CONFIG="$out/docker" COSIGN_PASSWORD="" measure setup-attest \
+    xargs -P "$jobs" -I{} -a "$sigdir/attested.txt" bash -c 'cosign attest -y --key "$1" --type slsaprovenance1 --predicate "$2" \
+      --use-signing-config=false --tlog-upload=false --registry-cacert "$3" "$4" >/dev/null 2>&1 || { echo "cosign attest $4 failed" >&2; exit 1; }' \
+    _ "$sigdir/bench.key" "$sigdir/slsa.json" "$pki/ca.crt" {}
+  [[ "$(<"$out/runs/setup-attest.1.rc")" == 0 ]] || die "attesting the bench images failed; see $out/runs/setup-attest.1.stderr"
+  set_latency "$latency"
+}
+
+# set_latency DURATION: the delay both proxies add from now on.
+set_latency() {
+  local p
+  for p in "$private" "$public"; do
+    curl -fsS --cacert "$pki/ca.crt" "https://$p/_latency?set=$1" >/dev/null || die "setting the latency of the proxy $p failed"
+  done
+}
+
+# sig_step runs one signature step; the audits' last report is kept for
+# the report's verdict counts.
+sig_step() {
+  selected "$1" || return 0
+  local key="$sigdir/bench.pub"
+  case $1 in
+    audit-verify-key) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --verify-key "$key" -o json ;;
+    audit-trust-policy) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --trust-policy "$sigdir/trust.yaml" -o json ;;
+    audit-provenance) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --provenance --verify-key "$key" -o json ;;
+    cosign-verify-loop)
+      # shellcheck disable=SC2016 # expanded by the inner bash
+      DOCKER_CONFIG="$out/docker" measure cosign-verify-loop bash -c 'failed=0
+        while read -r d; do
+          cosign verify --key "$2" --insecure-ignore-tlog=true --registry-cacert "$3" "$d" >/dev/null 2>&1 || failed=$((failed + 1))
+        done <"$1"
+        echo "cosign verify failed for $failed digests" >&2
+        ((failed == 0))' _ "$out/digests.txt" "$key" "$pki/ca.crt"
+      ;;
+  esac
+}
 
 step() {
-  [[ " $steps " == *" $1 "* ]] || return 0
+  selected "$1" || return 0
   case $1 in
     get-pods) measure get-pods kubectl get pods -A -o json ;;
     audit-offline) measure audit-offline kubectl imgtrust audit -A --offline -o json ;;
@@ -242,6 +363,8 @@ step() {
   esac
 }
 
+sign_bench_images
+
 log "warming up the API server's caches"
 kubectl get pods -A -o json >/dev/null
 kubectl imgtrust audit -A --offline -o json >/dev/null
@@ -249,8 +372,10 @@ kubectl imgtrust audit -A --offline -o json >/dev/null
 for ((round = 1; round <= runs; round++)); do
   log "round $round of $runs"
   for s in get-pods audit-offline audit audit-full-first audit-full-cached resolve audit-basic resolve-basic kubectl-images; do step "$s"; done
+  for s in $sig_steps; do sig_step "$s"; done
   if ((round <= slow_runs)); then
     for s in crane-loop kbld; do step "$s"; done
+    for s in $sig_slow_steps; do sig_step "$s"; done
   fi
 done
 
@@ -258,6 +383,6 @@ done
 cp /proc/loadavg "$out/loadavg"
 "$tools/report" -dir "$out" -latency "$latency" -per-host "$per_host" >"$out/results.md"
 if [[ -z "${BENCH_NO_DOCS:-}" ]]; then
-  "$tools/report" -dir "$out" -latency "$latency" -per-host "$per_host" -splice docs/benchmarks.md
+  "$tools/report" -dir "$out" -latency "$latency" -per-host "$per_host" -section "${BENCH_DOCS_SECTION:-all}" -splice docs/benchmarks.md
 fi
 cat "$out/results.md"

@@ -52,6 +52,7 @@ func run() error {
 	flag.IntVar(&c.Workers, "workers", 32, "concurrent API calls")
 	flag.IntVar(&c.PushWorkers, "push-workers", 16, "concurrent image pushes")
 	refsFile := flag.String("refs-file", "", "write the unique image references here, one per line")
+	digestsFile := flag.String("digests-file", "", "write each unique image as REPOSITORY@DIGEST here, one per line (what signers and verifiers take)")
 	flag.Parse()
 	c.Log = os.Stderr
 
@@ -71,6 +72,15 @@ func run() error {
 	}
 	if *refsFile != "" {
 		if err := os.WriteFile(*refsFile, []byte(strings.Join(res.Refs(), "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	if *digestsFile != "" {
+		var lines []string
+		for _, im := range res.Images {
+			lines = append(lines, im.Ref[:strings.LastIndex(im.Ref, ":")]+"@"+im.Digest)
+		}
+		if err := os.WriteFile(*digestsFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 			return err
 		}
 	}

@@ -45,21 +45,47 @@ func run() error {
 	latency := flag.String("latency", "20ms", "the proxies' latency, for the text")
 	splice := flag.String("splice", "", "replace the generated section of this markdown file instead of printing")
 	perHost := flag.Int("per-host", 4, "requests in flight per registry (the plugin's --concurrency-per-registry), for the physical limit")
+	section := flag.String("section", "all", "with -splice, the generated sections to rewrite: main, signatures or all (one none of whose steps ran is left alone)")
 	flag.Parse()
+	if *section != "all" && *section != "main" && *section != "signatures" {
+		return fmt.Errorf("-section %q: use main, signatures or all", *section)
+	}
 	md, err := render(*dir, *latency, *perHost)
 	if err != nil {
 		return err
 	}
+	sig, sigRan, err := renderSignatures(*dir, *latency, *perHost)
+	if err != nil {
+		return err
+	}
 	if *splice == "" {
+		if sigRan {
+			md += "\n" + sig
+		}
 		_, err = os.Stdout.WriteString(md)
 		return err
 	}
-	return spliceInto(*splice, md)
+	if *section != "signatures" {
+		steps, err := readSteps(*dir)
+		if err != nil {
+			return err
+		}
+		if anyRuns(steps) {
+			if err := spliceInto(*splice, md); err != nil {
+				return err
+			}
+		}
+	}
+	if *section != "main" && sigRan {
+		return spliceSection(*splice, sig, sigBeginMarker, sigEndMarker)
+	}
+	return nil
 }
 
 // runResult is one measured run of one step.
 type runResult struct {
 	wall    float64 // seconds
+	cpu     float64 // user + system seconds, of the process and the children it waited for
 	rssKB   int
 	exit    int
 	private proxy.Stats
@@ -311,8 +337,11 @@ func authText(auth string) string {
 	return basic
 }
 
-func readSteps(dir string) ([]step, error) {
-	f, err := os.Open(filepath.Join(dir, "steps.tsv"))
+func readSteps(dir string) ([]step, error) { return readStepsFile(dir, "steps.tsv") }
+
+// readStepsFile reads a list of "ID<TAB>command" lines and each step's runs.
+func readStepsFile(dir, name string) ([]step, error) {
+	f, err := os.Open(filepath.Join(dir, name))
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +383,10 @@ func readRun(dir, id string, n int) (runResult, error) {
 			r.wall, err = parseClock(line[strings.LastIndex(line, " ")+1:])
 		case strings.HasPrefix(line, "Maximum resident set size"):
 			r.rssKB, err = strconv.Atoi(line[strings.LastIndex(line, " ")+1:])
+		case strings.HasPrefix(line, "User time (seconds)"), strings.HasPrefix(line, "System time (seconds)"):
+			var v float64
+			v, err = strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+			r.cpu += v
 		}
 		if err != nil {
 			return r, fmt.Errorf("%q: %w", line, err)
@@ -467,6 +500,11 @@ func goVersion() string {
 // spliceInto replaces the generated section of path, keeping the prose
 // around it.
 func spliceInto(path, section string) error {
+	return spliceSection(path, section, beginMarker, endMarker)
+}
+
+// spliceSection replaces the text from beginMarker to endMarker of path.
+func spliceSection(path, section, beginMarker, endMarker string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err

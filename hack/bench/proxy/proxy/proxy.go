@@ -28,6 +28,11 @@ const StatsPath = "/_stats"
 // measured against two registries holding the same images.
 const UpstreamPath = "/_upstream"
 
+// LatencyPath changes the added delay: ?set=DURATION (e.g. 0s while the
+// bench writes its signatures, which are setup and not measured, then back).
+// It answers the delay in force.
+const LatencyPath = "/_latency"
+
 // Kinds of request, by path.
 const (
 	KindPing     = "ping"     // /v2/
@@ -84,7 +89,7 @@ type Proxy struct {
 	Alt *url.URL
 
 	upstream *url.URL
-	latency  time.Duration
+	latency  atomic.Int64 // time.Duration
 	rp       *httputil.ReverseProxy
 	useAlt   atomic.Bool
 
@@ -96,7 +101,8 @@ type Proxy struct {
 // latency to every request. transport carries the upstream requests and must
 // trust the upstream's certificate.
 func New(upstream *url.URL, latency time.Duration, transport http.RoundTripper) *Proxy {
-	p := &Proxy{upstream: upstream, latency: latency}
+	p := &Proxy{upstream: upstream}
+	p.latency.Store(int64(latency))
 	p.reset()
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
@@ -203,6 +209,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.switchUpstream(w, r.URL.Query().Get("use"))
 		return
 	}
+	if r.URL.Path == LatencyPath {
+		p.setLatency(w, r.URL.Query().Get("set"))
+		return
+	}
 	kind, manifest := Classify(r.URL.Path)
 	p.count(func(s *Stats) {
 		s.Total++
@@ -217,7 +227,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The delay is per request, before forwarding: what a client sees from a
 	// registry one round trip away, independent of how busy the upstream is.
 	select {
-	case <-time.After(p.latency):
+	case <-time.After(time.Duration(p.latency.Load())):
 	case <-r.Context().Done():
 		return
 	}
@@ -235,6 +245,18 @@ func (p *Proxy) switchUpstream(w http.ResponseWriter, use string) {
 		return
 	}
 	_, _ = io.WriteString(w, use+"\n")
+}
+
+func (p *Proxy) setLatency(w http.ResponseWriter, set string) {
+	if set != "" {
+		d, err := time.ParseDuration(set)
+		if err != nil || d < 0 {
+			http.Error(w, "set=DURATION, e.g. 0s or 20ms", http.StatusBadRequest)
+			return
+		}
+		p.latency.Store(int64(d))
+	}
+	_, _ = io.WriteString(w, time.Duration(p.latency.Load()).String()+"\n")
 }
 
 // Summary renders ByKind as sorted "METHOD kind=N" pairs, for logs.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A registry whose token service lives on another host: the realm is
@@ -101,5 +102,44 @@ func TestSwitchToAltUpstream(t *testing.T) {
 	}
 	if n := p.Snapshot(false).Total; n != 6 {
 		t.Errorf("counted %d requests, want the 6 forwarded (switches are not counted)", n)
+	}
+}
+
+// ?set= changes the delay of the requests that follow; a bad duration is
+// refused and leaves it alone.
+func TestSetLatency(t *testing.T) {
+	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer registry.Close()
+	up, _ := url.Parse(registry.URL)
+	p := New(up, time.Second, http.DefaultTransport)
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	get := func(path string) (int, string, time.Duration) {
+		start := time.Now()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b)), time.Since(start)
+	}
+	if code, _, _ := get(LatencyPath + "?set=-1s"); code != http.StatusBadRequest {
+		t.Errorf("set=-1s answered %d, want 400", code)
+	}
+	if _, got, _ := get(LatencyPath); got != "1s" {
+		t.Errorf("after a refused set, the delay is %q, want 1s", got)
+	}
+	if code, got, _ := get(LatencyPath + "?set=0s"); code != http.StatusOK || got != "0s" {
+		t.Fatalf("set=0s answered %d %q", code, got)
+	}
+	if _, _, took := get("/v2/"); took > 500*time.Millisecond {
+		t.Errorf("a request after set=0s took %s, want no added second", took)
+	}
+	if _, got, _ := get(LatencyPath + "?set=20ms"); got != "20ms" {
+		t.Errorf("set=20ms answered %q", got)
+	}
+	if s := p.Snapshot(false); s.Total != 1 {
+		t.Errorf("%d requests counted, want 1 (the latency calls are not registry requests)", s.Total)
 	}
 }
