@@ -1,7 +1,25 @@
 #!/usr/bin/env bash
 # `make demo`, after the stack is up: load the demo workloads and run the main
 # job, `kubectl imgtrust audit -A`, through the real kubectl.
+#
+#   hack/demo.sh step N/M WHAT EXPECTED -- CMD...
+#
+# is how `make demo` runs each of its steps: it prints the step and the time
+# it is expected to take, runs CMD and says how long it took, so a newcomer's
+# first (cold) run shows where the minutes go.
 set -euo pipefail
+
+if [[ ${1:-} == step ]]; then
+  n=$2 what=$3 expected=$4
+  shift 4
+  [[ ${1:-} != -- ]] || shift
+  echo "demo: step $n: $what (expected: $expected)" >&2
+  start=$SECONDS
+  "$@"
+  took=$((SECONDS - start))
+  echo "demo: step $n done in $((took / 60))m$((took % 60))s" >&2
+  exit 0
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 eval "$(hack/local-cluster.sh env)"
