@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -126,13 +127,31 @@ func List(ctx context.Context, client kubernetes.Interface, ns string) (objects 
 }
 
 func listKind(ctx context.Context, client kubernetes.Interface, kl kindLister, ns string) ([]Object, error) {
-	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+	return extractPages(ctx, kl.kind, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		return kl.list(ctx, client, ns, opts)
 	})
+}
+
+// extractPages reads one kind page by page (pageSize items a LIST, with
+// the continue token), extracting each item's Object as its page arrives;
+// the typed items go with their page. Pods share what they have in common
+// (podInterner), so a cluster-wide listing holds little more per pod than
+// its name.
+func extractPages(ctx context.Context, kind string, page pager.ListPageFunc) ([]Object, error) {
+	p := pager.New(page)
 	p.PageSize = pageSize
+	var in *podInterner
+	if kind == "Pod" {
+		in = newPodInterner()
+	}
 	var out []Object
+	// Nothing extracted points into a page's items (strings, maps and
+	// owner references are their own allocations), so each page is freed
+	// once read without EachListItemWithAlloc's copy of every item.
 	err := p.EachListItem(ctx, metav1.ListOptions{}, func(item runtime.Object) error {
-		if obj, ok := fromTyped(kl.kind, item); ok {
+		if pod, ok := item.(*corev1.Pod); ok && in != nil {
+			out = append(out, in.pod(pod))
+		} else if obj, ok := fromTyped(kind, item); ok {
 			out = append(out, obj)
 		}
 		return nil
