@@ -97,6 +97,10 @@ type clusterAudit struct {
 // auditCluster audits one cluster (one kubeconfig context): discovery,
 // the rules, and the registry stage on the shared resolver.
 func (cfg AuditConfig) auditCluster(ctx context.Context, c Cluster, shared *Shared) (clusterAudit, error) {
+	if early := cfg.prefetch(ctx, c); early != nil {
+		c.Scope.Early = early.roots
+		defer early.stop()
+	}
 	found, err := c.Discover(ctx)
 	if err != nil {
 		return clusterAudit{}, err
@@ -154,6 +158,20 @@ func (cfg AuditConfig) registryStage(ctx context.Context, c Cluster, found *work
 		}
 	}
 	return append(warnings, stage.Run(ctx, client, found, items)...), stage.Cost
+}
+
+// prefetch is the registry work started while the pods are listed (see
+// prefetch), for a live listing of the cluster that goes online; nil
+// otherwise.
+func (cfg AuditConfig) prefetch(ctx context.Context, c Cluster) *prefetch {
+	if cfg.Offline || cfg.Stage.Resolver == nil || c.Scope.Offline() || len(c.Scope.Args) > 0 {
+		return nil
+	}
+	client, err := c.Client()
+	if err != nil {
+		return nil // the stage says why
+	}
+	return newPrefetch(ctx, cfg.Stage.Resolver, client, cfg.Stage.Concurrency, c.Scope.AllNamespaces)
 }
 
 func (cfg AuditConfig) event(e AuditEvent) {

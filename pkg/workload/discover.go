@@ -31,6 +31,12 @@ type Scope struct {
 	// ImagePaths says which fields of custom resources hold images: the
 	// built-in catalogue (nil) or it with --image-paths rules added.
 	ImagePaths *Catalog
+	// Early, when set, is called once during a listing of the cluster (not
+	// with -f or TYPE/NAME), before the pods are all read, with the
+	// workloads already certain to be reported: controllers without an
+	// owner, which the selector (if any) matches. Their template images
+	// and credentials are then known, so registry work can start.
+	Early func([]Object)
 }
 
 // Offline reports whether the scope reads manifest files rather than the cluster.
@@ -104,7 +110,11 @@ func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, sc
 	if scope.AllNamespaces {
 		ns = ""
 	}
-	objects, problems, err := List(ctx, client, ns)
+	var early func([]Object)
+	if scope.Early != nil {
+		early = func(controllers []Object) { scope.Early(certainRoots(controllers, selector)) }
+	}
+	objects, problems, err := list(ctx, client, ns, early)
 	if err != nil {
 		return nil, err
 	}

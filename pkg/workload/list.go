@@ -82,13 +82,24 @@ func (e *ListError) Unwrap() error { return e.Err }
 // values, and the rest is still returned; err is set only when nothing at
 // all could be read.
 func List(ctx context.Context, client kubernetes.Interface, ns string) (objects []Object, problems []*ListError, err error) {
+	return list(ctx, client, ns, nil)
+}
+
+// list is List; controllers, when set, is called with the objects of every
+// kind but Pod as soon as those are read, while the pods (most of a
+// cluster, and most of the listing's time) are still being read.
+func list(ctx context.Context, client kubernetes.Interface, ns string, controllers func([]Object)) (objects []Object, problems []*ListError, err error) {
 	type result struct {
 		objects []Object
 		problem *ListError
 	}
 	results := make([]result, len(kindListers))
-	var wg sync.WaitGroup
+	var pods, others sync.WaitGroup
 	for i, kl := range kindListers {
+		wg := &others
+		if kl.kind == "Pod" {
+			wg = &pods
+		}
 		wg.Go(func() {
 			objs, err := listKind(ctx, client, kl, ns)
 			results[i] = result{objects: objs}
@@ -97,7 +108,17 @@ func List(ctx context.Context, client kubernetes.Interface, ns string) (objects 
 			}
 		})
 	}
-	wg.Wait()
+	others.Wait()
+	if controllers != nil {
+		var read []Object
+		for i, kl := range kindListers {
+			if kl.kind != "Pod" {
+				read = append(read, results[i].objects...)
+			}
+		}
+		controllers(read)
+	}
+	pods.Wait()
 
 	for _, r := range results {
 		objects = append(objects, r.objects...)

@@ -2,16 +2,21 @@ package workload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // synthPod is pod i of a synthetic cluster: ten pods a ReplicaSet, 100
@@ -171,5 +176,76 @@ func BenchmarkExtractPods(b *testing.B) {
 				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "retained-B/pod")
 			})
 		}
+	}
+}
+
+// TestListControllersBeforePods: list hands over every kind but pods while
+// the pods are still being read, and certainRoots keeps the controllers
+// Rollup reports whatever the pods are: no owner, a pod spec, the selector
+// matching them.
+func TestListControllersBeforePods(t *testing.T) {
+	handed := make(chan struct{})
+	client := gatedPods{newFakeClient(), handed}
+	var controllers []Object
+	objects, problems, err := list(context.Background(), client, "shop", func(objs []Object) {
+		controllers = objs
+		close(handed)
+	})
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("list() problems=%v err=%v", problems, err)
+	}
+	if got, want := len(controllers), len(objects)-1; got != want {
+		t.Errorf("handed %d controllers, want every object but the pod (%d)", got, want)
+	}
+	var names []string
+	for _, o := range certainRoots(controllers, nil) {
+		names = append(names, o.Kind+"/"+o.Name)
+	}
+	want := []string{"Deployment/web", "StatefulSet/db", "DaemonSet/agent", "Job/once", "CronJob/nightly", "ReplicationController/frontend"}
+	if !reflect.DeepEqual(sorted(names), sorted(want)) {
+		t.Errorf("certainRoots() = %v, want %v (not the ReplicaSet its Deployment owns)", names, want)
+	}
+	for i := range controllers {
+		if controllers[i].Kind == "Deployment" {
+			controllers[i].Labels = map[string]string{"tier": "web"}
+		}
+	}
+	sel, _ := labels.Parse("tier=web")
+	if got := certainRoots(controllers, sel); len(got) != 1 || got[0].Kind != "Deployment" {
+		t.Errorf("certainRoots(tier=web) = %+v, want only the labelled Deployment", got)
+	}
+}
+
+// gatedPods answers a LIST of pods only once gate is closed, failing it
+// after 5s: the controllers were not handed over while pods were read.
+type gatedPods struct {
+	*fake.Clientset
+	gate chan struct{}
+}
+
+func (c gatedPods) CoreV1() typedcorev1.CoreV1Interface {
+	return gatedCore{c.Clientset.CoreV1(), c.gate}
+}
+
+type gatedCore struct {
+	typedcorev1.CoreV1Interface
+	gate chan struct{}
+}
+
+func (c gatedCore) Pods(ns string) typedcorev1.PodInterface {
+	return gatedPodList{c.CoreV1Interface.Pods(ns), c.gate}
+}
+
+type gatedPodList struct {
+	typedcorev1.PodInterface
+	gate chan struct{}
+}
+
+func (p gatedPodList) List(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error) {
+	select {
+	case <-p.gate:
+		return p.PodInterface.List(ctx, opts)
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("the pods' LIST waited 5s: the controllers were not handed over first")
 	}
 }

@@ -150,6 +150,20 @@ func Rollup(objects []Object, opts RollupOptions) []Workload {
 	return out
 }
 
+// certainRoots are the objects Rollup reports whatever else is listed:
+// those without an owner (always a top owner), with a pod spec, and
+// matching selector themselves (a group is kept when any member matches,
+// which its pods may still do; these need none of them).
+func certainRoots(objects []Object, selector labels.Selector) []Object {
+	var out []Object
+	for _, o := range objects {
+		if o.Owner == nil && o.Spec != nil && (selector == nil || selector.Matches(labels.Set(o.Labels))) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 func buildWorkload(objects []Object, root int, pods []int) Workload {
 	w := Workload{Object: objects[root], Pods: len(pods)}
 	index := map[ContainerKey]int{}

@@ -1,0 +1,111 @@
+package pipeline
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// prefetch overlaps the registry stage with the pod listing. Pods are most
+// of a cluster and most of the listing's time, but the controllers without
+// an owner (Deployments, StatefulSets, DaemonSets, CronJobs, bare Jobs and
+// ReplicaSets) are read first and are reported whatever the pods turn out to
+// be, so the requests the stage will send for their template images are
+// known then: each image with the credentials a new pod of the template
+// gets. prefetch sends those while the pods are read; the resolver keeps
+// every answer for the run, so when the stage asks the same requests
+// they are answered without a registry request, and the budget is the
+// stage's own. Nothing else is asked early: not a ReplicaSet a Deployment
+// owns (an old one's images are never asked), nor a pod's own pull secrets
+// (read only once the pods are).
+type prefetch struct {
+	resolver *registry.Resolver
+	client   kubernetes.Interface
+	perHost  int
+	// clusterWide: the pull secrets may be read across the cluster, as the
+	// stage will read them.
+	clusterWide bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// sent counts the requests started early (tests).
+	mu   sync.Mutex
+	sent []registry.Request
+}
+
+func newPrefetch(ctx context.Context, resolver *registry.Resolver, client kubernetes.Interface, perHost int, clusterWide bool) *prefetch {
+	p := &prefetch{resolver: resolver, client: client, perHost: max(perHost, 1), clusterWide: clusterWide}
+	p.ctx, p.cancel = context.WithCancel(ctx)
+	return p
+}
+
+// roots starts the requests of the workloads discovery is sure of; it
+// returns at once (discovery goes on reading the pods).
+func (p *prefetch) roots(roots []workload.Object) {
+	if len(roots) == 0 {
+		return
+	}
+	p.wg.Go(func() {
+		reqs := p.requests(roots)
+		p.mu.Lock()
+		p.sent = append(p.sent, reqs...)
+		p.mu.Unlock()
+		perHost(reqs, func(r registry.Request) string { return registryHost(p.resolver, r.Image) }, p.perHost, func(r registry.Request) {
+			p.resolver.Resolve(p.ctx, r)
+		})
+	})
+}
+
+// requests are the stage's template requests for roots, each once. They
+// come from a credential plan of the roots' namespaces, read as the stage
+// reads its own; where that plan could not read a namespace's secrets or
+// service accounts nothing is asked early (the stage's own plan says why),
+// so that an early request is never one the stage would not send.
+func (p *prefetch) requests(roots []workload.Object) []registry.Request {
+	found := &workload.Discovery{ClusterWide: p.clusterWide}
+	for _, o := range roots {
+		found.Workloads = append(found.Workloads, workload.Workload{Object: o})
+	}
+	plan, warnings := LoadCredentialPlan(p.ctx, p.client, found)
+	if len(warnings) > 0 || p.ctx.Err() != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var reqs []registry.Request
+	for _, o := range roots {
+		for _, c := range o.Spec.Containers {
+			creds, complete, err := plan.For(o, c.Image)
+			if err != nil || !complete {
+				continue
+			}
+			key := c.Image + "\x00" + CredentialsKey(creds)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			reqs = append(reqs, registry.Request{Image: c.Image, Credentials: creds, CheckAccess: true})
+		}
+	}
+	return reqs
+}
+
+// stop ends what is still early once the stage has asked its own: every
+// early request is one of them, so what is left is answered already.
+func (p *prefetch) stop() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// registryHost is the registry of an image, "" when it does not parse.
+func registryHost(r *registry.Resolver, image string) string {
+	repo, err := r.RepositoryOf(image)
+	if err != nil {
+		return ""
+	}
+	return repo.RegistryStr()
+}

@@ -1,0 +1,107 @@
+package pipeline
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
+)
+
+// The requests started while the pods are listed are the stage's own: an
+// audit with them sends exactly the requests an audit without them sends
+// (one HEAD per image and credential), the early ones are those of the
+// controllers without an owner, and an old ReplicaSet's image is never
+// asked.
+func TestAuditPrefetchSendsTheStagesRequests(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := testregistry.New(t)
+	for _, tag := range []string{"web:1", "web:0", "db:1", "tool:1"} {
+		reg.PushImage(t, tag)
+	}
+	yes := true
+	owned := func(kind, name, uid string) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: kind, Name: name, UID: types.UID(uid), Controller: &yes}}
+	}
+	spec := func(image string, secrets ...string) corev1.PodSpec {
+		s := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: reg.Host + "/" + image}}}
+		for _, n := range secrets {
+			s.ImagePullSecrets = append(s.ImagePullSecrets, corev1.LocalObjectReference{Name: n})
+		}
+		return s
+	}
+	meta := func(name, uid string, owners []metav1.OwnerReference) *metav1.ObjectMeta {
+		return &metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID(uid), OwnerReferences: owners}
+	}
+	web, db, newRS, oldRS := spec("web:1", "regcred"), spec("db:1"), spec("web:1", "regcred"), spec("web:0", "regcred")
+	controllers := []workload.Object{
+		workload.FromTemplate("apps/v1", "Deployment", meta("web", "d-web", nil), &web),
+		workload.FromTemplate("apps/v1", "StatefulSet", meta("db", "s-db", nil), &db),
+		workload.FromTemplate("apps/v1", "ReplicaSet", meta("web-2", "rs-2", owned("Deployment", "web", "d-web")), &newRS),
+		workload.FromTemplate("apps/v1", "ReplicaSet", meta("web-1", "rs-1", owned("Deployment", "web", "d-web")), &oldRS),
+	}
+	pods := []workload.Object{
+		workload.FromPod(&corev1.Pod{ObjectMeta: *meta("web-1-a", "p-1", owned("ReplicaSet", "web-1", "rs-1")), Spec: spec("web:0", "regcred")}),
+		workload.FromPod(&corev1.Pod{ObjectMeta: *meta("debug", "p-2", nil), Spec: spec("tool:1")}),
+	}
+	objects := append(slices.Clone(controllers), pods...)
+	client := func() *fake.Clientset {
+		return fake.NewClientset(pullSecretFor("shop", "regcred", reg.Host, "user", "pass"),
+			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "default"}})
+	}
+	audit1 := func(prefetchRoots []workload.Object) (early, all []string) {
+		reg.Reset()
+		r, err := registry.New(registry.Options{Insecure: []string{reg.Host}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p *prefetch
+		if prefetchRoots != nil {
+			p = newPrefetch(context.Background(), r, client(), 4, true)
+			p.roots(prefetchRoots)
+			p.wg.Wait() // all early requests in before the stage, to tell them apart
+			early = requestLines(reg)
+		}
+		found := &workload.Discovery{Workloads: workload.Rollup(objects, workload.RollupOptions{}), ClusterWide: true}
+		items := audit.Evaluate(found.Workloads, audit.Options{})
+		AuditStage{Resolver: r, Concurrency: 4}.Run(context.Background(), client(), found, items)
+		if p != nil {
+			p.stop()
+		}
+		return early, requestLines(reg)
+	}
+	_, without := audit1(nil)
+	early, with := audit1(controllers[:2]) // what Discover's Early gets: the two without an owner
+	if !slices.Equal(with, without) {
+		t.Errorf("requests with the early start:\n%s\nwant those without it:\n%s", strings.Join(with, "\n"), strings.Join(without, "\n"))
+	}
+	wantEarly := []string{"GET /v2/", "HEAD /v2/db/manifests/1", "HEAD /v2/web/manifests/1"}
+	if !slices.Equal(early, wantEarly) {
+		t.Errorf("early requests = %q, want %q", early, wantEarly)
+	}
+	if slices.Contains(with, "HEAD /v2/web/manifests/0") {
+		t.Error("the old ReplicaSet's image web:0 was asked")
+	}
+	if !slices.Contains(with, "HEAD /v2/tool/manifests/1") {
+		t.Errorf("requests %q lack the bare pod's image tool:1, asked once the pods are read", with)
+	}
+}
+
+// requestLines are reg's requests, sorted.
+func requestLines(reg *testregistry.Registry) []string {
+	var out []string
+	for _, r := range reg.Requests() {
+		out = append(out, r.String())
+	}
+	slices.Sort(out)
+	return out
+}
