@@ -85,7 +85,7 @@ demo-down:
 bench: tools
 	hack/bench/run.sh
 
-## bench-scale: audit --offline and kubectl get pods at 1,000 / 10,000 / 30,000 pods (~15 min)
+## bench-scale: audit --offline and kubectl get pods at 1,000 / 10,000 / 30,000 / 100,000 pods (~50 min; SCALE_SIZES to choose)
 bench-scale: tools
 	hack/bench/scale.sh
 

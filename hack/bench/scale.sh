@@ -33,6 +33,9 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) {print "nan"; exit} print
 # wall FILE: GNU time's elapsed wall clock ([h:]m:ss.ss) in seconds
 wall() { grep -F 'Elapsed (wall clock)' "$1" | awk '{print $NF}' | awk -F: '{s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s}'; }
 rss() { grep -F 'Maximum resident set size' "$1" | awk '{print $NF}'; }
+# cpu FILE: user + system CPU seconds (less swayed than wall time by other
+# work on a shared machine)
+cpu() { awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ {s += $2} END {print s}' "$1"; }
 
 # The start-up floor of peak RSS, with no cluster: kubectl's own (which
 # `kubectl imgtrust` pays before it execs the plugin) and the plugin's. Each
@@ -69,7 +72,7 @@ daemon_kib() {
 }
 
 {
-  echo "| pods | \`kubectl get pods -A -o json\` wall | its peak RSS | \`kubectl imgtrust audit -A --offline\` wall | its peak RSS | RSS ratio | RSS ratio above start-up | wall ratio | audit µs per pod | API server RSS now / peak | etcd RSS | API server LIST pods, mean per page (pages) |"
+  echo "| pods | \`kubectl get pods -A -o json\` wall | its peak RSS | \`kubectl imgtrust audit -A --offline\` wall | its peak RSS | RSS ratio | RSS ratio above start-up | wall ratio | audit µs per pod: wall / CPU | API server RSS now / peak | etcd RSS | API server LIST pods, mean per page (pages) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$out/scale.md"
 for pods in $sizes; do
@@ -97,10 +100,11 @@ for pods in $sizes; do
     w[$id]=$(for f in "$out/$pods/runs/$id".*.time; do wall "$f"; done | median)
     m[$id]=$(for f in "$out/$pods/runs/$id".*.time; do rss "$f"; done | median)
   done
+  audit_cpu=$(for f in "$out/$pods/runs/audit-offline".*.time; do cpu "$f"; done | median)
   awk -v p="$pods" -v gw="${w[get-pods]}" -v gm="${m[get-pods]}" -v aw="${w[audit-offline]}" -v am="${m[audit-offline]}" \
-    -v sk="$start_kubectl" -v sp="$start_plugin" -v ar="$api_rss" -v ah="$api_hwm" -v er="$etcd_rss" -v ls="$list_sum" -v lc="$list_count" \
-    'BEGIN {printf "| %d | %.2f s | %.0f MiB | %.2f s | %.0f MiB | %.2f× | %.2f× | %.2f× | %.1f | %.0f / %.0f MiB | %.0f MiB | %s |\n",
-       p, gw, gm/1024, aw, am/1024, am/gm, (am-sp)/(gm-sk), aw/gw, aw*1e6/p, ar/1024, ah/1024, er/1024,
+    -v sk="$start_kubectl" -v sp="$start_plugin" -v ar="$api_rss" -v ah="$api_hwm" -v er="$etcd_rss" -v ls="$list_sum" -v lc="$list_count" -v ac="$audit_cpu" \
+    'BEGIN {printf "| %d | %.2f s | %.0f MiB | %.2f s | %.0f MiB | %.2f× | %.2f× | %.2f× | %.1f / %.1f | %.0f / %.0f MiB | %.0f MiB | %s |\n",
+       p, gw, gm/1024, aw, am/1024, am/gm, (am-sp)/(gm-sk), aw/gw, aw*1e6/p, ac*1e6/p, ar/1024, ah/1024, er/1024,
        (lc > 0 ? sprintf("%.0f ms (%d)", ls*1000/lc, lc) : "n/a")}' >>"$out/scale.md"
 done
 awk -v sk="$start_kubectl" -v sp="$start_plugin" \
