@@ -91,7 +91,36 @@ func (p *prefetch) requests(roots []workload.Object) []registry.Request {
 			reqs = append(reqs, registry.Request{Image: c.Image, Credentials: creds, CheckAccess: true})
 		}
 	}
-	return reqs
+	return p.spread(reqs)
+}
+
+// spread orders requests as the resolver orders a host's queue: one per
+// repository and first credential, then the second of each, and so on, so
+// that the workers of a host start new repositories (each its own token)
+// rather than wait for another tag's token of one being fetched.
+func (p *prefetch) spread(reqs []registry.Request) []registry.Request {
+	var rounds [][]registry.Request
+	perRepo := map[string]int{}
+	for _, r := range reqs {
+		key := ""
+		if repo, err := p.resolver.RepositoryOf(r.Image); err == nil {
+			key = repo.Name()
+		}
+		if len(r.Credentials) > 0 {
+			key += "\x00" + registry.CredentialKey(r.Credentials[0])
+		}
+		n := perRepo[key]
+		perRepo[key]++
+		if n == len(rounds) {
+			rounds = append(rounds, nil)
+		}
+		rounds[n] = append(rounds[n], r)
+	}
+	out := make([]registry.Request, 0, len(reqs))
+	for _, round := range rounds {
+		out = append(out, round...)
+	}
+	return out
 }
 
 // stop ends what is still early once the stage has asked its own: every

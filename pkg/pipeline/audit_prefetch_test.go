@@ -105,3 +105,26 @@ func requestLines(reg *testregistry.Registry) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Early requests go one per repository first, as the resolver's own queue
+// does: a host's workers then fetch each repository's token once instead
+// of waiting on one another.
+func TestPrefetchSpread(t *testing.T) {
+	r, err := registry.New(registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &prefetch{resolver: r}
+	var reqs []registry.Request
+	for _, image := range []string{"ghcr.io/a/x:1", "ghcr.io/a/x:2", "ghcr.io/a/x:3", "ghcr.io/a/y:1", "ghcr.io/a/y:2", "quay.io/b/z:1"} {
+		reqs = append(reqs, registry.Request{Image: image})
+	}
+	var got []string
+	for _, r := range p.spread(reqs) {
+		got = append(got, r.Image)
+	}
+	want := []string{"ghcr.io/a/x:1", "ghcr.io/a/y:1", "quay.io/b/z:1", "ghcr.io/a/x:2", "ghcr.io/a/y:2", "ghcr.io/a/x:3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("spread() = %q, want %q", got, want)
+	}
+}
