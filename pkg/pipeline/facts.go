@@ -107,7 +107,7 @@ type cachedSignature struct {
 }
 
 // signatureFact is the verdict on j from the cache, else from check, kept
-// when complete. Without FactsAuthorities nothing is kept.
+// when complete and vouched. Without FactsAuthorities nothing is kept.
 func (s AuditStage) signatureFact(j *sigJob, check func() signature.Result) signature.Result {
 	if s.Facts == nil || s.FactsAuthorities == "" {
 		return check()
@@ -126,7 +126,7 @@ func (s AuditStage) signatureFact(j *sigJob, check func() signature.Result) sign
 		return c.Result
 	}
 	res := check()
-	if res.Complete {
+	if res.Complete && vouched(res) {
 		c = cachedSignature{Result: res}
 		for _, a := range res.Attestations {
 			c.Statements = append(c.Statements, a.Statement)
@@ -134,6 +134,24 @@ func (s AuditStage) signatureFact(j *sigJob, check func() signature.Result) sign
 		s.Facts.Put(factcache.Signature, key, c)
 	}
 	return res
+}
+
+// vouched: the digest is verified and every attestation the rule requires
+// is there. Only such a verdict is kept between runs: a missing signature
+// or attestation can be added at any time (a user who runs sign, then
+// audit again, must see it), while one that verified stays verified.
+func vouched(res signature.Result) bool {
+	// unverified: signatures are there and no key was asked for; they
+	// stay there.
+	if res.Status != signature.StatusVerified && res.Status != signature.StatusUnverified {
+		return false
+	}
+	for _, q := range res.Required {
+		if q.Status != signature.RequiredVerified {
+			return false
+		}
+	}
+	return true
 }
 
 // provenanceFact is j's provenance from the cache, else from read, kept

@@ -86,12 +86,24 @@ func TestFactsSecondRunAsksOnlyTags(t *testing.T) {
 	second, secondReqs := f.audit(t, cache)
 	_, uncached := f.audit(t, nil)
 
+	// The fixture's digests are unsigned, a verdict never kept (a
+	// signature may be added before the next run): their signature
+	// lookups are asked again, and nothing else but the tags.
+	sigLookups := 0
 	for _, r := range secondReqs {
 		tagHead := r.Method == http.MethodHead && strings.Contains(r.Path, "/manifests/") && !strings.Contains(r.Path, "sha256")
 		tagList := r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/tags/list")
-		if !tagHead && !tagList {
-			t.Errorf("second run sent %s, want only tag HEADs and tag lists", r)
+		sigLookup := (r.Method == http.MethodHead && strings.Contains(r.Path, "/manifests/sha256-")) ||
+			(r.Method == http.MethodGet && strings.Contains(r.Path, "/referrers/"))
+		if sigLookup {
+			sigLookups++
 		}
+		if !tagHead && !tagList && !sigLookup {
+			t.Errorf("second run sent %s, want only tag HEADs, tag lists and the unsigned digests' signature lookups", r)
+		}
+	}
+	if sigLookups == 0 {
+		t.Error("second run: no signature lookup of the unsigned digests: an unsigned verdict was kept between runs")
 	}
 	if n := f.reg.Count(http.MethodGet, "/tags/list"); n != 2 {
 		t.Errorf("second run would not list tags: %d listings seen last (uncached) run, want 2", n)
@@ -105,7 +117,7 @@ func TestFactsSecondRunAsksOnlyTags(t *testing.T) {
 		}
 		return n
 	}
-	if n := count(secondReqs, http.MethodHead, "/manifests/"); n != 2 {
+	if n := count(secondReqs, http.MethodHead, "/manifests/") - count(secondReqs, http.MethodHead, "/manifests/sha256-"); n != 2 {
 		t.Errorf("second run: %d tag HEADs, want one per tag (2)", n)
 	}
 	if n := count(secondReqs, http.MethodGet, "/tags/list"); n != 2 {
@@ -246,5 +258,30 @@ func TestCredIdentity(t *testing.T) {
 	}
 	if anon != "anonymous" || a == anon || strings.Contains(a, "hunter2") {
 		t.Errorf("identities %q (anonymous %q)", a, anon)
+	}
+}
+
+// TestOnlyVouchedVerdictsAreKept: a verdict that a new signature or
+// attestation could change (unsigned, another key, a required attestation
+// missing) is never kept between runs; verified and present ones are.
+func TestOnlyVouchedVerdictsAreKept(t *testing.T) {
+	missing := []signature.Required{{Status: signature.RequiredMissing}}
+	attested := []signature.Required{{Status: signature.RequiredVerified}}
+	for _, c := range []struct {
+		res  signature.Result
+		keep bool
+	}{
+		{signature.Result{Status: signature.StatusVerified}, true},
+		{signature.Result{Status: signature.StatusVerified, Required: attested}, true},
+		{signature.Result{Status: signature.StatusUnverified}, true},
+		{signature.Result{Status: signature.StatusVerified, Required: missing}, false},
+		{signature.Result{Status: signature.StatusUnsigned}, false},
+		{signature.Result{Status: signature.StatusOtherKey}, false},
+		{signature.Result{Status: signature.StatusInvalid}, false},
+		{signature.Result{Status: signature.StatusLookupFailed}, false},
+	} {
+		if got := vouched(c.res); got != c.keep {
+			t.Errorf("%s with %+v: kept %v, want %v", c.res.Status, c.res.Required, got, c.keep)
+		}
 	}
 }
