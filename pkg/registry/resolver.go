@@ -291,7 +291,7 @@ func New(o Options) (*Resolver, error) {
 		backoff:  o.RetryBackoff,
 		now:      time.Now,
 	}
-	r.stack = &pingCache{next: stack}
+	r.stack = &tokenCache{next: &pingCache{next: stack}, isRealm: r.observer.isRealm, now: time.Now}
 	r.remote = []remote.Option{
 		remote.WithTransport(r.stack),
 		remote.WithUserAgent(o.UserAgent),

@@ -359,6 +359,17 @@ func baseMediaType(ct string) string {
 	return strings.ToLower(strings.TrimSpace(ct))
 }
 
+// isRealm reports whether req goes to a token realm some registry
+// announced (scheme, host and path; the query aside).
+func (o *observer) isRealm(req *http.Request) bool {
+	found := false
+	o.realms.Range(func(_, v any) bool {
+		found = sameEndpoint(v.(string), req.URL)
+		return !found
+	})
+	return found
+}
+
 func (o *observer) realm(host string) string {
 	if v, ok := o.realms.Load(host); ok {
 		return v.(string)
