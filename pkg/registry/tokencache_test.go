@@ -3,10 +3,12 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
@@ -112,5 +114,76 @@ func TestTagsReuseTheHeadsToken(t *testing.T) {
 	}
 	if got := asked(); len(got) != 3 {
 		t.Errorf("token requests after another credential: %q, want a third (its own)", got)
+	}
+}
+
+// tokenService answers token requests with a new token each time, or with
+// status when it is set; it counts what reached it.
+type tokenService struct {
+	status int
+	sent   int
+}
+
+func (s *tokenService) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.sent++
+	if strings.HasPrefix(req.URL.Path, "/v2/") {
+		return &http.Response{StatusCode: http.StatusUnauthorized, Body: http.NoBody, Request: req}, nil
+	}
+	if s.status != 0 {
+		return &http.Response{StatusCode: s.status, Body: http.NoBody, Request: req}, nil
+	}
+	body := fmt.Sprintf(`{"token":"tok-%d","expires_in":60}`, s.sent)
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
+}
+
+// A failed exchange is not kept, a kept token lasts half its life, and a
+// token a registry refuses is dropped: each of those sends the next
+// exchange for real.
+func TestTokenCacheKeepsOnlyGoodLiveTokens(t *testing.T) {
+	svc := &tokenService{status: http.StatusServiceUnavailable}
+	now := time.Unix(0, 0)
+	c := &tokenCache{next: svc, isRealm: func(r *http.Request) bool { return r.URL.Path == "/token" }, now: func() time.Time { return now }}
+	exchange := func(user string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "https://auth.example/token?scope=repository%3Aapp%3Apull&service=reg", nil)
+		req.SetBasicAuth(user, "pw")
+		resp, err := c.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	if got := exchange("u"); !strings.HasPrefix(got, "503") {
+		t.Fatalf("first exchange: %s, want the 503 passed on", got)
+	}
+	svc.status = 0
+	first := exchange("u")
+	if first != `200 {"token":"tok-2","expires_in":60}` || svc.sent != 2 {
+		t.Fatalf("after a failure: %s with %d sent, want a real second exchange", first, svc.sent)
+	}
+	if got := exchange("u"); got != first || svc.sent != 2 {
+		t.Fatalf("same exchange again: %s with %d sent, want the kept answer and nothing sent", got, svc.sent)
+	}
+	if got := exchange("other"); got == first || svc.sent != 3 {
+		t.Fatalf("another credential: %s with %d sent, want an exchange of its own", got, svc.sent)
+	}
+
+	// A registry refuses tok-2: the next exchange is real.
+	req, _ := http.NewRequest(http.MethodHead, "https://reg.example/v2/app/manifests/v1", nil)
+	req.Header.Set("Authorization", "Bearer tok-2")
+	if _, err := c.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	sent := svc.sent
+	if got := exchange("u"); got == first || svc.sent != sent+1 {
+		t.Fatalf("after tok-2 was refused: %s with %d sent (was %d), want a new token", got, svc.sent, sent)
+	}
+	// Past half its 60 s life, the kept token is not handed out.
+	now = now.Add(31 * time.Second)
+	sent = svc.sent
+	exchange("u")
+	if svc.sent != sent+1 {
+		t.Fatalf("a token past half its life was handed out again (%d sent, was %d)", svc.sent, sent)
 	}
 }
