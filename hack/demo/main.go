@@ -192,12 +192,12 @@ func (d *demo) run(ctx context.Context) error {
 	return err
 }
 
-// sign signs some demo images with the real signers, offline, into
-// $IMGTRUST_DEMO_KEYS: api with the demo key (a bundle), migrate with the
-// demo key in the legacy .sig format, web's running digest with a vendor
-// key the demo does not trust, and report with notation. postgres stays
-// unsigned. With the demo key, report gets a vulnerability scan and api
-// an SBOM (cosign attest).
+// sign signs some demo images, offline, keys into $IMGTRUST_DEMO_KEYS:
+// api with the demo key (a bundle), migrate with the demo key in the
+// legacy .sig format, web's running digest with a vendor key the demo
+// does not trust, and report with notation. postgres stays unsigned. With
+// the demo key, report gets a vulnerability scan and api an SBOM. The
+// cosign formats are written in-process (sign.go), notation's by notation.
 func (d *demo) sign(ctx context.Context, refs map[string]string) error {
 	dir := os.Getenv("IMGTRUST_DEMO_KEYS")
 	if dir == "" {
@@ -209,25 +209,33 @@ func (d *demo) sign(ctx context.Context, refs map[string]string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "demo: signing images with cosign and notation, keys in", dir)
-	demoKey, _, err := d.s.CosignKeyPair(ctx, dir, "demo")
+	fmt.Fprintln(os.Stderr, "demo: signing images in cosign's formats (in-process, pkg/sign) and with notation, keys in", dir)
+	sg, err := d.signer()
 	if err != nil {
 		return err
 	}
-	vendorKey, _, err := d.s.CosignKeyPair(ctx, dir, "vendor")
+	demoKey, err := keyPair(dir, "demo")
 	if err != nil {
 		return err
 	}
-	if err := d.s.CosignSign(ctx, demoKey, refs["demo"], false); err != nil {
+	vendorKey, err := keyPair(dir, "vendor")
+	if err != nil {
 		return err
 	}
-	if err := d.s.CosignSign(ctx, demoKey, refs["legacy"], true); err != nil {
+	if err := sg.sign(ctx, demoKey, refs["demo"], false); err != nil {
 		return err
 	}
-	if err := d.s.CosignSign(ctx, vendorKey, refs["vendor"], false); err != nil {
+	if err := sg.sign(ctx, demoKey, refs["legacy"], true); err != nil {
 		return err
 	}
-	if err := d.attest(ctx, demoKey, refs["vuln"], refs["sbom"]); err != nil {
+	if err := sg.sign(ctx, vendorKey, refs["vendor"], false); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "demo: attaching a vulnerability scan and an SBOM, as cosign attest does")
+	if err := sg.attest(ctx, demoKey, refs["vuln"], predicateVuln, vulnPredicate()); err != nil {
+		return err
+	}
+	if err := sg.attest(ctx, demoKey, refs["sbom"], predicateSPDX, spdxPredicate(refs["sbom"])); err != nil {
 		return err
 	}
 	notationDir := dir + "/notation"

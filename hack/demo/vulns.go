@@ -152,22 +152,3 @@ func spdxPredicate(image string) string {
 "packages":[{"name":"openssl","SPDXID":"SPDXRef-Package-openssl","versionInfo":"3.0.15","downloadLocation":"NOASSERTION","licenseConcluded":"Apache-2.0"}],
 "relationships":[{"spdxElementId":"SPDXRef-DOCUMENT","relationshipType":"DESCRIBES","relatedSpdxElement":"SPDXRef-Package-openssl"}]}`
 }
-
-// attest attaches, with the demo key, a vulnerability scan to vuln and
-// an SBOM to sbom (both name@digest), as cosign attest does; like the
-// signatures, offline and without a tlog entry.
-func (d *demo) attest(ctx context.Context, key, vuln, sbom string) error {
-	dir := filepath.Dir(key)
-	vp, sp := filepath.Join(dir, "vuln-predicate.json"), filepath.Join(dir, "sbom-predicate.spdx.json")
-	if err := os.WriteFile(vp, []byte(vulnPredicate()), 0o600); err != nil {
-		return err
-	}
-	if err := os.WriteFile(sp, []byte(spdxPredicate(sbom)), 0o600); err != nil {
-		return err
-	}
-	fmt.Fprintln(os.Stderr, "demo: attaching a vulnerability scan and an SBOM with cosign attest")
-	if err := d.s.CosignAttest(ctx, key, vuln, vp, "vuln", false); err != nil {
-		return err
-	}
-	return d.s.CosignAttest(ctx, key, sbom, sp, "spdxjson", false)
-}
