@@ -197,7 +197,8 @@ func (d *demo) run(ctx context.Context) error {
 // legacy .sig format, web's running digest with a vendor key the demo
 // does not trust, and report with notation. postgres stays unsigned. With
 // the demo key, report gets a vulnerability scan and api an SBOM. The
-// cosign formats are written in-process (sign.go), notation's by notation.
+// demo needs neither binary: cosign's formats are written with pkg/sign
+// (sign.go), notation's with notation-go (notation.go).
 func (d *demo) sign(ctx context.Context, refs map[string]string) error {
 	dir := os.Getenv("IMGTRUST_DEMO_KEYS")
 	if dir == "" {
@@ -209,7 +210,7 @@ func (d *demo) sign(ctx context.Context, refs map[string]string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "demo: signing images in cosign's formats (in-process, pkg/sign) and with notation, keys in", dir)
+	fmt.Fprintln(os.Stderr, "demo: signing images in cosign's and notation's formats (in-process: pkg/sign, notation-go), keys in", dir)
 	sg, err := d.signer()
 	if err != nil {
 		return err
@@ -238,18 +239,6 @@ func (d *demo) sign(ctx context.Context, refs map[string]string) error {
 	if err := sg.attest(ctx, demoKey, refs["sbom"], predicateSPDX, spdxPredicate(refs["sbom"])); err != nil {
 		return err
 	}
-	notationDir := dir + "/notation"
-	cert, err := d.s.NotationSetup(ctx, notationDir)
-	if err != nil {
-		return err
-	}
-	if err := d.s.NotationSign(ctx, notationDir, refs["notation"], false); err != nil {
-		return err
-	}
-	// A stable name for the README's commands.
-	b, err := os.ReadFile(cert)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dir+"/notation-ca.pem", b, 0o600)
+	_, err = d.notationSign(ctx, dir, refs["notation"])
+	return err
 }
