@@ -56,17 +56,18 @@ e2e: tools
 test: vet unit release-check e2e
 
 ## demo: build, start the local cluster and registries, load a demo, run the audit (builds only the
-## stack and the signers it needs, not krew or the release tools)
+## local stack: the demo signs in-process, so neither the signers nor krew nor the release tools)
 # Each step prints the time it is expected to take: cold is a fresh 2-core machine (the tools' times are
-# those of their first build on the project's 2-core machine), warm is every cache filled.
+# those of their first build on the project's 2-core machine; the cold total is their sum plus the
+# plugin's, an estimate, not a measured cold run), warm is every cache filled.
 demo:
-	@echo 'demo: 5 steps; cold (a fresh 2-core machine, tools built from source): 15 to 27 min, step 2 alone 12.5 min; warm: ~1 min 15 s' >&2
+	@echo 'demo: 5 steps; cold (a fresh 2-core machine, tools built from source): ~12.5 min estimated from per-binary build times (plugin 2 min, step 2 9.5 min, the rest under 1 min), not a measured cold run; warm: ~30 s' >&2
 	@hack/demo.sh step 1/5 'build the plugin, bin/kubectl-imgtrust' \
-		'cold: not measured alone, ~940 packages, two thirds of them also in step 2; warm: ~10 s, the link' \
+		'cold: ~2 min (2m0s measured with an empty build cache, its modules already downloaded); warm: ~5 s, the link' \
 		-- $(MAKE) --no-print-directory build
-	@hack/demo.sh step 2/5 'build the local stack and the signers into .cache/tools (hack/build-tools.sh tools signers)' \
-		'cold: ~12.5 min on 2 cores: kube-apiserver 5m20s with the downloads, kube-controller-manager 1m45s, kubectl 40s, etcd 15s, registry 1m25s, crane and stackutil 5s, cosign 2m45s, notation 5s; warm: instant' \
-		-- hack/build-tools.sh tools signers
+	@hack/demo.sh step 2/5 'build the local stack into .cache/tools (hack/build-tools.sh tools)' \
+		'cold: ~9.5 min on 2 cores: kube-apiserver 5m20s with the downloads, kube-controller-manager 1m45s, kubectl 40s, etcd 15s, registry 1m25s, crane and stackutil 5s; warm: instant' \
+		-- hack/build-tools.sh tools
 	@hack/demo.sh step 3/5 "fetch the Trivy Operator's CRDs (hack/crds.sh)" \
 		'cold: a few seconds, five module zips; warm: instant' \
 		-- bash -c 'hack/crds.sh >/dev/null'
@@ -74,7 +75,7 @@ demo:
 		'~10 s' \
 		-- hack/local-cluster.sh up
 	@hack/demo.sh step 5/5 'load the demo (images, signatures, workloads) and run the audits (hack/demo.sh)' \
-		'warm: ~50 s, signing with the real cosign and notation; cold: that and the first compile of hack/demo' \
+		'warm: ~25 s, signing in-process in cosign and notation formats; cold: that and the link of hack/demo, whose packages step 1 compiled' \
 		-- hack/demo.sh
 
 ## demo-down: stop the demo cluster and registries
