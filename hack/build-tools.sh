@@ -11,8 +11,8 @@
 #               server) for hack/local-cluster.sh. Cold: 6 to 16 minutes on 2
 #               cores (16 min measured with other builds running), ~7 GB of Go
 #               caches.
-#   signers     hack/signers: cosign and notation, which the e2e suite and the
-#               demo sign images with. Apart from hack/tools, so that their
+#   signers     hack/signers: cosign and notation, which the e2e suite signs
+#               images with (the demo signs in-process). Apart from hack/tools, so that their
 #               dependencies do not move its Kubernetes pins.
 #   krew        hack/krew: the real krew (kubectl-krew) and krew-index's
 #               manifest validator (validate-krew-manifest). krew v0.4.3 pins
