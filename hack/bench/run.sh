@@ -50,9 +50,10 @@
 # no latency meanwhile (GET /_latency?set=0s), and each is timed and counted
 # like a step. Then, beside `audit`:
 #
-#   audit-verify-key    kubectl imgtrust audit -A --verify-key KEY -o json
-#   audit-trust-policy  kubectl imgtrust audit -A --trust-policy FILE -o json
-#   audit-provenance    kubectl imgtrust audit -A --provenance --verify-key KEY -o json
+#   audit-verify-key    kubectl imgtrust audit -A --no-cache --verify-key KEY -o json
+#   audit-trust-policy  kubectl imgtrust audit -A --no-cache --trust-policy FILE -o json
+#   audit-provenance    kubectl imgtrust audit -A --no-cache --provenance --verify-key KEY -o json
+#                       (--no-cache: each run asks the registry, as a first run does)
 #   cosign-verify-loop  while read d; do cosign verify --key KEY --insecure-ignore-tlog=true "$d"; done
 #                       (the same digests; BENCH_SLOW_RUNS rounds)
 #
@@ -73,7 +74,6 @@ slow_runs=${BENCH_SLOW_RUNS:-3}
 latency=${BENCH_LATENCY:-20ms}
 private_auth=${BENCH_PRIVATE_AUTH:-both}
 per_host=${BENCH_PER_HOST:-4}
-[[ "$private_auth" == both || "$private_auth" == token || "$private_auth" == basic ]] || die "BENCH_PRIVATE_AUTH=$private_auth: use both, token or basic"
 # A stack of its own, so the bench never touches the e2e or demo stacks.
 export IMGTRUST_STACK_DIR="$root/.cache/stack-bench"
 export IMGTRUST_STACK_NO_CONTROLLERS=1
@@ -88,6 +88,7 @@ steps=${BENCH_STEPS:-$default_steps}
 
 log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
+[[ "$private_auth" == both || "$private_auth" == token || "$private_auth" == basic ]] || die "BENCH_PRIVATE_AUTH=$private_auth: use both, token or basic"
 selected() { [[ " $steps " == *" $1 "* ]]; }
 
 [[ -x /usr/bin/time ]] ||
@@ -232,9 +233,9 @@ resolve-basic	kubectl imgtrust resolve <${#refs[@]} refs> -o json   (private reg
 EOF
 fi
 cat >"$out/signature-steps.tsv" <<EOF
-audit-verify-key	kubectl imgtrust audit -A --verify-key KEY -o json
-audit-trust-policy	kubectl imgtrust audit -A --trust-policy FILE -o json
-audit-provenance	kubectl imgtrust audit -A --provenance --verify-key KEY -o json
+audit-verify-key	kubectl imgtrust audit -A --no-cache --verify-key KEY -o json
+audit-trust-policy	kubectl imgtrust audit -A --no-cache --trust-policy FILE -o json
+audit-provenance	kubectl imgtrust audit -A --no-cache --provenance --verify-key KEY -o json
 cosign-verify-loop	for d in <${#refs[@]} digests>; do cosign verify --key KEY --insecure-ignore-tlog=true \$d; done
 EOF
 
@@ -313,9 +314,9 @@ sig_step() {
   selected "$1" || return 0
   local key="$sigdir/bench.pub"
   case $1 in
-    audit-verify-key) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --verify-key "$key" -o json ;;
-    audit-trust-policy) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --trust-policy "$sigdir/trust.yaml" -o json ;;
-    audit-provenance) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --provenance --verify-key "$key" -o json ;;
+    audit-verify-key) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --no-cache --verify-key "$key" -o json ;;
+    audit-trust-policy) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --no-cache --trust-policy "$sigdir/trust.yaml" -o json ;;
+    audit-provenance) stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --no-cache --provenance --verify-key "$key" -o json ;;
     cosign-verify-loop)
       # shellcheck disable=SC2016 # expanded by the inner bash
       DOCKER_CONFIG="$out/docker" measure cosign-verify-loop bash -c 'failed=0
