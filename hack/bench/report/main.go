@@ -157,11 +157,7 @@ func render(dir, latency string, perHost int) (string, error) {
 
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	when := time.Now()
-	if fi, err := os.Stat(filepath.Join(dir, "load.json")); err == nil {
-		when = fi.ModTime()
-	}
-	w("Run of %s on %s. %s\n\n", when.UTC().Format("2006-01-02 15:04 UTC"), machine(dir), goVersion())
+	w("%s", runHeader(dir))
 	kinds := make([]string, 0, len(load.Workloads))
 	nWorkloads := 0
 	for k, n := range load.Workloads {
@@ -556,4 +552,14 @@ func repeatTargets(byID map[string]*step, load loader.Result) []string {
 		fmt.Sprintf("%s sends only tag HEADs (≤ %d, one per unique reference) and tag listings (≤ %d, one per repository): %d HEADs, %d listings, %d manifest GETs, %d blobs, %d referrers requests (first run: %d requests in all, cached: %d) — %s",
 			stepFullCached, len(load.Images), load.Repos, heads, tags, gets, blobs, other, first.medianOf(runResult.total), cached.medianOf(runResult.total), mark(ok)),
 	}
+}
+
+// runHeader is the line every report section opens with: when the bench's
+// cluster was loaded, on what machine, with which Go.
+func runHeader(dir string) string {
+	when := time.Now()
+	if fi, err := os.Stat(filepath.Join(dir, "load.json")); err == nil {
+		when = fi.ModTime()
+	}
+	return fmt.Sprintf("Run of %s on %s. %s\n\n", when.UTC().Format("2006-01-02 15:04 UTC"), machine(dir), goVersion())
 }

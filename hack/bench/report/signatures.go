@@ -70,11 +70,7 @@ func renderSignatures(dir, latency string, perHost int) (md string, ran bool, er
 
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	when := time.Now()
-	if fi, err := os.Stat(filepath.Join(dir, "load.json")); err == nil {
-		when = fi.ModTime()
-	}
-	w("Run of %s on %s. %s\n\n", when.UTC().Format("2006-01-02 15:04 UTC"), machine(dir), goVersion())
+	w("%s", runHeader(dir))
 	w("Cluster: %d pods (%d containers) in %d namespaces, %d unique image references (half private, half public), each registry behind the bench proxy adding %s per request. Loaded in %s.\n\n",
 		load.Pods, load.Containers, len(load.Namespaces), len(load.Images), latency, load.Took)
 
