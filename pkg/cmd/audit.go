@@ -151,6 +151,7 @@ audited namespaces without workloads. -o openreports prints them instead.`,
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
+	o.registryFlags.AddArtifactBudgetFlag(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json, yaml, sarif (SARIF 2.1.0 for code scanning) or openreports (the Reports --write-reports would write, as a List); default: a table")
 	o.tableFlags.AddFlags(cmd)
 	cmd.Flags().StringSliceVar(&o.AllowedRegistries, "allowed-registries", nil, "Registries (host, or host/path prefix) images may come from; others get disallowed-registry")

@@ -95,6 +95,7 @@ imgtrust sign does (--signature-format). Details: docs/pin.md.`,
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
+	o.registryFlags.AddArtifactBudgetFlag(cmd)
 	cmd.Flags().StringArrayVar(&o.VerifyKeys, "verify-key", nil, "Pin only to digests signed by this PEM public key (cosign.pub), verified offline (repeatable)")
 	cmd.Flags().StringArrayVar(&o.TrustCerts, "trust-cert", nil, "Pin only to digests with a Notation signature chaining to this PEM certificate (repeatable)")
 	o.addPolicyFlag(cmd)

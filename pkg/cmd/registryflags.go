@@ -45,13 +45,21 @@ type registryFlags struct {
 	Concurrency         int
 	PerHost             int
 	MaxArtifactRequests int
+	budgetFlag          bool // --max-artifact-requests was added
 }
 
 func (f *registryFlags) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.Concurrency, "concurrency", registry.DefaultConcurrency, "Registry lookups in flight at most")
 	cmd.Flags().IntVar(&f.PerHost, "concurrency-per-registry", registry.DefaultPerHost, "Registry lookups in flight at most per registry host")
-	cmd.Flags().IntVar(&f.MaxArtifactRequests, "max-artifact-requests", registry.DefaultMaxArtifactRequests, "Registry reads one image's artifacts may take in all: signatures, attestations, their blobs, referrer pages and, with --mirror-to, referrer copies; past it the rest are skipped and counted, and the lookup is reported as failed, never as unsigned")
 	f.connectionFlags.AddFlags(cmd)
+}
+
+// AddArtifactBudgetFlag adds --max-artifact-requests, for the commands
+// that read signatures and other artifacts (not resolve, which reads
+// none: there the flag would be accepted and do nothing).
+func (f *registryFlags) AddArtifactBudgetFlag(cmd *cobra.Command) {
+	f.budgetFlag = true
+	cmd.Flags().IntVar(&f.MaxArtifactRequests, "max-artifact-requests", registry.DefaultMaxArtifactRequests, "Registry reads one image's artifacts may take in all: signatures, attestations, their blobs, referrer pages and, with --mirror-to, referrer copies; past it the rest are skipped and counted, and the lookup is reported as failed, never as unsigned")
 }
 
 func (f *registryFlags) Validate() error {
@@ -61,7 +69,7 @@ func (f *registryFlags) Validate() error {
 	if f.PerHost < 1 {
 		return fmt.Errorf("--concurrency-per-registry must be at least 1, got %d", f.PerHost)
 	}
-	if f.MaxArtifactRequests < 1 {
+	if f.budgetFlag && f.MaxArtifactRequests < 1 {
 		return fmt.Errorf("--max-artifact-requests must be at least 1, got %d", f.MaxArtifactRequests)
 	}
 	return f.connectionFlags.Validate()

@@ -107,6 +107,7 @@ docs/sign.md.`,
 	}
 	o.scopeFlags.AddFlags(cmd, true)
 	o.registryFlags.AddFlags(cmd)
+	o.registryFlags.AddArtifactBudgetFlag(cmd)
 	cmd.Flags().StringVar(&o.Key, "key", "", "cosign private key: a cosign.key file (password from COSIGN_PASSWORD) or k8s://NAMESPACE/NAME")
 	cmd.Flags().StringVar(&o.Format, "signature-format", o.Format, "How the signature is written: bundle (a sigstore bundle referrer, as cosign v3) or legacy (cosign's .sig tag)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "Sign what every workload in the namespace runs")
