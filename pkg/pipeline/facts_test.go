@@ -93,7 +93,8 @@ func TestFactsSecondRunAsksOnlyTags(t *testing.T) {
 	for _, r := range secondReqs {
 		tagHead := r.Method == http.MethodHead && strings.Contains(r.Path, "/manifests/") && !strings.Contains(r.Path, "sha256")
 		tagList := r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/tags/list")
-		sigLookup := (r.Method == http.MethodHead && strings.Contains(r.Path, "/manifests/sha256-")) ||
+		// The .sig, .att and referrers tags: a GET off Docker Hub.
+		sigLookup := ((r.Method == http.MethodHead || r.Method == http.MethodGet) && strings.Contains(r.Path, "/manifests/sha256-")) ||
 			(r.Method == http.MethodGet && strings.Contains(r.Path, "/referrers/"))
 		if sigLookup {
 			sigLookups++

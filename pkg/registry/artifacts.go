@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -154,6 +155,30 @@ func (a *Artifacts) Manifest(ctx context.Context, ref name.Reference) (*remote.D
 	return desc, e
 }
 
+// TagManifest GETs the manifest a signature, attestation or referrers tag
+// names; a missing tag is ReasonNotFound, as from Head. Where a manifest
+// GET counts as a pull (Docker Hub, Options.HeadFirst) it HEADs first, so
+// that an absent tag costs no pull. Elsewhere the GET alone answers both
+// questions (a 404 says absent as the HEAD's does): one request, not two,
+// where the tag exists.
+func (a *Artifacts) TagManifest(ctx context.Context, tag name.Tag) (*remote.Descriptor, *Error) {
+	if a.r.headFirst(tag.RegistryStr()) {
+		if _, e := a.Head(ctx, tag); e != nil {
+			return nil, e
+		}
+	}
+	return a.Manifest(ctx, tag)
+}
+
+// dockerHub are the names of Docker Hub, which counts manifest GETs (not
+// HEADs) against its pull rate limit.
+var dockerHub = []string{name.DefaultRegistry, "docker.io", "registry-1.docker.io"}
+
+// headFirst reports whether presence is asked with a HEAD on host.
+func (r *Resolver) headFirst(host string) bool {
+	return slices.Contains(dockerHub, host) || slices.Contains(r.opts.HeadFirst, host)
+}
+
 // Blob reads a small blob (a signature payload, a bundle, an envelope);
 // go-containerregistry's reader checks it against its digest at EOF.
 func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) ([]byte, *Error) {
@@ -189,7 +214,7 @@ func (a *Artifacts) Blob(ctx context.Context, repo name.Repository, d v1.Hash) (
 
 // Referrers lists the manifests whose subject is d: from the referrers
 // API where the registry has one (following Link pages), else from the
-// fallback tag index, which is only HEADed when it is absent. It says
+// fallback tag index (TagManifest: a GET, HEADed first on Docker Hub). It says
 // which it used. No referrers at all is an empty list, not an error.
 func (a *Artifacts) Referrers(ctx context.Context, d name.Digest) ([]v1.Descriptor, string, *Error) {
 	key := referrersKey(d)
@@ -241,14 +266,11 @@ func (a *Artifacts) referrers(ctx context.Context, d name.Digest) ([]v1.Descript
 		}
 	}
 	tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1))
-	if _, e := a.Head(ctx, tag); e != nil {
+	desc, e := a.TagManifest(ctx, tag)
+	if e != nil {
 		if e.Reason == ReasonNotFound {
 			return nil, ViaReferrersTag, nil
 		}
-		return nil, ViaReferrersTag, e
-	}
-	desc, e := a.Manifest(ctx, tag)
-	if e != nil {
 		return nil, ViaReferrersTag, e
 	}
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))

@@ -105,6 +105,11 @@ type Options struct {
 	// Progress, when set, is called by ResolveAll after each image with the
 	// number done and the total, from any goroutine.
 	Progress func(done, total int)
+	// HeadFirst lists registries ("host" or "host:port") where a manifest
+	// GET counts against a pull rate limit, so that Artifacts.TagManifest
+	// HEADs a signature or referrers tag before it GETs one. Docker Hub is
+	// always such a registry.
+	HeadFirst []string
 }
 
 // Request is one image to resolve with the credentials to try, in order.

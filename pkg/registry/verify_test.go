@@ -242,3 +242,28 @@ func TestGrantsPull(t *testing.T) {
 		})
 	}
 }
+
+// Docker Hub, under each of its names, and the hosts Options.HeadFirst
+// lists are asked for presence with a HEAD; other registries with a GET.
+func TestHeadFirst(t *testing.T) {
+	r, err := New(Options{HeadFirst: []string{"quota.example:5000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]bool{
+		"index.docker.io": true, "docker.io": true, "registry-1.docker.io": true, "quota.example:5000": true,
+		"ghcr.io": false, "quota.example": false, "registry.k8s.io": false,
+	} {
+		if got := r.headFirst(host); got != want {
+			t.Errorf("headFirst(%q) = %t, want %t", host, got, want)
+		}
+	}
+	// What image references name Docker Hub by resolves to one of them.
+	ref, err := r.parse("nginx:1.27")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.headFirst(ref.Context().RegistryStr()) {
+		t.Errorf("%s: not head-first", ref.Context().RegistryStr())
+	}
+}

@@ -173,16 +173,11 @@ func (c *Checker) check(ctx context.Context, arts *registry.Artifacts, repo name
 // sigTag reads the legacy cosign .sig tag.
 func (l *lookup) sigTag(ctx context.Context) {
 	tag := l.repo.Tag(strings.Replace(l.h.String(), ":", "-", 1) + ".sig")
-	_, e := l.arts.Head(ctx, tag)
+	desc, e := l.arts.TagManifest(ctx, tag)
 	if e != nil {
 		if e.Reason != registry.ReasonNotFound {
 			l.fail(e)
 		}
-		return
-	}
-	desc, e := l.arts.Manifest(ctx, tag)
-	if e != nil {
-		l.fail(e)
 		return
 	}
 	l.all = append(l.all, l.c.cosignSimpleSigning(ctx, l.arts, l.repo, l.h, desc.Digest.String(), desc.Manifest, ViaSigTag, l.fail, l.cutLayers)...)
@@ -196,16 +191,11 @@ func (l *lookup) cutLayers(read, total int) {
 func (l *lookup) attTag(ctx context.Context) {
 	tag := l.repo.Tag(strings.Replace(l.h.String(), ":", "-", 1) + ".att")
 	attFail := func(e *registry.Error) { l.attFails = append(l.attFails, e.Error()) }
-	_, e := l.arts.Head(ctx, tag)
+	desc, e := l.arts.TagManifest(ctx, tag)
 	if e != nil {
 		if e.Reason != registry.ReasonNotFound {
 			attFail(e)
 		}
-		return
-	}
-	desc, e := l.arts.Manifest(ctx, tag)
-	if e != nil {
-		attFail(e)
 		return
 	}
 	keep := func(a Attestation) { l.atts = append(l.atts, a) }

@@ -224,52 +224,65 @@ func TestKeyIDIsCosignsHint(t *testing.T) {
 	}
 }
 
-// TestRequestBudget: presence costs two requests per digest (the .sig
-// HEAD and one referrers lookup); each signature read costs a manifest
-// and a blob.
+// TestRequestBudget: the requests per digest, exactly. Where a manifest
+// GET counts as a pull (Docker Hub; here Options.HeadFirst) presence is a
+// HEAD of the .sig tag and one referrers lookup, and each tag found is
+// then read with a GET; elsewhere a GET of the tag asks both at once (a
+// 404 is absent), one request fewer per tag that exists. Each signature
+// read costs a manifest and a blob.
 func TestRequestBudget(t *testing.T) {
 	kp, pub := keypair(t)
 	for _, tt := range []struct {
-		name  string
-		api   bool
-		setup func(f *fixture)
-		max   int
+		name           string
+		api            bool
+		setup          func(f *fixture)
+		hub, elsewhere int
 	}{
-		{"unsigned, referrers API", true, func(f *fixture) {}, 2},
-		{"unsigned, fallback tag", false, func(f *fixture) {}, 2},
-		{"one bundle, referrers API", true, func(f *fixture) { f.bundle(kp, f.digest.Hex, predicateCosignSignV1) }, 2 + 2},
-		{"one bundle, fallback tag", false, func(f *fixture) { f.bundle(kp, f.digest.Hex, predicateCosignSignV1) }, 2 + 1 + 2}, // + the index GET after its HEAD
-		{"legacy .sig", true, func(f *fixture) { f.legacy(kp, f.digest.String()) }, 2 + 2},
+		{"unsigned, referrers API", true, func(f *fixture) {}, 2, 2},
+		{"unsigned, fallback tag", false, func(f *fixture) {}, 2, 2},
+		{"one bundle, referrers API", true, func(f *fixture) { f.bundle(kp, f.digest.Hex, predicateCosignSignV1) }, 2 + 2, 2 + 2},
+		{"one bundle, fallback tag", false, func(f *fixture) { f.bundle(kp, f.digest.Hex, predicateCosignSignV1) }, 2 + 1 + 2, 2 + 2}, // on Hub + the index GET after its HEAD
+		{"legacy .sig", true, func(f *fixture) { f.legacy(kp, f.digest.String()) }, 2 + 2, 1 + 2},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, tt.api)
-			tt.setup(f)
-			keys, err := LoadKeys([]string{pub})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, _ := New(Options{Keys: keys})
-			r, err := registry.New(registry.Options{Insecure: []string{f.repo.RegistryStr()}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			// A first check learns whether the host has the referrers API
-			// (one request per host and run); the second shows the cost
-			// per digest.
-			c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
-			f.reg.Reset()
-			got := c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
-			reqs := f.reg.Hits()
-			if len(reqs) > tt.max {
-				t.Errorf("%d requests (%v), want at most %d", len(reqs), reqs, tt.max)
-			}
-			for _, r := range reqs {
-				if r.Method == http.MethodGet && strings.Contains(r.Path, "/manifests/sha256-") && got.Status == StatusUnsigned {
-					t.Errorf("%s: a manifest GET just to learn presence (Docker Hub counts it as a pull)", r)
+		for _, hub := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, head first %t", tt.name, hub), func(t *testing.T) {
+				f := newFixture(t, tt.api)
+				tt.setup(f)
+				keys, err := LoadKeys([]string{pub})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			t.Logf("%s: %d requests: %v", got.Status, len(reqs), reqs)
-		})
+				c, _ := New(Options{Keys: keys})
+				o := registry.Options{Insecure: []string{f.repo.RegistryStr()}}
+				want := tt.elsewhere
+				if hub {
+					o.HeadFirst, want = []string{f.repo.RegistryStr()}, tt.hub
+				}
+				r, err := registry.New(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A first check learns whether the host has the referrers API
+				// (one request per host and run); the second shows the cost
+				// per digest.
+				c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
+				f.reg.Reset()
+				got := c.Check(t.Context(), r.Artifacts(registry.Anonymous), f.repo, f.digest.String())
+				reqs := f.reg.Hits()
+				if len(reqs) != want {
+					t.Errorf("%d requests (%v), want %d", len(reqs), reqs, want)
+				}
+				for _, r := range reqs {
+					if hub && r.Method == http.MethodGet && strings.Contains(r.Path, "/manifests/sha256-") && got.Status == StatusUnsigned {
+						t.Errorf("%s: a manifest GET just to learn presence (Docker Hub counts it as a pull)", r)
+					}
+				}
+				if got.Status != StatusUnsigned && got.Status != StatusVerified {
+					t.Errorf("status %s (%s), want unsigned or verified", got.Status, got.Error)
+				}
+				t.Logf("%s: %d requests: %v", got.Status, len(reqs), reqs)
+			})
+		}
 	}
 }
 
