@@ -11,6 +11,7 @@ import (
 	"github.com/imgtrust/kubectl-imgtrust/pkg/audit"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/factcache"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/provenance"
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/signature"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
@@ -53,6 +54,9 @@ type AuditStage struct {
 	// vulns, set per cluster with --vulnerabilities, gets the manifests of
 	// report digests that may be indexes of what runs.
 	vulns *vulnStage
+	// creds, set per cluster when the listing started it, is the read of
+	// the pull secrets and service accounts the plan comes from.
+	creds *pullsecret.Read
 }
 
 // Run adds the registry findings to items and returns warnings naming what
@@ -67,7 +71,7 @@ func (s AuditStage) Run(ctx context.Context, client kubernetes.Interface, found 
 	if len(pending) == 0 {
 		return nil
 	}
-	plan, warnings := LoadCredentialPlan(ctx, client, found)
+	plan, warnings := loadCredentialPlan(ctx, client, found, s.creds)
 
 	// reqs[n] is pending[n]'s template view; pods[n] its running-pod views,
 	// each an index into reqs.

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/imgtrust/kubectl-imgtrust/pkg/pullsecret"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/workload"
 )
@@ -16,7 +17,9 @@ import (
 // ReplicaSets) are read first and are reported whatever the pods turn out to
 // be, so the requests the stage will send for their template images are
 // known then: each image with the credentials a new pod of the template
-// gets. prefetch sends those while the pods are read; the resolver keeps
+// gets. The pull secrets and service accounts are read alongside the
+// controllers (creds), once: the stage builds its credential plan from the
+// same read. prefetch sends those while the pods are read; the resolver keeps
 // every answer for the run, so when the stage asks the same requests
 // they are answered without a registry request, and the budget is the
 // stage's own. Nothing else is asked early: not a ReplicaSet a Deployment
@@ -24,11 +27,10 @@ import (
 // (read only once the pods are).
 type prefetch struct {
 	resolver *registry.Resolver
-	client   kubernetes.Interface
 	perHost  int
-	// clusterWide: the pull secrets may be read across the cluster, as the
-	// stage will read them.
-	clusterWide bool
+	// creds is the run's one read of the pull secrets and service
+	// accounts, started with the listing; the stage's plan comes from it.
+	creds *pullsecret.Read
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -38,9 +40,16 @@ type prefetch struct {
 	sent []registry.Request
 }
 
-func newPrefetch(ctx context.Context, resolver *registry.Resolver, client kubernetes.Interface, perHost int, clusterWide bool) *prefetch {
-	p := &prefetch{resolver: resolver, client: client, perHost: max(perHost, 1), clusterWide: clusterWide}
+// newPrefetch starts reading the pull secrets and service accounts the
+// stage will read: across the cluster with -A (clusterWide), else in ns.
+func newPrefetch(ctx context.Context, resolver *registry.Resolver, client kubernetes.Interface, perHost int, ns string, clusterWide bool) *prefetch {
+	p := &prefetch{resolver: resolver, perHost: max(perHost, 1)}
 	p.ctx, p.cancel = context.WithCancel(ctx)
+	load := pullsecret.Load{ClusterWide: clusterWide}
+	if !clusterWide && ns != "" {
+		load.Namespaces = []string{ns}
+	}
+	p.creds = pullsecret.StartRead(p.ctx, client, load)
 	return p
 }
 
@@ -62,17 +71,19 @@ func (p *prefetch) roots(roots []workload.Object) {
 }
 
 // requests are the stage's template requests for roots, each once. They
-// come from a credential plan of the roots' namespaces, read as the stage
-// reads its own; where that plan could not read a namespace's secrets or
-// service accounts nothing is asked early (the stage's own plan says why),
-// so that an early request is never one the stage would not send.
+// come from a credential plan of the roots' namespaces built from the read
+// the stage's plan comes from (without fetching the referenced secrets of
+// other types one by one: those never give credentials); where the read
+// failed in a namespace nothing is asked there early (the stage's own plan
+// says why), so that an early request is never one the stage would not
+// send.
 func (p *prefetch) requests(roots []workload.Object) []registry.Request {
-	found := &workload.Discovery{ClusterWide: p.clusterWide}
+	found := &workload.Discovery{}
 	for _, o := range roots {
 		found.Workloads = append(found.Workloads, workload.Workload{Object: o})
 	}
-	plan, warnings := LoadCredentialPlan(p.ctx, p.client, found)
-	if len(warnings) > 0 || p.ctx.Err() != nil {
+	plan := NewCredentialPlan(p.creds.Store(p.ctx, pullsecret.Load{Namespaces: found.Namespaces()}))
+	if p.ctx.Err() != nil {
 		return nil
 	}
 	seen := map[string]bool{}

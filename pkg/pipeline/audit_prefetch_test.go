@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -58,31 +59,41 @@ func TestAuditPrefetchSendsTheStagesRequests(t *testing.T) {
 		return fake.NewClientset(pullSecretFor("shop", "regcred", reg.Host, "user", "pass"),
 			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "default"}})
 	}
-	audit1 := func(prefetchRoots []workload.Object) (early, all []string) {
+	// audit1 runs the stage, after an early start when prefetchRoots is
+	// set, and returns the registry requests and the cluster's LISTs.
+	audit1 := func(prefetchRoots []workload.Object) (early, all []string, lists map[string]int) {
 		reg.Reset()
 		r, err := registry.New(registry.Options{Insecure: []string{reg.Host}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		c := client()
+		stage := AuditStage{Resolver: r, Concurrency: 4}
 		var p *prefetch
 		if prefetchRoots != nil {
-			p = newPrefetch(context.Background(), r, client(), 4, true)
+			p = newPrefetch(context.Background(), r, c, 4, "", true)
+			stage.creds = p.creds
 			p.roots(prefetchRoots)
 			p.wg.Wait() // all early requests in before the stage, to tell them apart
 			early = requestLines(reg)
 		}
 		found := &workload.Discovery{Workloads: workload.Rollup(objects, workload.RollupOptions{}), ClusterWide: true}
 		items := audit.Evaluate(found.Workloads, audit.Options{})
-		AuditStage{Resolver: r, Concurrency: 4}.Run(context.Background(), client(), found, items)
+		stage.Run(context.Background(), c, found, items)
 		if p != nil {
 			p.stop()
 		}
-		return early, requestLines(reg)
+		return early, requestLines(reg), listActions(c)
 	}
-	_, without := audit1(nil)
-	early, with := audit1(controllers[:2]) // what Discover's Early gets: the two without an owner
+	_, without, listsWithout := audit1(nil)
+	early, with, listsWith := audit1(controllers[:2]) // what Discover's Early gets: the two without an owner
 	if !slices.Equal(with, without) {
 		t.Errorf("requests with the early start:\n%s\nwant those without it:\n%s", strings.Join(with, "\n"), strings.Join(without, "\n"))
+	}
+	// One read of the pull secrets and service accounts, shared by the
+	// early start and the stage: the LISTs of a run without it.
+	if want := map[string]int{"secrets/": 2, "serviceaccounts/": 1}; !maps.Equal(listsWith, want) || !maps.Equal(listsWithout, want) {
+		t.Errorf("LISTs with the early start %v, without %v; want %v in both", listsWith, listsWithout, want)
 	}
 	wantEarly := []string{"GET /v2/", "HEAD /v2/db/manifests/1", "HEAD /v2/web/manifests/1"}
 	if !slices.Equal(early, wantEarly) {
@@ -94,6 +105,18 @@ func TestAuditPrefetchSendsTheStagesRequests(t *testing.T) {
 	if !slices.Contains(with, "HEAD /v2/tool/manifests/1") {
 		t.Errorf("requests %q lack the bare pod's image tool:1, asked once the pods are read", with)
 	}
+}
+
+// listActions counts a fake client's LISTs by resource and namespace
+// ("" across the cluster).
+func listActions(c *fake.Clientset) map[string]int {
+	out := map[string]int{}
+	for _, a := range c.Actions() {
+		if a.GetVerb() == "list" {
+			out[a.GetResource().Resource+"/"+a.GetNamespace()]++
+		}
+	}
+	return out
 }
 
 // requestLines are reg's requests, sorted.

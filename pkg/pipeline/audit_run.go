@@ -97,7 +97,8 @@ type clusterAudit struct {
 // auditCluster audits one cluster (one kubeconfig context): discovery,
 // the rules, and the registry stage on the shared resolver.
 func (cfg AuditConfig) auditCluster(ctx context.Context, c Cluster, shared *Shared) (clusterAudit, error) {
-	if early := cfg.prefetch(ctx, c); early != nil {
+	early := cfg.prefetch(ctx, c)
+	if early != nil {
 		c.Scope.Early = early.roots
 		defer early.stop()
 	}
@@ -129,7 +130,7 @@ func (cfg AuditConfig) auditCluster(ctx context.Context, c Cluster, shared *Shar
 	}
 	if !cfg.Offline {
 		var more []string
-		more, out.cost = cfg.registryStage(ctx, c, found, out.items, shared, vs)
+		more, out.cost = cfg.registryStage(ctx, c, found, out.items, shared, vs, early)
 		out.warnings = append(out.warnings, more...)
 	}
 	if vs != nil {
@@ -140,13 +141,16 @@ func (cfg AuditConfig) auditCluster(ctx context.Context, c Cluster, shared *Shar
 
 // registryStage runs the registry stage on one cluster: resolutions,
 // credentials and, when asked, signatures, provenance and updates.
-func (cfg AuditConfig) registryStage(ctx context.Context, c Cluster, found *workload.Discovery, items []audit.Item, shared *Shared, vs *vulnStage) ([]string, *audit.Cost) {
+func (cfg AuditConfig) registryStage(ctx context.Context, c Cluster, found *workload.Discovery, items []audit.Item, shared *Shared, vs *vulnStage, early *prefetch) ([]string, *audit.Cost) {
 	client, err := c.Client()
 	if err != nil {
 		return []string{"registry checks skipped: " + err.Error()}, nil
 	}
 	stage := cfg.Stage
 	stage.Shared, stage.Cost, stage.vulns = shared, nil, vs
+	if early != nil {
+		stage.creds = early.creds
+	}
 	if stage.Provenance || stage.Updates {
 		stage.Cost = &audit.Cost{}
 	}
@@ -171,7 +175,7 @@ func (cfg AuditConfig) prefetch(ctx context.Context, c Cluster) *prefetch {
 	if err != nil {
 		return nil // the stage says why
 	}
-	return newPrefetch(ctx, cfg.Stage.Resolver, client, cfg.Stage.Concurrency, c.Scope.AllNamespaces)
+	return newPrefetch(ctx, cfg.Stage.Resolver, client, cfg.Stage.Concurrency, c.Scope.Namespace, c.Scope.AllNamespaces)
 }
 
 func (cfg AuditConfig) event(e AuditEvent) {

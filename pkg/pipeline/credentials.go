@@ -36,11 +36,24 @@ func NewCredentialPlan(store *pullsecret.Store) *CredentialPlan {
 // the cluster after a cluster-wide discovery) and returns the plan with
 // warnings naming what could not be read.
 func LoadCredentialPlan(ctx context.Context, client kubernetes.Interface, found *workload.Discovery) (*CredentialPlan, []string) {
-	store := pullsecret.LoadStore(ctx, client, pullsecret.Load{
+	return loadCredentialPlan(ctx, client, found, nil)
+}
+
+// loadCredentialPlan is LoadCredentialPlan; with read set, the secrets and
+// service accounts come from that read (started with the listing), so
+// they are not listed a second time.
+func loadCredentialPlan(ctx context.Context, client kubernetes.Interface, found *workload.Discovery, read *pullsecret.Read) (*CredentialPlan, []string) {
+	load := pullsecret.Load{
 		Namespaces:  found.Namespaces(),
 		Referenced:  ReferencedSecrets(found.Workloads),
 		ClusterWide: found.ClusterWide,
-	})
+	}
+	var store *pullsecret.Store
+	if read != nil {
+		store = read.Store(ctx, load)
+	} else {
+		store = pullsecret.LoadStore(ctx, client, load)
+	}
 	return NewCredentialPlan(store), storeWarnings(store, found.Namespaces())
 }
 

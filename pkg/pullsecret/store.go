@@ -126,18 +126,29 @@ func newNamespaceData() *namespaceData {
 // load reads what the cluster-wide lists did not (listSA, listSecrets) and
 // then, one by one, the referenced secrets no pull-secret list returned.
 func (d *namespaceData) load(ctx context.Context, client kubernetes.Interface, ns string, referenced []string, listSA, listSecrets bool) {
+	d.list(ctx, client, ns, listSA, listSecrets)
+	d.fetchReferenced(ctx, client, ns, referenced)
+}
+
+// list reads the namespace's service accounts (listSA) and pull secrets
+// (listSecrets).
+func (d *namespaceData) list(ctx context.Context, client kubernetes.Interface, ns string, listSA, listSecrets bool) {
 	only := func(string) *namespaceData { return d }
-	// Service accounts first: the secrets they name must be checked for a
-	// wrong type as well as those of the caller's objects.
 	if listSA {
 		d.saErr = listServiceAccounts(ctx, client, ns, only)
 	}
+	if listSecrets {
+		d.secretsErr = listPullSecrets(ctx, client, ns, only)
+	}
+}
+
+// fetchReferenced gets the secrets referenced (and those the service
+// accounts name) that no pull-secret list returned, to tell a wrong type
+// from a missing secret.
+func (d *namespaceData) fetchReferenced(ctx context.Context, client kubernetes.Interface, ns string, referenced []string) {
 	referenced = slices.Clone(referenced)
 	for _, names := range d.serviceAccounts {
 		referenced = append(referenced, names...)
-	}
-	if listSecrets {
-		d.secretsErr = listPullSecrets(ctx, client, ns, only)
 	}
 	if d.secretsErr != nil {
 		return
