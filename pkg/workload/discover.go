@@ -37,6 +37,9 @@ type Scope struct {
 	// owner, which the selector (if any) matches. Their template images
 	// and credentials are then known, so registry work can start.
 	Early func([]Object)
+	// EarlyPods, when set, is called during such a listing after Early,
+	// with each page's pods certain to be reported, and how (EarlyPod).
+	EarlyPods func([]EarlyPod)
 }
 
 // Offline reports whether the scope reads manifest files rather than the cluster.
@@ -110,11 +113,8 @@ func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, sc
 	if scope.AllNamespaces {
 		ns = ""
 	}
-	var early func([]Object)
-	if scope.Early != nil {
-		early = func(controllers []Object) { scope.Early(certainRoots(controllers, selector)) }
-	}
-	objects, problems, err := list(ctx, client, ns, early)
+	early, pods := earlyHooks(scope, selector)
+	objects, problems, err := list(ctx, client, ns, early, pods)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +122,30 @@ func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, sc
 	objects = append(objects, custom...)
 	warnings = append(messages(append(problems, customProblems...)), warnings...)
 	return &Discovery{Workloads: Rollup(objects, RollupOptions{Selector: selector}), Warnings: warnings, ClusterWide: scope.AllNamespaces}, nil
+}
+
+// earlyHooks are list's hooks that tell scope.Early and scope.EarlyPods
+// what is certain; nil when neither is set.
+func earlyHooks(scope Scope, selector labels.Selector) (controllers, pods func([]Object)) {
+	var owners ownerIndex
+	if scope.Early != nil || scope.EarlyPods != nil {
+		controllers = func(objs []Object) {
+			owners = newOwnerIndex(objs, selector)
+			if scope.Early != nil {
+				scope.Early(certainRoots(objs, selector))
+			}
+		}
+	}
+	if scope.EarlyPods != nil {
+		// Called only after controllers has returned (list holds the
+		// pages read before).
+		pods = func(page []Object) {
+			if certain := owners.certainPods(page); len(certain) > 0 {
+				scope.EarlyPods(certain)
+			}
+		}
+	}
+	return controllers, pods
 }
 
 // listCustom is ListCustom with the clients of getter.

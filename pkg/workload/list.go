@@ -82,26 +82,47 @@ func (e *ListError) Unwrap() error { return e.Err }
 // values, and the rest is still returned; err is set only when nothing at
 // all could be read.
 func List(ctx context.Context, client kubernetes.Interface, ns string) (objects []Object, problems []*ListError, err error) {
-	return list(ctx, client, ns, nil)
+	return list(ctx, client, ns, nil, nil)
 }
 
 // list is List; controllers, when set, is called with the objects of every
 // kind but Pod as soon as those are read, while the pods (most of a
-// cluster, and most of the listing's time) are still being read.
-func list(ctx context.Context, client kubernetes.Interface, ns string, controllers func([]Object)) (objects []Object, problems []*ListError, err error) {
+// cluster, and most of the listing's time) are still being read; pods,
+// when set, then with each page of pods as it is read (the pages read
+// before the controllers are held until they are handed over), so that
+// what the controllers tell of them is known.
+func list(ctx context.Context, client kubernetes.Interface, ns string, controllers func([]Object), pods func([]Object)) (objects []Object, problems []*ListError, err error) {
 	type result struct {
 		objects []Object
 		problem *ListError
 	}
+	var (
+		mu    sync.Mutex
+		ready bool // the controllers are handed over
+		held  [][]Object
+	)
+	var page func([]Object)
+	if pods != nil {
+		page = func(batch []Object) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !ready {
+				held = append(held, batch)
+				return
+			}
+			pods(batch)
+		}
+	}
 	results := make([]result, len(kindListers))
-	var pods, others sync.WaitGroup
+	var podsRead, others sync.WaitGroup
 	for i, kl := range kindListers {
+		var each func([]Object)
 		wg := &others
 		if kl.kind == "Pod" {
-			wg = &pods
+			wg, each = &podsRead, page
 		}
 		wg.Go(func() {
-			objs, err := listKind(ctx, client, kl, ns)
+			objs, err := listKind(ctx, client, kl, ns, each)
 			results[i] = result{objects: objs}
 			if err != nil {
 				results[i].problem = &ListError{Resource: kl.resource, Namespace: ns, Err: err}
@@ -118,7 +139,14 @@ func list(ctx context.Context, client kubernetes.Interface, ns string, controlle
 		}
 		controllers(read)
 	}
-	pods.Wait()
+	mu.Lock()
+	ready = true
+	for _, batch := range held {
+		pods(batch)
+	}
+	held = nil
+	mu.Unlock()
+	podsRead.Wait()
 
 	for _, r := range results {
 		objects = append(objects, r.objects...)
@@ -147,18 +175,20 @@ func list(ctx context.Context, client kubernetes.Interface, ns string, controlle
 	return objects, problems, nil
 }
 
-func listKind(ctx context.Context, client kubernetes.Interface, kl kindLister, ns string) ([]Object, error) {
+func listKind(ctx context.Context, client kubernetes.Interface, kl kindLister, ns string, each func([]Object)) ([]Object, error) {
 	return extractPages(ctx, kl.kind, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		return kl.list(ctx, client, ns, opts)
-	})
+	}, each)
 }
 
 // extractPages reads one kind page by page (pageSize items a LIST, with
 // the continue token), extracting each item's Object as its page arrives;
 // the typed items go with their page. Pods share what they have in common
 // (podInterner), so a cluster-wide listing holds little more per pod than
-// its name.
-func extractPages(ctx context.Context, kind string, page pager.ListPageFunc) ([]Object, error) {
+// its name. each, when set, is called with every pageSize objects
+// extracted and with the last ones: a slice of the result, which is only
+// appended to afterwards.
+func extractPages(ctx context.Context, kind string, page pager.ListPageFunc, each func([]Object)) ([]Object, error) {
 	p := pager.New(page)
 	p.PageSize = pageSize
 	var in *podInterner
@@ -166,6 +196,13 @@ func extractPages(ctx context.Context, kind string, page pager.ListPageFunc) ([]
 		in = newPodInterner()
 	}
 	var out []Object
+	handed := 0
+	hand := func() {
+		if each != nil && len(out) > handed {
+			each(out[handed:len(out):len(out)])
+			handed = len(out)
+		}
+	}
 	// Nothing extracted points into a page's items (strings, maps and
 	// owner references are their own allocations), so each page is freed
 	// once read without EachListItemWithAlloc's copy of every item.
@@ -175,7 +212,11 @@ func extractPages(ctx context.Context, kind string, page pager.ListPageFunc) ([]
 		} else if obj, ok := fromTyped(kind, item); ok {
 			out = append(out, obj)
 		}
+		if len(out)-handed >= pageSize {
+			hand()
+		}
 		return nil
 	})
+	hand()
 	return out, err
 }

@@ -6,17 +6,22 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	typedappsv1 "k8s.io/client-go/kubernetes/typed/apps/v1"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // synthPod is pod i of a synthetic cluster: ten pods a ReplicaSet, 100
@@ -103,7 +108,7 @@ func pagedPods(n int, pages *int) func(context.Context, metav1.ListOptions) (k8s
 func TestExtractPagesEqualsWholeList(t *testing.T) {
 	const n = 2*pageSize + 123
 	var pages int
-	got, err := extractPages(context.Background(), "Pod", pagedPods(n, &pages))
+	got, err := extractPages(context.Background(), "Pod", pagedPods(n, &pages), nil)
 	if err != nil {
 		t.Fatalf("extractPages() err = %v", err)
 	}
@@ -155,7 +160,7 @@ func BenchmarkExtractPods(b *testing.B) {
 				}
 				extract := func() []Object {
 					var pages int
-					objects, err := extractPages(context.Background(), kind, pagedPods(n, &pages))
+					objects, err := extractPages(context.Background(), kind, pagedPods(n, &pages), nil)
 					if err != nil || len(objects) != n {
 						b.Fatalf("extractPages() = %d objects, err %v; want %d", len(objects), err, n)
 					}
@@ -190,7 +195,7 @@ func TestListControllersBeforePods(t *testing.T) {
 	objects, problems, err := list(context.Background(), client, "shop", func(objs []Object) {
 		controllers = objs
 		close(handed)
-	})
+	}, nil)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("list() problems=%v err=%v", problems, err)
 	}
@@ -248,4 +253,133 @@ func (p gatedPodList) List(ctx context.Context, opts metav1.ListOptions) (*corev
 	case <-time.After(5 * time.Second):
 		return nil, errors.New("the pods' LIST waited 5s: the controllers were not handed over first")
 	}
+}
+
+// TestListHandsCertainPods: the pods handed over during the listing are
+// those Rollup reports whatever else is listed, each under the workload
+// Rollup gives it (its pull secrets among that workload's), pods of an old
+// ReplicaSet under its Deployment; a pod whose owner is no listed
+// controller, or whose root the selector does not match, is not handed.
+// The pods' LIST is held until the controllers are handed, and pages
+// before that are handed after them.
+func TestListHandsCertainPods(t *testing.T) {
+	yes := true
+	owner := func(apiVersion, kind, name, uid string) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: types.UID(uid), Controller: &yes}}
+	}
+	meta := func(name, uid string, labels map[string]string, owners []metav1.OwnerReference) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID(uid), Labels: labels, OwnerReferences: owners}
+	}
+	spec := func(image string, secret string) corev1.PodSpec {
+		return corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}, ImagePullSecrets: []corev1.LocalObjectReference{{Name: secret}}}
+	}
+	tmpl := func(image string) corev1.PodTemplateSpec { return corev1.PodTemplateSpec{Spec: spec(image, "tmpl")} }
+	web := map[string]string{"tier": "web"}
+	objs := []k8sruntime.Object{
+		&appsv1.Deployment{ObjectMeta: meta("web", "d-web", web, nil), Spec: appsv1.DeploymentSpec{Template: tmpl("web:2")}},
+		&appsv1.ReplicaSet{ObjectMeta: meta("web-2", "rs-2", web, owner("apps/v1", "Deployment", "web", "d-web")), Spec: appsv1.ReplicaSetSpec{Template: tmpl("web:2")}},
+		&appsv1.ReplicaSet{ObjectMeta: meta("web-1", "rs-1", web, owner("apps/v1", "Deployment", "web", "d-web")), Spec: appsv1.ReplicaSetSpec{Template: tmpl("web:1")}},
+		&appsv1.StatefulSet{ObjectMeta: meta("db", "s-db", nil, nil), Spec: appsv1.StatefulSetSpec{Template: tmpl("db:1")}},
+		&corev1.Pod{ObjectMeta: meta("web-2-a", "p-new", web, owner("apps/v1", "ReplicaSet", "web-2", "rs-2")), Spec: spec("web:2", "new")},
+		&corev1.Pod{ObjectMeta: meta("web-1-a", "p-old", web, owner("apps/v1", "ReplicaSet", "web-1", "rs-1")), Spec: spec("web:1", "old")},
+		&corev1.Pod{ObjectMeta: meta("db-0", "p-db", nil, owner("apps/v1", "StatefulSet", "db", "s-db")), Spec: spec("db:1", "db")},
+		&corev1.Pod{ObjectMeta: meta("debug", "p-debug", web, nil), Spec: spec("tool:1", "debug")},
+		&corev1.Pod{ObjectMeta: meta("scratch", "p-scratch", nil, nil), Spec: spec("tool:2", "scratch")},
+		&corev1.Pod{ObjectMeta: meta("etcd-node-1", "p-mirror", nil, owner("v1", "Node", "node-1", "n-1")), Spec: spec("etcd:3", "m")},
+		&corev1.Pod{ObjectMeta: meta("orphan", "p-orphan", nil, owner("apps/v1", "ReplicaSet", "gone", "rs-gone")), Spec: spec("web:0", "o")},
+		&corev1.Pod{ObjectMeta: meta("child", "p-child", nil, owner("v1", "Pod", "debug", "p-debug")), Spec: spec("tool:3", "c")},
+	}
+	for _, tc := range []struct {
+		selector string
+		// podsFirst: the pods are read before the Deployments, so their
+		// page waits for the controllers.
+		podsFirst bool
+		want      []string // pod → root ("" for a bare pod)
+	}{
+		{"", false, []string{"db-0 → StatefulSet/db", "debug", "scratch", "web-1-a → Deployment/web", "web-2-a → Deployment/web"}},
+		{"tier=web", false, []string{"debug", "web-1-a → Deployment/web", "web-2-a → Deployment/web"}},
+		{"", true, []string{"db-0 → StatefulSet/db", "debug", "scratch", "web-1-a → Deployment/web", "web-2-a → Deployment/web"}},
+	} {
+		t.Run(fmt.Sprintf("%s/podsFirst=%v", tc.selector, tc.podsFirst), func(t *testing.T) {
+			var selector labels.Selector
+			if tc.selector != "" {
+				selector, _ = labels.Parse(tc.selector)
+			}
+			handed := make(chan struct{})
+			var early []EarlyPod
+			controllers, pods := earlyHooks(Scope{
+				Early:     func([]Object) { close(handed) },
+				EarlyPods: func(p []EarlyPod) { early = append(early, p...) },
+			}, selector)
+			var client kubernetes.Interface = gatedPods{fake.NewClientset(objs...), handed}
+			if tc.podsFirst {
+				client = podsFirstClient{fake.NewClientset(objs...)}
+			}
+			objects, problems, err := list(context.Background(), client, "shop", controllers, pods)
+			if err != nil || len(problems) > 0 {
+				t.Fatalf("list() problems=%v err=%v", problems, err)
+			}
+			var got []string
+			for _, e := range early {
+				s := e.Pod.Name
+				if e.Root != nil {
+					s += " → " + e.Root.Kind + "/" + e.Root.Name
+				}
+				got = append(got, s)
+			}
+			if !reflect.DeepEqual(sorted(got), tc.want) {
+				t.Errorf("pods handed early = %q, want %q", sorted(got), tc.want)
+			}
+			// Each as Rollup reports it.
+			reported := map[types.UID]Workload{}
+			for _, w := range Rollup(objects, RollupOptions{Selector: selector}) {
+				reported[w.UID] = w
+			}
+			for _, e := range early {
+				if e.Root == nil {
+					if _, ok := reported[e.Pod.UID]; !ok {
+						t.Errorf("bare pod %s handed early is not reported", e.Pod.Name)
+					}
+					continue
+				}
+				w, ok := reported[e.Root.UID]
+				if !ok || !slices.ContainsFunc(w.PodPullSecrets, func(s []string) bool { return slices.Equal(s, e.Pod.Spec.PullSecrets) }) {
+					t.Errorf("pod %s handed under %s/%s: Rollup reports %+v (pod pull secrets %v)", e.Pod.Name, e.Root.Kind, e.Root.Name, ok, w.PodPullSecrets)
+				}
+			}
+		})
+	}
+}
+
+// podsFirstClient answers the Deployments' LIST only once the pods' page
+// has been read and extracted (list holds it: nothing is handed yet).
+type podsFirstClient struct{ *fake.Clientset }
+
+func (c podsFirstClient) AppsV1() typedappsv1.AppsV1Interface {
+	return podsFirstApps{c.Clientset.AppsV1(), c.Clientset}
+}
+
+type podsFirstApps struct {
+	typedappsv1.AppsV1Interface
+	client *fake.Clientset
+}
+
+func (a podsFirstApps) Deployments(ns string) typedappsv1.DeploymentInterface {
+	return podsFirstDeployments{a.AppsV1Interface.Deployments(ns), a.client}
+}
+
+type podsFirstDeployments struct {
+	typedappsv1.DeploymentInterface
+	client *fake.Clientset
+}
+
+func (d podsFirstDeployments) List(ctx context.Context, opts metav1.ListOptions) (*appsv1.DeploymentList, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.ContainsFunc(d.client.Actions(), func(a k8stesting.Action) bool {
+		return a.GetVerb() == "list" && a.GetResource().Resource == "pods"
+	}) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the page extracted and held
+	return d.DeploymentInterface.List(ctx, opts)
 }

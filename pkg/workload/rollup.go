@@ -164,6 +164,78 @@ func certainRoots(objects []Object, selector labels.Selector) []Object {
 	return out
 }
 
+// EarlyPod is a pod whose place in the report is certain before the
+// listing ends: a bare pod, its own workload, or one whose owner chain ends
+// in a controller without an owner (certainRoots), into which it rolls up.
+type EarlyPod struct {
+	Pod Object
+	// Root is the controller the pod is reported under, with its pull
+	// secrets among the workload's PodPullSecrets; nil for a bare pod.
+	Root *Object
+}
+
+// ownerIndex finds, among the listed controllers, the top owner Rollup
+// gives a pod.
+type ownerIndex struct {
+	byUID    map[types.UID]*Object
+	selector labels.Selector
+}
+
+func newOwnerIndex(controllers []Object, selector labels.Selector) ownerIndex {
+	x := ownerIndex{byUID: make(map[types.UID]*Object, len(controllers)), selector: selector}
+	for i := range controllers {
+		if controllers[i].UID != "" {
+			x.byUID[controllers[i].UID] = &controllers[i]
+		}
+	}
+	return x
+}
+
+// certainPods are the pods of page Rollup reports whatever else is
+// listed: those without an owner that the selector matches, and those
+// whose owners, walked as Rollup walks them, are listed controllers up to
+// one of certainRoots. A pod whose owner is not a listed controller (a
+// Node, an operator's object, another pod, a kind RBAC hid) is left out:
+// where it goes depends on what is listed after it.
+func (x ownerIndex) certainPods(page []Object) []EarlyPod {
+	var out []EarlyPod
+	for i := range page {
+		p := &page[i]
+		if p.Spec == nil {
+			continue
+		}
+		if p.Owner == nil {
+			if x.selector == nil || x.selector.Matches(labels.Set(p.Labels)) {
+				out = append(out, EarlyPod{Pod: *p})
+			}
+			continue
+		}
+		if root := x.rootOf(p); root != nil {
+			out = append(out, EarlyPod{Pod: *p, Root: root})
+		}
+	}
+	return out
+}
+
+// rootOf is the certain root o's owners lead to within Rollup's walk
+// (maxOwnerDepth objects), nil when there is none.
+func (x ownerIndex) rootOf(o *Object) *Object {
+	for depth := 1; depth < maxOwnerDepth && o.Owner != nil; depth++ {
+		next := x.byUID[o.Owner.UID]
+		if next == nil {
+			return nil
+		}
+		if next.Owner == nil {
+			if len(certainRoots([]Object{*next}, x.selector)) == 0 {
+				return nil
+			}
+			return next
+		}
+		o = next
+	}
+	return nil
+}
+
 func buildWorkload(objects []Object, root int, pods []int) Workload {
 	w := Workload{Object: objects[root], Pods: len(pods)}
 	index := map[ContainerKey]int{}
