@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"k8s.io/client-go/kubernetes"
@@ -19,12 +20,16 @@ import (
 // known then: each image with the credentials a new pod of the template
 // gets. The pull secrets and service accounts are read alongside the
 // controllers (creds), once: the stage builds its credential plan from the
-// same read. prefetch sends those while the pods are read; the resolver keeps
+// same read. Then, page by page, the pods whose place in the report is
+// certain (workload.EarlyPod): a bare pod's images with its own pull
+// secrets, and a controller's template images with the pull secrets of its
+// pods where those give other credentials than the template's, as the stage
+// asks them. prefetch sends those while the pods are read; the resolver keeps
 // every answer for the run, so when the stage asks the same requests
 // they are answered without a registry request, and the budget is the
 // stage's own. Nothing else is asked early: not a ReplicaSet a Deployment
-// owns (an old one's images are never asked), nor a pod's own pull secrets
-// (read only once the pods are).
+// owns (an old one's images are never asked), nor a pod whose owner is no
+// listed controller.
 type prefetch struct {
 	resolver *registry.Resolver
 	perHost  int
@@ -35,15 +40,31 @@ type prefetch struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	pending []earlyBatch // handed over, not yet turned into requests
+	working bool         // a goroutine turns pending into requests
+	queues  map[string][]registry.Request
+	sending map[string]int // goroutines sending a host's queue
 	// sent counts the requests started early (tests).
-	mu   sync.Mutex
 	sent []registry.Request
+
+	// Of the goroutine that turns batches into requests (one at a time).
+	asked map[string]bool // image and credentials asked early
+	done  map[string]bool // a controller's pods' pull secrets seen
+}
+
+// earlyBatch is what discovery hands over at once: roots or pods.
+type earlyBatch struct {
+	roots []workload.Object
+	pods  []workload.EarlyPod
 }
 
 // newPrefetch starts reading the pull secrets and service accounts the
 // stage will read: across the cluster with -A (clusterWide), else in ns.
 func newPrefetch(ctx context.Context, resolver *registry.Resolver, client kubernetes.Interface, perHost int, ns string, clusterWide bool) *prefetch {
-	p := &prefetch{resolver: resolver, perHost: max(perHost, 1)}
+	p := &prefetch{resolver: resolver, perHost: max(perHost, 1), queues: map[string][]registry.Request{}, sending: map[string]int{},
+		asked: map[string]bool{}, done: map[string]bool{}}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	load := pullsecret.Load{ClusterWide: clusterWide}
 	if !clusterWide && ns != "" {
@@ -56,50 +77,143 @@ func newPrefetch(ctx context.Context, resolver *registry.Resolver, client kubern
 // roots starts the requests of the workloads discovery is sure of; it
 // returns at once (discovery goes on reading the pods).
 func (p *prefetch) roots(roots []workload.Object) {
-	if len(roots) == 0 {
-		return
+	if len(roots) > 0 {
+		p.add(earlyBatch{roots: roots})
 	}
-	p.wg.Go(func() {
-		reqs := p.requests(roots)
-		p.mu.Lock()
-		p.sent = append(p.sent, reqs...)
-		p.mu.Unlock()
-		perHost(reqs, func(r registry.Request) string { return registryHost(p.resolver, r.Image) }, p.perHost, func(r registry.Request) {
-			p.resolver.Resolve(p.ctx, r)
-		})
-	})
 }
 
-// requests are the stage's template requests for roots, each once. They
-// come from a credential plan of the roots' namespaces built from the read
+// pods starts the requests of a page's pods discovery is sure of; it
+// returns at once.
+func (p *prefetch) pods(pods []workload.EarlyPod) {
+	if len(pods) > 0 {
+		p.add(earlyBatch{pods: pods})
+	}
+}
+
+func (p *prefetch) add(b earlyBatch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending = append(p.pending, b)
+	if !p.working {
+		p.working = true
+		p.wg.Go(p.work)
+	}
+}
+
+// work turns the batches handed over into requests, in order, and queues
+// them; the credential plan waits for the read of the secrets.
+func (p *prefetch) work() {
+	for {
+		p.mu.Lock()
+		batches := p.pending
+		p.pending = nil
+		if len(batches) == 0 || p.ctx.Err() != nil {
+			p.working = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		for _, b := range batches {
+			p.send(p.requests(b))
+		}
+	}
+}
+
+// send queues reqs per registry host, each host sent by at most perHost
+// goroutines, as the stage's own queues are.
+func (p *prefetch) send(reqs []registry.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = append(p.sent, reqs...)
+	for _, r := range reqs {
+		h := registryHost(p.resolver, r.Image)
+		p.queues[h] = append(p.queues[h], r)
+		if p.sending[h] < p.perHost {
+			p.sending[h]++
+			p.wg.Go(func() { p.drain(h) })
+		}
+	}
+}
+
+func (p *prefetch) drain(host string) {
+	for {
+		p.mu.Lock()
+		q := p.queues[host]
+		if len(q) == 0 || p.ctx.Err() != nil {
+			p.sending[host]--
+			p.mu.Unlock()
+			return
+		}
+		r := q[0]
+		p.queues[host] = q[1:]
+		p.mu.Unlock()
+		p.resolver.Resolve(p.ctx, r)
+	}
+}
+
+// requests are the stage's requests for a batch not asked early yet. They
+// come from a credential plan of the batch's namespaces built from the read
 // the stage's plan comes from (without fetching the referenced secrets of
 // other types one by one: those never give credentials); where the read
 // failed in a namespace nothing is asked there early (the stage's own plan
 // says why), so that an early request is never one the stage would not
 // send.
-func (p *prefetch) requests(roots []workload.Object) []registry.Request {
+func (p *prefetch) requests(b earlyBatch) []registry.Request {
 	found := &workload.Discovery{}
-	for _, o := range roots {
+	for _, o := range b.roots {
 		found.Workloads = append(found.Workloads, workload.Workload{Object: o})
+	}
+	for _, e := range b.pods {
+		found.Workloads = append(found.Workloads, workload.Workload{Object: e.Pod})
 	}
 	plan := NewCredentialPlan(p.creds.Store(p.ctx, pullsecret.Load{Namespaces: found.Namespaces()}))
 	if p.ctx.Err() != nil {
 		return nil
 	}
-	seen := map[string]bool{}
 	var reqs []registry.Request
-	for _, o := range roots {
+	ask := func(image string, creds []registry.Credential) {
+		key := image + "\x00" + CredentialsKey(creds)
+		if !p.asked[key] {
+			p.asked[key] = true
+			reqs = append(reqs, registry.Request{Image: image, Credentials: creds, CheckAccess: true})
+		}
+	}
+	// The stage asks each image of a workload with the credentials of a
+	// new pod of it (for a bare pod, its own pull secrets).
+	template := func(o workload.Object) {
 		for _, c := range o.Spec.Containers {
-			creds, complete, err := plan.For(o, c.Image)
+			if creds, complete, err := plan.For(o, c.Image); err == nil && complete {
+				ask(c.Image, creds)
+			}
+		}
+	}
+	for _, o := range b.roots {
+		template(o)
+	}
+	for _, e := range b.pods {
+		if e.Root == nil {
+			template(e.Pod)
+			continue
+		}
+		// A controller's pods: its template images again, with the pods'
+		// own pull secrets where they give other credentials than the
+		// template's (the stage's RunningPodSecrets requests), once per
+		// controller and pull secrets.
+		key := string(e.Root.UID) + "\x00" + strings.Join(e.Pod.Spec.PullSecrets, "\x00")
+		if p.done[key] {
+			continue
+		}
+		p.done[key] = true
+		for _, c := range e.Root.Spec.Containers {
+			creds, complete, err := plan.For(*e.Root, c.Image)
 			if err != nil || !complete {
 				continue
 			}
-			key := c.Image + "\x00" + CredentialsKey(creds)
-			if seen[key] {
+			podCreds, complete, err := plan.ForPods(e.Root.Namespace, e.Pod.Spec.PullSecrets, c.Image)
+			if err != nil || !complete || CredentialsKey(podCreds) == CredentialsKey(creds) {
 				continue
 			}
-			seen[key] = true
-			reqs = append(reqs, registry.Request{Image: c.Image, Credentials: creds, CheckAccess: true})
+			ask(c.Image, podCreds)
 		}
 	}
 	return p.spread(reqs)
