@@ -34,8 +34,11 @@ type prefetch struct {
 	resolver *registry.Resolver
 	perHost  int
 	// creds is the run's one read of the pull secrets and service
-	// accounts, started with the listing; the stage's plan comes from it.
-	creds *pullsecret.Read
+	// accounts, started with the listing (start); the stage's plan comes
+	// from it.
+	creds  *pullsecret.Read
+	client kubernetes.Interface
+	load   pullsecret.Load
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -60,18 +63,24 @@ type earlyBatch struct {
 	pods  []workload.EarlyPod
 }
 
-// newPrefetch starts reading the pull secrets and service accounts the
-// stage will read: across the cluster with -A (clusterWide), else in ns.
+// newPrefetch is the early start of an audit of ns (clusterWide: -A);
+// nothing is read before start.
 func newPrefetch(ctx context.Context, resolver *registry.Resolver, client kubernetes.Interface, perHost int, ns string, clusterWide bool) *prefetch {
-	p := &prefetch{resolver: resolver, perHost: max(perHost, 1), queues: map[string][]registry.Request{}, sending: map[string]int{},
-		asked: map[string]bool{}, done: map[string]bool{}}
+	p := &prefetch{resolver: resolver, perHost: max(perHost, 1), client: client, load: pullsecret.Load{ClusterWide: clusterWide},
+		queues: map[string][]registry.Request{}, sending: map[string]int{}, asked: map[string]bool{}, done: map[string]bool{}}
 	p.ctx, p.cancel = context.WithCancel(ctx)
-	load := pullsecret.Load{ClusterWide: clusterWide}
 	if !clusterWide && ns != "" {
-		load.Namespaces = []string{ns}
+		p.load.Namespaces = []string{ns}
 	}
-	p.creds = pullsecret.StartRead(p.ctx, client, load)
 	return p
+}
+
+// start begins reading the pull secrets and service accounts the stage
+// will read (across the cluster with -A, else in the namespace), when the
+// listing starts: after discovery has checked the input and reached the
+// API server, alongside the controllers.
+func (p *prefetch) start() {
+	p.creds = pullsecret.StartRead(p.ctx, p.client, p.load)
 }
 
 // roots starts the requests of the workloads discovery is sure of; it
@@ -159,6 +168,9 @@ func (p *prefetch) drain(host string) {
 // says why), so that an early request is never one the stage would not
 // send.
 func (p *prefetch) requests(b earlyBatch) []registry.Request {
+	if p.creds == nil { // not started: nothing is known of the credentials
+		return nil
+	}
 	found := &workload.Discovery{}
 	for _, o := range b.roots {
 		found.Workloads = append(found.Workloads, workload.Workload{Object: o})

@@ -84,6 +84,7 @@ func BenchmarkAuditEarlyStart(b *testing.B) {
 				var p *prefetch
 				if mode != "after-listing" {
 					p = newPrefetch(ctx, r, c, 4, "", true)
+					p.start()
 					stage.creds = p.creds
 				}
 				time.Sleep(50 * time.Millisecond) // the controllers

@@ -83,6 +83,7 @@ func TestAuditPrefetchSendsTheStagesRequests(t *testing.T) {
 		var p *prefetch
 		if prefetchRoots != nil {
 			p = newPrefetch(context.Background(), r, c, 4, "", true)
+			p.start()
 			stage.creds = p.creds
 			p.roots(prefetchRoots)
 			p.pods(prefetchPods)

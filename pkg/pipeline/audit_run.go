@@ -99,7 +99,7 @@ type clusterAudit struct {
 func (cfg AuditConfig) auditCluster(ctx context.Context, c Cluster, shared *Shared) (clusterAudit, error) {
 	early := cfg.prefetch(ctx, c)
 	if early != nil {
-		c.Scope.Early, c.Scope.EarlyPods = early.roots, early.pods
+		c.Scope.Listing, c.Scope.Early, c.Scope.EarlyPods = early.start, early.roots, early.pods
 		defer early.stop()
 	}
 	found, err := c.Discover(ctx)

@@ -31,6 +31,10 @@ type Scope struct {
 	// ImagePaths says which fields of custom resources hold images: the
 	// built-in catalogue (nil) or it with --image-paths rules added.
 	ImagePaths *Catalog
+	// Listing, when set, is called once when a listing of the cluster (not
+	// with -f or TYPE/NAME) starts: the input is checked and the API server
+	// answered.
+	Listing func()
 	// Early, when set, is called once during a listing of the cluster (not
 	// with -f or TYPE/NAME), before the pods are all read, with the
 	// workloads already certain to be reported: controllers without an
@@ -114,6 +118,9 @@ func Discover(ctx context.Context, getter genericclioptions.RESTClientGetter, sc
 		ns = ""
 	}
 	early, pods := earlyHooks(scope, selector)
+	if scope.Listing != nil {
+		scope.Listing()
+	}
 	objects, problems, err := list(ctx, client, ns, early, pods)
 	if err != nil {
 		return nil, err

@@ -277,6 +277,13 @@ func TestDiscoverErrors(t *testing.T) {
 			wantErr: `invalid --selector "app in (web"`,
 		},
 		{
+			// Nothing is read (Listing is not called) before the API
+			// server answers.
+			name:    "unreachable API server",
+			scope:   Scope{Namespace: "shop"},
+			wantErr: "refused",
+		},
+		{
 			name:    "missing file",
 			scope:   Scope{Filenames: []string{filepath.Join(dir, "nope.yaml")}},
 			wantErr: "reading manifests",
@@ -294,9 +301,14 @@ func TestDiscoverErrors(t *testing.T) {
 				}
 				flags.KubeConfig = &kubeconfig
 			}
+			listing := false
+			tt.scope.Listing = func() { listing = true }
 			d, err := Discover(context.Background(), flags, tt.scope)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Discover() = %v, %v; want an error containing %q", d, err, tt.wantErr)
+			}
+			if listing {
+				t.Error("Scope.Listing was called: the early start would read the cluster before the error is said")
 			}
 		})
 	}
