@@ -49,8 +49,6 @@ type prefetch struct {
 	working bool         // a goroutine turns pending into requests
 	queues  map[string][]registry.Request
 	sending map[string]int // goroutines sending a host's queue
-	// sent counts the requests started early (tests).
-	sent []registry.Request
 
 	// Of the goroutine that turns batches into requests (one at a time).
 	asked map[string]bool // image and credentials asked early
@@ -133,7 +131,6 @@ func (p *prefetch) work() {
 func (p *prefetch) send(reqs []registry.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.sent = append(p.sent, reqs...)
 	for _, r := range reqs {
 		h := registryHost(p.resolver, r.Image)
 		p.queues[h] = append(p.queues[h], r)
