@@ -50,9 +50,10 @@ type prefetch struct {
 	queues  map[string][]registry.Request
 	sending map[string]int // goroutines sending a host's queue
 
+	done map[string]bool // a controller's pods' pull secrets handed over
+
 	// Of the goroutine that turns batches into requests (one at a time).
 	asked map[string]bool // image and credentials asked early
-	done  map[string]bool // a controller's pods' pull secrets seen
 }
 
 // earlyBatch is what discovery hands over at once: roots or pods.
@@ -92,8 +93,24 @@ func (p *prefetch) roots(roots []workload.Object) {
 // pods starts the requests of a page's pods discovery is sure of; it
 // returns at once.
 func (p *prefetch) pods(pods []workload.EarlyPod) {
-	if len(pods) > 0 {
-		p.add(earlyBatch{pods: pods})
+	// A controller's pods ask for its template images with their pull
+	// secrets: keep one pod per controller and pull secrets, so that
+	// thousands of replicas are not held until the secrets are read.
+	var kept []workload.EarlyPod
+	p.mu.Lock()
+	for _, e := range pods {
+		if e.Root != nil {
+			key := string(e.Root.UID) + "\x00" + strings.Join(e.Pod.Spec.PullSecrets, "\x00")
+			if p.done[key] {
+				continue
+			}
+			p.done[key] = true
+		}
+		kept = append(kept, e)
+	}
+	p.mu.Unlock()
+	if len(kept) > 0 {
+		p.add(earlyBatch{pods: kept})
 	}
 }
 
@@ -206,13 +223,7 @@ func (p *prefetch) requests(b earlyBatch) []registry.Request {
 		}
 		// A controller's pods: its template images again, with the pods'
 		// own pull secrets where they give other credentials than the
-		// template's (the stage's RunningPodSecrets requests), once per
-		// controller and pull secrets.
-		key := string(e.Root.UID) + "\x00" + strings.Join(e.Pod.Spec.PullSecrets, "\x00")
-		if p.done[key] {
-			continue
-		}
-		p.done[key] = true
+		// template's (the stage's RunningPodSecrets requests).
 		for _, c := range e.Root.Spec.Containers {
 			creds, complete, err := plan.For(*e.Root, c.Image)
 			if err != nil || !complete {
