@@ -59,3 +59,49 @@ func TestNoSignatureSectionWithoutItsSteps(t *testing.T) {
 		t.Errorf("steps listed but not run: ran %v, err %v; want not ran, no error", ran, err)
 	}
 }
+
+// The keyless row is judged against the keyless cosign loop, the keyed
+// rows against the keyed one; a row that did not run is not judged.
+func TestSigTargets(t *testing.T) {
+	run := func(wall float64) []runResult { return []runResult{{wall: wall}} }
+	byID := map[string]*step{
+		"audit-verify-key":           {id: "audit-verify-key", runs: run(10)},
+		"cosign-verify-loop":         {id: "cosign-verify-loop", runs: run(250)},
+		"audit-keyless":              {id: "audit-keyless", runs: run(12)},
+		"cosign-verify-keyless-loop": {id: "cosign-verify-keyless-loop", runs: run(180)},
+		"audit-provenance":           {id: "audit-provenance"},
+	}
+	floors := map[string]float64{"audit-verify-key": 8, "audit-keyless": 7}
+	want := []string{
+		"audit-verify-key ≥ 20× faster than cosign-verify-loop (250.00 s): 25.0× — met",
+		"audit-verify-key ≤ 1.5× the physical limit of its requests (8.00 s): 1.25× — met",
+		"audit-keyless ≥ 20× faster than cosign-verify-keyless-loop (180.00 s): 15.0× — **missed**",
+		"audit-keyless ≤ 1.5× the physical limit of its requests (7.00 s): 1.71× — **missed**",
+	}
+	got := sigTargets(byID, floors)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sigTargets =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	delete(byID, "cosign-verify-keyless-loop")
+	got = sigTargets(byID, floors)
+	if w := "audit-keyless ≥ 20× faster than cosign-verify-keyless-loop: not measured (the loop did not run)"; len(got) != 4 || got[2] != w {
+		t.Errorf("without the keyless loop: %q, want line 3 %q", got, w)
+	}
+}
+
+// Both cosign loops report their failures from the loop's last stderr line.
+func TestVerdictsOfTheLoops(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "runs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for id, last := range map[string]string{"cosign-verify-loop": "cosign verify failed for 0 digests", "cosign-verify-keyless-loop": "cosign verify failed for 3 digests"} {
+		if err := os.WriteFile(filepath.Join(dir, "runs", id+".1.stderr"), []byte("noise\n"+last+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := verdicts(dir, id, 20), "20 digests: "+last; got != want {
+			t.Errorf("verdicts(%s) = %q, want %q", id, got, want)
+		}
+	}
+}
