@@ -57,6 +57,25 @@
 #   cosign-verify-loop  while read d; do cosign verify --key KEY --insecure-ignore-tlog=true "$d"; done
 #                       (the same digests; BENCH_SLOW_RUNS rounds)
 #
+# Keyless (sign_bench_keyless): after the rounds above, so the keyed rows
+# see exactly the signatures they saw before, hack/bench/keyless makes a
+# private Fulcio-like CA and a leaf for one issuer and subject, `cosign
+# trusted-root create` a trusted_root.json of that CA alone (no Rekor, CT log
+# or TSA), and the real `cosign sign --certificate … --certificate-chain …
+# --tlog-upload=false` signs every bench digest again (BENCH_SIGN_JOBS, 4,
+# at once; setup-sign-keyless, no added latency). Then BENCH_RUNS rounds of
+#
+#   audit-keyless               kubectl imgtrust audit -A --no-cache --trust-policy FILE --trusted-root ROOT -o json
+#                               (one rule: images ["**"], that issuer and subject, ignoreTlog and
+#                               ignoreSCT, action require)
+#   cosign-verify-keyless-loop  cosign verify --certificate-identity … --certificate-oidc-issuer …
+#                               --trusted-root ROOT --insecure-ignore-tlog=true --insecure-ignore-sct=true
+#                               --allow-certificate-chain, each digest (BENCH_SLOW_RUNS rounds)
+#
+# A keyless step alone still gets the keyed setup first, so the keyless rows
+# always read the same artifacts per digest. The leaf is valid for an hour
+# from its signing: the keyless rounds must end within it.
+#
 # Their rows go to their own section of docs/benchmarks.md. BENCH_DOCS_SECTION
 # (default all) picks what is rewritten there: main, signatures or all; a
 # section none of whose steps ran is left alone.
@@ -81,8 +100,10 @@ export IMGTRUST_STACK_BCRYPT_COST=${BENCH_BCRYPT_COST:-5}
 default_steps="get-pods audit-offline audit audit-full-first audit-full-cached resolve kubectl-images crane-loop kbld"
 [[ "$private_auth" != both ]] || default_steps+=" audit-basic resolve-basic"
 # The signature rows (issue 32 part 3; sign_bench_images and sig_step below).
-sig_steps="audit-verify-key audit-trust-policy audit-provenance"
-sig_slow_steps="cosign-verify-loop"
+sig_steps="audit-verify-key audit-trust-policy audit-provenance audit-keyless"
+sig_slow_steps="cosign-verify-loop cosign-verify-keyless-loop"
+# The keyless ones run after the keyed rounds (sign_bench_keyless).
+keyless_steps="audit-keyless cosign-verify-keyless-loop"
 default_steps+=" $sig_steps $sig_slow_steps"
 steps=${BENCH_STEPS:-$default_steps}
 
@@ -90,6 +111,7 @@ log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
 [[ "$private_auth" == both || "$private_auth" == token || "$private_auth" == basic ]] || die "BENCH_PRIVATE_AUTH=$private_auth: use both, token or basic"
 selected() { [[ " $steps " == *" $1 "* ]]; }
+keyless_step() { [[ " $keyless_steps " == *" $1 "* ]]; }
 
 [[ -x /usr/bin/time ]] ||
   die "/usr/bin/time is missing (GNU time, for wall time and peak RSS); install it: sudo apt-get install -y time"
@@ -108,6 +130,7 @@ make --no-print-directory build >&2
 go build -o "$tools/load" ./hack/bench/load
 go build -o "$tools/proxy" ./hack/bench/proxy
 go build -o "$tools/report" ./hack/bench/report
+go build -o "$tools/keyless" ./hack/bench/keyless
 # The competitors, when their steps run: a failed build is recorded and the
 # bench goes on.
 if ! selected kbld; then
@@ -237,6 +260,8 @@ audit-verify-key	kubectl imgtrust audit -A --no-cache --verify-key KEY -o json
 audit-trust-policy	kubectl imgtrust audit -A --no-cache --trust-policy FILE -o json
 audit-provenance	kubectl imgtrust audit -A --no-cache --provenance --verify-key KEY -o json
 cosign-verify-loop	for d in <${#refs[@]} digests>; do cosign verify --key KEY --insecure-ignore-tlog=true \$d; done
+audit-keyless	kubectl imgtrust audit -A --no-cache --trust-policy FILE --trusted-root ROOT -o json   (keyless rule)
+cosign-verify-keyless-loop	for d in <${#refs[@]} digests>; do cosign verify --certificate-identity ID --certificate-oidc-issuer ISSUER --trusted-root ROOT --insecure-ignore-tlog=true --insecure-ignore-sct=true --allow-certificate-chain \$d; done
 EOF
 
 # ---------------------------------------------------------------- signatures
@@ -308,6 +333,47 @@ set_latency() {
   done
 }
 
+# sign_bench_keyless makes the private keyless signer and trusted root and
+# signs every bench digest with it, timed and counted as setup-sign-keyless.
+keyless_issuer=https://token.actions.githubusercontent.com
+keyless_subject=https://github.com/imgtrust/bench/.github/workflows/release.yaml@refs/heads/main
+sign_bench_keyless() {
+  local s wanted=""
+  for s in $keyless_steps; do selected "$s" && wanted=1; done
+  [[ -n "$wanted" ]] || return 0
+  local kdir="$sigdir/keyless" jobs=${BENCH_SIGN_JOBS:-4} total
+  total=$(wc -l <"$out/digests.txt")
+  mkdir -p "$kdir"
+  "$tools/keyless" -dir "$kdir" -issuer "$keyless_issuer" -subject "$keyless_subject" 2>"$kdir/make.log" ||
+    die "making the keyless CA and leaf failed: $(cat "$kdir/make.log")"
+  # As test/fixture's TrustedRoot: the CA as the only Fulcio authority, its
+  # URL a placeholder nothing contacts.
+  cosign trusted-root create --fulcio="url=https://fulcio.invalid,certificate-chain=$kdir/ca.pem,start-time=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" \
+    --no-default-fulcio --no-default-rekor --no-default-ctfe --no-default-tsa --out "$kdir/trusted_root.json" >/dev/null 2>"$kdir/root.log" ||
+    die "cosign trusted-root create failed: $(cat "$kdir/root.log")"
+  cat >"$kdir/trust.yaml" <<EOF
+apiVersion: imgtrust.dev/v1alpha1
+kind: TrustPolicy
+rules:
+- images: ["**"]
+  keyless: [{issuer: "$keyless_issuer", subject: "$keyless_subject"}]
+  ignoreTlog: true   # a private CA: no Rekor, no CT log
+  ignoreSCT: true
+  action: require
+EOF
+  printf '%s\t%s\n' setup-sign-keyless \
+    "cosign sign --certificate LEAF --certificate-chain CA --tlog-upload=false (a private Fulcio-like CA), each of the $total digests, $jobs at once, after the keyed rounds; no added latency" >>"$out/signature-setup.tsv"
+  set_latency 0s
+  log "signing the $total bench digests keylessly with cosign"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  DOCKER_CONFIG="$out/docker" COSIGN_PASSWORD="" measure setup-sign-keyless \
+    xargs -P "$jobs" -I{} -a "$out/digests.txt" bash -c 'cosign sign -y --key "$1" --certificate "$2" --certificate-chain "$3" \
+      --use-signing-config=false --tlog-upload=false --registry-cacert "$4" "$5" >/dev/null 2>&1 || { echo "cosign sign $5 failed" >&2; exit 1; }' \
+    _ "$kdir/bench-keyless.key" "$kdir/bench-keyless.pem" "$kdir/ca.pem" "$pki/ca.crt" {}
+  [[ "$(<"$out/runs/setup-sign-keyless.1.rc")" == 0 ]] || die "signing the bench images keylessly failed; see $out/runs/setup-sign-keyless.1.stderr"
+  set_latency "$latency"
+}
+
 # sig_step runs one signature step; the audits' last report is kept for
 # the report's verdict counts.
 sig_step() {
@@ -325,6 +391,22 @@ sig_step() {
         done <"$1"
         echo "cosign verify failed for $failed digests" >&2
         ((failed == 0))' _ "$out/digests.txt" "$key" "$pki/ca.crt"
+      ;;
+    audit-keyless)
+      stdout_to="$out/runs/$1.out.json" measure "$1" kubectl imgtrust audit -A --no-cache --trust-policy "$sigdir/keyless/trust.yaml" \
+        --trusted-root "$sigdir/keyless/trusted_root.json" -o json
+      ;;
+    cosign-verify-keyless-loop)
+      # The flags of the e2e oracle (test/fixture CosignVerifyKeyless).
+      # shellcheck disable=SC2016 # expanded by the inner bash
+      DOCKER_CONFIG="$out/docker" measure "$1" bash -c 'failed=0
+        while read -r d; do
+          cosign verify --trusted-root "$2" --certificate-identity "$3" --certificate-oidc-issuer "$4" \
+            --insecure-ignore-tlog=true --insecure-ignore-sct=true --allow-certificate-chain \
+            --registry-cacert "$5" "$d" >/dev/null 2>&1 || failed=$((failed + 1))
+        done <"$1"
+        echo "cosign verify failed for $failed digests" >&2
+        ((failed == 0))' _ "$out/digests.txt" "$sigdir/keyless/trusted_root.json" "$keyless_subject" "$keyless_issuer" "$pki/ca.crt"
       ;;
   esac
 }
@@ -373,10 +455,20 @@ kubectl imgtrust audit -A --offline -o json >/dev/null
 for ((round = 1; round <= runs; round++)); do
   log "round $round of $runs"
   for s in get-pods audit-offline audit audit-full-first audit-full-cached resolve audit-basic resolve-basic kubectl-images; do step "$s"; done
-  for s in $sig_steps; do sig_step "$s"; done
+  for s in $sig_steps; do keyless_step "$s" || sig_step "$s"; done
   if ((round <= slow_runs)); then
     for s in crane-loop kbld; do step "$s"; done
-    for s in $sig_slow_steps; do sig_step "$s"; done
+    for s in $sig_slow_steps; do keyless_step "$s" || sig_step "$s"; done
+  fi
+done
+
+# Keyless after every keyed row ran: those never see the keyless signature.
+sign_bench_keyless
+for ((round = 1; round <= runs; round++)); do
+  if selected audit-keyless || selected cosign-verify-keyless-loop; then log "keyless round $round of $runs"; fi
+  for s in $sig_steps; do ! keyless_step "$s" || sig_step "$s"; done
+  if ((round <= slow_runs)); then
+    for s in $sig_slow_steps; do ! keyless_step "$s" || sig_step "$s"; done
   fi
 done
 
