@@ -46,6 +46,7 @@ func run() error {
 	addrFile := flag.String("addr-file", "", "write the listening host:port here once serving (for -listen with port 0)")
 	tokenUpstream := flag.String("token-upstream", "", "the registry's token service (its realm's scheme://host), proxied and counted too, e.g. https://localhost:5001")
 	alt := flag.String("alt-upstream", "", "a second registry with the same images, used instead of -upstream (and the token service) after GET /_upstream?use=alt, until ?use=main")
+	logFile := flag.String("log", "", "append one line per forwarded request to this file (arrival and answer in Unix µs, method, kind, status); also $BENCH_PROXY_LOG_DIR/<port>.log")
 	flag.Parse()
 	if *upstream == "" || *certFile == "" || *keyFile == "" || *caFile == "" {
 		return errors.New("-upstream, -cert, -key and -ca are required")
@@ -81,13 +82,24 @@ func run() error {
 		}
 		p.Alt = au
 	}
+	// localhost:PORT, the name the stack's certificate and the pull secrets use.
+	addr := fmt.Sprintf("localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	if *logFile == "" && os.Getenv("BENCH_PROXY_LOG_DIR") != "" {
+		*logFile = fmt.Sprintf("%s/%d.log", os.Getenv("BENCH_PROXY_LOG_DIR"), ln.Addr().(*net.TCPAddr).Port)
+	}
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		p.Log = f
+	}
 	srv := &http.Server{
 		Handler:           p,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 30 * time.Second,
 	}
-	// localhost:PORT, the name the stack's certificate and the pull secrets use.
-	addr := fmt.Sprintf("localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	if *addrFile != "" {
 		if err := os.WriteFile(*addrFile, []byte(addr+"\n"), 0o644); err != nil {
 			return err

@@ -7,6 +7,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -87,6 +88,10 @@ type Proxy struct {
 	// Alt, when set, is a second registry holding the same images (with no
 	// token service), used instead of the upstream after ?use=alt.
 	Alt *url.URL
+	// Log, when set, gets one line per forwarded request (arrival and
+	// answer in Unix microseconds, method, kind, status), to draw a run's
+	// requests in flight over time.
+	Log io.Writer
 
 	upstream *url.URL
 	latency  atomic.Int64 // time.Duration
@@ -214,6 +219,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind, manifest := Classify(r.URL.Path)
+	if p.Log != nil {
+		lw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		w = lw
+		start := time.Now()
+		defer func() {
+			line := fmt.Sprintf("%d %d %s %s %d\n", start.UnixMicro(), time.Now().UnixMicro(), r.Method, kind, lw.status)
+			p.mu.Lock()
+			_, _ = io.WriteString(p.Log, line)
+			p.mu.Unlock()
+		}()
+	}
 	p.count(func(s *Stats) {
 		s.Total++
 		s.ByKind[r.Method+" "+kind]++
@@ -232,6 +248,24 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// statusWriter keeps the status written, for Log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Flush keeps ReverseProxy's streaming working through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (p *Proxy) switchUpstream(w http.ResponseWriter, use string) {

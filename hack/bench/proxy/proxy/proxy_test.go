@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,5 +142,35 @@ func TestSetLatency(t *testing.T) {
 	}
 	if s := p.Snapshot(false); s.Total != 1 {
 		t.Errorf("%d requests counted, want 1 (the latency calls are not registry requests)", s.Total)
+	}
+}
+
+// Log gets one line per forwarded request: arrival and answer times (the
+// answer after the added delay), method, kind and the upstream's status.
+func TestLogLinePerRequest(t *testing.T) {
+	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	defer registry.Close()
+	up, _ := url.Parse(registry.URL)
+	p := New(up, 5*time.Millisecond, http.DefaultTransport)
+	var log strings.Builder
+	p.Log = &log
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodHead, srv.URL+"/v2/a/manifests/1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var start, end int64
+	var method, kind string
+	var status int
+	if n, err := fmt.Sscanf(log.String(), "%d %d %s %s %d\n", &start, &end, &method, &kind, &status); err != nil || n != 5 {
+		t.Fatalf("log %q: %v", log.String(), err)
+	}
+	if method != http.MethodHead || kind != KindManifest || status != http.StatusNotFound || end-start < 5000 {
+		t.Errorf("log %q: want HEAD manifest 404 answered at least 5ms after arrival", log.String())
 	}
 }
