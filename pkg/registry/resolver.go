@@ -17,6 +17,7 @@ package registry
 // Result, Stats), and New.
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"sync"
@@ -280,6 +281,12 @@ func New(o Options) (*Resolver, error) {
 	base, err := newBaseTransport(o.Transport, o.CAFile, r.insecure, o.PerHost)
 	if err != nil {
 		return nil, err
+	}
+	if o.Transport == nil && o.CAFile == "" {
+		// The first TLS handshake would load the system roots (7–15 ms
+		// for a distribution's bundle) on the path to the first registry
+		// request; load them now, while the caller lists the cluster.
+		go func() { _, _ = x509.SystemCertPool() }()
 	}
 	r.observer = &observer{next: base, stats: &r.stats, lookup: systemLookup}
 	if o.Transport == nil {
