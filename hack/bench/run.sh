@@ -38,7 +38,9 @@
 # default of 10 costs 77 ms of CPU a check on the plugin's 2 cores, where a
 # real registry's checks run on its own machines), BENCH_STEPS (all: a subset such
 # as "get-pods audit-offline" for the scaling runs), BENCH_KEEP=1 (leave the
-# stack and proxies up), BENCH_NO_DOCS=1 (do not touch docs/benchmarks.md).
+# stack and proxies up), BENCH_NO_DOCS=1 (do not touch docs/benchmarks.md),
+# BENCH_PROXY_LOG_DIR (each proxy appends a line per request, arrival and
+# answer in Unix µs, to DIR/PORT.log: a run's requests in flight over time).
 #
 # Signatures and provenance at scale (issue 32 part 3): when one of the
 # signature steps is selected, every bench digest is signed after the load
