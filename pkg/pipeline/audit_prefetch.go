@@ -192,7 +192,7 @@ func (p *prefetch) requests(b earlyBatch) []registry.Request {
 	for _, e := range b.pods {
 		found.Workloads = append(found.Workloads, workload.Workload{Object: e.Pod})
 	}
-	plan := NewCredentialPlan(p.creds.Store(p.ctx, pullsecret.Load{Namespaces: found.Namespaces()}))
+	plan := NewCredentialPlan(p.creds.Store(p.ctx, pullsecret.Load{Namespaces: found.Namespaces(), ListedOnly: true}))
 	if p.ctx.Err() != nil {
 		return nil
 	}

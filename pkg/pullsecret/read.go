@@ -127,8 +127,9 @@ func (r *Read) namespace(ns string) *namespaceData {
 
 // Store is LoadStore's store for load, built from the read: each
 // namespace's lists as the read holds them (listed now if it does not
-// yet), then the secrets load references that no list returned, fetched
-// one by one as LoadStore does. It waits for the lists it needs.
+// yet), then, unless load.ListedOnly, the secrets load or a service
+// account references that no list returned, fetched one by one as
+// LoadStore does. It waits for the lists it needs.
 func (r *Read) Store(ctx context.Context, load Load) *Store {
 	s := &Store{namespaces: make(map[string]*namespaceData, len(load.Namespaces))}
 	for _, ns := range load.Namespaces {
@@ -140,7 +141,9 @@ func (r *Read) Store(ctx context.Context, load Load) *Store {
 		d := s.namespaces[ns]
 		g.Go(func() error {
 			*d = *r.namespace(ns).clone()
-			d.fetchReferenced(ctx, r.client, ns, load.Referenced[ns])
+			if !load.ListedOnly {
+				d.fetchReferenced(ctx, r.client, ns, load.Referenced[ns])
+			}
 			return nil
 		})
 	}

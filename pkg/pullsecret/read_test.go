@@ -35,12 +35,19 @@ func TestReadListsOnceForEveryStore(t *testing.T) {
 				tc.forbid(alone)
 			}
 			read := StartRead(ctx, &typeFilteringClient{client}, tc.load)
-			// The early store (no references) and the full one, as an
-			// audit builds them.
-			first := read.Store(ctx, Load{Namespaces: []string{"a"}})
+			// The early stores (one per page of pods, from the lists
+			// alone) and the full one, as an audit builds them.
+			first := read.Store(ctx, Load{Namespaces: []string{"a"}, ListedOnly: true})
+			read.Store(ctx, Load{Namespaces: []string{"a", "b"}, ListedOnly: true})
+			if n := gets(client); n != 0 {
+				t.Errorf("the early stores sent %d GETs of single secrets, want none", n)
+			}
 			full := Load{Namespaces: []string{"a", "b"}, Referenced: map[string][]string{"a": {"opaque"}}, ClusterWide: tc.load.ClusterWide}
 			second := read.Store(ctx, full)
 			want := LoadStore(ctx, &typeFilteringClient{alone}, full)
+			if g, w := gets(client), gets(alone); g != w || w == 0 {
+				t.Errorf("the full store sent %d GETs of single secrets, LoadStore %d", g, w)
+			}
 
 			got := lists(client)
 			if !reflect.DeepEqual(got, tc.lists) {
@@ -59,4 +66,15 @@ func TestReadListsOnceForEveryStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gets counts the GETs of single secrets client received.
+func gets(client *fake.Clientset) int {
+	n := 0
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "get" && a.GetResource().Resource == "secrets" {
+			n++
+		}
+	}
+	return n
 }

@@ -54,6 +54,11 @@ type Load struct {
 	// rate limit turns into seconds on a large cluster). A cluster-wide list
 	// that fails (RBAC granting namespace by namespace) falls back to those.
 	ClusterWide bool
+	// ListedOnly builds the store from the lists alone, fetching nothing
+	// one by one (Read.Store only): the audit's early requests, built once
+	// per page of pods, need only the credentials, and a secret no list
+	// returned gives none (its type is not a pull secret's, or it is gone).
+	ListedOnly bool
 }
 
 // LoadStore lists the pull secrets and service accounts of each namespace.

@@ -162,17 +162,25 @@ func (a *Artifacts) Manifest(ctx context.Context, ref name.Reference) (*remote.D
 // questions (a 404 says absent as the HEAD's does): one request, not two,
 // where the tag exists.
 func (a *Artifacts) TagManifest(ctx context.Context, tag name.Tag) (*remote.Descriptor, *Error) {
-	if a.r.headFirst(tag.RegistryStr()) {
-		if _, e := a.Head(ctx, tag); e != nil {
-			return nil, e
-		}
+	if !a.r.headFirst(tag.RegistryStr()) {
+		return a.Manifest(ctx, tag)
 	}
-	return a.Manifest(ctx, tag)
+	if _, e := a.Head(ctx, tag); e != nil {
+		return nil, e
+	}
+	desc, e := a.Manifest(ctx, tag)
+	if e != nil && e.Reason == ReasonNotFound {
+		// The HEAD found the tag: a 404 now means it moved between the two
+		// requests (deleted or re-pushed), which proves nothing absent.
+		return nil, &Error{Reason: ReasonServerError, Status: e.Status, Message: fmt.Sprintf(
+			"%s was found by a HEAD and then not by a GET (the tag changed in between); run again", tag.Name())}
+	}
+	return desc, e
 }
 
 // dockerHub are the names of Docker Hub, which counts manifest GETs (not
 // HEADs) against its pull rate limit.
-var dockerHub = []string{name.DefaultRegistry, "docker.io", "registry-1.docker.io"}
+var dockerHub = []string{name.DefaultRegistry, "docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 
 // headFirst reports whether presence is asked with a HEAD on host.
 func (r *Resolver) headFirst(host string) bool {

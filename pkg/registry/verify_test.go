@@ -251,7 +251,7 @@ func TestHeadFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	for host, want := range map[string]bool{
-		"index.docker.io": true, "docker.io": true, "registry-1.docker.io": true, "quota.example:5000": true,
+		"index.docker.io": true, "docker.io": true, "registry-1.docker.io": true, "registry.hub.docker.com": true, "quota.example:5000": true,
 		"ghcr.io": false, "quota.example": false, "registry.k8s.io": false,
 	} {
 		if got := r.headFirst(host); got != want {
