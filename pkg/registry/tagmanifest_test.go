@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/imgtrust/kubectl-imgtrust/internal/testregistry"
 	"github.com/imgtrust/kubectl-imgtrust/pkg/registry"
 )
@@ -19,7 +21,7 @@ func TestTagManifest(t *testing.T) {
 	sigTag := strings.Replace(d.String(), ":", "-", 1) + ".sig"
 	reg.PushImage(t, "app:"+sigTag)
 	repo := reg.Repo(t, "app")
-	present, absent := repo.Tag(sigTag), repo.Tag(strings.Replace(d.String(), ":", "-", 1)+".att")
+	present, absent := repo.Tag(sigTag), repo.Tag(strings.TrimSuffix(sigTag, ".sig")+".att")
 	// A GET of the present tag answered 404 while its HEAD still finds it:
 	// the tag re-pushed or deleted between the two requests.
 	vanishing := testregistry.Hook(func(w http.ResponseWriter, r *http.Request) bool {
@@ -33,15 +35,15 @@ func TestTagManifest(t *testing.T) {
 		name      string
 		headFirst bool
 		fault     testregistry.Hook
-		tag       string
+		tag       name.Tag
 		wantHits  []string
 		wantErr   registry.Reason // "" for found
 	}{
-		{"present, GET alone", false, nil, sigTag, []string{"GET"}, ""},
-		{"absent, GET alone: its 404 says absent", false, nil, "att", []string{"GET"}, registry.ReasonNotFound},
-		{"present, HEAD first", true, nil, sigTag, []string{"HEAD", "GET"}, ""},
-		{"absent, HEAD first: no GET", true, nil, "att", []string{"HEAD"}, registry.ReasonNotFound},
-		{"HEAD finds it, GET does not: not proof of absence", true, vanishing, sigTag, []string{"HEAD", "GET"}, registry.ReasonServerError},
+		{"present, GET alone", false, nil, present, []string{"GET"}, ""},
+		{"absent, GET alone: its 404 says absent", false, nil, absent, []string{"GET"}, registry.ReasonNotFound},
+		{"present, HEAD first", true, nil, present, []string{"HEAD", "GET"}, ""},
+		{"absent, HEAD first: no GET", true, nil, absent, []string{"HEAD"}, registry.ReasonNotFound},
+		{"HEAD finds it, GET does not: not proof of absence", true, vanishing, present, []string{"HEAD", "GET"}, registry.ReasonServerError},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			o := registry.Options{Insecure: []string{reg.Host}}
@@ -52,12 +54,8 @@ func TestTagManifest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tag := present
-			if tt.tag == "att" {
-				tag = absent
-			}
 			reg.Set(func(h *testregistry.Hooks) { h.Fault = tt.fault })
-			desc, e := r.Artifacts(registry.Anonymous).ForDigest(repo.Digest(d.String())).TagManifest(context.Background(), tag)
+			desc, e := r.Artifacts(registry.Anonymous).ForDigest(repo.Digest(d.String())).TagManifest(context.Background(), tt.tag)
 			switch {
 			case tt.wantErr == "" && (e != nil || desc == nil || len(desc.Manifest) == 0):
 				t.Fatalf("TagManifest = %v, %v; want the manifest", desc, e)
